@@ -1,0 +1,292 @@
+"""The ``hwsim`` command line: a thin layer over the Python API.
+
+Every user-facing error becomes a message on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hwsim.errors import HwsimError, input_error
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="hwsim: simulate sparse-activation neural networks on accelerator, GPU "
+                       "and microcontroller models.")
+out = Console(soft_wrap=False, width=160)
+err = Console(stderr=True, soft_wrap=True)
+
+LIST_KINDS = ("chips", "models", "tech", "studies")
+SCHEMA_KINDS = ("chip", "model", "study", "tech")
+
+
+@app.command("list")
+def list_cmd(kind: Annotated[str, typer.Argument(help="chips | models | tech | studies")]) -> None:
+    """List presets with a one-line description each."""
+    from hwsim.config.registry import list_presets
+
+    if kind not in LIST_KINDS:
+        raise _choice_error("kind", kind, LIST_KINDS)
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("name")
+    if kind == "chips":
+        table.add_column("group")
+    table.add_column("description")
+    for p in list_presets(kind):  # type: ignore[arg-type]
+        cells = [p.name] + ([p.group] if kind == "chips" else []) + [p.description]
+        table.add_row(*cells)
+    out.print(table)
+
+
+@app.command()
+def schema(kind: Annotated[str, typer.Argument(help="chip | model | study | tech")]) -> None:
+    """Print the JSON Schema of a config file kind (for editor completion in YAML)."""
+    from pydantic import TypeAdapter
+
+    from hwsim.config.chip import Chip
+    from hwsim.config.model import ModelDoc
+    from hwsim.config.study import StudyDoc
+    from hwsim.config.tech import TechDoc
+
+    schemas: dict[str, Any] = {"chip": Chip, "model": ModelDoc, "study": StudyDoc,
+                               "tech": TechDoc}
+    if kind not in schemas:
+        raise _choice_error("kind", kind, SCHEMA_KINDS)
+    doc = TypeAdapter(schemas[kind]).json_schema()
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc.setdefault("title", f"hwsim {kind}")
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
+@app.command()
+def glossary() -> None:
+    """Explain every field of the --json document."""
+    from hwsim.report.glossary import glossary_lines
+
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("field")
+    table.add_column("meaning", overflow="fold")
+    for k, v in glossary_lines():
+        table.add_row(k, v)
+    out.print(table)
+
+
+@app.command()
+def simulate(
+    chip: Annotated[str, typer.Option("--chip", help="chip preset or YAML path")],
+    model: Annotated[str | None, typer.Option("--model", help="model preset or YAML path")] = None,
+    gemm: Annotated[str | None, typer.Option("--gemm", help="M,N,K: A is MxK, B is KxN")] = None,
+    conv: Annotated[str | None, typer.Option("--conv", help="H,W,C,K,R,S[,stride]")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a chip field: "
+                                                   "PATH=VALUE (repeatable)")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="inputs per inference")] = 1,
+    seq: Annotated[int | None, typer.Option("--seq", min=1, help="sequence length, tokens")
+                   ] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="prefill | decode")] = None,
+    fidelity: Annotated[str, typer.Option("--fidelity", help="analytic | cycle")] = "analytic",
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON document")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write FILE.json, .csv or "
+                                                  ".parquet")] = None,
+) -> None:
+    """Simulate one model (or a single GEMM / conv) on one chip."""
+    import hwsim
+
+    workload = _workload(model, gemm, conv, seq, phase)
+    overrides = parse_sets(set_ or [])
+    chip_obj = hwsim.load_chip(chip, overrides)
+    if out_file is not None:
+        _check_out_suffix(out_file)
+    result = hwsim.simulate(workload, chip_obj, batch=batch, fidelity=fidelity)
+    if out_file is not None:
+        write_result(result, out_file)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        print_result(result)
+        if out_file is not None:
+            err.print(f"wrote {out_file}")
+
+
+@app.command()
+def demo(
+    model: Annotated[str, typer.Option("--model", help="model preset")] = "gpt2-small",
+    seq: Annotated[int, typer.Option("--seq", min=1)] = 256,
+) -> None:
+    """Simulate a default model on every accelerator preset and print a comparison."""
+    import hwsim
+    from hwsim.config.registry import list_presets
+
+    m = hwsim.load_model(model, seq=seq) if _is_builder(model) else hwsim.load_model(model)
+    table = Table(title=f"{m.name} ({m.macs / 1e9:.2f} GMACs per input) on the accelerator "
+                  "presets, batch 1, analytic fidelity", header_style="bold")
+    for col in ("chip", "latency ms", "energy mJ", "MAC %", "SRAM %", "off-chip %",
+                "static %", "utilization", "stall %", "area mm²"):
+        table.add_column(col, justify="left" if col == "chip" else "right")
+    for p in list_presets("chips"):
+        if p.group != "accelerators":
+            continue
+        r = hwsim.simulate(m, hwsim.load_chip(p.path), batch=1)
+        t = r.total
+        e = t.energy_breakdown_j
+        sram = e["ifmap_sram"] + e["filter_sram"] + e["ofmap_sram"]
+
+        def pct(x: float, t: Any = t) -> str:
+            return f"{100 * x / t.energy_j:.1f}"
+
+        table.add_row(p.name, f"{t.latency_s * 1e3:.3f}", f"{t.energy_j * 1e3:.3f}",
+                      pct(e["mac"] + e["vector"]), pct(sram), pct(e["offchip"]),
+                      pct(e["static"]), f"{t.utilization:.3f}",
+                      f"{100 * t.stall_cycles / t.cycles:.1f}", f"{t.area_mm2:.1f}")
+    out.print(table)
+    out.print("Energy columns are shares of the total. `hwsim simulate --chip NAME --model "
+              f"{model}` shows the per-op rows; `hwsim glossary` explains every field.")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _is_builder(model: str) -> bool:
+    from hwsim.config.loading import read_yaml_file
+    from hwsim.config.registry import resolve
+
+    return "builder" in read_yaml_file(resolve("models", model))
+
+
+def _workload(model: str | None, gemm: str | None, conv: str | None, seq: int | None,
+              phase: str | None) -> Any:
+    import hwsim
+
+    given = [x for x in (model, gemm, conv) if x is not None]
+    if len(given) != 1:
+        raise input_error("command line", "give exactly one of --model, --gemm, --conv",
+                          hint="e.g. --gemm 512,768,768 or --model gpt2-small")
+    if phase is not None and phase not in ("prefill", "decode"):
+        raise _choice_error("--phase", phase, ("prefill", "decode"))
+    if model is not None:
+        return hwsim.load_model(model, seq=seq, phase=phase)
+    if seq is not None or phase is not None:
+        raise input_error("command line", "--seq/--phase apply to --model only")
+    if gemm is not None:
+        m, n, k = _ints(gemm, "--gemm", 3, 3)
+        return hwsim.gemm(m, n, k)
+    vals = _ints(conv or "", "--conv", 6, 7)
+    h, w, c, kk, r, s = vals[:6]
+    return hwsim.conv2d(h, w, c, kk, r, s, stride=vals[6] if len(vals) == 7 else 1)
+
+
+def _ints(text: str, flag: str, lo: int, hi: int) -> list[int]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        vals = [int(p) for p in parts]
+    except ValueError:
+        raise input_error(flag, "expected comma-separated whole numbers", given=text) from None
+    if not lo <= len(vals) <= hi:
+        want = str(lo) if lo == hi else f"{lo} or {hi}"
+        raise input_error(flag, f"expected {want} numbers, got {len(vals)}", given=text)
+    if any(v < 1 for v in vals):
+        raise input_error(flag, "every number must be >= 1", given=text)
+    return vals
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``--set a.b=1`` items -> {"a.b": 1}; values are read as YAML scalars."""
+    from hwsim.config.loading import parse_override_value
+
+    overrides: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise input_error("--set", "expected PATH=VALUE", given=item,
+                              hint="e.g. --set array.rows=32 --set dataflow=ws")
+        path, value = item.split("=", 1)
+        overrides[path.strip()] = parse_override_value(value.strip())
+    return overrides
+
+
+def _check_out_suffix(path: Path) -> None:
+    if path.suffix.lower() not in (".json", ".csv", ".parquet"):
+        raise input_error(str(path), "unknown output format", field="--out",
+                          hint="use a .json, .csv or .parquet file name")
+    if not path.parent.exists():
+        raise input_error(str(path), "output folder does not exist", field="--out")
+
+
+def write_result(result: Any, path: Path) -> None:
+    """Write atomically: a temp file in the same folder, then rename (never a half file)."""
+    suffix = path.suffix.lower()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        if suffix == ".json":
+            Path(tmp).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        elif suffix == ".csv":
+            result.to_dataframe().to_csv(tmp, index=False)
+        else:
+            result.to_dataframe().to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def print_result(result: Any) -> None:
+    table = Table(title=f"{result.model} on {result.chip} (batch {result.batch}, "
+                  f"{result.fidelity})", header_style="bold")
+    for col in ("op", "kind", "cycles", "µs", "µJ", "util", "bottleneck"):
+        table.add_column(col, justify="left" if col in ("op", "kind", "bottleneck") else "right")
+    for op in result.ops:
+        table.add_row(op.name, op.kind, f"{op.cycles:,.0f}", f"{op.latency_s * 1e6:,.2f}",
+                      f"{op.energy_j * 1e6:,.2f}", f"{op.utilization:.3f}", op.bottleneck)
+    t = result.total
+    table.add_row("total", "", f"{t.cycles:,.0f}", f"{t.latency_s * 1e6:,.2f}",
+                  f"{t.energy_j * 1e6:,.2f}", f"{t.utilization:.3f}", "", style="bold")
+    out.print(table)
+    parts = ", ".join(f"{k} {v * 1e6:,.2f}" for k, v in t.energy_breakdown_j.items())
+    out.print(f"energy µJ: {parts}")
+    out.print(f"compute {t.compute_cycles:,.0f} + stall {t.stall_cycles:,.0f} cycles; "
+              f"{t.macs:,} MACs; area {t.area_mm2:.2f} mm²; static {t.static_power_w:.3g} W")
+
+
+def _choice_error(field: str, given: str, options: tuple[str, ...]) -> HwsimError:
+    import difflib
+
+    close = difflib.get_close_matches(given, options, n=2, cutoff=0.5)
+    hint = ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else (
+        "choose one of: " + ", ".join(options))
+    return input_error(field, f"unknown value, expected one of: {', '.join(options)}",
+                       given=given, hint=hint)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, mapping errors to exit status 2 without a traceback."""
+    try:
+        app(args=argv, standalone_mode=False, prog_name="hwsim")
+    except HwsimError as exc:
+        err.print(exc.render(), markup=False, highlight=False)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,138 @@
+"""Chip schemas: one document shape with a ``kind`` (accelerator | gpu | mcu).
+
+Fields carry units in their names and a description. Every preset cites its sources in
+``sources`` (field path -> citation) so a number can always be traced to a paper or datasheet.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from hwsim.config.base import StrictModel
+
+Dtype = Literal["int8", "int16", "fp16", "bf16", "fp32"]
+OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x",
+                      "flash"]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class SparseFeatures(StrictModel):
+    """What the hardware can do with zeros. A feature the chip lacks gives no benefit."""
+
+    zero_gating: bool = Field(False, description="gate MACs and reads on zero operands "
+                              "(saves energy, not cycles)")
+    zero_skipping: bool = Field(False, description="skip zero operands (saves cycles and energy)")
+    skip_granularity: Literal["element", "block"] = Field("element", description="unit skipped")
+    index_format: Literal["bitmask", "csr", "rle"] = Field("bitmask", description="metadata format")
+    decode_cycles_per_block: float = Field(0.0, ge=0, description="index decode cost per block, "
+                                           "cycles")
+    gather: bool = Field(False, description="fetch only active weight rows/columns")
+    nm: tuple[int, int] | None = Field(None, description="N:M structured support, e.g. [2, 4]")
+
+
+class Array(StrictModel):
+    rows: int = Field(ge=1, le=4096, description="PE rows of the systolic array")
+    cols: int = Field(ge=1, le=4096, description="PE columns of the systolic array")
+    dtype: Dtype = Field("int8", description="operand data type of the MAC units")
+
+
+class Buffer(StrictModel):
+    """An on-chip SRAM scratchpad, double-buffered (half holds the tile in use)."""
+
+    size_bytes: int = Field(ge=64, description="capacity in bytes")
+
+
+class Buffers(StrictModel):
+    ifmap: Buffer = Field(description="input activation SRAM")
+    filter: Buffer = Field(description="weight SRAM")
+    ofmap: Buffer = Field(description="output / partial-sum SRAM")
+
+
+class Offchip(StrictModel):
+    """The off-chip memory level (DRAM, HBM or flash)."""
+
+    kind: OffchipKind = Field(description="technology, sets energy per bit from the tech table")
+    bw_bytes_per_s: Positive = Field(description="sustained bandwidth, bytes per second")
+    size_bytes: int | None = Field(None, ge=1, description="capacity in bytes (for fit checks)")
+
+
+class VectorUnit(StrictModel):
+    lanes: int = Field(ge=1, description="elementwise operations per cycle (softmax, norms, "
+                       "activations, pooling)")
+
+
+class ChipBase(StrictModel):
+    schema_version: Literal[1] = Field(1, description="config format version")
+    name: str = Field(min_length=1, description="preset name")
+    description: str = Field("", description="one line shown by `hwsim list chips`")
+    sources: dict[str, str] = Field(default_factory=dict,
+                                    description="field path -> citation for its value")
+    clock_hz: Positive = Field(description="core clock, Hz")
+    tech: str = Field("45nm", description="technology node table in configs/tech (e.g. 45nm, 7nm)")
+    static_power_w: float | None = Field(None, ge=0, description="measured static/idle power, W; "
+                                         "when unset it comes from the tech table's leakage")
+    sparse_features: SparseFeatures = SparseFeatures()
+
+
+class AcceleratorChip(ChipBase):
+    """A systolic / PE-array accelerator with SCALE-Sim-style ifmap/filter/ofmap buffers."""
+
+    kind: Literal["accelerator"] = "accelerator"
+    array: Array
+    dataflow: Literal["os", "ws", "is"] = Field("os", description="output/weight/input "
+                                                "stationary")
+    buffers: Buffers
+    offchip: Offchip
+    vector_unit: VectorUnit = VectorUnit(lanes=32)
+
+
+class GpuChip(ChipBase):
+    """A GPU. Declared for configs; the GPU kernel model is built by the GPU issue."""
+
+    kind: Literal["gpu"] = "gpu"
+    sms: int = Field(ge=1, description="streaming multiprocessors")
+    tensor_flops_per_s: dict[Dtype, Positive] = Field(description="dense tensor-core FLOP/s")
+    tensor_flops_sparse_per_s: dict[Dtype, Positive] = Field(default_factory=dict,
+                                                             description="2:4 sparse FLOP/s")
+    cuda_flops_per_s: dict[Dtype, Positive] = Field(default_factory=dict,
+                                                    description="CUDA-core FLOP/s")
+    smem_bytes_per_sm: int = Field(ge=0, description="shared memory per SM, bytes")
+    l2_bytes: int = Field(ge=0, description="L2 capacity, bytes")
+    l2_bw_bytes_per_s: Positive | None = None
+    offchip: Offchip
+    launch_overhead_s: float = Field(4e-6, ge=0, description="kernel launch overhead, s")
+    tdp_w: Positive = Field(description="board power limit, W")
+    idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
+
+
+class NpuSpec(StrictModel):
+    macs_per_cycle: int = Field(ge=1, description="int8 MACs per cycle")
+    clock_hz: Positive
+    axi_bytes_per_cycle: int = Field(ge=1, description="AXI bus width, bytes per cycle")
+
+
+class McuChip(ChipBase):
+    """A microcontroller. Declared for configs; the MCU model is built by the MCU issue."""
+
+    kind: Literal["mcu"] = "mcu"
+    core: str = Field(description="core class, e.g. cortex-m4")
+    macs_per_cycle: dict[Dtype, Positive] = Field(description="SIMD MACs per cycle per dtype")
+    sram_bytes: int = Field(ge=1, description="on-chip SRAM/TCM, bytes")
+    flash_bytes: int = Field(ge=1, description="on-chip flash, bytes")
+    flash_wait_states: int = Field(0, ge=0)
+    kernel_library: Literal["tflm-reference", "cmsis-nn", "vendor-optimized"] = "cmsis-nn"
+    active_ua_per_mhz: Positive = Field(description="active current per MHz, µA/MHz")
+    supply_v: Positive = Field(description="supply voltage, V")
+    sleep_power_w: float = Field(0.0, ge=0)
+    npu: NpuSpec | None = None
+
+    @model_validator(mode="after")
+    def _int8_rate(self) -> McuChip:
+        if "int8" not in self.macs_per_cycle:
+            raise ValueError("macs_per_cycle needs an int8 entry")
+        return self
+
+
+Chip = Annotated[AcceleratorChip | GpuChip | McuChip, Field(discriminator="kind")]

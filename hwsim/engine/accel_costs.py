@@ -1,0 +1,109 @@
+"""Vectorised cost of GEMM and vector work on accelerator designs (the analytic fidelity's core).
+
+Every argument broadcasts, so one call costs many GEMMs on one chip (``simulate``) or one layer
+on thousands of chips (sweeps). No I/O, no Python loops over elements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.engine.systolic import compute_cycles as systolic_compute_cycles
+from hwsim.engine.systolic import mapping_efficiency
+from hwsim.engine.systolic_traffic import GemmTraffic, gemm_traffic, overlap_cycles
+from hwsim.hardware.tech import Tech
+
+ArrayLike = np.ndarray | int | float
+
+
+@dataclass(frozen=True)
+class DesignArrays:
+    """Accelerator parameters as broadcastable arrays (one element per design point)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    ifmap_bytes: np.ndarray
+    filter_bytes: np.ndarray
+    ofmap_bytes: np.ndarray
+    bw_bytes_per_cycle: np.ndarray
+    vector_lanes: np.ndarray
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Per-work costs: cycles and energy per component (J), plus traffic (bytes)."""
+
+    compute_cycles: np.ndarray
+    cycles: np.ndarray
+    memory_cycles: np.ndarray
+    energy_j: dict[str, np.ndarray]
+    sram_bytes: dict[str, np.ndarray]
+    offchip_bytes: np.ndarray
+    mapping_efficiency: np.ndarray | None = None
+    traffic: GemmTraffic | None = None
+
+
+def sram_energies(tech: Tech, d: DesignArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(read, write) energy per byte of each buffer, J/byte, from its size."""
+    out = {}
+    for name, size in (("ifmap_sram", d.ifmap_bytes), ("filter_sram", d.filter_bytes),
+                       ("ofmap_sram", d.ofmap_bytes)):
+        out[name] = (np.asarray(tech.sram_read_energy_j_per_byte(size)),
+                     np.asarray(tech.sram_write_energy_j_per_byte(size)))
+    return out
+
+
+def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
+               dtype_bytes: ArrayLike, b_shared: ArrayLike, d: DesignArrays, dataflow: str,
+               mac_energy_j: float, offchip_energy_j_per_byte: float,
+               sram_e: dict[str, tuple[np.ndarray, np.ndarray]]) -> Costs:
+    """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point."""
+    cnt = np.asarray(count, dtype=np.float64)
+    comp = systolic_compute_cycles(m, n, k, d.rows, d.cols, dataflow).astype(np.float64) * cnt
+    tr = gemm_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols, d.ifmap_bytes,
+                      d.filter_bytes, d.ofmap_bytes, dataflow, b_shared)
+    off = tr.offchip_total
+    cycles = overlap_cycles(comp, off, tr.prologue_bytes, d.bw_bytes_per_cycle)
+    macs = np.asarray(m, np.float64) * np.asarray(n, np.float64) * np.asarray(k, np.float64) * cnt
+    (ar, aw), (br, bw_), (cr, cw) = (sram_e["ifmap_sram"], sram_e["filter_sram"],
+                                     sram_e["ofmap_sram"])
+    energy = {
+        "mac": macs * mac_energy_j,
+        # SRAM: reads into the array + writes of fills from off-chip (ifmap/filter); partial
+        # sums written and read back, and outputs read out to off-chip (ofmap).
+        "ifmap_sram": tr.sram_read_a * ar + tr.offchip_a * aw,
+        "filter_sram": tr.sram_read_b * br + tr.offchip_b * bw_,
+        "ofmap_sram": tr.sram_write_c * cw + tr.sram_read_c * cr + tr.offchip_c * cr,
+        "offchip": off * offchip_energy_j_per_byte,
+    }
+    sram = {"ifmap_sram": tr.sram_read_a + tr.offchip_a,
+            "filter_sram": tr.sram_read_b + tr.offchip_b,
+            "ofmap_sram": tr.sram_write_c + tr.sram_read_c + tr.offchip_c}
+    eff = mapping_efficiency(m, n, k, d.rows, d.cols, dataflow)
+    return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy, sram,
+                 off, np.asarray(eff, dtype=np.float64), tr)
+
+
+def vector_costs(elements: ArrayLike, ops_per_element: ArrayLike, bytes_in: ArrayLike,
+                 bytes_out: ArrayLike, d: DesignArrays, op_energy_j: float,
+                 offchip_energy_j_per_byte: float,
+                 sram_e: dict[str, tuple[np.ndarray, np.ndarray]]) -> Costs:
+    """Vector-unit work streamed from and to off-chip memory through the ifmap/ofmap SRAMs."""
+    work = np.asarray(elements, np.float64) * np.asarray(ops_per_element, np.float64)
+    comp = np.ceil(work / np.asarray(d.vector_lanes, np.float64))
+    b_in = np.asarray(bytes_in, np.float64)
+    b_out = np.asarray(bytes_out, np.float64)
+    off = b_in + b_out
+    cycles = overlap_cycles(comp, off, np.zeros_like(off), d.bw_bytes_per_cycle)
+    (ar, aw), (cr, cw) = sram_e["ifmap_sram"], sram_e["ofmap_sram"]
+    energy = {
+        "vector": work * op_energy_j,
+        "ifmap_sram": b_in * (ar + aw),
+        "ofmap_sram": b_out * (cr + cw),
+        "offchip": off * offchip_energy_j_per_byte,
+    }
+    sram = {"ifmap_sram": 2 * b_in, "ofmap_sram": 2 * b_out}
+    return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy, sram,
+                 off)

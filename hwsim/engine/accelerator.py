@@ -1,0 +1,172 @@
+"""Analytic simulation of a model on a systolic-array accelerator: lower, cost, assemble rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from hwsim.config.chip import AcceleratorChip
+from hwsim.engine.accel_costs import DesignArrays, gemm_costs, sram_energies, vector_costs
+from hwsim.engine.result import OpResult, Total
+from hwsim.engine.systolic_traffic import ORDERS
+from hwsim.hardware.tech import Tech, load_tech
+from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
+from hwsim.workload.model import Model
+from hwsim.workload.ops import DTYPE_BYTES
+
+ENERGY_COMPONENTS = ("mac", "vector", "ifmap_sram", "filter_sram", "ofmap_sram", "offchip",
+                     "static")
+BYTE_LEVELS = ("ifmap_sram", "filter_sram", "ofmap_sram", "offchip")
+
+
+def design_arrays(chip: AcceleratorChip) -> DesignArrays:
+    f = np.float64
+    return DesignArrays(
+        rows=np.asarray(chip.array.rows, f), cols=np.asarray(chip.array.cols, f),
+        ifmap_bytes=np.asarray(chip.buffers.ifmap.size_bytes, f),
+        filter_bytes=np.asarray(chip.buffers.filter.size_bytes, f),
+        ofmap_bytes=np.asarray(chip.buffers.ofmap.size_bytes, f),
+        bw_bytes_per_cycle=np.asarray(chip.offchip.bw_bytes_per_s / chip.clock_hz, f),
+        vector_lanes=np.asarray(chip.vector_unit.lanes, f))
+
+
+def accelerator_area_mm2(chip: AcceleratorChip, tech: Tech) -> dict[str, float]:
+    dt = chip.array.dtype
+    sram = sum(float(tech.sram_area_mm2(b.size_bytes)) for b in
+               (chip.buffers.ifmap, chip.buffers.filter, chip.buffers.ofmap))
+    return {
+        "pe_array": chip.array.rows * chip.array.cols * tech.mac_area_mm2(dt),
+        # A vector lane is costed as one MAC of the array's dtype (multiply + add datapath).
+        "vector_unit": chip.vector_unit.lanes * tech.mac_area_mm2(dt),
+        "sram": sram,
+    }
+
+
+def static_power_w(chip: AcceleratorChip, tech: Tech, area: dict[str, float]) -> float:
+    if chip.static_power_w is not None:
+        return chip.static_power_w
+    sram_bytes = (chip.buffers.ifmap.size_bytes + chip.buffers.filter.size_bytes
+                  + chip.buffers.ofmap.size_bytes)
+    return float(tech.static_power_w(area["pe_array"] + area["vector_unit"], sram_bytes))
+
+
+def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
+                         ) -> tuple[list[OpResult], Total]:
+    """Cost every op of ``model`` for ``batch`` inputs on ``chip`` (dense analytic fidelity).
+
+    Operands are stored at the array's dtype: a model is assumed quantised for the chip it runs
+    on, so its ops' bytes and MAC energies follow ``chip.array.dtype``.
+    """
+    tech = load_tech(chip.tech)
+    d = design_arrays(chip)
+    dt = chip.array.dtype
+    elem_bytes = DTYPE_BYTES[dt]
+    sram_e = sram_energies(tech, d)
+    e_mac = tech.mac_energy_j(dt)
+    e_off = tech.offchip_energy_j_per_byte(chip.offchip.kind)
+    e_vec = tech.add_energy_j(dt)
+    pes = chip.array.rows * chip.array.cols
+
+    gemms: list[tuple[int, GemmWork]] = []
+    vecs: list[tuple[int, VectorWork]] = []
+    for i, op in enumerate(model.ops):
+        for w in lower(op, batch, elem_bytes):
+            if isinstance(w, GemmWork):
+                gemms.append((i, w))
+            elif isinstance(w, VectorWork):
+                vecs.append((i, w))
+            elif isinstance(w, MoveWork):
+                # Gathers go through the vector path with no arithmetic: read then write.
+                vecs.append((i, VectorWork(0, 1.0, w.bytes, w.bytes)))
+
+    per_op: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    eff_num: dict[int, float] = defaultdict(float)
+    loop_orders: dict[int, set[str]] = defaultdict(set)
+    if gemms:
+        idx = np.array([i for i, _ in gemms])
+        ws = [w for _, w in gemms]
+        g = gemm_costs(np.array([w.m for w in ws]), np.array([w.n for w in ws]),
+                       np.array([w.k for w in ws]), np.array([w.count for w in ws]),
+                       elem_bytes, np.array([w.b_shared for w in ws]), d, chip.dataflow,
+                       e_mac, e_off, sram_e)
+        macs = np.array([w.m * w.n * w.k * w.count for w in ws], dtype=np.float64)
+        assert g.traffic is not None and g.mapping_efficiency is not None
+        orders = np.broadcast_to(g.traffic.loop_order, idx.shape)
+        effs = np.broadcast_to(g.mapping_efficiency, idx.shape)
+        _accumulate(per_op, idx, g, "array")
+        for j, i in enumerate(idx):
+            eff_num[int(i)] += float(effs[j]) * macs[j]
+            loop_orders[int(i)].add(ORDERS[chip.dataflow][int(orders[j])])
+    if vecs:
+        idx = np.array([i for i, _ in vecs])
+        ws_v = [w for _, w in vecs]
+        v = vector_costs(np.array([w.elements for w in ws_v]),
+                         np.array([w.ops_per_element for w in ws_v]),
+                         np.array([w.bytes_in for w in ws_v]),
+                         np.array([w.bytes_out for w in ws_v]), d, e_vec, e_off, sram_e)
+        _accumulate(per_op, idx, v, "vector_unit")
+
+    area = accelerator_area_mm2(chip, tech)
+    p_static = static_power_w(chip, tech, area)
+    rows: list[OpResult] = []
+    for i, op in enumerate(model.ops):
+        acc = per_op[i]
+        cycles = acc["cycles"]
+        latency_s = cycles / chip.clock_hz
+        breakdown = {c: acc.get("e." + c, 0.0) for c in ENERGY_COMPONENTS}
+        breakdown["static"] = p_static * latency_s
+        macs_op = int(op.macs * batch)
+        bottleneck = max((("array", acc["busy.array"]), ("vector_unit", acc["busy.vector_unit"]),
+                          ("offchip", acc["busy.offchip"])), key=lambda t: t[1])[0]
+        rows.append(OpResult(
+            name=op.name, kind=op.kind, macs=macs_op,  # type: ignore[attr-defined]
+            compute_cycles=acc["compute_cycles"], stall_cycles=cycles - acc["compute_cycles"],
+            cycles=cycles, latency_s=latency_s, energy_j=sum(breakdown.values()),
+            energy_breakdown_j=breakdown,
+            utilization=macs_op / (cycles * pes) if cycles else 0.0,
+            mapping_efficiency=(eff_num[i] / macs_op) if macs_op else None,  # type: ignore[arg-type]
+            bytes={lvl: acc.get("b." + lvl, 0.0) for lvl in BYTE_LEVELS},
+            bottleneck=bottleneck,
+            mapping={"dataflow": chip.dataflow, "loop_order": sorted(loop_orders[i])}
+            if macs_op else {}))
+    total = _total(rows, chip, area, p_static, pes)
+    return rows, total
+
+
+def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c, unit: str) -> None:
+    n = idx.shape[0]
+
+    def b(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
+
+    comp, cyc, mem = b(c.compute_cycles), b(c.cycles), b(c.memory_cycles)
+    energy = {k: b(v) for k, v in c.energy_j.items()}
+    sram = {k: b(v) for k, v in c.sram_bytes.items()}
+    off = b(c.offchip_bytes)
+    for j, i in enumerate(idx):
+        acc = per_op[int(i)]
+        acc["compute_cycles"] += comp[j]
+        acc["cycles"] += cyc[j]
+        acc["busy." + unit] += comp[j]
+        acc["busy.offchip"] += mem[j]
+        for k, v in energy.items():
+            acc["e." + k] += v[j]
+        for k, v in sram.items():
+            acc["b." + k] += v[j]
+        acc["b.offchip"] += off[j]
+
+
+def _total(rows: list[OpResult], chip: AcceleratorChip, area: dict[str, float],
+           p_static: float, pes: int) -> Total:
+    cycles = sum(r.cycles for r in rows)
+    macs = sum(r.macs for r in rows)
+    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
+    return Total(
+        cycles=cycles, compute_cycles=sum(r.compute_cycles for r in rows),
+        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=cycles / chip.clock_hz,
+        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
+        utilization=macs / (cycles * pes) if cycles else 0.0, area_mm2=sum(area.values()),
+        area_breakdown_mm2=area, bytes={lvl: sum(r.bytes[lvl] for r in rows)
+                                        for lvl in BYTE_LEVELS},
+        static_power_w=p_static)

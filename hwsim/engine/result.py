@@ -1,0 +1,109 @@
+"""Simulation results: per-op rows and totals, exported as one stable JSON document.
+
+Field names carry units; ``to_dict()`` is exactly the CLI's ``--json`` document and the README's
+glossary (``hwsim glossary``) documents every field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from hwsim import __version__
+
+
+@dataclass(frozen=True)
+class OpResult:
+    name: str
+    kind: str
+    macs: int
+    compute_cycles: float
+    stall_cycles: float
+    cycles: float
+    latency_s: float
+    energy_j: float
+    energy_breakdown_j: dict[str, float]
+    utilization: float
+    mapping_efficiency: float
+    bytes: dict[str, float]
+    bottleneck: str
+    mapping: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "kind": self.kind, "macs": self.macs,
+            "cycles": self.cycles, "compute_cycles": self.compute_cycles,
+            "stall_cycles": self.stall_cycles, "latency_s": self.latency_s,
+            "energy_j": self.energy_j, "energy_breakdown_j": dict(self.energy_breakdown_j),
+            "utilization": self.utilization, "mapping_efficiency": self.mapping_efficiency,
+            "bytes": dict(self.bytes), "bottleneck": self.bottleneck,
+            "mapping": dict(self.mapping),
+        }
+
+
+@dataclass(frozen=True)
+class Total:
+    cycles: float
+    compute_cycles: float
+    stall_cycles: float
+    latency_s: float
+    energy_j: float
+    energy_breakdown_j: dict[str, float]
+    macs: int
+    utilization: float
+    area_mm2: float
+    area_breakdown_mm2: dict[str, float]
+    bytes: dict[str, float]
+    static_power_w: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cycles": self.cycles, "compute_cycles": self.compute_cycles,
+            "stall_cycles": self.stall_cycles, "latency_s": self.latency_s,
+            "energy_j": self.energy_j, "energy_breakdown_j": dict(self.energy_breakdown_j),
+            "macs": self.macs, "utilization": self.utilization, "area_mm2": self.area_mm2,
+            "area_breakdown_mm2": dict(self.area_breakdown_mm2), "bytes": dict(self.bytes),
+            "static_power_w": self.static_power_w,
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one ``simulate`` call returns."""
+
+    chip: str
+    chip_kind: str
+    model: str
+    batch: int
+    fidelity: str
+    clock_hz: float
+    total: Total
+    ops: tuple[OpResult, ...]
+    inputs: dict[str, Any]
+    provenance: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON document (the CLI's ``--json``)."""
+        return {
+            "hwsim_version": __version__,
+            "inputs": self.inputs,
+            "fidelity": self.fidelity,
+            "batch": self.batch,
+            "clock_hz": self.clock_hz,
+            "total": self.total.to_dict(),
+            "ops": [op.to_dict() for op in self.ops],
+            "provenance": self.provenance,
+        }
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """One row per op; nested dicts flattened to ``energy_j.mac``, ``bytes.offchip``..."""
+        rows = []
+        for op in self.ops:
+            row: dict[str, Any] = {k: v for k, v in op.to_dict().items()
+                                   if not isinstance(v, dict)}
+            row.update({f"energy_j.{k}": v for k, v in op.energy_breakdown_j.items()})
+            row.update({f"bytes.{k}": v for k, v in op.bytes.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)

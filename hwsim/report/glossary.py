@@ -1,0 +1,46 @@
+"""Every field of the ``--json`` document, with its unit and meaning (``hwsim glossary``)."""
+
+from __future__ import annotations
+
+GLOSSARY: dict[str, str] = {
+    "hwsim_version": "version of hwsim that produced the document",
+    "inputs.chip": "chip name, kind and content hash (sha256 of its validated config)",
+    "inputs.model": "model name, where it was loaded from, the source of its shapes, content hash",
+    "inputs.batch": "inputs processed together; weights are shared across them",
+    "inputs.fidelity": "'analytic' (closed form) or 'cycle' (tile-level event simulation)",
+    "clock_hz": "chip clock, Hz; latency_s = cycles / clock_hz",
+    "total.cycles": "clock cycles of the whole model = compute_cycles + stall_cycles",
+    "total.compute_cycles": "cycles the compute units need with data always ready (for a GEMM: "
+                            "SCALE-Sim v3's compute cycles incl. fill and drain of the array)",
+    "total.stall_cycles": "cycles waiting for off-chip data that double buffering cannot hide "
+                          "(the first tile's load, and any excess of memory time over compute)",
+    "total.latency_s": "seconds for one inference of the batch",
+    "total.energy_j": "joules for one inference of the batch = sum of energy_breakdown_j",
+    "total.energy_breakdown_j": "joules by component: mac (array MACs), vector (vector-unit "
+                                "ops), ifmap_sram / filter_sram / ofmap_sram (buffer reads and "
+                                "writes), offchip (DRAM/HBM/flash bytes), static (static power x "
+                                "latency)",
+    "total.macs": "multiply-accumulates of the batch (derived from shapes)",
+    "total.utilization": "macs / (cycles x PEs): the fraction of peak MAC throughput achieved, "
+                         "stalls included",
+    "total.area_mm2": "chip area from the tech table: PE array, vector unit, SRAM buffers",
+    "total.area_breakdown_mm2": "area by component, mm^2",
+    "total.bytes": "bytes moved at each memory level over the whole model",
+    "total.static_power_w": "static power used for the static energy, W (measured value from "
+                            "the preset when given, else leakage from the tech table)",
+    "ops[].name": "op name from the model",
+    "ops[].kind": "op kind: matmul, conv2d, attention, vector, embedding, router, moe, recurrent",
+    "ops[].bytes": "bytes at each memory level: ifmap_sram, filter_sram, ofmap_sram (reads + "
+                   "writes), offchip (reads + writes)",
+    "ops[].bottleneck": "the unit busiest during the op: array (PE array), vector_unit, or "
+                        "offchip (memory bandwidth bound)",
+    "ops[].mapping_efficiency": "SCALE-Sim's mapping efficiency: the average fraction of PEs "
+                                "holding useful operands over all folds (null for ops with no "
+                                "MACs); MAC-weighted over an op's GEMMs",
+    "ops[].mapping": "dataflow and the loop order the mapper chose (fewest off-chip bytes)",
+    "provenance": "hwsim version, tech table and the sources of the tech and chip numbers used",
+}
+
+
+def glossary_lines() -> list[tuple[str, str]]:
+    return list(GLOSSARY.items())

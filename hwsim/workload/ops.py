@@ -1,0 +1,222 @@
+"""Op kinds: units of work with shapes and dtypes. MACs, FLOPs and bytes are derived, never typed.
+
+Each op is a frozen pydantic model, so the same class validates a model YAML and serves as the
+immutable domain object. Shapes are per input; the simulation batch multiplies them at lowering
+(:mod:`hwsim.mapping.primitives`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from hwsim.config.base import StrictModel
+from hwsim.config.chip import Dtype
+from hwsim.config.sparsity import DenseSpec, SparsitySpec
+
+DTYPE_BYTES: dict[str, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
+# Accumulators are 32-bit for every operand type (int32 for integers, fp32 for floats), as in
+# TPU v1 and tensor cores; partial sums that spill to memory are stored at this width.
+ACCUMULATOR_BYTES = 4
+
+Count = Annotated[int, Field(ge=1, le=10**12)]
+
+
+class OpBase(StrictModel):
+    name: str = Field(min_length=1, description="unique op name within the model")
+    dtype: Dtype = Field("int8", description="operand data type")
+    sparsity: SparsitySpec = Field(DenseSpec(), description="activation sparsity of this op")
+
+    @property
+    def dtype_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def macs(self) -> int:  # overridden by every op that does MACs
+        return 0
+
+    @property
+    def weight_bytes(self) -> int:
+        return 0
+
+
+class MatmulOp(OpBase):
+    """out[M,N] = A[M,K] @ B[K,N], ``batch`` independent times. B is a weight unless
+    ``b_is_weight`` is false (e.g. QK^T, where both operands are activations)."""
+
+    kind: Literal["matmul"] = "matmul"
+    m: Count = Field(description="rows of A and of the output")
+    n: Count = Field(description="columns of B and of the output")
+    k: Count = Field(description="reduction dimension")
+    batch: Count = Field(1, description="independent matmuls of this shape")
+    b_is_weight: bool = Field(True, description="B is a weight shared by every input of a batch")
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.n * self.k * self.batch
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.k * self.n * self.batch * self.dtype_bytes if self.b_is_weight else 0
+
+
+class Conv2dOp(OpBase):
+    """2-D convolution on an HxWxC input with K filters of RxSx(C/groups)."""
+
+    kind: Literal["conv2d"] = "conv2d"
+    h: Count = Field(description="input height, pixels")
+    w: Count = Field(description="input width, pixels")
+    c: Count = Field(description="input channels")
+    k: Count = Field(description="output channels (filters)")
+    r: Count = Field(description="filter height")
+    s: Count = Field(description="filter width")
+    stride: Count = 1
+    padding: int = Field(0, ge=0, description="zero padding on each side, pixels")
+    groups: Count = Field(1, description="channel groups (groups = c = k is depthwise)")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Conv2dOp:
+        if self.c % self.groups or self.k % self.groups:
+            raise ValueError(f"groups={self.groups} must divide c={self.c} and k={self.k}")
+        if self.h + 2 * self.padding < self.r or self.w + 2 * self.padding < self.s:
+            raise ValueError("filter larger than the padded input")
+        return self
+
+    @property
+    def out_h(self) -> int:
+        return (self.h + 2 * self.padding - self.r) // self.stride + 1
+
+    @property
+    def out_w(self) -> int:
+        return (self.w + 2 * self.padding - self.s) // self.stride + 1
+
+    @property
+    def macs(self) -> int:
+        return self.out_h * self.out_w * self.k * self.r * self.s * (self.c // self.groups)
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.k * self.r * self.s * (self.c // self.groups) * self.dtype_bytes
+
+
+class AttentionOp(OpBase):
+    """Scaled dot-product attention core: QK^T, softmax, AV (projections are separate matmuls)."""
+
+    kind: Literal["attention"] = "attention"
+    heads: Count
+    seq_q: Count = Field(description="query tokens")
+    seq_kv: Count = Field(description="key/value tokens (the KV cache length in decode)")
+    head_dim: Count
+
+    @property
+    def macs(self) -> int:
+        return 2 * self.heads * self.seq_q * self.seq_kv * self.head_dim
+
+
+class VectorOp(OpBase):
+    """Elementwise / reduction work: norms, activations, softmax, residual adds, pooling."""
+
+    kind: Literal["vector"] = "vector"
+    function: Literal["elementwise", "norm", "softmax", "activation", "pool"] = "elementwise"
+    elements: Count = Field(description="output elements")
+    ops_per_element: Annotated[float, Field(gt=0, le=1e6)] = Field(
+        1.0, description="vector-unit operations per output element")
+    inputs_per_element: Annotated[float, Field(gt=0, le=1e6)] = Field(
+        1.0, description="input elements read per output element (2 for a residual add)")
+
+
+class EmbeddingOp(OpBase):
+    """Table lookup: gathers ``tokens`` rows of ``dim`` from a ``vocab``-row table."""
+
+    kind: Literal["embedding"] = "embedding"
+    tokens: Count
+    dim: Count
+    vocab: Count
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.vocab * self.dim * self.dtype_bytes
+
+
+class RouterOp(OpBase):
+    """MoE router: scores = x @ W_r (d_model x experts), then top-k per token."""
+
+    kind: Literal["router"] = "router"
+    tokens: Count
+    d_model: Count
+    experts: Count
+    top_k: Count = 1
+
+    @property
+    def macs(self) -> int:
+        return self.tokens * self.d_model * self.experts
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.d_model * self.experts * self.dtype_bytes
+
+
+class MoeOp(OpBase):
+    """Expert FFNs: each token runs ``top_k`` of ``experts`` FFNs (d_model -> d_ff -> d_model)."""
+
+    kind: Literal["moe"] = "moe"
+    tokens: Count
+    d_model: Count
+    d_ff: Count
+    experts: Count
+    top_k: Count = 1
+    gated: bool = Field(False, description="gated FFN (SwiGLU: three matrices, not two)")
+
+    @model_validator(mode="after")
+    def _k(self) -> MoeOp:
+        if self.top_k > self.experts:
+            raise ValueError(f"top_k={self.top_k} exceeds experts={self.experts}")
+        return self
+
+    @property
+    def matrices(self) -> int:
+        return 3 if self.gated else 2
+
+    @property
+    def macs(self) -> int:
+        return self.tokens * self.top_k * self.matrices * self.d_model * self.d_ff
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.experts * self.matrices * self.d_model * self.d_ff * self.dtype_bytes
+
+
+class RecurrentOp(OpBase):
+    """A recurrent cell stepped ``steps`` times (LSTM, GRU, CfC/liquid)."""
+
+    kind: Literal["recurrent"] = "recurrent"
+    cell: Literal["lstm", "gru", "cfc", "ltc"] = "cfc"
+    steps: Count
+    inputs: Count
+    hidden: Count
+
+    @property
+    def gates(self) -> int:
+        # Matrices per step acting on [x, h]: LSTM 4, GRU 3; CfC has two heads (f, g) plus a
+        # time-constant head (Hasani et al. 2022) -> 3; LTC's ODE cell evaluated as 1 fused
+        # layer per unfolded step.
+        return {"lstm": 4, "gru": 3, "cfc": 3, "ltc": 1}[self.cell]
+
+    @property
+    def macs(self) -> int:
+        return self.steps * self.gates * self.hidden * (self.inputs + self.hidden)
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.gates * self.hidden * (self.inputs + self.hidden) * self.dtype_bytes
+
+
+Op = Annotated[
+    MatmulOp | Conv2dOp | AttentionOp | VectorOp | EmbeddingOp | RouterOp | MoeOp | RecurrentOp,
+    Field(discriminator="kind"),
+]
