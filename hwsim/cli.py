@@ -272,14 +272,17 @@ def main(argv: list[str] | None = None) -> int:
     except HwsimError as exc:
         err.print(exc.render(), markup=False, highlight=False)
         return 2
-    except click.exceptions.Exit as exc:
+    except (typer.Exit, click.exceptions.Exit) as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         err.print("aborted")
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return 2
+    except Exception as exc:
+        # Usage errors (unknown flag, missing value) from typer's bundled click or from click.
+        if isinstance(exc, typer.TyperException | click.ClickException):
+            exc.show()  # type: ignore[union-attr]
+            return int(getattr(exc, "exit_code", 2))
+        raise
     return 0
 
 

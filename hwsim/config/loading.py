@@ -8,6 +8,7 @@ valid key.
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -63,29 +64,34 @@ def parse_yaml_text(text: str, source: str) -> dict[str, Any]:
     return doc
 
 
+@functools.lru_cache(maxsize=64)
+def _adapter(schema: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(schema)
+
+
 def validate(doc: Mapping[str, Any], schema: Any, source: str) -> Any:
-    """Validate ``doc`` against ``schema`` (a model class or an annotated union)."""
-    adapter = schema if isinstance(schema, TypeAdapter) else TypeAdapter(schema)
+    """Validate ``doc`` against ``schema`` (a model class or an annotated union type)."""
     try:
-        return adapter.validate_python(dict(doc))
+        return _adapter(schema).validate_python(dict(doc))
     except ValidationError as exc:
-        raise HwsimError(source, _problems(exc, schema), summary="invalid config") from None
+        raise HwsimError(source, problems_from(exc, schema), summary="invalid config") from None
     except (ValueError, TypeError, AssertionError) as exc:  # validators raising outside pydantic
         raise input_error(source, f"invalid config: {exc}") from None
 
 
-def _problems(exc: ValidationError, schema: Any) -> list[Problem]:
+def problems_from(exc: ValidationError, schema: Any) -> list[Problem]:
+    """Pydantic errors -> Problems with user paths (union tags dropped) and hints."""
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for err in exc.errors(include_url=False):
-        loc = tuple(err.get("loc", ()))
+        raw_loc = tuple(err.get("loc", ()))
         etype = err.get("type", "")
+        loc, parent = _walk(schema, raw_loc)
         path = _dotted(loc)
         hint: str | None = None
         given: str | None = None
         if etype == "extra_forbidden":
-            parent = _model_at(schema, loc[:-1])
-            key = str(loc[-1])
+            key = str(loc[-1]) if loc else ""
             allowed = sorted(parent.model_fields) if parent is not None else []
             close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.6)
             msg = "unknown field"
@@ -95,7 +101,7 @@ def _problems(exc: ValidationError, schema: Any) -> list[Problem]:
                 hint = "valid fields here: " + ", ".join(allowed)
         else:
             msg = err.get("msg", "invalid value")
-            if "input" in err and etype != "missing":
+            if "input" in err and etype != "missing" and not isinstance(err["input"], dict):
                 given = short_repr(err["input"])
             if etype == "union_tag_invalid":
                 ctx = err.get("ctx") or {}
@@ -137,10 +143,22 @@ def _unwrap(tp: Any) -> list[Any]:
     return [tp]
 
 
-def _model_at(schema: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """Walk a pydantic error location down the schema to the model class that holds the field."""
+def _walk(schema: Any, loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], type[BaseModel] | None]:
+    """Follow a pydantic error location down the schema.
+
+    Returns the location without union tags (what a user wrote in the file) and the model class
+    holding the last element (for "did you mean" on unknown keys)."""
     current: list[Any] = _unwrap(schema)
+    clean: list[Any] = []
+    holder: type[BaseModel] | None = None
     for item in loc:
+        models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
+        tagged = [t for t in models if item not in t.model_fields and _tag_of(t) == item]
+        if isinstance(item, str) and tagged:  # a discriminator tag, not a key of the document
+            current = tagged
+            continue
+        clean.append(item)
+        holder = models[0] if len(models) == 1 else holder
         nxt: list[Any] = []
         for tp in current:
             origin = typing.get_origin(tp)
@@ -148,16 +166,10 @@ def _model_at(schema: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
                 nxt.extend(_unwrap(typing.get_args(tp)[0]))
             elif isinstance(item, str) and origin is dict:
                 nxt.extend(_unwrap(typing.get_args(tp)[1]))
-            elif isinstance(tp, type) and issubclass(tp, BaseModel):
-                if item in tp.model_fields:
-                    nxt.extend(_unwrap(tp.model_fields[item].annotation))
-                else:  # a discriminator tag in the location: keep the model whose tag matches
-                    tag_field = _tag_of(tp)
-                    if tag_field is not None and tag_field == item:
-                        nxt.append(tp)
-        current = nxt or current
-    models = [t for t in current if isinstance(t, type) and issubclass(t, BaseModel)]
-    return models[0] if len(models) == 1 else (models[0] if models else None)
+            elif isinstance(tp, type) and issubclass(tp, BaseModel) and item in tp.model_fields:
+                nxt.extend(_unwrap(tp.model_fields[item].annotation))
+        current = nxt
+    return tuple(clean), holder
 
 
 def _tag_of(model: type[BaseModel]) -> str | None:

@@ -146,15 +146,15 @@ def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c, unit: s
     off = b(c.offchip_bytes)
     for j, i in enumerate(idx):
         acc = per_op[int(i)]
-        acc["compute_cycles"] += comp[j]
-        acc["cycles"] += cyc[j]
-        acc["busy." + unit] += comp[j]
-        acc["busy.offchip"] += mem[j]
+        acc["compute_cycles"] += float(comp[j])
+        acc["cycles"] += float(cyc[j])
+        acc["busy." + unit] += float(comp[j])
+        acc["busy.offchip"] += float(mem[j])
         for k, v in energy.items():
-            acc["e." + k] += v[j]
+            acc["e." + k] += float(v[j])
         for k, v in sram.items():
-            acc["b." + k] += v[j]
-        acc["b.offchip"] += off[j]
+            acc["b." + k] += float(v[j])
+        acc["b.offchip"] += float(off[j])
 
 
 def _total(rows: list[OpResult], chip: AcceleratorChip, area: dict[str, float],

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-
 from hwsim.config.chip import AcceleratorChip, Chip, GpuChip, McuChip
 from hwsim.config.loading import apply_overrides, read_yaml_file, validate
 from hwsim.config.registry import resolve
@@ -15,7 +13,6 @@ from hwsim.errors import HwsimError, Problem
 from hwsim.workload.model import content_hash
 
 AnyChip = AcceleratorChip | GpuChip | McuChip
-CHIP_ADAPTER: TypeAdapter[Any] = TypeAdapter(Chip)
 
 
 def load_chip(name_or_path: str | Path | AnyChip,
@@ -35,13 +32,13 @@ def load_chip(name_or_path: str | Path | AnyChip,
     if overrides:
         doc = apply_overrides(doc, overrides, source)
         source += " (with overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"
-    chip = validate(doc, CHIP_ADAPTER, source)
+    chip = validate(doc, Chip, source)
     _check_tech(chip, source)
     return chip
 
 
 def chip_from_dict(doc: Mapping[str, Any], source: str = "chip document") -> AnyChip:
-    chip = validate(doc, CHIP_ADAPTER, source)
+    chip = validate(doc, Chip, source)
     _check_tech(chip, source)
     return chip
 

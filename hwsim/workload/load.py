@@ -73,13 +73,13 @@ def conv2d(h: int, w: int, c: int, k: int, r: int, s: int, *, stride: int = 1,
 def _checked(make: Any, source: str) -> OpBase:
     from pydantic import ValidationError
 
-    from hwsim.config.loading import _problems
+    from hwsim.config.loading import problems_from
     from hwsim.errors import HwsimError
 
     try:
         return make()
     except ValidationError as exc:
-        raise HwsimError(source, _problems(exc, type(None)), summary="invalid shape") from None
+        raise HwsimError(source, problems_from(exc, OpBase), summary="invalid shape") from None
 
 
 def _single(op: OpBase, label: str) -> Model:

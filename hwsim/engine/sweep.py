@@ -1,0 +1,106 @@
+"""Vectorised analytic evaluation of one model on many accelerator designs at once.
+
+The same cost functions as :func:`hwsim.simulate` (``gemm_costs``/``vector_costs``), evaluated on
+a (works x designs) grid with numpy broadcasting: this is what makes 10^4-design sweeps take
+seconds. Designs vary in array shape, buffer sizes, bandwidth and clock; a call holds dataflow,
+dtype and tech fixed (group designs by them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.config.chip import AcceleratorChip
+from hwsim.engine.accel_costs import DesignArrays, gemm_costs, sram_energies, vector_costs
+from hwsim.engine.accelerator import design_arrays
+from hwsim.hardware.tech import load_tech
+from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
+from hwsim.workload.model import Model
+from hwsim.workload.ops import DTYPE_BYTES
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Totals per design (arrays of length D)."""
+
+    cycles: np.ndarray
+    latency_s: np.ndarray
+    dynamic_energy_j: np.ndarray  # without static energy (static depends on area and leakage)
+    offchip_bytes: np.ndarray
+    evaluations: int  # work items x designs costed
+
+
+def designs_like(chip: AcceleratorChip, **arrays: np.ndarray) -> tuple[DesignArrays, np.ndarray]:
+    """Design arrays from a base chip with some fields replaced by 1-D arrays (same length).
+
+    Keys: rows, cols, ifmap_bytes, filter_bytes, ofmap_bytes, bw_bytes_per_s, clock_hz,
+    vector_lanes. Returns the designs and their clocks (Hz)."""
+    base = design_arrays(chip)
+    n = max((np.size(a) for a in arrays.values()), default=1)
+    clock = np.broadcast_to(np.asarray(arrays.get("clock_hz", chip.clock_hz), float), (n,))
+    bw = np.asarray(arrays.get("bw_bytes_per_s", chip.offchip.bw_bytes_per_s), float) / clock
+
+    def pick(key: str, default: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(np.asarray(arrays.get(key, default), float), (n,))
+
+    d = DesignArrays(rows=pick("rows", base.rows), cols=pick("cols", base.cols),
+                     ifmap_bytes=pick("ifmap_bytes", base.ifmap_bytes),
+                     filter_bytes=pick("filter_bytes", base.filter_bytes),
+                     ofmap_bytes=pick("ofmap_bytes", base.ofmap_bytes),
+                     bw_bytes_per_cycle=np.broadcast_to(bw, (n,)),
+                     vector_lanes=pick("vector_lanes", base.vector_lanes))
+    return d, clock
+
+
+def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays,
+                      clock_hz: np.ndarray, batch: int = 1) -> SweepResult:
+    """Evaluate ``model`` on every design (all arrays of ``designs`` have length D)."""
+    tech = load_tech(chip.tech)
+    dt = chip.array.dtype
+    elem = DTYPE_BYTES[dt]
+    gemms: list[GemmWork] = []
+    vecs: list[VectorWork] = []
+    for op in model.ops:
+        for w in lower(op, batch, elem):
+            if isinstance(w, GemmWork):
+                gemms.append(w)
+            elif isinstance(w, VectorWork):
+                vecs.append(w)
+            elif isinstance(w, MoveWork):
+                vecs.append(VectorWork(0, 1.0, w.bytes, w.bytes))
+    # Works along axis 0, designs along axis 1.
+    col = {f: np.asarray(getattr(designs, f), float)[None, :]
+           for f in ("rows", "cols", "ifmap_bytes", "filter_bytes", "ofmap_bytes",
+                     "bw_bytes_per_cycle", "vector_lanes")}
+    d2 = DesignArrays(**col)
+    sram_e = sram_energies(tech, d2)
+    e_off = tech.offchip_energy_j_per_byte(chip.offchip.kind)
+    n_designs = np.size(designs.rows)
+    cycles = np.zeros(n_designs)
+    energy = np.zeros(n_designs)
+    offchip = np.zeros(n_designs)
+    if gemms:
+        def column(attr: str) -> np.ndarray:
+            return np.array([getattr(w, attr) for w in gemms], dtype=float)[:, None]
+
+        g = gemm_costs(column("m"), column("n"), column("k"), column("count"), elem,
+                       np.array([w.b_shared for w in gemms])[:, None], d2, chip.dataflow,
+                       tech.mac_energy_j(dt), e_off, sram_e)
+        cycles += np.broadcast_to(g.cycles, (len(gemms), n_designs)).sum(axis=0)
+        energy += sum(np.broadcast_to(v, (len(gemms), n_designs)).sum(axis=0)
+                      for v in g.energy_j.values())
+        offchip += np.broadcast_to(g.offchip_bytes, (len(gemms), n_designs)).sum(axis=0)
+    if vecs:
+        def vcol(attr: str) -> np.ndarray:
+            return np.array([getattr(w, attr) for w in vecs], dtype=float)[:, None]
+
+        v = vector_costs(vcol("elements"), vcol("ops_per_element"), vcol("bytes_in"),
+                         vcol("bytes_out"), d2, tech.add_energy_j(dt), e_off, sram_e)
+        cycles += np.broadcast_to(v.cycles, (len(vecs), n_designs)).sum(axis=0)
+        energy += sum(np.broadcast_to(x, (len(vecs), n_designs)).sum(axis=0)
+                      for x in v.energy_j.values())
+        offchip += np.broadcast_to(v.offchip_bytes, (len(vecs), n_designs)).sum(axis=0)
+    return SweepResult(cycles=cycles, latency_s=cycles / clock_hz, dynamic_energy_j=energy,
+                       offchip_bytes=offchip, evaluations=(len(gemms) + len(vecs)) * n_designs)
