@@ -25,6 +25,9 @@ junk = st.one_of(
 )
 
 
+FIXTURE_OK = [HealthCheck.function_scoped_fixture]
+
+
 def _paths(doc: object, prefix: tuple = ()) -> list[tuple]:
     out = [prefix] if prefix else []
     if isinstance(doc, dict):
@@ -64,7 +67,7 @@ def _check(tmp_path: Path, args: list[str]) -> None:
     assert code in (0, 2), (code, args)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(data=st.data())
 def test_mutated_chip_documents_never_crash(tmp_path, data):
     path = tmp_path / "chip.yaml"
@@ -72,7 +75,7 @@ def test_mutated_chip_documents_never_crash(tmp_path, data):
     _check(tmp_path, ["simulate", "--chip", str(path), "--gemm", "64,48,40", "--json"])
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(data=st.data())
 def test_mutated_model_documents_never_crash(tmp_path, data):
     path = tmp_path / "model.yaml"
@@ -80,7 +83,7 @@ def test_mutated_model_documents_never_crash(tmp_path, data):
     _check(tmp_path, ["simulate", "--chip", "systolic-32x32", "--model", str(path), "--json"])
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(text=st.text(max_size=200))
 def test_arbitrary_text_never_crashes(tmp_path, text):
     path = tmp_path / "any.yaml"

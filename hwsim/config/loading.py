@@ -60,7 +60,8 @@ def parse_yaml_text(text: str, source: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         kind = "empty" if doc is None else type(doc).__name__
         raise input_error(source, f"expected a YAML mapping of fields at the top, got {kind}",
-                          hint="a config file starts with 'schema_version: 1' and 'key: value' lines")
+                          hint="a config file starts with 'schema_version: 1' and "
+                          "'key: value' lines")
     return doc
 
 

@@ -32,7 +32,7 @@ class Param(StrictModel):
 
 class Workload(StrictModel):
     model: str = Field(min_length=1, description="model preset or path")
-    batch: list[Annotated[int, Field(ge=1)]] = [1]
+    batch: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [1])
     seq: list[Annotated[int, Field(ge=1)]] | None = None
     sparsity: list[str] = Field(default_factory=list, description="OPGLOB:KIND:key=value specs")
 

@@ -87,7 +87,8 @@ def lower(op: OpBase, batch: int, dtype_bytes: int | None = None) -> list[Work]:
     if isinstance(op, RouterOp):
         t = op.tokens * batch
         return [GemmWork(t, op.experts, op.d_model, 1, b, True),
-                VectorWork(t * op.experts, TOPK_OPS_PER_SCORE, t * op.experts * b, t * op.top_k * b)]
+                VectorWork(t * op.experts, TOPK_OPS_PER_SCORE, t * op.experts * b,
+                           t * op.top_k * b)]
     if isinstance(op, MoeOp):
         # Expected tokens per expert under balanced routing; skewed routing is the sparsity
         # engine's job (it replaces this with realised per-expert loads).
