@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accel_costs import DesignArrays, gemm_costs, sram_energies, vector_costs
+from hwsim.engine.accel_costs import (
+    Costs,
+    DesignArrays,
+    gemm_costs,
+    sram_energies,
+    vector_costs,
+)
 from hwsim.engine.result import OpResult, Total
 from hwsim.engine.systolic_traffic import ORDERS
+from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
@@ -51,6 +59,33 @@ def static_power_w(chip: AcceleratorChip, tech: Tech, area: dict[str, float]) ->
     return float(tech.static_power_w(area["pe_array"] + area["vector_unit"], sram_bytes))
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a chip's costs need before any op: computed once per chip object."""
+
+    tech: Tech
+    design: DesignArrays
+    sram_e: dict[str, tuple[np.ndarray, np.ndarray]]
+    e_mac: float
+    e_off: float
+    e_vec: float
+    area_mm2: dict[str, float]
+    static_power_w: float
+
+
+@per_object
+def prepare(chip: AcceleratorChip) -> Prepared:
+    tech = load_tech(chip.tech)
+    d = design_arrays(chip)
+    dt = chip.array.dtype
+    area = accelerator_area_mm2(chip, tech)
+    return Prepared(tech=tech, design=d, sram_e=sram_energies(tech, d),
+                    e_mac=tech.mac_energy_j(dt),
+                    e_off=tech.offchip_energy_j_per_byte(chip.offchip.kind),
+                    e_vec=tech.add_energy_j(dt), area_mm2=area,
+                    static_power_w=static_power_w(chip, tech, area))
+
+
 def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
                          ) -> tuple[list[OpResult], Total]:
     """Cost every op of ``model`` for ``batch`` inputs on ``chip`` (dense analytic fidelity).
@@ -58,14 +93,9 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
     Operands are stored at the array's dtype: a model is assumed quantised for the chip it runs
     on, so its ops' bytes and MAC energies follow ``chip.array.dtype``.
     """
-    tech = load_tech(chip.tech)
-    d = design_arrays(chip)
-    dt = chip.array.dtype
-    elem_bytes = DTYPE_BYTES[dt]
-    sram_e = sram_energies(tech, d)
-    e_mac = tech.mac_energy_j(dt)
-    e_off = tech.offchip_energy_j_per_byte(chip.offchip.kind)
-    e_vec = tech.add_energy_j(dt)
+    pre = prepare(chip)
+    d, sram_e, e_mac, e_off, e_vec = pre.design, pre.sram_e, pre.e_mac, pre.e_off, pre.e_vec
+    elem_bytes = DTYPE_BYTES[chip.array.dtype]
     pes = chip.array.rows * chip.array.cols
 
     gemms: list[tuple[int, GemmWork]] = []
@@ -107,8 +137,7 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
                          np.array([w.bytes_out for w in ws_v]), d, e_vec, e_off, sram_e)
         _accumulate(per_op, idx, v, "vector_unit")
 
-    area = accelerator_area_mm2(chip, tech)
-    p_static = static_power_w(chip, tech, area)
+    area, p_static = pre.area_mm2, pre.static_power_w
     rows: list[OpResult] = []
     for i, op in enumerate(model.ops):
         acc = per_op[i]
@@ -134,27 +163,26 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
     return rows, total
 
 
-def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c, unit: str) -> None:
+def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c: Costs,
+                unit: str) -> None:
+    """Add each work item's costs to its op's running sums (one bincount per quantity)."""
     n = idx.shape[0]
-
-    def b(x: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
-
-    comp, cyc, mem = b(c.compute_cycles), b(c.cycles), b(c.memory_cycles)
-    energy = {k: b(v) for k, v in c.energy_j.items()}
-    sram = {k: b(v) for k, v in c.sram_bytes.items()}
-    off = b(c.offchip_bytes)
-    for j, i in enumerate(idx):
-        acc = per_op[int(i)]
-        acc["compute_cycles"] += float(comp[j])
-        acc["cycles"] += float(cyc[j])
-        acc["busy." + unit] += float(comp[j])
-        acc["busy.offchip"] += float(mem[j])
-        for k, v in energy.items():
-            acc["e." + k] += float(v[j])
-        for k, v in sram.items():
-            acc["b." + k] += float(v[j])
-        acc["b.offchip"] += float(off[j])
+    size = int(idx.max()) + 1
+    columns: dict[str, np.ndarray] = {
+        "compute_cycles": c.compute_cycles, "cycles": c.cycles,
+        "busy." + unit: c.compute_cycles, "busy.offchip": c.memory_cycles,
+        "b.offchip": c.offchip_bytes,
+        **{"e." + k: v for k, v in c.energy_j.items()},
+        **{"b." + k: v for k, v in c.sram_bytes.items()},
+    }
+    ops = np.unique(idx)
+    for key, values in columns.items():
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.shape != (n,):
+            arr = np.broadcast_to(arr, (n,))
+        sums = np.bincount(idx, weights=arr, minlength=size)
+        for i in ops:
+            per_op[int(i)][key] += float(sums[i])
 
 
 def _total(rows: list[OpResult], chip: AcceleratorChip, area: dict[str, float],

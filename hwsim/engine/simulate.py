@@ -9,10 +9,10 @@ from typing import Any
 from hwsim import __version__
 from hwsim.config.chip import AcceleratorChip
 from hwsim.config.sparsity import DenseSpec
+from hwsim.engine.accelerator import prepare, simulate_accelerator
 from hwsim.engine.result import Result
 from hwsim.errors import input_error
 from hwsim.hardware.chips import AnyChip, chip_hash, load_chip
-from hwsim.hardware.tech import load_tech
 from hwsim.workload.load import load_model
 from hwsim.workload.model import Model
 
@@ -43,13 +43,11 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
                               "realisation is not built yet", field=f"ops.{op.name}.sparsity",
                               given=op.sparsity.kind, hint="remove the sparsity spec")
     if isinstance(c, AcceleratorChip):
-        from hwsim.engine.accelerator import simulate_accelerator
-
         ops, total = simulate_accelerator(m, c, batch)
     else:
         raise input_error(c.name, f"chips of kind '{c.kind}' have no engine yet", field="kind",
                           given=c.kind, hint="use an accelerator chip (hwsim list chips)")
-    tech = load_tech(c.tech)
+    tech = prepare(c).tech
     inputs = {
         "chip": {"name": c.name, "kind": c.kind, "hash": chip_hash(c)},
         "model": {"name": m.name, "origin": m.origin, "source": m.source,

@@ -10,6 +10,7 @@ from hwsim.config.chip import AcceleratorChip, Chip, GpuChip, McuChip
 from hwsim.config.loading import apply_overrides, read_yaml_file, validate
 from hwsim.config.registry import resolve
 from hwsim.errors import HwsimError, Problem
+from hwsim.hardware.memo import per_object
 from hwsim.workload.model import content_hash
 
 AnyChip = AcceleratorChip | GpuChip | McuChip
@@ -54,5 +55,6 @@ def _check_tech(chip: AnyChip, source: str) -> None:
                                           hint)], summary="invalid config") from None
 
 
+@per_object
 def chip_hash(chip: AnyChip) -> str:
     return content_hash(chip.model_dump(mode="json"))
