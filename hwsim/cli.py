@@ -93,6 +93,11 @@ def simulate(
                    ] = None,
     phase: Annotated[str | None, typer.Option("--phase", help="prefill | decode")] = None,
     fidelity: Annotated[str, typer.Option("--fidelity", help="analytic | cycle")] = "analytic",
+    sparsity: Annotated[list[str] | None, typer.Option(
+        "--sparsity", help="OPGLOB:KIND:key=value,... sets ops' sparsity (repeatable), e.g. "
+        "'*ffn_down:topk:density=0.02' or '*:dense'")] = None,
+    compare_dense: Annotated[bool, typer.Option(
+        "--compare-dense", help="also simulate the dense twin and print the ratios")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the JSON document")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="write FILE.json, .csv or "
                                                   ".parquet")] = None,
@@ -105,7 +110,8 @@ def simulate(
     chip_obj = hwsim.load_chip(chip, overrides)
     if out_file is not None:
         _check_out_suffix(out_file)
-    result = hwsim.simulate(workload, chip_obj, batch=batch, fidelity=fidelity)
+    result = hwsim.simulate(workload, chip_obj, batch=batch, fidelity=fidelity,
+                            sparsity=sparsity or None, compare_dense=compare_dense)
     if out_file is not None:
         write_result(result, out_file)
     if as_json:
@@ -253,6 +259,18 @@ def print_result(result: Any) -> None:
     out.print(f"energy µJ: {parts}")
     out.print(f"compute {t.compute_cycles:,.0f} + stall {t.stall_cycles:,.0f} cycles; "
               f"{t.macs:,} MACs; area {t.area_mm2:.2f} mm²; static {t.static_power_w:.3g} W")
+    if result.vs_dense is not None and result.dense_total is not None:
+        dt, v = result.dense_total, result.vs_dense
+        side = Table(title="sparse vs its dense twin", header_style="bold")
+        for col in ("", "sparse", "dense", "sparse / dense"):
+            side.add_column(col, justify="left" if not col else "right")
+        side.add_row("latency µs", f"{t.latency_s * 1e6:,.2f}", f"{dt.latency_s * 1e6:,.2f}",
+                     f"{v['latency_ratio']:.3f}")
+        side.add_row("energy µJ", f"{t.energy_j * 1e6:,.2f}", f"{dt.energy_j * 1e6:,.2f}",
+                     f"{v['energy_ratio']:.3f}")
+        side.add_row("off-chip MB", f"{t.bytes['offchip'] / 1e6:,.3f}",
+                     f"{dt.bytes['offchip'] / 1e6:,.3f}", f"{v['dram_bytes_ratio']:.3f}")
+        out.print(side)
 
 
 def _choice_error(field: str, given: str, options: tuple[str, ...]) -> HwsimError:

@@ -26,8 +26,10 @@ class SparseFeatures(StrictModel):
     zero_skipping: bool = Field(False, description="skip zero operands (saves cycles and energy)")
     skip_granularity: Literal["element", "block"] = Field("element", description="unit skipped")
     index_format: Literal["bitmask", "csr", "rle"] = Field("bitmask", description="metadata format")
-    decode_cycles_per_block: float = Field(0.0, ge=0, description="index decode cost per block, "
-                                           "cycles")
+    skip_block_elements: int = Field(1, ge=1, le=4096, description="elements per skipped "
+                                     "block when skip_granularity=block")
+    decode_cycles_per_block: float = Field(0.0, ge=0, description="index decode cycles per "
+                                           "active block (element or skip block) in a lane")
     gather: bool = Field(False, description="fetch only active weight rows/columns")
     nm: tuple[int, int] | None = Field(None, description="N:M structured support, e.g. [2, 4]")
 
@@ -56,11 +58,19 @@ class Offchip(StrictModel):
     kind: OffchipKind = Field(description="technology, sets energy per bit from the tech table")
     bw_bytes_per_s: Positive = Field(description="sustained bandwidth, bytes per second")
     size_bytes: int | None = Field(None, ge=1, description="capacity in bytes (for fit checks)")
+    burst_bytes: int = Field(64, ge=1, le=4096, description="smallest transfer, bytes (a DDR4 "
+                             "x64 burst of 8 is 64 B): a gathered row costs whole bursts")
 
 
 class VectorUnit(StrictModel):
     lanes: int = Field(ge=1, description="elementwise operations per cycle (softmax, norms, "
                        "activations, pooling)")
+
+
+class RouterUnit(StrictModel):
+    """A small dedicated MAC unit that runs predictor/router/gate ops instead of the array."""
+
+    macs_per_cycle: int = Field(ge=1, description="MACs per cycle")
 
 
 class ChipBase(StrictModel):
@@ -86,6 +96,8 @@ class AcceleratorChip(ChipBase):
     buffers: Buffers
     offchip: Offchip
     vector_unit: VectorUnit = VectorUnit(lanes=32)
+    router_unit: RouterUnit | None = Field(None, description="dedicated unit for predictor, "
+                                           "router and gate ops (e.g. a routing network)")
 
 
 class GpuChip(ChipBase):

@@ -8,9 +8,29 @@ from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
 from hwsim.config.chip import Dtype
+from hwsim.config.sparsity import DenseSpec, MoeSpec, SparsitySpec
 from hwsim.workload.ops import Op
 
 Size = Annotated[int, Field(ge=1, le=10**9)]
+
+
+class MoeBlock(StrictModel):
+    """Replace every FFN by a routed mixture of experts."""
+
+    experts: Size
+    top_k: Size = 1
+    d_ff_expert: Size | None = Field(None, description="expert FFN width (default: d_ff)")
+    shared_experts: int = Field(0, ge=0, description="always-active experts (DeepSeekMoE)")
+    routing: SparsitySpec = Field(MoeSpec(), description="routing law and capacity")
+
+
+class PatchEmbed(StrictModel):
+    """Vision-transformer input: a stride-`patch` conv over the image, plus a class token."""
+
+    image: Size = Field(description="image side, pixels")
+    patch: Size = Field(description="patch side, pixels")
+    channels: Size = 3
+    classes: int = Field(0, ge=0, description="classifier outputs (0: none)")
 
 
 class TransformerBuilder(StrictModel):
@@ -29,6 +49,18 @@ class TransformerBuilder(StrictModel):
                                                 "tokens; decode one new token against seq")
     lm_head: bool = Field(True, description="include the output projection to the vocabulary")
     dtype: Dtype = "int8"
+    moe: MoeBlock | None = Field(None, description="mixture-of-experts FFNs")
+    patch_embed: PatchEmbed | None = Field(None, description="vision input (ViT)")
+    ffn_sparsity: SparsitySpec = Field(DenseSpec(), description="activation sparsity of the "
+                                       "FFN's inner neurons (input of ffn_down)")
+    predictor_rank: int = Field(0, ge=0, description="low-rank predictor of active FFN neurons "
+                                "(Deja Vu): 0 = none; >0 also skips ffn_up's inactive outputs")
+    attention_sparsity: SparsitySpec = Field(DenseSpec(), description="attention_gate (skip "
+                                             "blocks) or topk (keys per query)")
+    gate_dim: int = Field(0, ge=0, description="gate network width per layer for gated "
+                          "attention (its cost is a real op)")
+    router_dim: int = Field(0, ge=0, description="routing-network projection width for routed "
+                            "attention: scores of every key at this width pick the top-k")
 
     @model_validator(mode="after")
     def _heads(self) -> TransformerBuilder:
@@ -39,7 +71,22 @@ class TransformerBuilder(StrictModel):
         return self
 
 
-Builder = Annotated[TransformerBuilder, Field(discriminator="kind")]
+class LiquidBuilder(StrictModel):
+    """A sparse liquid network: CfC/LTC-style recurrent layers stepped over an input sequence,
+    with a fraction of hidden neurons active per step, and a linear readout."""
+
+    kind: Literal["liquid"] = "liquid"
+    layers: Size = 1
+    inputs: Size = Field(description="input features per step")
+    hidden: Size = Field(description="neurons per layer")
+    steps: Size = Field(description="time steps per inference")
+    cell: Literal["cfc", "ltc", "lstm", "gru"] = "cfc"
+    outputs: Size = Field(description="readout classes")
+    sparsity: SparsitySpec = Field(DenseSpec(), description="active hidden neurons per step")
+    dtype: Dtype = "int8"
+
+
+Builder = Annotated[TransformerBuilder | LiquidBuilder, Field(discriminator="kind")]
 
 
 class ModelDoc(StrictModel):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.engine.systolic import compute_cycles as systolic_compute_cycles
-from hwsim.engine.systolic import mapping_efficiency
+from hwsim.engine.systolic import fold_counts, mapping_efficiency
 from hwsim.engine.systolic_traffic import GemmTraffic, gemm_traffic, overlap_cycles
 from hwsim.hardware.tech import Tech
 
@@ -43,6 +43,37 @@ class Costs:
     offchip_bytes: np.ndarray
     mapping_efficiency: np.ndarray | None = None
     traffic: GemmTraffic | None = None
+    offchip_by_operand: dict[str, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class SparseArrays:
+    """Per-GEMM sparsity effects as arrays (see :mod:`hwsim.engine.sparse_effects`)."""
+
+    k_compute: np.ndarray
+    n_compute: np.ndarray
+    mac_full: np.ndarray
+    mac_gated: np.ndarray
+    a_offchip: np.ndarray
+    a_sram: np.ndarray
+    a_sram_energy: np.ndarray
+    b_offchip: np.ndarray
+    b_sram: np.ndarray
+    decode_cycles: np.ndarray
+
+    @classmethod
+    def from_effects(cls, effects: list, n: np.ndarray, k: np.ndarray) -> SparseArrays:
+        def col(name: str) -> np.ndarray:
+            return np.array([getattr(e, name) for e in effects], dtype=np.float64)
+
+        kc = np.array([e.k_compute if e.k_compute is not None else kk
+                       for e, kk in zip(effects, np.asarray(k).ravel(), strict=True)],
+                      dtype=np.int64)
+        nc = np.array([e.n_compute if e.n_compute is not None else nn
+                       for e, nn in zip(effects, np.asarray(n).ravel(), strict=True)],
+                      dtype=np.int64)
+        return cls(kc, nc, col("mac_full"), col("mac_gated"), col("a_offchip"), col("a_sram"),
+                   col("a_sram_energy"), col("b_offchip"), col("b_sram"), col("decode_cycles"))
 
 
 def sram_energies(tech: Tech, d: DesignArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -58,48 +89,68 @@ def sram_energies(tech: Tech, d: DesignArrays) -> dict[str, tuple[np.ndarray, np
 def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                dtype_bytes: ArrayLike, b_shared: ArrayLike, d: DesignArrays, dataflow: str,
                mac_energy_j: float, offchip_energy_j_per_byte: float,
-               sram_e: dict[str, tuple[np.ndarray, np.ndarray]]) -> Costs:
-    """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point."""
+               sram_e: dict[str, tuple[np.ndarray, np.ndarray]],
+               sparse: SparseArrays | None = None, gated_mac_energy_j: float = 0.0) -> Costs:
+    """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point.
+
+    ``sparse`` (one entry per GEMM) shrinks the compute dimension and scales traffic and
+    energy by what the chip's sparse features exploit; ``None`` is dense work."""
     cnt = np.asarray(count, dtype=np.float64)
-    comp = systolic_compute_cycles(m, n, k, d.rows, d.cols, dataflow).astype(np.float64) * cnt
+    k_comp, n_comp = (k, n) if sparse is None else (sparse.k_compute, sparse.n_compute)
+    comp = systolic_compute_cycles(m, n_comp, k_comp, d.rows, d.cols, dataflow).astype(
+        np.float64)
+    if sparse is not None:  # index decode of the slowest lane, once per fold
+        rf, cf = fold_counts(m, n_comp, k_comp, d.rows, d.cols, dataflow)
+        comp = comp + np.ceil(sparse.decode_cycles * rf * cf)
+    comp = comp * cnt
     tr = gemm_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols, d.ifmap_bytes,
                       d.filter_bytes, d.ofmap_bytes, dataflow, b_shared)
-    off = tr.offchip_total
-    cycles = overlap_cycles(comp, off, tr.prologue_bytes, d.bw_bytes_per_cycle)
+    one = np.float64(1.0)
+    s_a_off, s_a_sram, s_a_e, s_b_off, s_b_sram = (
+        (one,) * 5 if sparse is None else (sparse.a_offchip, sparse.a_sram, sparse.a_sram_energy,
+                                           sparse.b_offchip, sparse.b_sram))
+    off_a, off_b = tr.offchip_a * s_a_off, tr.offchip_b * s_b_off
+    rd_a, rd_b = tr.sram_read_a * s_a_sram, tr.sram_read_b * s_b_sram
+    off = off_a + off_b + tr.offchip_c
+    cycles = overlap_cycles(comp, off, np.minimum(tr.prologue_bytes, off), d.bw_bytes_per_cycle)
     macs = np.asarray(m, np.float64) * np.asarray(n, np.float64) * np.asarray(k, np.float64) * cnt
+    mac_e = macs * mac_energy_j if sparse is None else macs * (
+        sparse.mac_full * mac_energy_j + sparse.mac_gated * gated_mac_energy_j)
     (ar, aw), (br, bw_), (cr, cw) = (sram_e["ifmap_sram"], sram_e["filter_sram"],
                                      sram_e["ofmap_sram"])
     energy = {
-        "mac": macs * mac_energy_j,
+        "mac": mac_e,
         # SRAM: reads into the array + writes of fills from off-chip (ifmap/filter); partial
         # sums written and read back, and outputs read out to off-chip (ofmap).
-        "ifmap_sram": tr.sram_read_a * ar + tr.offchip_a * aw,
-        "filter_sram": tr.sram_read_b * br + tr.offchip_b * bw_,
+        "ifmap_sram": rd_a * ar * s_a_e + off_a * aw,
+        "filter_sram": rd_b * br + off_b * bw_,
         "ofmap_sram": tr.sram_write_c * cw + tr.sram_read_c * cr + tr.offchip_c * cr,
         "offchip": off * offchip_energy_j_per_byte,
     }
-    sram = {"ifmap_sram": tr.sram_read_a + tr.offchip_a,
-            "filter_sram": tr.sram_read_b + tr.offchip_b,
+    sram = {"ifmap_sram": rd_a + off_a,
+            "filter_sram": rd_b + off_b,
             "ofmap_sram": tr.sram_write_c + tr.sram_read_c + tr.offchip_c}
     eff = mapping_efficiency(m, n, k, d.rows, d.cols, dataflow)
     return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy, sram,
-                 off, np.asarray(eff, dtype=np.float64), tr)
+                 off, np.asarray(eff, dtype=np.float64), tr,
+                 offchip_by_operand={"a": off_a, "b": off_b, "c": tr.offchip_c})
 
 
 def vector_costs(elements: ArrayLike, ops_per_element: ArrayLike, bytes_in: ArrayLike,
                  bytes_out: ArrayLike, d: DesignArrays, op_energy_j: float,
                  offchip_energy_j_per_byte: float,
-                 sram_e: dict[str, tuple[np.ndarray, np.ndarray]]) -> Costs:
+                 sram_e: dict[str, tuple[np.ndarray, np.ndarray]],
+                 component: str = "vector", lanes: ArrayLike | None = None) -> Costs:
     """Vector-unit work streamed from and to off-chip memory through the ifmap/ofmap SRAMs."""
     work = np.asarray(elements, np.float64) * np.asarray(ops_per_element, np.float64)
-    comp = np.ceil(work / np.asarray(d.vector_lanes, np.float64))
+    comp = np.ceil(work / np.asarray(d.vector_lanes if lanes is None else lanes, np.float64))
     b_in = np.asarray(bytes_in, np.float64)
     b_out = np.asarray(bytes_out, np.float64)
     off = b_in + b_out
     cycles = overlap_cycles(comp, off, np.zeros_like(off), d.bw_bytes_per_cycle)
     (ar, aw), (cr, cw) = sram_e["ifmap_sram"], sram_e["ofmap_sram"]
     energy = {
-        "vector": work * op_energy_j,
+        component: work * op_energy_j,
         "ifmap_sram": b_in * (ar + aw),
         "ofmap_sram": b_out * (cr + cw),
         "offchip": off * offchip_energy_j_per_byte,

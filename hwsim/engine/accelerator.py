@@ -11,11 +11,13 @@ from hwsim.config.chip import AcceleratorChip
 from hwsim.engine.accel_costs import (
     Costs,
     DesignArrays,
+    SparseArrays,
     gemm_costs,
     sram_energies,
     vector_costs,
 )
 from hwsim.engine.result import OpResult, Total
+from hwsim.engine.sparse_effects import DENSE, gemm_effect
 from hwsim.engine.systolic_traffic import ORDERS
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech
@@ -23,8 +25,9 @@ from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES
 
-ENERGY_COMPONENTS = ("mac", "vector", "ifmap_sram", "filter_sram", "ofmap_sram", "offchip",
-                     "static")
+ENERGY_COMPONENTS = ("mac", "vector", "router", "ifmap_sram", "filter_sram", "ofmap_sram",
+                     "offchip", "static")
+UNITS = ("array", "vector_unit", "router_unit", "offchip")
 BYTE_LEVELS = ("ifmap_sram", "filter_sram", "ofmap_sram", "offchip")
 
 
@@ -69,6 +72,8 @@ class Prepared:
     e_mac: float
     e_off: float
     e_vec: float
+    e_gated_mac: float
+    gated_read_ratio: float
     area_mm2: dict[str, float]
     static_power_w: float
 
@@ -82,8 +87,30 @@ def prepare(chip: AcceleratorChip) -> Prepared:
     return Prepared(tech=tech, design=d, sram_e=sram_energies(tech, d),
                     e_mac=tech.mac_energy_j(dt),
                     e_off=tech.offchip_energy_j_per_byte(chip.offchip.kind),
-                    e_vec=tech.add_energy_j(dt), area_mm2=area,
+                    e_vec=tech.add_energy_j(dt), e_gated_mac=tech.gated_mac_energy_j(dt),
+                    gated_read_ratio=tech.gated_read_ratio,
+                    area_mm2=area,
                     static_power_w=static_power_w(chip, tech, area))
+
+
+def split_works(model: Model, batch: int, elem_bytes: int, router_unit: bool
+                ) -> tuple[list[tuple[int, GemmWork]], list[tuple[int, VectorWork]],
+                           list[tuple[int, GemmWork]]]:
+    """Lower every op and sort the work by the unit that runs it: (array GEMMs, vector work,
+    GEMMs for the router unit), each tagged with its op's index."""
+    gemms: list[tuple[int, GemmWork]] = []
+    vecs: list[tuple[int, VectorWork]] = []
+    routed: list[tuple[int, GemmWork]] = []
+    for i, op in enumerate(model.ops):
+        for w in lower(op, batch, elem_bytes):
+            if isinstance(w, GemmWork):
+                (routed if router_unit and w.role != "main" else gemms).append((i, w))
+            elif isinstance(w, VectorWork):
+                vecs.append((i, w))
+            elif isinstance(w, MoveWork):
+                # Gathers go through the vector path with no arithmetic: read then write.
+                vecs.append((i, VectorWork(0, 1.0, w.bytes, w.bytes)))
+    return gemms, vecs, routed
 
 
 def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
@@ -98,28 +125,23 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
     elem_bytes = DTYPE_BYTES[chip.array.dtype]
     pes = chip.array.rows * chip.array.cols
 
-    gemms: list[tuple[int, GemmWork]] = []
-    vecs: list[tuple[int, VectorWork]] = []
-    for i, op in enumerate(model.ops):
-        for w in lower(op, batch, elem_bytes):
-            if isinstance(w, GemmWork):
-                gemms.append((i, w))
-            elif isinstance(w, VectorWork):
-                vecs.append((i, w))
-            elif isinstance(w, MoveWork):
-                # Gathers go through the vector path with no arithmetic: read then write.
-                vecs.append((i, VectorWork(0, 1.0, w.bytes, w.bytes)))
-
+    gemms, vecs, routed = split_works(model, batch, elem_bytes, chip.router_unit is not None)
     per_op: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     eff_num: dict[int, float] = defaultdict(float)
     loop_orders: dict[int, set[str]] = defaultdict(set)
+    sparse_info: dict[int, dict[str, float]] = {}
     if gemms:
         idx = np.array([i for i, _ in gemms])
         ws = [w for _, w in gemms]
-        g = gemm_costs(np.array([w.m for w in ws]), np.array([w.n for w in ws]),
-                       np.array([w.k for w in ws]), np.array([w.count for w in ws]),
+        n_arr, k_arr = np.array([w.n for w in ws]), np.array([w.k for w in ws])
+        effects = [gemm_effect(w.sparsity, w.m, w.n, w.k, elem_bytes, chip,
+                               pre.gated_read_ratio, w.sparse_dim) for w in ws]
+        sparse = (SparseArrays.from_effects(effects, n_arr, k_arr)
+                  if any(e is not DENSE for e in effects) else None)
+        g = gemm_costs(np.array([w.m for w in ws]), n_arr, k_arr,
+                       np.array([w.count for w in ws], dtype=np.float64),
                        elem_bytes, np.array([w.b_shared for w in ws]), d, chip.dataflow,
-                       e_mac, e_off, sram_e)
+                       e_mac, e_off, sram_e, sparse, pre.e_gated_mac)
         macs = np.array([w.m * w.n * w.k * w.count for w in ws], dtype=np.float64)
         assert g.traffic is not None and g.mapping_efficiency is not None
         orders = np.broadcast_to(g.traffic.loop_order, idx.shape)
@@ -128,6 +150,9 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
         for j, i in enumerate(idx):
             eff_num[int(i)] += float(effs[j]) * macs[j]
             loop_orders[int(i)].add(ORDERS[chip.dataflow][int(orders[j])])
+            if effects[j] is not DENSE:
+                sparse_info[int(i)] = {"density": effects[j].density,
+                                       "union_density": effects[j].union_density}
     if vecs:
         idx = np.array([i for i, _ in vecs])
         ws_v = [w for _, w in vecs]
@@ -136,6 +161,19 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
                          np.array([w.bytes_in for w in ws_v]),
                          np.array([w.bytes_out for w in ws_v]), d, e_vec, e_off, sram_e)
         _accumulate(per_op, idx, v, "vector_unit")
+    if routed:
+        # Predictor/router/gate GEMMs on the dedicated unit: MACs at its rate, operands
+        # streamed from off-chip (no fill/drain: a small MAC tree, not a systolic array).
+        assert chip.router_unit is not None
+        idx = np.array([i for i, _ in routed])
+        ws_r = [w for _, w in routed]
+        r = vector_costs(np.array([w.m * w.n * w.k * w.count for w in ws_r], dtype=float), 1.0,
+                         np.array([(w.m * w.k + w.k * w.n) * w.count * w.dtype_bytes
+                                   for w in ws_r], dtype=float),
+                         np.array([w.m * w.n * w.count * w.dtype_bytes for w in ws_r],
+                                  dtype=float), d, e_mac, e_off, sram_e, component="router",
+                         lanes=chip.router_unit.macs_per_cycle)
+        _accumulate(per_op, idx, r, "router_unit")
 
     area, p_static = pre.area_mm2, pre.static_power_w
     rows: list[OpResult] = []
@@ -146,8 +184,7 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
         breakdown = {c: acc.get("e." + c, 0.0) for c in ENERGY_COMPONENTS}
         breakdown["static"] = p_static * latency_s
         macs_op = int(op.macs * batch)
-        bottleneck = max((("array", acc["busy.array"]), ("vector_unit", acc["busy.vector_unit"]),
-                          ("offchip", acc["busy.offchip"])), key=lambda t: t[1])[0]
+        bottleneck = max(((u, acc["busy." + u]) for u in UNITS), key=lambda t: t[1])[0]
         rows.append(OpResult(
             name=op.name, kind=op.kind, macs=macs_op,  # type: ignore[attr-defined]
             compute_cycles=acc["compute_cycles"], stall_cycles=cycles - acc["compute_cycles"],
@@ -157,8 +194,9 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
             mapping_efficiency=(eff_num[i] / macs_op) if macs_op else None,  # type: ignore[arg-type]
             bytes={lvl: acc.get("b." + lvl, 0.0) for lvl in BYTE_LEVELS},
             bottleneck=bottleneck,
-            mapping={"dataflow": chip.dataflow, "loop_order": sorted(loop_orders[i])}
-            if macs_op else {}))
+            mapping=({"dataflow": chip.dataflow, "loop_order": sorted(loop_orders[i])}
+                     if macs_op else {}) | ({"sparsity": sparse_info[i]} if i in sparse_info
+                                            else {})))
     total = _total(rows, chip, area, p_static, pes)
     return rows, total
 

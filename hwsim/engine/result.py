@@ -83,6 +83,8 @@ class Result:
     ops: tuple[OpResult, ...]
     inputs: dict[str, Any]
     provenance: dict[str, Any]
+    vs_dense: dict[str, float] | None = None  # sparse / dense-twin ratios (compare_dense)
+    dense_total: Total | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON document (the CLI's ``--json``)."""
@@ -95,7 +97,8 @@ class Result:
             "total": self.total.to_dict(),
             "ops": [op.to_dict() for op in self.ops],
             "provenance": self.provenance,
-        }
+        } | ({"vs_dense": dict(self.vs_dense), "dense_total": self.dense_total.to_dict()}
+             if self.vs_dense is not None and self.dense_total is not None else {})
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per op; nested dicts flattened to ``energy_j.mac``, ``bytes.offchip``..."""

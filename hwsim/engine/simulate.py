@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hwsim import __version__
 from hwsim.config.chip import AcceleratorChip
-from hwsim.config.sparsity import DenseSpec
 from hwsim.engine.accelerator import prepare, simulate_accelerator
 from hwsim.engine.result import Result
 from hwsim.errors import input_error
 from hwsim.hardware.chips import AnyChip, chip_hash, load_chip
+from hwsim.sparsity.overrides import apply_sparsity, dense_twin
 from hwsim.workload.load import load_model
 from hwsim.workload.model import Model
+from hwsim.workload.ops import MAX_OP_MACS
 
 FIDELITIES = ("analytic", "cycle")
 
 
 def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: int = 1,
-             fidelity: str = "analytic",
-             chip_overrides: Mapping[str, Any] | None = None) -> Result:
+             fidelity: str = "analytic", chip_overrides: Mapping[str, Any] | None = None,
+             sparsity: Sequence[str | tuple[str, object]] | None = None,
+             compare_dense: bool = False) -> Result:
     """Simulate one inference of ``batch`` inputs of ``model`` on ``chip``.
 
-    ``model`` and ``chip`` may be objects, preset names or YAML paths. Returns a :class:`Result`
-    with per-op rows and totals (cycles, seconds, joules by component, bytes per level).
+    ``model`` and ``chip`` may be objects, preset names or YAML paths. ``sparsity`` overrides the
+    model's sparsity per op glob (``"*ffn_down:topk:density=0.02"`` or (glob, SparsitySpec)).
+    ``compare_dense`` also simulates the dense twin and fills ``Result.vs_dense`` with
+    sparse/dense ratios of latency, energy and off-chip bytes. Returns a :class:`Result` with
+    per-op rows and totals (cycles, seconds, joules by component, bytes per level).
     """
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise input_error("batch", "batch must be a whole number >= 1", given=batch)
@@ -33,20 +39,34 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
         raise input_error("fidelity", "unknown fidelity", given=fidelity,
                           hint="use one of: " + ", ".join(FIDELITIES))
     m = model if isinstance(model, Model) else load_model(model)
+    if sparsity:
+        m = apply_sparsity(m, sparsity)
+    biggest = max((op.macs for op in m.ops), default=0)
+    if biggest * batch > MAX_OP_MACS:
+        raise input_error("batch", f"batch {batch} x the largest op's {biggest:.3g} MACs exceeds "
+                          f"the {MAX_OP_MACS:.3g} MACs hwsim costs in one op", given=batch)
     c = chip if _is_chip(chip) and not chip_overrides else load_chip(chip, chip_overrides)
     if fidelity == "cycle":
         raise input_error("fidelity", "the cycle-approximate engine is not built yet",
                           given=fidelity, hint="use --fidelity analytic")
-    for op in m.ops:
-        if not isinstance(op.sparsity, DenseSpec):
-            raise input_error(m.origin or m.name, "this engine costs dense work only; sparsity "
-                              "realisation is not built yet", field=f"ops.{op.name}.sparsity",
-                              given=op.sparsity.kind, hint="remove the sparsity spec")
-    if isinstance(c, AcceleratorChip):
-        ops, total = simulate_accelerator(m, c, batch)
-    else:
+    result = _run(m, c, batch, fidelity)
+    if not compare_dense:
+        return result
+    dense = _run(dense_twin(m), c, batch, fidelity)
+    vs = {
+        "latency_ratio": result.total.latency_s / dense.total.latency_s,
+        "energy_ratio": result.total.energy_j / dense.total.energy_j,
+        "dram_bytes_ratio": (result.total.bytes["offchip"] / dense.total.bytes["offchip"]
+                             if dense.total.bytes["offchip"] else 1.0),
+    }
+    return dataclasses.replace(result, vs_dense=vs, dense_total=dense.total)
+
+
+def _run(m: Model, c: AnyChip, batch: int, fidelity: str) -> Result:
+    if not isinstance(c, AcceleratorChip):
         raise input_error(c.name, f"chips of kind '{c.kind}' have no engine yet", field="kind",
                           given=c.kind, hint="use an accelerator chip (hwsim list chips)")
+    ops, total = simulate_accelerator(m, c, batch)
     tech = prepare(c).tech
     inputs = {
         "chip": {"name": c.name, "kind": c.kind, "hash": chip_hash(c)},

@@ -14,9 +14,8 @@ import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
 from hwsim.engine.accel_costs import DesignArrays, gemm_costs, sram_energies, vector_costs
-from hwsim.engine.accelerator import design_arrays
+from hwsim.engine.accelerator import design_arrays, split_works
 from hwsim.hardware.tech import load_tech
-from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES
 
@@ -60,16 +59,11 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
     tech = load_tech(chip.tech)
     dt = chip.array.dtype
     elem = DTYPE_BYTES[dt]
-    gemms: list[GemmWork] = []
-    vecs: list[VectorWork] = []
-    for op in model.ops:
-        for w in lower(op, batch, elem):
-            if isinstance(w, GemmWork):
-                gemms.append(w)
-            elif isinstance(w, VectorWork):
-                vecs.append(w)
-            elif isinstance(w, MoveWork):
-                vecs.append(VectorWork(0, 1.0, w.bytes, w.bytes))
+    gemm_pairs, vec_pairs, _ = split_works(model, batch, elem, router_unit=False)
+    gemms = [w for _, w in gemm_pairs]
+    vecs = [w for _, w in vec_pairs]
+    if any(w.sparsity is not None for w in gemms):
+        raise ValueError("sweep_accelerator costs dense work; use simulate() for sparse models")
     # Works along axis 0, designs along axis 1.
     col = {f: np.asarray(getattr(designs, f), float)[None, :]
            for f in ("rows", "cols", "ifmap_bytes", "filter_bytes", "ofmap_bytes",

@@ -6,9 +6,12 @@ kind's mapper only has to cost three primitives.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from hwsim.config.sparsity import AttentionGateSpec, DenseSpec, MoeSpec
 from hwsim.mapping.lowering import conv_to_gemm
+from hwsim.sparsity.moe_expect import expected_loads
 from hwsim.workload.builders import SOFTMAX_OPS
 from hwsim.workload.ops import (
     AttentionOp,
@@ -33,10 +36,13 @@ class GemmWork:
     m: int
     n: int
     k: int
-    count: int
+    count: float  # independent GEMMs (an expectation for MoE experts used)
     dtype_bytes: int
     b_is_weight: bool
     b_shared: bool = False  # the same B for all ``count`` GEMMs (a recurrent cell's steps)
+    sparsity: object = None  # SparsitySpec of the sparse operand (None: dense)
+    sparse_dim: str = "k"  # which GEMM dimension the sparsity lives on: "k" or "n"
+    role: str = "main"  # the op's role (predictor/router/gate ops may run on a router unit)
 
 
 @dataclass(frozen=True)
@@ -61,24 +67,24 @@ def lower(op: OpBase, batch: int, dtype_bytes: int | None = None) -> list[Work]:
     """Hardware work for ``batch`` inputs of ``op``. Weights are shared across the batch.
 
     ``dtype_bytes`` stores operands at another width than the op's dtype (a model quantised for
-    the chip it runs on)."""
+    the chip it runs on). Activation sparsity travels with the GEMMs it affects; coarse-grained
+    skips decided ahead of the GEMM (gated attention blocks, MoE routes) change the shapes."""
     b = dtype_bytes or op.dtype_bytes
+    spec = None if isinstance(op.sparsity, DenseSpec) else op.sparsity
+    role = op.role
     if isinstance(op, MatmulOp):
         if op.b_is_weight:
-            return [GemmWork(op.m * batch, op.n, op.k, op.batch, b, True)]
-        return [GemmWork(op.m, op.n, op.k, op.batch * batch, b, False)]
+            return [GemmWork(op.m * batch, op.n, op.k, op.batch, b, True, sparsity=spec,
+                             sparse_dim=op.sparse_dim, role=role)]
+        return [GemmWork(op.m, op.n, op.k, op.batch * batch, b, False, sparsity=spec,
+                         sparse_dim=op.sparse_dim, role=role)]
     if isinstance(op, Conv2dOp):
         m, n, k, count = conv_to_gemm(op.h, op.w, op.c, op.k, op.r, op.s, op.stride, op.padding,
                                       op.groups)
-        return [GemmWork(int(m) * batch, int(n), int(k), int(count), b, True)]
+        return [GemmWork(int(m) * batch, int(n), int(k), int(count), b, True, sparsity=spec,
+                         role=role)]
     if isinstance(op, AttentionOp):
-        heads = op.heads * batch
-        scores = heads * op.seq_q * op.seq_kv
-        return [
-            GemmWork(op.seq_q, op.seq_kv, op.head_dim, heads, b, False),  # Q @ K^T
-            VectorWork(scores, SOFTMAX_OPS, scores * b, scores * b),
-            GemmWork(op.seq_q, op.head_dim, op.seq_kv, heads, b, False),  # P @ V
-        ]
+        return _attention(op, batch, b, spec)
     if isinstance(op, VectorOp):
         n = op.elements * batch
         return [VectorWork(n, op.ops_per_element, int(n * op.inputs_per_element * b), n * b)]
@@ -86,18 +92,65 @@ def lower(op: OpBase, batch: int, dtype_bytes: int | None = None) -> list[Work]:
         return [MoveWork(op.tokens * batch * op.dim * b)]
     if isinstance(op, RouterOp):
         t = op.tokens * batch
-        return [GemmWork(t, op.experts, op.d_model, 1, b, True),
+        return [GemmWork(t, op.experts, op.d_model, 1, b, True, role=role),
                 VectorWork(t * op.experts, TOPK_OPS_PER_SCORE, t * op.experts * b,
                            t * op.top_k * b)]
     if isinstance(op, MoeOp):
-        # Expected tokens per expert under balanced routing; skewed routing is the sparsity
-        # engine's job (it replaces this with realised per-expert loads).
-        per_expert = max(1, -(-op.tokens * batch * op.top_k // op.experts))
-        up = op.d_ff * (op.matrices - 1)
-        return [GemmWork(per_expert, up, op.d_model, op.experts, b, True),
-                GemmWork(per_expert, op.d_model, op.d_ff, op.experts, b, True)]
+        return _moe(op, batch, b)
     if isinstance(op, RecurrentOp):
         # Steps are sequential: each is a (batch x (inputs+hidden)) @ ((inputs+hidden) x gates*h).
+        # Sparsity is on the hidden state: the inputs stay dense, so K's density is diluted.
+        if spec is not None and hasattr(spec, "density"):
+            k_total = op.inputs + op.hidden
+            spec = spec.model_copy(update={
+                "density": (op.inputs + spec.density * op.hidden) / k_total})
         return [GemmWork(batch, op.gates * op.hidden, op.inputs + op.hidden, op.steps, b, True,
-                         b_shared=True)]
+                         b_shared=True, sparsity=spec, role=role)]
     raise TypeError(f"no lowering for op kind {type(op).__name__}")
+
+
+def attention_keep(spec: AttentionGateSpec, layer: int) -> float:
+    """Fraction of attention work a gate keeps at depth ``layer``."""
+    return min(1.0, max(0.0, spec.keep_ratio * (1.0 - spec.depth_decay) ** layer))
+
+
+def _attention(op: AttentionOp, batch: int, b: int, spec: object) -> list[Work]:
+    heads, seq_kv = op.heads * batch, op.seq_kv
+    gemm_spec = None
+    if isinstance(spec, AttentionGateSpec):
+        # The gate decides before the GEMMs run, so skipped heads/blocks are never issued: every
+        # chip benefits (schedule-level skipping), at the gate op's own cost.
+        keep = attention_keep(spec, op.layer)
+        if spec.granularity == "head":
+            heads = max(batch, math.ceil(keep * op.heads) * batch)
+        else:
+            unit = spec.block if spec.granularity == "block" else 1
+            blocks = math.ceil(op.seq_kv / unit)
+            seq_kv = min(op.seq_kv, max(unit, math.ceil(keep * blocks) * unit))
+    elif spec is not None:
+        gemm_spec = spec  # routed/top-k keys per query: chip features decide (union per tile)
+    scores = heads * op.seq_q * seq_kv
+    return [
+        GemmWork(op.seq_q, seq_kv, op.head_dim, heads, b, False, sparsity=gemm_spec,
+                 sparse_dim="n", role=op.role),  # Q @ K^T: selected keys are output columns
+        VectorWork(scores, SOFTMAX_OPS, scores * b, scores * b),
+        GemmWork(op.seq_q, op.head_dim, seq_kv, heads, b, False, sparsity=gemm_spec,
+                 sparse_dim="k", role=op.role),  # P @ V: selected keys are the reduction
+    ]
+
+
+def _moe(op: MoeOp, batch: int, b: int) -> list[Work]:
+    spec = op.sparsity
+    tokens = op.tokens * batch
+    if isinstance(spec, MoeSpec):
+        routing = "uniform" if spec.routing == "trace" else spec.routing
+        loads = expected_loads(tokens, op.experts, op.top_k, routing, spec.zipf_s,
+                               spec.capacity_factor)
+    else:  # no routing spec: balanced routing, dropless
+        loads = expected_loads(tokens, op.experts, op.top_k)
+    # Every used expert's GEMM is padded to the same token count (static shapes); unused
+    # experts are skipped, weights included: `count` is the expected number of experts used.
+    m, used = loads.padded_tokens, loads.experts_used
+    up = op.d_ff * (op.matrices - 1)
+    return [GemmWork(m, up, op.d_model, used, b, True, role=op.role),
+            GemmWork(m, op.d_model, op.d_ff, used, b, True, role=op.role)]

@@ -10,7 +10,7 @@ from hwsim.config.loading import apply_overrides, read_yaml_file, validate
 from hwsim.config.model import ModelDoc
 from hwsim.config.registry import resolve
 from hwsim.errors import input_error
-from hwsim.workload.builders import build_transformer
+from hwsim.workload.builders import build
 from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import Conv2dOp, MatmulOp, OpBase
 
@@ -47,10 +47,7 @@ def load_model(name_or_path: str | Path | Model, *, seq: int | None = None,
 def model_from_doc(doc: Mapping[str, Any], source: str) -> Model:
     parsed: ModelDoc = validate(doc, ModelDoc, source)
     ops: list[OpBase]
-    if parsed.builder is not None:
-        ops = build_transformer(parsed.builder)
-    else:
-        ops = list(parsed.ops or [])
+    ops = build(parsed.builder) if parsed.builder is not None else list(parsed.ops or [])
     return Model(name=parsed.name, ops=tuple(ops), source=parsed.source,
                  description=parsed.description, origin=source,
                  content_hash=content_hash(parsed.model_dump(mode="json")))

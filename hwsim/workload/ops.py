@@ -21,12 +21,24 @@ DTYPE_BYTES: dict[str, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp3
 ACCUMULATOR_BYTES = 4
 
 Count = Annotated[int, Field(ge=1, le=10**12)]
+MAX_OP_MACS = 2**60  # x the simulation batch must stay below 2**63 (int64 cycle arithmetic)
 
 
 class OpBase(StrictModel):
     name: str = Field(min_length=1, description="unique op name within the model")
     dtype: Dtype = Field("int8", description="operand data type")
     sparsity: SparsitySpec = Field(DenseSpec(), description="activation sparsity of this op")
+    role: Literal["main", "predictor", "router", "gate"] = Field(
+        "main", description="what the op is for: predictor/router/gate ops are the overhead "
+        "a sparse model pays to choose its active set")
+
+    @model_validator(mode="after")
+    def _size(self) -> OpBase:
+        # Cycle arithmetic runs in 64-bit integers; no real layer comes near this.
+        if self.macs > MAX_OP_MACS:
+            raise ValueError(f"op '{self.name}' has {self.macs:.3g} MACs; the limit per op is "
+                             f"{MAX_OP_MACS:.3g}")
+        return self
 
     @property
     def dtype_bytes(self) -> int:
@@ -55,6 +67,8 @@ class MatmulOp(OpBase):
     k: Count = Field(description="reduction dimension")
     batch: Count = Field(1, description="independent matmuls of this shape")
     b_is_weight: bool = Field(True, description="B is a weight shared by every input of a batch")
+    sparse_dim: Literal["k", "n"] = Field("k", description="where activation sparsity lives: "
+                                          "k (zero inputs) or n (outputs a predictor skips)")
 
     @property
     def macs(self) -> int:
@@ -112,6 +126,8 @@ class AttentionOp(OpBase):
     seq_q: Count = Field(description="query tokens")
     seq_kv: Count = Field(description="key/value tokens (the KV cache length in decode)")
     head_dim: Count
+    layer: int = Field(0, ge=0, description="depth index (gated attention's keep ratio falls "
+                       "with depth)")
 
     @property
     def macs(self) -> int:

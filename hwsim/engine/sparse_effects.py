@@ -1,0 +1,142 @@
+"""What activation/weight sparsity buys a GEMM on a given accelerator (analytic expectations).
+
+Activation sparsity of a matmul lives on A's K dimension (the active neurons feeding the layer).
+A chip only benefits through the ``sparse_features`` it has:
+
+- no feature: the GEMM costs exactly as much as dense (zeros are multiplied and moved).
+- ``zero_gating``: MACs and ifmap SRAM reads on zero operands cost the gated energy (Sparseloop
+  ratios in the tech table); cycles unchanged; data stored dense.
+- ``zero_skipping``: zero operands are not issued. Output-stationary arrays stream K in time, one
+  token per PE row, so a fold lasts as long as its slowest lane's active work (the expected
+  maximum over the fold's lanes) plus index decode per active block; weight/input-stationary
+  arrays hold K spatially, so the array is packed with the K rows active in *any* token streaming
+  through (the union). Activations are stored compressed (values + index metadata).
+- ``gather``: only the weight rows (K) some token of the GEMM needs are fetched from off-chip,
+  each row of a column tile costing whole bursts (``offchip.burst_bytes``).
+- ``nm``: N:M-structured weights (the op's spec ``nm`` with operand=weights) compact K by n/m on a
+  chip that supports that N:M pattern, with log2(m) bits of metadata per kept weight.
+
+The union over the M tokens of a GEMM uses the closed forms of :mod:`hwsim.sparsity.realise`
+(1-(1-d)^M when independent, less when correlated or skewed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwsim.config.chip import AcceleratorChip
+from hwsim.config.sparsity import DenseSpec, NmSpec, ReluSpec, TopKSpec
+
+# Index metadata per token, in bytes, as a function of (K, nonzeros): bitmask 1 bit per element;
+# CSR a 16-bit column index per nonzero plus a 32-bit row pointer; RLE a 4-bit zero-run length
+# per nonzero (Eyeriss's RLC uses 5-bit runs for 16-bit values; 4 bits per 8-bit value here).
+META_BYTES = {
+    "bitmask": lambda k, nnz: k / 8.0,
+    "csr": lambda k, nnz: 2.0 * nnz + 4.0,
+    "rle": lambda k, nnz: 0.5 * nnz,
+}
+
+
+@dataclass(frozen=True)
+class SparseEffect:
+    """Multipliers and effective sizes for one GEMM (all 1.0 / unchanged for dense work)."""
+
+    density: float = 1.0  # mean fraction of A's K entries that are nonzero, per token
+    union_density: float = 1.0  # fraction of K rows active in at least one of the M tokens
+    k_compute: int | None = None  # effective K for the compute-cycle formula (None: K)
+    n_compute: int | None = None  # effective N (keys a routed attention computes; None: N)
+    mac_full: float = 1.0  # fraction of dense MACs executed at full energy
+    mac_gated: float = 0.0  # fraction executed at gated energy (the rest are skipped)
+    a_offchip: float = 1.0  # multiplier on A's off-chip bytes (compression + metadata)
+    a_sram: float = 1.0  # multiplier on A's SRAM bytes
+    a_sram_energy: float = 1.0  # multiplier on A's SRAM read energy (gating)
+    b_offchip: float = 1.0  # multiplier on B's off-chip bytes (gather, N:M)
+    b_sram: float = 1.0  # multiplier on B's SRAM bytes
+    decode_cycles: float = 0.0  # index-decode cycles added per fold's slowest lane
+
+
+DENSE = SparseEffect()
+
+
+def activation_density(spec: object) -> float:
+    """Mean density of A's K entries for an activation sparsity spec (1.0 when dense)."""
+    if isinstance(spec, TopKSpec | ReluSpec):
+        return spec.density
+    if isinstance(spec, NmSpec) and spec.operand == "activations":
+        return spec.n / spec.m
+    return 1.0
+
+
+def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: AcceleratorChip,
+                gated_read_ratio: float, sparse_dim: str = "k") -> SparseEffect:
+    """The :class:`SparseEffect` of ``spec`` on a GEMM (M tokens x K) @ (K x N) on ``chip``.
+
+    ``sparse_dim="n"`` is sparsity on the output columns (routed attention: the keys each
+    query scores); a skipping or gathering chip computes and fetches only the columns some row
+    of the GEMM needs (the union over M)."""
+    from hwsim.sparsity.realise import expected_max_lane_nnz, expected_union_density
+
+    if spec is None or isinstance(spec, DenseSpec):
+        return DENSE
+    f = chip.sparse_features
+    if isinstance(spec, NmSpec) and spec.operand == "weights":
+        if f.nm is None or tuple(f.nm) != (spec.n, spec.m):
+            return DENSE  # stored and computed dense: no N:M support for this pattern
+        keep = spec.n / spec.m
+        meta = math.ceil(math.log2(spec.m)) / 8.0 / dtype_bytes  # bytes per kept weight byte
+        return SparseEffect(k_compute=max(1, math.ceil(k * keep)), mac_full=keep, mac_gated=0.0,
+                            b_offchip=keep * (1.0 + meta), b_sram=keep * (1.0 + meta))
+    d = activation_density(spec)
+    if d >= 1.0:
+        return DENSE
+    if sparse_dim == "n":
+        if not (f.zero_skipping or f.gather):
+            return DENSE
+        u = float(expected_union_density(d, m, correlation=getattr(spec, "token_correlation",
+                                                                    0.0), k_dim=n))
+        return SparseEffect(density=d, union_density=u, n_compute=max(1, math.ceil(u * n)),
+                            mac_full=u, b_offchip=u if f.gather else 1.0, b_sram=u)
+    correlation = getattr(spec, "token_correlation", 0.0)
+    exact = (isinstance(spec, TopKSpec) and spec.variability.std == 0.0) or isinstance(spec, NmSpec)
+    std = getattr(getattr(spec, "variability", None), "std", 0.0)
+    # The unit a chip skips: its own block size, or the spec's blocks when coarser and aligned.
+    work_d = d
+    if f.zero_skipping and f.skip_granularity == "block" and f.skip_block_elements > 1:
+        spec_block = spec.block if isinstance(spec, TopKSpec) and spec.granularity == "block" else 1
+        if spec_block % f.skip_block_elements:
+            work_d = 1.0 - (1.0 - d) ** f.skip_block_elements  # a block is busy if any is
+    # Popularity skew lowers the union further; the independent/correlated law is an upper
+    # bound there (conservative for the sparse chip).
+    union = float(expected_union_density(d, m, correlation=correlation, k_dim=k))
+    union_work = max(union, work_d)
+    gate = f.zero_gating
+    eff = dict(density=d, union_density=union)
+    if f.zero_skipping:
+        if chip.dataflow == "os":
+            lanes = max(1, min(chip.array.rows, m))
+            lane_nnz = float(expected_max_lane_nnz(k, work_d, lanes, exact_topk=exact,
+                                                   density_std=std))
+            blocks = lane_nnz / (f.skip_block_elements if f.skip_granularity == "block" else 1)
+            eff.update(k_compute=max(1, math.ceil(lane_nnz)), mac_full=d, mac_gated=0.0,
+                       decode_cycles=f.decode_cycles_per_block * blocks)
+        else:  # K is spatial: pack only the union's rows into the array
+            zeros_in_union = max(0.0, union_work - d)
+            eff.update(k_compute=max(1, math.ceil(union_work * k)), mac_full=d + (
+                0.0 if gate else zeros_in_union), mac_gated=zeros_in_union if gate else 0.0,
+                b_sram=union_work)
+        meta = META_BYTES[f.index_format](k, d * k) / (k * dtype_bytes)
+        eff.update(a_offchip=d + meta, a_sram=d + meta)
+    elif gate:
+        eff.update(mac_full=d, mac_gated=1.0 - d,
+                   a_sram_energy=d + (1.0 - d) * gated_read_ratio)
+    if f.gather:
+        slice_bytes = min(n, chip.array.cols) * dtype_bytes
+        burst = chip.offchip.burst_bytes
+        burst_factor = math.ceil(slice_bytes / burst) * burst / slice_bytes
+        eff.update(b_offchip=min(1.0, union * burst_factor), b_sram=min(
+            eff.get("b_sram", 1.0), union))
+        if not f.zero_skipping:  # gathered rows arrive packed: compute on the union only
+            eff.update(k_compute=max(1, math.ceil(union * k)), mac_full=d if gate else union,
+                       mac_gated=max(0.0, union - d) if gate else 0.0)
+    return SparseEffect(**eff)  # type: ignore[arg-type]
