@@ -68,6 +68,28 @@ def activation_density(spec: object) -> float:
     return 1.0
 
 
+def _unions(d: float, m: int, sparse_len: int, other_len: int, dtype_bytes: int,
+            chip: AcceleratorChip, correlation: float) -> tuple[float, float]:
+    """(union the array computes on, union the weight fetch must cover).
+
+    Output-stationary arrays take ``rows`` tokens per fold, so a fold needs the union of those
+    tokens; the weights are fetched once for all M tokens only if they fit in half the filter
+    buffer, else once per fold. Weight/input-stationary arrays stream all M tokens past each
+    stationary tile, so both unions are over M."""
+    from hwsim.sparsity.realise import expected_union_density
+
+    def u(tokens: int) -> float:
+        return float(expected_union_density(d, tokens, correlation=correlation,
+                                            k_dim=sparse_len))
+
+    whole = u(m)
+    if chip.dataflow != "os":
+        return whole, whole
+    fold = u(min(m, chip.array.rows))
+    fits = sparse_len * other_len * dtype_bytes <= chip.buffers.filter.size_bytes / 2
+    return fold, whole if fits else fold
+
+
 def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: AcceleratorChip,
                 gated_read_ratio: float, sparse_dim: str = "k") -> SparseEffect:
     """The :class:`SparseEffect` of ``spec`` on a GEMM (M tokens x K) @ (K x N) on ``chip``.
@@ -75,7 +97,7 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
     ``sparse_dim="n"`` is sparsity on the output columns (routed attention: the keys each
     query scores); a skipping or gathering chip computes and fetches only the columns some row
     of the GEMM needs (the union over M)."""
-    from hwsim.sparsity.realise import expected_max_lane_nnz, expected_union_density
+    from hwsim.sparsity.realise import expected_max_lane_nnz
 
     if spec is None or isinstance(spec, DenseSpec):
         return DENSE
@@ -93,10 +115,10 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
     if sparse_dim == "n":
         if not (f.zero_skipping or f.gather):
             return DENSE
-        u = float(expected_union_density(d, m, correlation=getattr(spec, "token_correlation",
-                                                                    0.0), k_dim=n))
+        u, fetch_u = _unions(d, m, n, k, dtype_bytes, chip,
+                             getattr(spec, "token_correlation", 0.0))
         return SparseEffect(density=d, union_density=u, n_compute=max(1, math.ceil(u * n)),
-                            mac_full=u, b_offchip=u if f.gather else 1.0, b_sram=u)
+                            mac_full=u, b_offchip=fetch_u if f.gather else 1.0, b_sram=u)
     correlation = getattr(spec, "token_correlation", 0.0)
     exact = (isinstance(spec, TopKSpec) and spec.variability.std == 0.0) or isinstance(spec, NmSpec)
     std = getattr(getattr(spec, "variability", None), "std", 0.0)
@@ -108,7 +130,7 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
             work_d = 1.0 - (1.0 - d) ** f.skip_block_elements  # a block is busy if any is
     # Popularity skew lowers the union further; the independent/correlated law is an upper
     # bound there (conservative for the sparse chip).
-    union = float(expected_union_density(d, m, correlation=correlation, k_dim=k))
+    union, fetch_union = _unions(d, m, k, n, dtype_bytes, chip, correlation)
     union_work = max(union, work_d)
     gate = f.zero_gating
     eff = dict(density=d, union_density=union)
@@ -134,7 +156,7 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
         slice_bytes = min(n, chip.array.cols) * dtype_bytes
         burst = chip.offchip.burst_bytes
         burst_factor = math.ceil(slice_bytes / burst) * burst / slice_bytes
-        eff.update(b_offchip=min(1.0, union * burst_factor), b_sram=min(
+        eff.update(b_offchip=min(1.0, fetch_union * burst_factor), b_sram=min(
             eff.get("b_sram", 1.0), union))
         if not f.zero_skipping:  # gathered rows arrive packed: compute on the union only
             eff.update(k_compute=max(1, math.ceil(union * k)), mac_full=d if gate else union,

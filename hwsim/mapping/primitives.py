@@ -130,6 +130,8 @@ def _attention(op: AttentionOp, batch: int, b: int, spec: object) -> list[Work]:
     elif spec is not None:
         gemm_spec = spec  # routed/top-k keys per query: chip features decide (union per tile)
     scores = heads * op.seq_q * seq_kv
+    if gemm_spec is not None and hasattr(gemm_spec, "density"):
+        scores = max(1, math.ceil(scores * gemm_spec.density))  # softmax over the kept keys
     return [
         GemmWork(op.seq_q, seq_kv, op.head_dim, heads, b, False, sparsity=gemm_spec,
                  sparse_dim="n", role=op.role),  # Q @ K^T: selected keys are output columns
