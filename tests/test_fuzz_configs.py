@@ -97,7 +97,8 @@ def test_arbitrary_text_never_crashes(tmp_path, text):
     ["simulate", "--chip", "systolic-32x32", "--gemm", "8,8,8", "--conv", "8,8,3,4,3,3",
      "--set", "array.rows=0", "dataflow=xx", "--batch", "0", "-1", "--json", "--model",
      "gpt2-small", "--seq", "abc", "--phase", "decode", "list", "chips", "schema", "study",
-     "--out", "x.txt", "tech", "nope"]), max_size=8))
+     "--out", "x.txt", "tech", "nope", "--sparsity", "*:topk:density=0.1", "gemm:moe",
+     "--compare-dense", "*:relu:density=-1"]), max_size=8))
 def test_random_command_lines_never_crash(args):
     code = main(args)
     assert code in (0, 2), args
