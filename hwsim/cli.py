@@ -92,6 +92,8 @@ def simulate(
     seq: Annotated[int | None, typer.Option("--seq", min=1, help="sequence length, tokens")
                    ] = None,
     phase: Annotated[str | None, typer.Option("--phase", help="prefill | decode")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="inference | training (forward, "
+                                      "backward, optimizer update)")] = "inference",
     fidelity: Annotated[str, typer.Option("--fidelity", help="analytic | cycle")] = "analytic",
     sparsity: Annotated[list[str] | None, typer.Option(
         "--sparsity", help="OPGLOB:KIND:key=value,... sets ops' sparsity (repeatable), e.g. "
@@ -105,7 +107,7 @@ def simulate(
     """Simulate one model (or a single GEMM / conv) on one chip."""
     import hwsim
 
-    workload = _workload(model, gemm, conv, seq, phase)
+    workload = _workload(model, gemm, conv, seq, phase, mode)
     overrides = parse_sets(set_ or [])
     chip_obj = hwsim.load_chip(chip, overrides)
     if out_file is not None:
@@ -168,7 +170,7 @@ def _is_builder(model: str) -> bool:
 
 
 def _workload(model: str | None, gemm: str | None, conv: str | None, seq: int | None,
-              phase: str | None) -> Any:
+              phase: str | None, mode: str = "inference") -> Any:
     import hwsim
 
     given = [x for x in (model, gemm, conv) if x is not None]
@@ -177,8 +179,12 @@ def _workload(model: str | None, gemm: str | None, conv: str | None, seq: int | 
                           hint="e.g. --gemm 512,768,768 or --model gpt2-small")
     if phase is not None and phase not in ("prefill", "decode"):
         raise _choice_error("--phase", phase, ("prefill", "decode"))
+    if mode not in ("inference", "training"):
+        raise _choice_error("--mode", mode, ("inference", "training"))
     if model is not None:
-        return hwsim.load_model(model, seq=seq, phase=phase)
+        return hwsim.load_model(model, seq=seq, phase=phase, mode=mode)
+    if mode == "training":
+        raise input_error("command line", "--mode training applies to --model only")
     if seq is not None or phase is not None:
         raise input_error("command line", "--seq/--phase apply to --model only")
     if gemm is not None:

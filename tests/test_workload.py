@@ -58,3 +58,18 @@ def test_resnet18_macs_match_the_paper():
 def test_models_accept_only_builder_overrides_they_have():
     with pytest.raises(hwsim.HwsimError, match="explicit op list"):
         hwsim.load_model("resnet18", seq=128)
+
+
+def test_training_step_is_forward_backward_update():
+    inf = hwsim.load_model("gpt2-small", seq=64)
+    tr = hwsim.load_model("gpt2-small", seq=64, mode="training")
+    assert tr.macs == 3 * inf.macs  # backward = 2x forward, op by op
+    (adam,) = [op for op in tr.ops if op.name == "optimizer.adam"]
+    assert adam.elements == sum(op.weight_bytes for op in inf.ops)  # int8: 1 byte per weight
+    # Backward sparsity follows the forward masks.
+    sel = hwsim.load_model("selective-gpt2-small", mode="training")
+    bwd = {op.name: op for op in sel.ops}
+    assert bwd["layer0.ffn_down.bwd_data"].sparsity == bwd["layer0.ffn_down"].sparsity
+    assert bwd["layer0.ffn_down.bwd_data"].sparse_dim == "n"
+    with pytest.raises(hwsim.HwsimError, match="unknown mode"):
+        hwsim.load_model("gpt2-small", mode="train")

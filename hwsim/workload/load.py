@@ -16,12 +16,27 @@ from hwsim.workload.ops import Conv2dOp, MatmulOp, OpBase
 
 
 def load_model(name_or_path: str | Path | Model, *, seq: int | None = None,
-               phase: str | None = None, overrides: Mapping[str, Any] | None = None) -> Model:
+               phase: str | None = None, overrides: Mapping[str, Any] | None = None,
+               mode: str = "inference") -> Model:
     """Load a model preset (``hwsim list models``) or YAML file.
 
     ``seq`` (tokens) and ``phase`` ("prefill" | "decode") set the builder's sequence length and
-    phase; ``overrides`` sets any field by dotted path (``{"builder.layers": 2}``).
+    phase; ``overrides`` sets any field by dotted path (``{"builder.layers": 2}``);
+    ``mode="training"`` expands the model into a training step (forward, backward, optimizer).
     """
+    if mode not in ("inference", "training"):
+        raise input_error("mode", "unknown mode", given=mode,
+                          hint="use 'inference' or 'training'")
+    model = _load(name_or_path, seq, phase, overrides)
+    if mode == "training":
+        from hwsim.workload.training import training_step
+
+        return training_step(model)
+    return model
+
+
+def _load(name_or_path: str | Path | Model, seq: int | None, phase: str | None,
+          overrides: Mapping[str, Any] | None) -> Model:
     if isinstance(name_or_path, Model):
         if seq is not None or phase is not None or overrides:
             raise input_error(name_or_path.name, "seq/phase/overrides need a preset or file, "

@@ -108,10 +108,11 @@ class Findings:
                          f"{counts}")
         if self.invalid:
             parts.append(f"{len(self.invalid)} op(s) that cannot be represented")
-        problems[-1].hint = (f"hwsim costs these {self.fmt} ops: {', '.join(sorted(supported))}; "
-                             f"and skips these layout ops at no cost: "
-                             f"{', '.join(sorted(no_cost))}. Re-export without the others, or "
-                             "write the model as a YAML op list")
+        if self.unsupported:
+            problems[len(self.unsupported) - 1].hint = (
+                f"hwsim costs these {self.fmt} ops: {', '.join(sorted(supported))}; and skips "
+                f"these layout ops at no cost: {', '.join(sorted(no_cost))}. Re-export without "
+                "the others, or write the model as a YAML op list")
         raise HwsimError(self.source, problems, summary="cannot import: " + "; ".join(parts))
 
 

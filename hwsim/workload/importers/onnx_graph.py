@@ -81,9 +81,11 @@ class OnnxGraph:
         """The static shape of ``name``; NodeError when shape inference left it unknown."""
         shape = self.shapes.get(name)
         if shape is None or None in shape:
-            raise NodeError(f"no static shape for tensor {name!r} (got {shape}); fix the input "
+            shown = "unknown" if shape is None else "(" + ", ".join(
+                "?" if d is None else str(d) for d in shape) + ")"
+            raise NodeError(f"no static shape for tensor {name!r}: {shown}; fix the input "
                             "dimensions, e.g. with onnx.tools.update_model_dims, and re-export")
-        return shape  # type: ignore[return-value]
+        return tuple(d for d in shape if d is not None)
 
     def size(self, name: str) -> int:
         return numel(self.shape(name))
@@ -92,23 +94,33 @@ class OnnxGraph:
         return name in self.static
 
     def dtype(self, node: onnx.NodeProto) -> str:
-        """The op's operand dtype: its first input of a modelled type - looking through a
-        DequantizeLinear, so QDQ graphs cost as the integer type they run in - else its
-        output's type (a Cast from int64)."""
+        """The op's operand dtype: its first input of a modelled type, else its output's type
+        (a Cast from int64)."""
         for name in [*node.input, *node.output]:
-            if not name:
-                continue
-            src = self.producer.get(name)
-            if src is not None and src.op_type == "DequantizeLinear":
-                name = src.input[0]
-            if self.types.get(name) in ELEM_DTYPES:
-                return ELEM_DTYPES[self.types[name]]
+            dtype = self._modelled(name) if name else None
+            if dtype is not None:
+                return dtype
         found = sorted({type_name(self.types.get(n, 0)) for n in node.input if n})
         raise NodeError(f"element type {', '.join(found)} is not modelled")
 
+    def tensor_dtype(self, name: str) -> str:
+        dtype = self._modelled(name)
+        if dtype is None:
+            raise NodeError(f"element type {type_name(self.types.get(name, 0))} of {name!r} is "
+                            "not modelled")
+        return dtype
+
+    def _modelled(self, name: str) -> str | None:
+        # Look through a DequantizeLinear: QDQ graphs run in the integer type they store.
+        src = self.producer.get(name)
+        if src is not None and src.op_type == "DequantizeLinear":
+            name = src.input[0]
+        return ELEM_DTYPES.get(self.types.get(name, 0))
+
     def attrs(self, node: onnx.NodeProto) -> dict[str, Any]:
         out = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        return {k: v.decode() if isinstance(v, bytes) else v for k, v in out.items()}
+        return {k: v.decode(errors="replace") if isinstance(v, bytes) else v
+                for k, v in out.items()}
 
     def value(self, name: str) -> np.ndarray | None:
         """The data of a constant tensor, when the file holds it (not external data)."""
@@ -120,7 +132,11 @@ class OnnxGraph:
             t = next((a.t for a in node.attribute if a.name == "value"), None)
         if t is None or t.data_location == TensorProto.EXTERNAL:
             return None
-        return numpy_helper.to_array(t)
+        try:
+            return numpy_helper.to_array(t)
+        except (ValueError, TypeError) as exc:
+            raise NodeError(f"constant {name!r} is corrupt: its data does not fit its shape "
+                            f"{tuple(t.dims)} ({exc})") from None
 
     def weight_stats(self, op: str, role: str, name: str, zero_point: str = "") -> WeightStats:
         """The stored tensor behind a constant operand: an initializer, possibly reached through
@@ -145,7 +161,8 @@ class OnnxGraph:
         zero_fraction = None
         if values is not None and values.size:
             zp = self.value(zero_point) if zero_point else None
-            zero = 0 if zp is None or zp.size != 1 else zp.reshape(()).item()
-            zero_fraction = float(np.count_nonzero(values == zero)) / values.size
+            zps = np.zeros(1) if zp is None else np.unique(zp)
+            if zps.size == 1:  # per-channel zero points that differ: left unread (None)
+                zero_fraction = float(np.count_nonzero(values == zps[0])) / values.size
         return WeightStats(op, src, role, tuple(t.dims), type_name(t.data_type),
                            numel(t.dims) * dtype.itemsize, zero_fraction)

@@ -85,6 +85,11 @@ class Tensor:
     def size(self) -> int:
         return numel(self.shape)
 
+    def dims(self, rank: int) -> tuple[int, ...]:
+        if len(self.shape) != rank:
+            raise NodeError(f"expected a {rank}-D tensor, {self.name!r} has shape {self.shape}")
+        return self.shape
+
 
 @dataclass
 class Node:
@@ -92,14 +97,8 @@ class Node:
     type: str
     inputs: list[Tensor | None]
     outputs: list[Tensor]
-    options: Any  # flatbuffers Table of the builtin options, or None
+    options: dict[str, int]  # the builtin options a handler reads (OPTIONS), read eagerly
     name: str = ""
-
-    def opts(self, cls: type) -> Any:
-        obj = cls()
-        if self.options is not None:
-            obj.Init(self.options.Bytes, self.options.Pos)
-        return obj
 
     def input(self, i: int) -> Tensor:
         t = self.inputs[i] if i < len(self.inputs) else None
@@ -150,21 +149,24 @@ def _zero_fraction(t: Tensor) -> float | None:
 
 
 def _nhwc(t: Tensor) -> tuple[int, int, int]:
-    if len(t.shape) != 4:
-        raise NodeError(f"expected a 4-D NHWC tensor, {t.name!r} has shape {t.shape}")
+    t.dims(4)
     if t.shape[0] != 1:
         raise NodeError(f"batch {t.shape[0]} in the file; hwsim applies the batch at simulation "
                         "time - export with batch 1")
     return t.shape[1], t.shape[2], t.shape[3]
 
 
-def _conv_common(n: Node, ctx: Context, o: Any, r: int, s: int, k: int, groups: int) -> OpBase:
+def _conv_common(n: Node, ctx: Context, r: int, s: int, k: int, groups: int) -> OpBase:
     h, w, c = _nhwc(n.input(0))
     oh, ow, ok = _nhwc(n.outputs[0])
-    if o.DilationHFactor() != 1 or o.DilationWFactor() != 1:
-        raise NodeError(f"dilation {o.DilationHFactor()}x{o.DilationWFactor()} is not modelled")
-    sh, sw = o.StrideH(), o.StrideW()
-    same = o.Padding() == tflite.Padding.SAME
+    o = n.options
+    if o["DilationHFactor"] != 1 or o["DilationWFactor"] != 1:
+        raise NodeError(f"dilation {o['DilationHFactor']}x{o['DilationWFactor']} is not "
+                        "modelled")
+    sh, sw = o["StrideH"], o["StrideW"]
+    if sh < 1 or sw < 1:
+        raise NodeError(f"strides {sh}x{sw} must be positive")
+    same = o["Padding"] == tflite.Padding.SAME
     pad_h = same_padding(h, oh, sh, r) if same else 0
     pad_w = same_padding(w, ow, sw, s) if same else 0
     if ok != k:
@@ -177,23 +179,23 @@ def _conv_common(n: Node, ctx: Context, o: Any, r: int, s: int, k: int, groups: 
 
 
 def _conv(n: Node, ctx: Context) -> list[OpBase]:
-    k, r, s, cin = n.input(1).shape  # OHWI filter
+    k, r, s, cin = n.input(1).dims(4)  # OHWI filter
     c = _nhwc(n.input(0))[2]
-    if c % cin:
+    if not cin or c % cin:
         raise NodeError(f"filter depth {cin} does not divide {c} input channels")
-    return [_conv_common(n, ctx, n.opts(tflite.Conv2DOptions), r, s, k, c // cin)]
+    return [_conv_common(n, ctx, r, s, k, c // cin)]
 
 
 def _depthwise(n: Node, ctx: Context) -> list[OpBase]:
-    _, r, s, k = n.input(1).shape  # 1 x H x W x (channels x depth multiplier)
+    _, r, s, k = n.input(1).dims(4)  # 1 x H x W x (channels x depth multiplier)
     c = _nhwc(n.input(0))[2]
-    return [_conv_common(n, ctx, n.opts(tflite.DepthwiseConv2DOptions), r, s, k, c)]
+    return [_conv_common(n, ctx, r, s, k, c)]
 
 
 def _fully_connected(n: Node, ctx: Context) -> list[OpBase]:
     x, w = n.input(0), n.input(1)
-    units, k = w.shape[0], w.shape[-1]  # weights are (units, input features)
-    if x.size % k:
+    units, k = w.dims(2)  # weights are (units, input features)
+    if not k or x.size % k:
         raise NodeError(f"input of {x.size} elements is not a multiple of {k} features")
     op = matmul_exact(name=n.name, dtype=n.dtype, out_shape=(x.size // k, units), k=k,
                       weight_batch=1 if w.data is not None else None)
@@ -204,8 +206,9 @@ def _fully_connected(n: Node, ctx: Context) -> list[OpBase]:
 
 def _batch_matmul(n: Node, ctx: Context) -> list[OpBase]:
     a, b = n.input(0), n.input(1)
-    o = n.opts(tflite.BatchMatMulOptions)
-    k = a.shape[-2] if o.AdjX() else a.shape[-1]
+    if len(a.shape) < 2 or len(b.shape) < 2:
+        raise NodeError(f"operands of shapes {a.shape} and {b.shape} are not matrices")
+    k = a.shape[-2] if n.options["AdjX"] else a.shape[-1]
     const = b.data is not None
     op = matmul_exact(name=n.name, dtype=n.dtype, out_shape=n.outputs[0].shape, k=k,
                       weight_batch=numel(b.shape[:-2]) if const else None)
@@ -214,8 +217,7 @@ def _batch_matmul(n: Node, ctx: Context) -> list[OpBase]:
 
 
 def _pool(n: Node, ctx: Context) -> list[OpBase]:
-    o = n.opts(tflite.Pool2DOptions)
-    window = o.FilterHeight() * o.FilterWidth()
+    window = n.options["FilterHeight"] * n.options["FilterWidth"]
     # L2 pool: square and accumulate each input, then one square root per output.
     ops = 2 * window + TRANSCENDENTAL_OPS if n.type == "L2_POOL_2D" else window
     x, y = n.input(0), n.outputs[0]
@@ -242,7 +244,7 @@ def _embedding(n: Node, ctx: Context, table: Tensor, ids: Tensor, axis: int) -> 
 
 
 def _gather(n: Node, ctx: Context) -> list[OpBase]:
-    return _embedding(n, ctx, n.input(0), n.input(1), n.opts(tflite.GatherOptions).Axis())
+    return _embedding(n, ctx, n.input(0), n.input(1), n.options["Axis"])
 
 
 def _embedding_lookup(n: Node, ctx: Context) -> list[OpBase]:
@@ -287,6 +289,17 @@ VECTOR_OPS: dict[str, tuple[str, float]] = {
     "RESIZE_BILINEAR": ("elementwise", 6 * CHEAP_OPS),
 }
 
+_CONV_FIELDS = ("Padding", "StrideH", "StrideW", "DilationHFactor", "DilationWFactor")
+# The builtin options handlers read: decoded while parsing, so a corrupt table is caught there.
+OPTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "CONV_2D": (tflite.Conv2DOptions, _CONV_FIELDS),
+    "DEPTHWISE_CONV_2D": (tflite.DepthwiseConv2DOptions, _CONV_FIELDS),
+    **dict.fromkeys(["AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D"],
+                    (tflite.Pool2DOptions, ("FilterHeight", "FilterWidth"))),
+    "BATCH_MATMUL": (tflite.BatchMatMulOptions, ("AdjX", "AdjY")),
+    "GATHER": (tflite.GatherOptions, ("Axis",)),
+}
+
 Handler = Callable[[Node, Context], list[OpBase]]
 HANDLERS: dict[str, Handler] = {
     "CONV_2D": _conv,
@@ -312,7 +325,8 @@ def read_tflite(data: bytes, source: str) -> GraphImport:
                           "missing at byte 4", hint="is the file truncated, or another format?")
     try:
         nodes = _read_nodes(data)
-    except (struct.error, IndexError, ValueError, UnicodeDecodeError, OverflowError) as exc:
+    except (struct.error, IndexError, ValueError, TypeError, UnicodeDecodeError,
+            OverflowError) as exc:
         raise input_error(source, f"corrupt TFLite file: its flatbuffer cannot be read "
                           f"({type(exc).__name__}: {exc})") from None
     result, ctx = GraphImport(), Context()
@@ -333,6 +347,8 @@ def read_tflite(data: bytes, source: str) -> GraphImport:
             findings.node_error(n.type, f"#{n.index}", str(exc))
         except ValidationError as exc:
             findings.node_error(n.type, f"#{n.index}", exc.errors()[0]["msg"])
+        except ZeroDivisionError:
+            findings.node_error(n.type, f"#{n.index}", "a tensor it reads or writes is empty")
     findings.raise_if_any(HANDLERS, NO_COST)
     result.weights = ctx.weights
     return result
@@ -351,8 +367,21 @@ def _read_nodes(data: bytes) -> list[Node]:
         ins = [tensors[j] if j >= 0 else None for j in
                (op.Inputs(x) for x in range(op.InputsLength()))]
         outs = [tensors[op.Outputs(x)] for x in range(op.OutputsLength())]
-        nodes.append(Node(i, codes[op.OpcodeIndex()], ins, outs, op.BuiltinOptions()))
+        op_type = codes[op.OpcodeIndex()]
+        nodes.append(Node(i, op_type, ins, outs, _options(op_type, op.BuiltinOptions())))
     return nodes
+
+
+def _options(op_type: str, table: Any) -> dict[str, int]:
+    cls, fields = OPTIONS.get(op_type, (None, ()))
+    if cls is None:
+        return {}
+    obj = cls()
+    if table is not None:
+        obj.Init(table.Bytes, table.Pos)
+    else:  # an absent table reads as the schema defaults
+        obj.Init(bytearray(8), 0)
+    return {f: int(getattr(obj, f)()) for f in fields}
 
 
 def _op_type(code: Any) -> str:

@@ -17,14 +17,16 @@ _WIDE = math.inf  # never fold a line: one op per line is the point of the forma
 _ALWAYS: dict[str, tuple[str, ...]] = {"conv2d": ("stride", "padding")}
 
 
-def model_to_yaml(model: Model) -> str:
-    """The model as YAML text. Imported models also get comments: skipped layout ops and, per
-    op, its weight bytes and zero fraction (data the op schema does not hold yet)."""
-    lines = [f"# hwsim model written from {model.origin or model.name}; edit freely."]
+def model_to_yaml(model: Model, *, header: str | None = None) -> str:
+    """The model as YAML text, opening with the comment line ``header`` (default: where it was
+    read from). Imported models also get comments: skipped layout ops and, per op, its weight
+    bytes and zero fraction (data the op schema does not hold yet)."""
+    default = f"hwsim model read from {model.origin or model.name}: an op list to edit freely"
+    lines = [f"# {header or default}"]
     by_op: dict[str, list[WeightStats]] = {}
     if isinstance(model, ImportedModel):
         if model.skipped:
-            lines.append("# Skipped at no cost (pure layout ops): "
+            lines.append("# Skipped at no cost: "
                          + ", ".join(f"{t} x{n}" for t, n in model.skipped))
         for w in model.weights:
             by_op.setdefault(w.op, []).append(w)
@@ -44,15 +46,18 @@ def model_to_yaml(model: Model) -> str:
 
 
 def _op_doc(op: OpBase) -> dict[str, Any]:
-    """kind, name and dtype first (what a reader looks for), then every non-default field."""
-    rest = op.model_dump(mode="json", exclude_defaults=True)
-    kind = type(op).model_fields["kind"].default  # every concrete op has a fixed kind tag
+    """kind, name and dtype first (what a reader looks for), then every non-default field in
+    schema order."""
+    fields = type(op).model_fields
+    kind = fields["kind"].default  # every concrete op has a fixed kind tag
+    shown = op.model_dump(mode="json", exclude_defaults=True)
+    full = op.model_dump(mode="json")
     doc: dict[str, Any] = {"kind": kind, "name": op.name, "dtype": op.dtype}
-    for key in _ALWAYS.get(kind, ()):
-        doc[key] = getattr(op, key)
-    for key, value in rest.items():
-        if key not in doc:
-            doc[key] = int(value) if isinstance(value, float) and value.is_integer() else value
+    for key in fields:
+        if key in doc or (key not in shown and key not in _ALWAYS.get(kind, ())):
+            continue
+        value = full[key]
+        doc[key] = int(value) if isinstance(value, float) and value.is_integer() else value
     return doc
 
 
