@@ -197,3 +197,25 @@ def test_same_inputs_same_sparse_result():
     a = hwsim.simulate("asa-gpt2-small", "stc-like", compare_dense=True).to_dict()
     b = hwsim.simulate("asa-gpt2-small", "stc-like", compare_dense=True).to_dict()
     assert a == b
+
+
+def test_trace_masks_drive_the_engine(tmp_path):
+    """Real masks (here: correlated top-k masks saved as a trace) replace the closed forms."""
+    from hwsim.sparsity.traces import save_trace
+
+    c = hwsim.load_chip("systolic-32x32", {"array.cols": 64, "sparse_features.gather": True,
+                                           "sparse_features.zero_skipping": True,
+                                           "buffers.filter.size_bytes": 1 << 24})
+    g = hwsim.gemm(16, N, K)
+    indep = topk_masks(16, K, 0.05, seed=1)
+    corr = topk_masks(16, K, 0.05, seed=1, token_correlation=0.8)
+    save_trace(tmp_path / "indep.npz", {"gemm": indep.to_bool()})
+    save_trace(tmp_path / "corr.npz", {"gemm": corr.to_bool()})
+    closed = hwsim.simulate(g, c, sparsity=["*:topk:density=0.05"]).total
+    t_indep = hwsim.simulate(g, c, sparsity=[f"*:trace:path={tmp_path / 'indep.npz'}"]).total
+    t_corr = hwsim.simulate(g, c, sparsity=[f"*:trace:path={tmp_path / 'corr.npz'}"]).total
+    assert t_indep.bytes["offchip"] == pytest.approx(closed.bytes["offchip"], rel=0.03)
+    assert t_corr.bytes["offchip"] < 0.6 * t_indep.bytes["offchip"]
+    with pytest.raises(hwsim.HwsimError, match="no mask for op"):
+        save_trace(tmp_path / "other.npz", {"other": indep.to_bool()})
+        hwsim.simulate(g, c, sparsity=[f"*:trace:path={tmp_path / 'other.npz'}"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
+from hwsim.config.sparsity import TraceSpec
 from hwsim.engine.accel_costs import (
     Costs,
     DesignArrays,
@@ -17,8 +20,10 @@ from hwsim.engine.accel_costs import (
     vector_costs,
 )
 from hwsim.engine.result import OpResult, Total
-from hwsim.engine.sparse_effects import DENSE, gemm_effect
+from hwsim.engine.sparse_effects import DENSE, SparseEffect, gemm_effect
 from hwsim.engine.systolic_traffic import ORDERS
+from hwsim.errors import input_error
+from hwsim.sparsity.masks import PackedMask
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
@@ -93,6 +98,31 @@ def prepare(chip: AcceleratorChip) -> Prepared:
                     static_power_w=static_power_w(chip, tech, area))
 
 
+def _effect(w: GemmWork, op_name: str, chip: AcceleratorChip, pre: Prepared,
+            elem_bytes: int) -> SparseEffect:
+    mask = None
+    if isinstance(w.sparsity, TraceSpec):
+        path = Path(w.sparsity.path)
+        masks = _trace(str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+        if op_name not in masks:
+            raise input_error(w.sparsity.path, f"the trace has no mask for op '{op_name}'",
+                              hint="ops in the trace: " + ", ".join(sorted(masks)[:8]))
+        mask = masks[op_name]
+    try:
+        return gemm_effect(w.sparsity, w.m, w.n, w.k, elem_bytes, chip, pre.gated_read_ratio,
+                           w.sparse_dim, mask)
+    except ValueError as exc:
+        raise input_error(str(getattr(w.sparsity, "path", op_name)), f"op '{op_name}': {exc}"
+                          ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _trace(path: str, mtime: float) -> dict[str, PackedMask]:
+    from hwsim.sparsity.traces import load_trace
+
+    return load_trace(path)
+
+
 def split_works(model: Model, batch: int, elem_bytes: int, router_unit: bool
                 ) -> tuple[list[tuple[int, GemmWork]], list[tuple[int, VectorWork]],
                            list[tuple[int, GemmWork]]]:
@@ -134,8 +164,7 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int
         idx = np.array([i for i, _ in gemms])
         ws = [w for _, w in gemms]
         n_arr, k_arr = np.array([w.n for w in ws]), np.array([w.k for w in ws])
-        effects = [gemm_effect(w.sparsity, w.m, w.n, w.k, elem_bytes, chip,
-                               pre.gated_read_ratio, w.sparse_dim) for w in ws]
+        effects = [_effect(w, model.ops[i].name, chip, pre, elem_bytes) for i, w in gemms]
         sparse = (SparseArrays.from_effects(effects, n_arr, k_arr)
                   if any(e is not DENSE for e in effects) else None)
         g = gemm_costs(np.array([w.m for w in ws]), n_arr, k_arr,

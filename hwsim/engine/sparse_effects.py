@@ -25,8 +25,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from hwsim.config.chip import AcceleratorChip
-from hwsim.config.sparsity import DenseSpec, NmSpec, ReluSpec, TopKSpec
+from hwsim.config.sparsity import DenseSpec, NmSpec, ReluSpec, TopKSpec, TraceSpec
+from hwsim.sparsity.masks import PackedMask
 
 # Index metadata per token, in bytes, as a function of (K, nonzeros): bitmask 1 bit per element;
 # CSR a 16-bit column index per nonzero plus a 32-bit row pointer; RLE a 4-bit zero-run length
@@ -69,7 +72,8 @@ def activation_density(spec: object) -> float:
 
 
 def _unions(d: float, m: int, sparse_len: int, other_len: int, dtype_bytes: int,
-            chip: AcceleratorChip, correlation: float) -> tuple[float, float]:
+            chip: AcceleratorChip, correlation: float,
+            stats: MaskStats | None = None) -> tuple[float, float]:
     """(union the array computes on, union the weight fetch must cover).
 
     Output-stationary arrays take ``rows`` tokens per fold, so a fold needs the union of those
@@ -82,16 +86,41 @@ def _unions(d: float, m: int, sparse_len: int, other_len: int, dtype_bytes: int,
         return float(expected_union_density(d, tokens, correlation=correlation,
                                             k_dim=sparse_len))
 
-    whole = u(m)
+    whole = stats.union_whole if stats is not None else u(m)
     if chip.dataflow != "os":
         return whole, whole
-    fold = u(min(m, chip.array.rows))
+    fold = stats.union_fold if stats is not None else u(min(m, chip.array.rows))
     fits = sparse_len * other_len * dtype_bytes <= chip.buffers.filter.size_bytes / 2
     return fold, whole if fits else fold
 
 
+def mask_stats(mask: PackedMask, m: int, lanes: int, block: int) -> MaskStats:
+    """Density, unions and slowest-lane work measured on a real (trace) mask.
+
+    The trace's tokens stand for the GEMM's M tokens: unions are measured over groups of
+    ``min(M, tokens)`` (whole GEMM) and ``min(M, lanes)`` (one output-stationary fold)."""
+    from hwsim.kernels import sparsity_kernels as kern
+
+    k = mask.k_dim
+    whole = float(np.mean(kern.batch_union_counts(mask.bits, max(1, min(m, mask.tokens))))) / k
+    fold_tokens = max(1, min(m, lanes, mask.tokens))
+    fold = float(np.mean(kern.batch_union_counts(mask.bits, fold_tokens))) / k
+    max_per_fold, _ = kern.lane_work(mask.bits, k, fold_tokens, block)
+    return MaskStats(mask.density(), whole, fold, float(np.mean(max_per_fold)) * (
+        block if block > 1 else 1))
+
+
+@dataclass(frozen=True)
+class MaskStats:
+    density: float
+    union_whole: float
+    union_fold: float
+    max_lane_work: float  # elements of the slowest lane of a fold, averaged over folds
+
+
 def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: AcceleratorChip,
-                gated_read_ratio: float, sparse_dim: str = "k") -> SparseEffect:
+                gated_read_ratio: float, sparse_dim: str = "k",
+                mask: PackedMask | None = None) -> SparseEffect:
     """The :class:`SparseEffect` of ``spec`` on a GEMM (M tokens x K) @ (K x N) on ``chip``.
 
     ``sparse_dim="n"`` is sparsity on the output columns (routed attention: the keys each
@@ -109,14 +138,26 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
         meta = math.ceil(math.log2(spec.m)) / 8.0 / dtype_bytes  # bytes per kept weight byte
         return SparseEffect(k_compute=max(1, math.ceil(k * keep)), mac_full=keep, mac_gated=0.0,
                             b_offchip=keep * (1.0 + meta), b_sram=keep * (1.0 + meta))
-    d = activation_density(spec)
+    stats = None
+    if isinstance(spec, TraceSpec):
+        if mask is None:
+            raise ValueError("a trace spec needs its op's mask")
+        if mask.k_dim != (n if sparse_dim == "n" else k):
+            raise ValueError(f"trace mask has K={mask.k_dim}, the op has "
+                             f"{n if sparse_dim == 'n' else k}")
+        block = f.skip_block_elements if (f.zero_skipping and f.skip_granularity == "block"
+                                          ) else 1
+        stats = mask_stats(mask, m, chip.array.rows, block)
+        d = stats.density
+    else:
+        d = activation_density(spec)
     if d >= 1.0:
         return DENSE
     if sparse_dim == "n":
         if not (f.zero_skipping or f.gather):
             return DENSE
         u, fetch_u = _unions(d, m, n, k, dtype_bytes, chip,
-                             getattr(spec, "token_correlation", 0.0))
+                             getattr(spec, "token_correlation", 0.0), stats)
         return SparseEffect(density=d, union_density=u, n_compute=max(1, math.ceil(u * n)),
                             mac_full=u, b_offchip=fetch_u if f.gather else 1.0, b_sram=u)
     correlation = getattr(spec, "token_correlation", 0.0)
@@ -130,15 +171,17 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
             work_d = 1.0 - (1.0 - d) ** f.skip_block_elements  # a block is busy if any is
     # Popularity skew lowers the union further; the independent/correlated law is an upper
     # bound there (conservative for the sparse chip).
-    union, fetch_union = _unions(d, m, k, n, dtype_bytes, chip, correlation)
+    union, fetch_union = _unions(d, m, k, n, dtype_bytes, chip, correlation, stats)
+    if stats is not None:
+        work_d = max(work_d, d)
     union_work = max(union, work_d)
     gate = f.zero_gating
     eff = dict(density=d, union_density=union)
     if f.zero_skipping:
         if chip.dataflow == "os":
             lanes = max(1, min(chip.array.rows, m))
-            lane_nnz = float(expected_max_lane_nnz(k, work_d, lanes, exact_topk=exact,
-                                                   density_std=std))
+            lane_nnz = stats.max_lane_work if stats is not None else float(
+                expected_max_lane_nnz(k, work_d, lanes, exact_topk=exact, density_std=std))
             blocks = lane_nnz / (f.skip_block_elements if f.skip_granularity == "block" else 1)
             eff.update(k_compute=max(1, math.ceil(lane_nnz)), mac_full=d, mac_gated=0.0,
                        decode_cycles=f.decode_cycles_per_block * blocks)
