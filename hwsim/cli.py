@@ -124,6 +124,28 @@ def simulate(
             err.print(f"wrote {out_file}")
 
 
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help=".onnx or .tflite file")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="model YAML to write")],
+    name: Annotated[str | None, typer.Option("--name", help="model name (default: stem)")] = None,
+) -> None:
+    """Import an ONNX or TFLite model into an editable model YAML."""
+    from hwsim.workload.importers import import_model, model_to_yaml
+
+    if output.suffix.lower() not in (".yaml", ".yml"):
+        raise input_error(str(output), "the output must be a .yaml file", field="-o")
+    if not output.parent.exists():
+        raise input_error(str(output), "output folder does not exist", field="-o")
+    model = import_model(file, name=name)
+    text = model_to_yaml(model)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, output)
+    err.print(f"wrote {output}: {len(model.ops)} ops, {model.macs:,} MACs")
+
+
 @app.command()
 def demo(
     model: Annotated[str, typer.Option("--model", help="model preset")] = "gpt2-small",

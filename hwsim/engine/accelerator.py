@@ -23,10 +23,10 @@ from hwsim.engine.result import OpResult, Total
 from hwsim.engine.sparse_effects import DENSE, SparseEffect, gemm_effect
 from hwsim.engine.systolic_traffic import ORDERS
 from hwsim.errors import input_error
-from hwsim.sparsity.masks import PackedMask
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
+from hwsim.sparsity.masks import PackedMask
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES
 

@@ -14,11 +14,13 @@ from hwsim.workload.builders import build
 from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import Conv2dOp, MatmulOp, OpBase
 
+IMPORTABLE = (".onnx", ".tflite")
+
 
 def load_model(name_or_path: str | Path | Model, *, seq: int | None = None,
                phase: str | None = None, overrides: Mapping[str, Any] | None = None,
                mode: str = "inference") -> Model:
-    """Load a model preset (``hwsim list models``) or YAML file.
+    """Load a model preset (``hwsim list models``), a YAML file, or an .onnx/.tflite file.
 
     ``seq`` (tokens) and ``phase`` ("prefill" | "decode") set the builder's sequence length and
     phase; ``overrides`` sets any field by dotted path (``{"builder.layers": 2}``);
@@ -42,6 +44,13 @@ def _load(name_or_path: str | Path | Model, seq: int | None, phase: str | None,
             raise input_error(name_or_path.name, "seq/phase/overrides need a preset or file, "
                               "not an already built Model")
         return name_or_path
+    if Path(str(name_or_path)).suffix.lower() in IMPORTABLE:
+        if seq is not None or phase is not None or overrides:
+            raise input_error(str(name_or_path), "seq/phase/overrides apply to YAML models; "
+                              "import the file first (hwsim import FILE -o model.yaml)")
+        from hwsim.workload.importers import import_model
+
+        return import_model(name_or_path)
     path = resolve("models", name_or_path)
     source = str(path)
     doc = read_yaml_file(path)
