@@ -78,7 +78,8 @@ Handler = Callable[[Context, Node, str], list[OpBase]]
 
 
 def _input(node: Node, i: int) -> str:
-    return node.input[i] if i < len(node.input) else ""
+    """Input ``i`` of ``node``, or "" when absent (or ``i`` < 0: the op has no such operand)."""
+    return node.input[i] if 0 <= i < len(node.input) else ""
 
 
 def _conv(x_i: int, w_i: int, b_i: int, w_zp: int = -1) -> Handler:
@@ -112,7 +113,7 @@ def _conv(x_i: int, w_i: int, b_i: int, w_zp: int = -1) -> Handler:
                           k=ws[0], r=kernel[0], s=kernel[1], stride_h=strides[0],
                           stride_w=strides[1], pad_h=total[0], pad_w=total[1], out_h=out[0],
                           out_w=out[1], groups=int(a.get("group", 1)))
-        ctx.weight(name, "weight", node.input[w_i], _input(node, w_zp) if w_zp >= 0 else "")
+        ctx.weight(name, "weight", node.input[w_i], _input(node, w_zp))
         ctx.weight(name, "bias", _input(node, b_i))
         return [op]
     return handler
@@ -132,12 +133,12 @@ def _matmul(a_i: int, b_i: int, a_zp: int = -1, b_zp: int = -1) -> Handler:
         if g.is_static(b):
             op = matmul_exact(name=name, dtype=g.dtype(node), out_shape=out, k=k,
                               weight_batch=numel(b_s[:-2]))
-            ctx.weight(name, "weight", b, _input(node, b_zp) if b_zp >= 0 else "")
+            ctx.weight(name, "weight", b, _input(node, b_zp))
         elif g.is_static(a):  # W @ X: the transpose X^T @ W^T has the weight as B
             op = matmul_exact(name=name, dtype=g.dtype(node), k=k,
                               out_shape=[*out[:-2], out[-1], out[-2]],
                               weight_batch=numel(a_s[:-2]))
-            ctx.weight(name, "weight", a, _input(node, a_zp) if a_zp >= 0 else "")
+            ctx.weight(name, "weight", a, _input(node, a_zp))
         else:
             op = matmul_exact(name=name, dtype=g.dtype(node), out_shape=out, k=k,
                               weight_batch=None)

@@ -17,7 +17,9 @@ really copies them. Fused activations (``fused_activation_function``) add nothin
 they are the output clamp every quantised kernel applies while requantising.
 
 No cost (``NO_COST``): RESHAPE, SQUEEZE, EXPAND_DIMS and SHAPE are pure layout ops - the
-interpreter aliases the buffer - so they are skipped and counted in ``ImportedModel.skipped``.
+interpreter aliases the buffer - so they are skipped and counted in ``ImportedModel.skipped``;
+so are DEQUANTIZE and DENSIFY of a constant (fp16 or sparse weights), which the interpreter
+runs once when it prepares the model; their consumer then reads the stored weights.
 Every other op type is reported, all at once with counts, in one HwsimError.
 
 dtype of an op: its activation input's type (INT8/UINT8 -> int8, INT16 -> int16, FLOAT32 ->
@@ -26,6 +28,7 @@ fp32, FLOAT16 -> fp16, BFLOAT16 -> bf16), so 16x8 quantised layers are int16.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,7 +101,14 @@ class Node:
     inputs: list[Tensor | None]
     outputs: list[Tensor]
     options: dict[str, int]  # the builtin options a handler reads (OPTIONS), read eagerly
+    folded: bool = False  # computed from constants once, when the interpreter prepares
     name: str = ""
+
+    @property
+    def label(self) -> str:
+        """How an error names the node: its index and output tensor, as Netron shows them."""
+        out = self.outputs[0].name.split(";")[0] if self.outputs else ""
+        return f"#{self.index} {out}".strip()
 
     def input(self, i: int) -> Tensor:
         t = self.inputs[i] if i < len(self.inputs) else None
@@ -314,6 +324,9 @@ HANDLERS: dict[str, Handler] = {
 }
 # Pure layout: the interpreter aliases the input buffer, nothing is computed or copied.
 NO_COST: frozenset[str] = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE"})
+# Run by the interpreter at prepare time when their input is a constant (TFLite evaluates a
+# DEQUANTIZE of fp16 weights, and DENSIFY of sparse weights, once), so free per inference.
+FOLDED_ON_CONSTANTS: frozenset[str] = frozenset({"DEQUANTIZE", "DENSIFY"})
 SHORT = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "dwconv", "FULLY_CONNECTED": "fc",
          "AVERAGE_POOL_2D": "avgpool", "MAX_POOL_2D": "maxpool", "BATCH_MATMUL": "matmul"}
 
@@ -333,22 +346,22 @@ def read_tflite(data: bytes, source: str) -> GraphImport:
     findings = Findings(source, "TFLite")
     taken: set[str] = set()
     for n in nodes:
-        if n.type in NO_COST:
-            result.skipped[n.type] += 1
+        if n.type in NO_COST or n.folded:
+            result.skipped[f"{n.type} (of a constant)" if n.folded else n.type] += 1
             continue
         handler = HANDLERS.get(n.type)
         if handler is None:
-            findings.unsupported_op(n.type, f"#{n.index}")
+            findings.unsupported_op(n.type, n.label)
             continue
         n.name = unique_name(f"{SHORT.get(n.type, n.type.lower())}_{n.index}", taken)
         try:
             result.ops += handler(n, ctx)
         except NodeError as exc:
-            findings.node_error(n.type, f"#{n.index}", str(exc))
+            findings.node_error(n.type, n.label, str(exc))
         except ValidationError as exc:
-            findings.node_error(n.type, f"#{n.index}", exc.errors()[0]["msg"])
+            findings.node_error(n.type, n.label, exc.errors()[0]["msg"])
         except ZeroDivisionError:
-            findings.node_error(n.type, f"#{n.index}", "a tensor it reads or writes is empty")
+            findings.node_error(n.type, n.label, "a tensor it reads or writes is empty")
     findings.raise_if_any(HANDLERS, NO_COST)
     result.weights = ctx.weights
     return result
@@ -368,7 +381,14 @@ def _read_nodes(data: bytes) -> list[Node]:
                (op.Inputs(x) for x in range(op.InputsLength()))]
         outs = [tensors[op.Outputs(x)] for x in range(op.OutputsLength())]
         op_type = codes[op.OpcodeIndex()]
-        nodes.append(Node(i, op_type, ins, outs, _options(op_type, op.BuiltinOptions())))
+        node = Node(i, op_type, ins, outs, _options(op_type, op.BuiltinOptions()))
+        src = ins[0] if ins else None
+        if op_type in FOLDED_ON_CONSTANTS and src is not None and src.data is not None and outs:
+            # fp16 / sparse weights expanded once at prepare time: the consumer reads a
+            # constant, stored as the input tensor is.
+            node.folded = True
+            tensors[op.Outputs(0)] = dataclasses.replace(src, shape=outs[0].shape)
+        nodes.append(node)
     return nodes
 
 
