@@ -35,8 +35,8 @@ class TopKSpec(StrictModel):
     block: int = Field(1, ge=1, description="block size in elements when granularity=block")
     predictor_rank: int = Field(0, ge=0, description="rank of the low-rank predictor (0: none)")
     popularity_skew: float = Field(0.0, ge=0.0, description="zipf exponent of neuron popularity")
-    token_correlation: Fraction = Field(0.0, description="probability a token reuses the "
-                                        "previous token's active set")
+    token_correlation: Fraction = Field(0.0, description="fraction of the previous token's "
+                                        "active set a token keeps (the rest drawn fresh)")
     variability: Variability = Variability()
 
 
@@ -52,10 +52,9 @@ class MoeSpec(StrictModel):
     """Mixture-of-experts routing."""
 
     kind: Literal["moe"] = "moe"
-    routing: Literal["uniform", "zipf", "trace"] = Field("uniform", description="route law")
+    routing: Literal["uniform", "zipf"] = Field("uniform", description="route law")
     zipf_s: float = Field(1.0, ge=0.0, description="zipf exponent when routing=zipf")
     capacity_factor: float = Field(1.25, gt=0.0, description="expert capacity / fair share")
-    trace: str | None = Field(None, description="npz file of routes when routing=trace")
 
 
 class AttentionGateSpec(StrictModel):
@@ -83,7 +82,8 @@ class TraceSpec(StrictModel):
     """Real masks from an .npz file (loaded with allow_pickle=False)."""
 
     kind: Literal["trace"] = "trace"
-    path: str = Field(description="npz file with one boolean mask array per op")
+    path: str = Field(description="npz trace: per op a bit-packed mask (mask/<op>) and its K "
+                      "(k_dim/<op>); format in hwsim/sparsity/traces.py")
 
 
 SparsitySpec = Annotated[

@@ -145,8 +145,7 @@ def _moe(op: MoeOp, batch: int, b: int) -> list[Work]:
     spec = op.sparsity
     tokens = op.tokens * batch
     if isinstance(spec, MoeSpec):
-        routing = "uniform" if spec.routing == "trace" else spec.routing
-        loads = expected_loads(tokens, op.experts, op.top_k, routing, spec.zipf_s,
+        loads = expected_loads(tokens, op.experts, op.top_k, spec.routing, spec.zipf_s,
                                spec.capacity_factor)
     else:  # no routing spec: balanced routing, dropless
         loads = expected_loads(tokens, op.experts, op.top_k)
