@@ -100,6 +100,11 @@ def simulate(
         "'*ffn_down:topk:density=0.02' or '*:dense'")] = None,
     compare_dense: Annotated[bool, typer.Option(
         "--compare-dense", help="also simulate the dense twin and print the ratios")] = False,
+    samples: Annotated[int, typer.Option("--samples", min=0, help="cycle fidelity: simulate N "
+                                         "inputs and report latency/energy percentiles")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="seed of every random draw")] = 0,
+    trace: Annotated[Path | None, typer.Option("--trace", help="cycle fidelity: write a Chrome "
+                                               "trace-event JSON (Perfetto)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the JSON document")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="write FILE.json, .csv or "
                                                   ".parquet")] = None,
@@ -112,16 +117,58 @@ def simulate(
     chip_obj = hwsim.load_chip(chip, overrides)
     if out_file is not None:
         _check_out_suffix(out_file)
+    if trace is not None:
+        if fidelity != "cycle":
+            raise input_error("--trace", "a timeline needs --fidelity cycle")
+        if not trace.parent.exists():
+            raise input_error(str(trace), "output folder does not exist", field="--trace")
     result = hwsim.simulate(workload, chip_obj, batch=batch, fidelity=fidelity,
-                            sparsity=sparsity or None, compare_dense=compare_dense)
+                            sparsity=sparsity or None, compare_dense=compare_dense,
+                            samples=samples, seed=seed, timeline=trace is not None)
     if out_file is not None:
         write_result(result, out_file)
+    if trace is not None:
+        from hwsim.report.chrome_trace import write_chrome_trace
+
+        write_chrome_trace(result, trace)
+        err.print(f"wrote {trace} (open in https://ui.perfetto.dev)")
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
     else:
         print_result(result)
         if out_file is not None:
             err.print(f"wrote {out_file}")
+
+
+@app.command()
+def serve(
+    chip: Annotated[str, typer.Option("--chip", help="chip preset or YAML path")],
+    model: Annotated[str, typer.Option("--model", help="model preset or YAML path")],
+    rate: Annotated[str | None, typer.Option("--rate", help="arrival rate, e.g. 200/s")] = None,
+    batching: Annotated[str, typer.Option("--batching", help="max_batch=8,timeout_ms=2 or "
+                                          "none")] = "none",
+    duration: Annotated[str, typer.Option("--duration", help="e.g. 10s, 500ms")] = "10s",
+    slo_ms: Annotated[float | None, typer.Option("--slo-ms", help="latency SLO, ms")] = None,
+    arrivals: Annotated[str, typer.Option("--arrivals", help="poisson | deterministic | "
+                                          "trace:FILE.csv")] = "poisson",
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    sparsity: Annotated[list[str] | None, typer.Option("--sparsity", help="as in simulate")
+                        ] = None,
+    seq: Annotated[int | None, typer.Option("--seq", min=1)] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="prefill | decode")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Request-level serving simulation: arrivals, batching, latency percentiles, SLO, energy."""
+    from hwsim.serving import render, serve_from_cli
+
+    if phase is not None and phase not in ("prefill", "decode"):
+        raise _choice_error("--phase", phase, ("prefill", "decode"))
+    result = serve_from_cli(chip, model, rate, batching, duration, slo_ms, arrivals, seed,
+                            sparsity, seq=seq, phase=phase)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    else:
+        out.print(render(result))
 
 
 @app.command("import")
@@ -287,6 +334,13 @@ def print_result(result: Any) -> None:
     out.print(f"energy µJ: {parts}")
     out.print(f"compute {t.compute_cycles:,.0f} + stall {t.stall_cycles:,.0f} cycles; "
               f"{t.macs:,} MACs; area {t.area_mm2:.2f} mm²; static {t.static_power_w:.3g} W")
+    if result.distribution is not None:
+        dist = result.distribution
+        lat, en = dist["latency_s"], dist["energy_j"]
+        out.print(f"{dist['samples']} inputs: latency p50 {lat['p50'] * 1e6:,.2f} µs, p90 "
+                  f"{lat['p90'] * 1e6:,.2f}, p99 {lat['p99'] * 1e6:,.2f}, max "
+                  f"{lat['max'] * 1e6:,.2f}; energy p50 {en['p50'] * 1e6:,.2f} µJ, p99 "
+                  f"{en['p99'] * 1e6:,.2f}")
     if result.vs_dense is not None and result.dense_total is not None:
         dt, v = result.dense_total, result.vs_dense
         side = Table(title="sparse vs its dense twin", header_style="bold")

@@ -16,6 +16,7 @@ from hwsim.engine.systolic_traffic import GemmTraffic, gemm_traffic, overlap_cyc
 from hwsim.hardware.tech import Tech
 
 ArrayLike = np.ndarray | int | float
+STREAM_CHUNK_BYTES = 32 * 1024  # DMA chunk of streamed (vector/router) work, bytes
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
     off_a, off_b = tr.offchip_a * s_a_off, tr.offchip_b * s_b_off
     rd_a, rd_b = tr.sram_read_a * s_a_sram, tr.sram_read_b * s_b_sram
     off = off_a + off_b + tr.offchip_c
-    cycles = overlap_cycles(comp, off, np.minimum(tr.prologue_bytes, off), d.bw_bytes_per_cycle)
+    cycles = overlap_cycles(comp, off, np.minimum(tr.prologue_bytes, off), d.bw_bytes_per_cycle,
+                            tr.epilogue_bytes, tr.tiles * np.maximum(np.round(cnt), 1.0))
     macs = np.asarray(m, np.float64) * np.asarray(n, np.float64) * np.asarray(k, np.float64) * cnt
     mac_e = macs * mac_energy_j if sparse is None else macs * (
         sparse.mac_full * mac_energy_j + sparse.mac_gated * gated_mac_energy_j)
@@ -147,7 +149,11 @@ def vector_costs(elements: ArrayLike, ops_per_element: ArrayLike, bytes_in: Arra
     b_in = np.asarray(bytes_in, np.float64)
     b_out = np.asarray(bytes_out, np.float64)
     off = b_in + b_out
-    cycles = overlap_cycles(comp, off, np.zeros_like(off), d.bw_bytes_per_cycle)
+    # Streamed in DMA chunks: the first chunk's load and the last chunk's store are exposed.
+    chunk = np.minimum(STREAM_CHUNK_BYTES, np.asarray(d.ifmap_bytes, np.float64) / 2)
+    tiles = np.maximum(1.0, np.ceil(np.maximum(b_in, 1.0) / chunk))
+    cycles = overlap_cycles(comp, off, np.minimum(b_in, chunk), d.bw_bytes_per_cycle,
+                            b_out / tiles, tiles)
     (ar, aw), (cr, cw) = sram_e["ifmap_sram"], sram_e["ofmap_sram"]
     energy = {
         component: work * op_energy_j,

@@ -85,6 +85,8 @@ class Result:
     provenance: dict[str, Any]
     vs_dense: dict[str, float] | None = None  # sparse / dense-twin ratios (compare_dense)
     dense_total: Total | None = None
+    distribution: dict[str, Any] | None = None  # cycle fidelity with samples: percentiles
+    timelines: dict[int, Any] | None = None  # cycle fidelity: per-op event timelines (not JSON)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON document (the CLI's ``--json``)."""
@@ -98,7 +100,8 @@ class Result:
             "ops": [op.to_dict() for op in self.ops],
             "provenance": self.provenance,
         } | ({"vs_dense": dict(self.vs_dense), "dense_total": self.dense_total.to_dict()}
-             if self.vs_dense is not None and self.dense_total is not None else {})
+             if self.vs_dense is not None and self.dense_total is not None else {}) | (
+            {"distribution": self.distribution} if self.distribution is not None else {})
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per op; nested dicts flattened to ``energy_j.mac``, ``bytes.offchip``..."""

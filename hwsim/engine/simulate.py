@@ -19,19 +19,26 @@ from hwsim.workload.model import Model
 from hwsim.workload.ops import MAX_OP_MACS
 
 FIDELITIES = ("analytic", "cycle")
+MAX_SAMPLES = 100_000
 
 
 def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: int = 1,
              fidelity: str = "analytic", chip_overrides: Mapping[str, Any] | None = None,
              sparsity: Sequence[str | tuple[str, object]] | None = None,
-             compare_dense: bool = False) -> Result:
+             compare_dense: bool = False, samples: int = 0, seed: int = 0,
+             timeline: bool = False) -> Result:
     """Simulate one inference of ``batch`` inputs of ``model`` on ``chip``.
 
     ``model`` and ``chip`` may be objects, preset names or YAML paths. ``sparsity`` overrides the
     model's sparsity per op glob (``"*ffn_down:topk:density=0.02"`` or (glob, SparsitySpec)).
     ``compare_dense`` also simulates the dense twin and fills ``Result.vs_dense`` with
-    sparse/dense ratios of latency, energy and off-chip bytes. Returns a :class:`Result` with
-    per-op rows and totals (cycles, seconds, joules by component, bytes per level).
+    sparse/dense ratios of latency, energy and off-chip bytes. ``fidelity="cycle"`` realises
+    masks (seeded by ``seed``) and runs the tile-level event simulation; ``samples=N`` then
+    simulates N inputs with densities drawn from the specs' variability and fills
+    ``Result.distribution`` (p50/p90/p99/max of latency and energy); ``timeline=True`` keeps the
+    per-engine event timelines for :func:`hwsim.report.chrome_trace.write_chrome_trace`.
+    Returns a :class:`Result` with per-op rows and totals (cycles, seconds, joules by
+    component, bytes per level).
     """
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise input_error("batch", "batch must be a whole number >= 1", given=batch)
@@ -46,13 +53,24 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
         raise input_error("batch", f"batch {batch} x the largest op's {biggest:.3g} MACs exceeds "
                           f"the {MAX_OP_MACS:.3g} MACs hwsim costs in one op", given=batch)
     c = chip if _is_chip(chip) and not chip_overrides else load_chip(chip, chip_overrides)
-    if fidelity == "cycle":
-        raise input_error("fidelity", "the cycle-approximate engine is not built yet",
-                          given=fidelity, hint="use --fidelity analytic")
-    result = _run(m, c, batch, fidelity)
+    for name, value, lo in (("samples", samples, 0), ("seed", seed, 0)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+            raise input_error(name, f"{name} must be a whole number >= {lo}", given=value)
+    if samples and fidelity != "cycle":
+        raise input_error("samples", "samples need the cycle fidelity", given=samples,
+                          hint="add --fidelity cycle")
+    if samples > MAX_SAMPLES:
+        raise input_error("samples", f"at most {MAX_SAMPLES} samples", given=samples)
+    result = _run(m, c, batch, fidelity, seed, timeline)
+    if samples:
+        from hwsim.engine.cycle import sample_distribution
+
+        assert isinstance(c, AcceleratorChip)
+        result = dataclasses.replace(result, distribution=sample_distribution(
+            m, c, batch, samples, seed))
     if not compare_dense:
         return result
-    dense = _run(dense_twin(m), c, batch, fidelity)
+    dense = _run(dense_twin(m), c, batch, fidelity, seed, False)
     vs = {
         "latency_ratio": result.total.latency_s / dense.total.latency_s,
         "energy_ratio": result.total.energy_j / dense.total.energy_j,
@@ -62,11 +80,20 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     return dataclasses.replace(result, vs_dense=vs, dense_total=dense.total)
 
 
-def _run(m: Model, c: AnyChip, batch: int, fidelity: str) -> Result:
+def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
+         timeline: bool = False) -> Result:
     if not isinstance(c, AcceleratorChip):
         raise input_error(c.name, f"chips of kind '{c.kind}' have no engine yet", field="kind",
                           given=c.kind, hint="use an accelerator chip (hwsim list chips)")
-    ops, total = simulate_accelerator(m, c, batch)
+    timelines = None
+    if fidelity == "cycle":
+        from hwsim.engine.cycle import simulate_cycle
+
+        run = simulate_cycle(m, c, batch, seed=seed, record=timeline)
+        ops, total = run.ops, run.total
+        timelines = run.timelines if timeline else None
+    else:
+        ops, total = simulate_accelerator(m, c, batch)
     tech = prepare(c).tech
     inputs = {
         "chip": {"name": c.name, "kind": c.kind, "hash": chip_hash(c)},
@@ -76,9 +103,11 @@ def _run(m: Model, c: AnyChip, batch: int, fidelity: str) -> Result:
     }
     provenance = {"hwsim_version": __version__, "tech": tech.name,
                   "tech_sources": dict(tech.sources()), "chip_sources": dict(c.sources)}
+    if fidelity == "cycle":
+        inputs["seed"] = seed
     return Result(chip=c.name, chip_kind=c.kind, model=m.name, batch=batch, fidelity=fidelity,
                   clock_hz=c.clock_hz, total=total, ops=tuple(ops), inputs=inputs,
-                  provenance=provenance)
+                  provenance=provenance, timelines=timelines)
 
 
 def _is_chip(x: object) -> bool:

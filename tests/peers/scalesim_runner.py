@@ -109,7 +109,7 @@ ofmapsramszkB = {ofmap_kb}
 IfmapOffset = 0
 FilterOffset = 10000000
 OfmapOffset = 20000000
-Bandwidth = 10
+Bandwidth = {bandwidth}
 Dataflow = {dataflow}
 ReadRequestBuffer = 32
 WriteRequestBuffer = 32
@@ -132,7 +132,7 @@ BlockSize = 8
 RandomNumberGeneratorSeed = 40
 
 [run_presets]
-InterfaceBandwidth = CALC
+InterfaceBandwidth = {interface}
 UseRamulatorTrace = False
 """
 
@@ -166,11 +166,14 @@ def _read_report(path: Path) -> dict[str, str]:
 def run_layer(
     layer: Layer, rows: int, cols: int, dataflow: str, *,
     ifmap_sram_kb: int = 6144, filter_sram_kb: int = 6144, ofmap_sram_kb: int = 2048,
+    bandwidth_words_per_cycle: int | None = None,
 ) -> ScaleSimResult:
     """Run SCALE-Sim on ``layer`` for a ``rows`` x ``cols`` array (ArrayHeight x ArrayWidth).
 
-    Uses ``InterfaceBandwidth: CALC`` (stall-free read buffers). Generous SRAM defaults (KB) keep
-    the ofmap write buffer from ever stalling; check ``stall_cycles`` if you shrink them.
+    Uses ``InterfaceBandwidth: CALC`` (stall-free read buffers) unless
+    ``bandwidth_words_per_cycle`` is given, which selects ``USER`` mode: DRAM delivers that many
+    words per cycle and SCALE-Sim counts the stalls. Generous SRAM defaults (KB) keep the ofmap
+    write buffer from ever stalling; check ``stall_cycles`` if you shrink them.
     """
     if dataflow not in DATAFLOWS:
         raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {dataflow!r}")
@@ -179,7 +182,9 @@ def run_layer(
         work = Path(tmp)
         (work / "arch.cfg").write_text(_CONFIG.format(
             rows=rows, cols=cols, dataflow=dataflow, ifmap_kb=ifmap_sram_kb,
-            filter_kb=filter_sram_kb, ofmap_kb=ofmap_sram_kb))
+            filter_kb=filter_sram_kb, ofmap_kb=ofmap_sram_kb,
+            bandwidth=bandwidth_words_per_cycle or 10,
+            interface="USER" if bandwidth_words_per_cycle else "CALC"))
         (work / "topology.csv").write_text(_topology(layer))
         (work / "layout.csv").write_text(_LAYOUT)
         sink = io.StringIO()

@@ -1,0 +1,146 @@
+"""The cycle-approximate fidelity: realised masks, tile-level timing, a SimPy pipeline.
+
+Masks are realised (seeded) for every sparse GEMM, or read from a trace; they set each tile's
+compute (the slowest lane of every output-stationary fold) and the unions that decide what is
+fetched. Energy uses the same action counts as the analytic model on those realised statistics;
+cycles, stalls and busy time per engine come from :mod:`hwsim.engine.pipeline`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwsim.config.chip import AcceleratorChip
+from hwsim.config.sparsity import NmSpec, ReluSpec, TopKSpec, TraceSpec
+from hwsim.engine.accelerator import Split, WorkTiming, simulate_accelerator, split_works
+from hwsim.engine.pipeline import OpTimeline, replay_op, run_op
+from hwsim.engine.result import OpResult, Total
+from hwsim.sparsity.masks import PackedMask
+from hwsim.workload.model import Model
+from hwsim.workload.ops import DTYPE_BYTES
+
+MAX_SAMPLE_WORKERS = 2  # this project's machines have 2 cores
+PARALLEL_SAMPLES = 200  # below this, starting worker processes costs more than it saves
+MAX_REALISED_TOKENS = 4096  # more tokens add nothing to the statistics a fold sees
+
+
+@dataclass(frozen=True)
+class CycleRun:
+    ops: list[OpResult]
+    total: Total
+    timelines: dict[int, OpTimeline]  # op index -> its event timeline
+
+
+def realise_masks(model: Model, chip: AcceleratorChip, batch: int, seed: int,
+                  z: float = 0.0, split: Split | None = None) -> dict[int, PackedMask]:
+    """Seeded masks for every sparse GEMM of the model (index in the GEMM work list).
+
+    ``z`` shifts every op's density by z standard deviations of its per-input variability: one
+    input that is busier (or quieter) than average everywhere."""
+    from hwsim.sparsity.masks import pack
+    from hwsim.sparsity.realise import nm_mask, relu_masks, topk_masks
+
+    gemms = (split or _split(model, chip, batch))[0]
+    masks: dict[int, PackedMask] = {}
+    for j, (_, w) in enumerate(gemms):
+        spec = w.sparsity
+        if spec is None or (isinstance(spec, NmSpec) and spec.operand == "weights"):
+            continue
+        k = w.n if w.sparse_dim == "n" else w.k
+        tokens = max(1, min(w.m, MAX_REALISED_TOKENS))
+        s = int(np.random.SeedSequence([seed, j]).generate_state(1)[0])
+        if isinstance(spec, TraceSpec):
+            continue  # the cost model reads the trace itself
+        if isinstance(spec, TopKSpec | ReluSpec):
+            std = spec.variability.std
+            d = float(np.clip(spec.density + z * std, 1.0 / k, 1.0))
+            if isinstance(spec, TopKSpec):
+                masks[j] = topk_masks(tokens, k, d, seed=s,
+                                      popularity_skew=spec.popularity_skew,
+                                      token_correlation=spec.token_correlation,
+                                      granularity=spec.granularity, block=spec.block,
+                                      density_std=std)
+            else:
+                masks[j] = relu_masks(tokens, k, d, seed=s, density_std=std)
+        elif isinstance(spec, NmSpec):
+            masks[j] = PackedMask(pack(nm_mask(tokens, k, spec.n, spec.m, seed=s)), k)
+    return masks
+
+
+def simulate_cycle(model: Model, chip: AcceleratorChip, batch: int, *, seed: int = 0,
+                   z: float = 0.0, record: bool = False, replay: bool = False,
+                   split: Split | None = None) -> CycleRun:
+    """One input (batch) at cycle fidelity. ``replay`` runs the pipeline through the numba
+    replay of the SimPy model (same schedule, no timeline) - for many-sample runs."""
+    split = split or _split(model, chip, batch)
+    masks = realise_masks(model, chip, batch, seed, z, split)
+    bw = chip.offchip.bw_bytes_per_s / chip.clock_hz
+    timelines: dict[int, OpTimeline] = {}
+
+    def timing(works: list[WorkTiming]) -> dict[int, dict[str, float]]:
+        by_op: dict[int, list[WorkTiming]] = {}
+        for w in works:
+            by_op.setdefault(w.op_index, []).append(w)
+        out: dict[int, dict[str, float]] = {}
+        for i, ws in by_op.items():
+            tl = replay_op(ws, bw) if replay else run_op(ws, bw, record=record)
+            timelines[i] = tl
+            out[i] = {"cycles": tl.cycles, "busy.array": tl.busy["array"],
+                      "busy.vector_unit": tl.busy["vector_unit"],
+                      "busy.router_unit": tl.busy["router_unit"],
+                      "busy.offchip": tl.busy["load"] + tl.busy["store"]}
+        return out
+
+    rows, total = simulate_accelerator(model, chip, batch, masks=masks, timing=timing,
+                                       works_split=split)
+    return CycleRun(rows, total, timelines)
+
+
+def _split(model: Model, chip: AcceleratorChip, batch: int) -> Split:
+    return split_works(model, batch, DTYPE_BYTES[chip.array.dtype], chip.router_unit is not None)
+
+
+def percentiles(values: np.ndarray) -> dict[str, float]:
+    return {"p50": float(np.percentile(values, 50)), "p90": float(np.percentile(values, 90)),
+            "p99": float(np.percentile(values, 99)), "max": float(np.max(values)),
+            "mean": float(np.mean(values))}
+
+
+def sample_distribution(model: Model, chip: AcceleratorChip, batch: int, samples: int,
+                        seed: int) -> dict[str, object]:
+    """``samples`` inputs, each with its own masks and a density drawn from the specs'
+    per-input variability (one standard-normal draw per input shifts every sparse op)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xD157]))
+    zs = rng.standard_normal(samples)
+    jobs = [(seed + 1 + s, float(zs[s])) for s in range(samples)]
+    workers = min(os.cpu_count() or 1, MAX_SAMPLE_WORKERS)
+    if samples >= PARALLEL_SAMPLES and workers > 1 and "fork" in mp.get_all_start_methods():
+        # Each input is independent and fully seeded, so splitting the inputs over processes
+        # gives the same numbers as one process.
+        chunks = [jobs[w::workers] for w in range(workers)]
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            parts = list(pool.map(_run_samples, [(model, chip, batch, c) for c in chunks]))
+        results = np.empty((samples, 2))
+        for w, part in enumerate(parts):
+            results[w::workers] = part
+    else:
+        results = _run_samples((model, chip, batch, jobs))
+    return {"samples": samples, "seed": seed, "latency_s": percentiles(results[:, 0]),
+            "energy_j": percentiles(results[:, 1])}
+
+
+def _run_samples(args: tuple[Model, AcceleratorChip, int, list[tuple[int, float]]]
+                 ) -> np.ndarray:
+    model, chip, batch, jobs = args
+    out = np.empty((len(jobs), 2))
+    split = _split(model, chip, batch)
+    for j, (s, z) in enumerate(jobs):
+        run = simulate_cycle(model, chip, batch, seed=s, z=z, replay=True, split=split)
+        out[j] = run.total.latency_s, run.total.energy_j
+    return out
