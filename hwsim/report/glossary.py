@@ -16,8 +16,9 @@ GLOSSARY: dict[str, str] = {
                           "(the first tile's load, and any excess of memory time over compute)",
     "total.latency_s": "seconds for one inference of the batch",
     "total.energy_j": "joules for one inference of the batch = sum of energy_breakdown_j",
-    "total.energy_breakdown_j": "joules by component: mac (array MACs), vector (vector-unit "
-                                "ops), ifmap_sram / filter_sram / ofmap_sram (buffer reads and "
+    "total.energy_breakdown_j": "joules by component: mac (array MACs, gated ones at the "
+                                "gated energy), vector (vector-unit ops), router (router-unit "
+                                "MACs), ifmap_sram / filter_sram / ofmap_sram (buffer reads and "
                                 "writes), offchip (DRAM/HBM/flash bytes), static (static power x "
                                 "latency)",
     "total.macs": "multiply-accumulates of the batch (derived from shapes)",
@@ -32,12 +33,19 @@ GLOSSARY: dict[str, str] = {
     "ops[].kind": "op kind: matmul, conv2d, attention, vector, embedding, router, moe, recurrent",
     "ops[].bytes": "bytes at each memory level: ifmap_sram, filter_sram, ofmap_sram (reads + "
                    "writes), offchip (reads + writes)",
-    "ops[].bottleneck": "the unit busiest during the op: array (PE array), vector_unit, or "
-                        "offchip (memory bandwidth bound)",
+    "ops[].bottleneck": "the unit busiest during the op: array (PE array), vector_unit, "
+                        "router_unit, or offchip (memory bandwidth bound)",
     "ops[].mapping_efficiency": "SCALE-Sim's mapping efficiency: the average fraction of PEs "
                                 "holding useful operands over all folds (null for ops with no "
                                 "MACs); MAC-weighted over an op's GEMMs",
-    "ops[].mapping": "dataflow and the loop order the mapper chose (fewest off-chip bytes)",
+    "ops[].mapping": "dataflow and the loop order the mapper chose (fewest off-chip bytes); "
+                     "for sparse ops, sparsity {density, union_density}: mean active fraction "
+                     "per token and the fraction active in at least one token of the GEMM",
+    "inputs.seed": "cycle fidelity: the seed of the realised masks",
+    "vs_dense": "with --compare-dense: sparse / dense-twin ratios latency_ratio, energy_ratio, "
+                "dram_bytes_ratio (below 1 is a saving); dense_total holds the twin's totals",
+    "distribution": "with --fidelity cycle --samples N: latency_s and energy_j percentiles "
+                    "(p50, p90, p99, max, mean) over N inputs, and the seed",
     "provenance": "hwsim version, tech table and the sources of the tech and chip numbers used",
 }
 
