@@ -136,8 +136,8 @@ def test_cycle_flags_need_cycle_fidelity(run_cli, tmp_path):
 @given(data=st.data())
 def test_numba_replay_equals_the_simpy_pipeline(data):
     """Many-sample runs use the numba replay; it must schedule exactly as SimPy does."""
-    from hwsim.engine.accelerator import WorkTiming
     from hwsim.engine.pipeline import replay_op, run_op
+    from hwsim.engine.tiling import WorkTiming
 
     works = []
     for _ in range(data.draw(st.integers(1, 4))):

@@ -17,9 +17,10 @@ import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
 from hwsim.config.sparsity import NmSpec, ReluSpec, TopKSpec, TraceSpec
-from hwsim.engine.accelerator import Split, WorkTiming, simulate_accelerator, split_works
+from hwsim.engine.accelerator import Split, simulate_accelerator, split_works
 from hwsim.engine.pipeline import OpTimeline, replay_op, run_op
 from hwsim.engine.result import OpResult, Total
+from hwsim.engine.tiling import WorkTiming
 from hwsim.sparsity.masks import PackedMask
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES
