@@ -31,6 +31,16 @@ class HwsimError(Exception):
 
     def render(self) -> str:
         lines = [f"error: {self.source}: {self.summary}"]
+        if len(self.problems) == 1 and self.problems[0].message == self.summary:
+            # A single problem already named by the summary: show only what it adds.
+            p = self.problems[0]
+            if p.field:
+                lines.append(f"  field: {p.field}")
+            if p.given is not None:
+                lines.append(f"  given: {p.given}")
+            if p.hint:
+                lines.append(f"  hint: {p.hint}")
+            return "\n".join(lines)
         for p in self.problems:
             where = p.field or "(document)"
             line = f"  - {where}: {p.message}"
