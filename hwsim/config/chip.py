@@ -101,7 +101,8 @@ class AcceleratorChip(ChipBase):
 
 
 class GpuChip(ChipBase):
-    """A GPU. Declared for configs; the GPU kernel model is built by the GPU issue."""
+    """A GPU: SMs with tensor cores, shared memory, an L2 and DRAM/HBM (kernel model in
+    :mod:`hwsim.engine.gpu`). Efficiency fields are calibrated ceilings, cited in ``sources``."""
 
     kind: Literal["gpu"] = "gpu"
     sms: int = Field(ge=1, description="streaming multiprocessors")
@@ -111,12 +112,28 @@ class GpuChip(ChipBase):
     cuda_flops_per_s: dict[Dtype, Positive] = Field(default_factory=dict,
                                                     description="CUDA-core FLOP/s")
     smem_bytes_per_sm: int = Field(ge=0, description="shared memory per SM, bytes")
+    l1_smem_bytes_per_sm: int | None = Field(None, ge=0, description="combined L1 / shared "
+                                             "memory array per SM, bytes")
+    register_file_bytes_per_sm: int | None = Field(None, ge=0, description="register file per "
+                                                   "SM, bytes")
     l2_bytes: int = Field(ge=0, description="L2 capacity, bytes")
-    l2_bw_bytes_per_s: Positive | None = None
+    l2_bw_bytes_per_s: Positive | None = Field(None, description="L2 read bandwidth, bytes per "
+                                               "second (unset: 3x the DRAM bandwidth)")
     offchip: Offchip
     launch_overhead_s: float = Field(4e-6, ge=0, description="kernel launch overhead, s")
     tdp_w: Positive = Field(description="board power limit, W")
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
+    die_area_mm2: float | None = Field(None, gt=0, description="GPU die area, mm^2")
+    gemm_efficiency: float = Field(0.9, gt=0, le=1, description="fraction of tensor-core peak "
+                                   "a large GEMM's tiles sustain (calibrated ceiling)")
+    dram_efficiency: float = Field(0.85, gt=0, le=1, description="fraction of peak DRAM "
+                                   "bandwidth a streaming kernel sustains (calibrated)")
+    sparse_kernel_efficiency: float = Field(0.7, gt=0, le=1, description="fraction of the "
+                                            "dense kernel's roofline a 2:4 sparse kernel "
+                                            "reaches (calibrated)")
+    gather_efficiency: float = Field(1.0, gt=0, le=1, description="fraction of streaming "
+                                     "bandwidth a gather-GEMM keeps while reading only active "
+                                     "weight rows (calibrated, TEAL)")
 
 
 class NpuSpec(StrictModel):

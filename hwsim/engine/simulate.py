@@ -82,11 +82,22 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
 
 def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
          timeline: bool = False) -> Result:
-    if not isinstance(c, AcceleratorChip):
-        raise input_error(c.name, f"chips of kind '{c.kind}' have no engine yet", field="kind",
-                          given=c.kind, hint="use an accelerator chip (hwsim list chips)")
+    from hwsim.config.chip import GpuChip
+
     timelines = None
-    if fidelity == "cycle":
+    if isinstance(c, GpuChip):
+        if fidelity == "cycle":
+            raise input_error(c.name, "the GPU cycle fidelity is not built yet", field="fidelity",
+                              given=fidelity, hint="use --fidelity analytic for GPU chips")
+        from hwsim.engine.gpu import simulate_gpu
+        from hwsim.hardware.tech import load_tech
+
+        ops, total = simulate_gpu(m, c, batch)
+        tech = load_tech(c.tech)
+    elif not isinstance(c, AcceleratorChip):
+        raise input_error(c.name, f"chips of kind '{c.kind}' have no engine yet", field="kind",
+                          given=c.kind, hint="use an accelerator or GPU chip (hwsim list chips)")
+    elif fidelity == "cycle":
         from hwsim.engine.cycle import simulate_cycle
 
         run = simulate_cycle(m, c, batch, seed=seed, record=timeline)
@@ -94,7 +105,8 @@ def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
         timelines = run.timelines if timeline else None
     else:
         ops, total = simulate_accelerator(m, c, batch)
-    tech = prepare(c).tech
+    if isinstance(c, AcceleratorChip):
+        tech = prepare(c).tech
     inputs = {
         "chip": {"name": c.name, "kind": c.kind, "hash": chip_hash(c)},
         "model": {"name": m.name, "origin": m.origin, "source": m.source,

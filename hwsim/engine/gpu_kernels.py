@@ -1,0 +1,220 @@
+"""Analytic GPU kernel costs: GEMMs as CTA tiles in waves, FlashAttention-style attention,
+bandwidth-bound vector kernels. Times in seconds, traffic in bytes per memory level.
+
+A kernel's time is ``launch + max(compute, L2 traffic / L2 bandwidth, DRAM traffic / sustained
+DRAM bandwidth)``: tensor-core math, on-chip operand movement and DRAM streaming overlap (they do
+in cuBLAS/CUTLASS software pipelines), the slowest one sets the time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from hwsim.config.chip import GpuChip
+from hwsim.config.sparsity import NmSpec
+from hwsim.engine.sparse_effects import activation_density
+from hwsim.mapping.primitives import GemmWork, VectorWork
+
+# CTA tile shapes (rows of A x columns of B) a cuBLAS/CUTLASS heuristic picks among for SM80+
+# tensor-core GEMMs: 256x128 and 128x128 for large problems, narrower tiles for skinny ones.
+TILES: tuple[tuple[int, int], ...] = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128),
+                                      (64, 64), (32, 128), (16, 128))
+# FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
+FLASH_Q_BLOCK = 128
+# A reduction-style kernel (norm, softmax) keeps one row block per CTA; both read input once.
+
+
+@dataclass
+class KernelCost:
+    """One kernel (or a sequence of identical kernels): its time, traffic and work."""
+
+    kernels: int
+    compute_s: float
+    l2_s: float
+    dram_s: float
+    launch_s: float
+    tensor_flops: float = 0.0
+    cuda_flops: float = 0.0
+    smem_bytes: float = 0.0
+    l2_bytes: float = 0.0
+    dram_bytes: float = 0.0
+    wave_efficiency: float = 1.0
+    unit: str = "tensor"
+    mapping: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def time_s(self) -> float:
+        return self.launch_s + max(self.compute_s, self.l2_s, self.dram_s)
+
+    @property
+    def bottleneck(self) -> str:
+        busy = {self.unit: self.compute_s, "l2": self.l2_s, "offchip": self.dram_s,
+                "launch": self.launch_s}
+        return max(busy.items(), key=lambda kv: kv[1])[0]
+
+
+def dram_bw(chip: GpuChip) -> float:
+    """Sustained DRAM bandwidth, bytes/s."""
+    return chip.offchip.bw_bytes_per_s * chip.dram_efficiency
+
+
+def l2_bw(chip: GpuChip) -> float:
+    """L2 bandwidth, bytes/s. Unset: 3x DRAM, the A100 whitepaper's ratio ("2.3x the L2 read
+    bandwidth of V100" against 1.7x the DRAM bandwidth gives ~3x; NVIDIA A100 whitepaper)."""
+    return chip.l2_bw_bytes_per_s or 3.0 * chip.offchip.bw_bytes_per_s
+
+
+def tensor_peak(chip: GpuChip, dtype: str, sparse: bool = False) -> float:
+    """Tensor-core FLOP/s for ``dtype`` (fp16 and bf16 share a rate when one is listed; fp32
+    GEMMs run on CUDA cores when no fp32 tensor rate is given)."""
+    table = chip.tensor_flops_sparse_per_s if sparse else chip.tensor_flops_per_s
+    twins = {"fp16": "bf16", "bf16": "fp16", "int16": "fp16"}
+    for key in (dtype, twins.get(dtype, dtype)):
+        if key in table:
+            return table[key]
+    if not sparse and dtype == "fp32" and "fp32" in chip.cuda_flops_per_s:
+        return chip.cuda_flops_per_s["fp32"]
+    if sparse:
+        return 2.0 * tensor_peak(chip, dtype)
+    return min(table.values())
+
+
+def cuda_peak(chip: GpuChip) -> float:
+    """CUDA-core FLOP/s for elementwise work (fp32 math; when unlisted, 1/16 of the dense fp16
+    tensor rate, the A100 ratio 19.5 / 312 TFLOPS of its datasheet)."""
+    if "fp32" in chip.cuda_flops_per_s:
+        return chip.cuda_flops_per_s["fp32"]
+    return tensor_peak(chip, "fp16") / 16.0
+
+
+def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) -> KernelCost:
+    """A (grouped/batched) GEMM on tensor cores with its sparsity as the chip can exploit it.
+
+    Tiles: the tile shape with the least estimated time (a cuBLAS heuristic stand-in); waves =
+    ceil(tiles / SMs). Per tile, the math runs at ``gemm_efficiency`` x the per-SM peak, and its
+    operands stream from L2 at the per-SM share of L2 bandwidth. DRAM: each operand once when
+    the smaller one stays resident in half the L2, else the smaller is re-read per L2-sized chunk
+    of the larger (row-band rasterisation)."""
+    b = w.dtype_bytes
+    m, n, k = w.m, w.n, w.k
+    b_frac = 1.0  # fraction of B's bytes read (gather, N:M compaction)
+    flop_frac = 1.0
+    peak = tensor_peak(chip, dtype)
+    slowdown = 1.0
+    info: dict[str, object] = {}
+    spec = w.sparsity
+    if isinstance(spec, NmSpec) and spec.operand == "weights" and w.b_is_weight:
+        if chip.sparse_features.nm == (spec.n, spec.m):
+            # Compressed values plus log2(M) bits of position metadata per kept value.
+            meta = math.log2(spec.m) / (8.0 * b)
+            b_frac = spec.n / spec.m * (1.0 + meta)
+            # The 2:4 rate counts dense-equivalent FLOPs: kept MACs run at n/m of it.
+            peak = tensor_peak(chip, dtype, sparse=True) * spec.n / spec.m
+            flop_frac = spec.n / spec.m
+            slowdown = 1.0 / chip.sparse_kernel_efficiency
+            info = {"nm": [spec.n, spec.m], "b_fraction": b_frac}
+    else:
+        d = activation_density(spec)
+        if d < 1.0 and gather and chip.sparse_features.gather:
+            from hwsim.sparsity.realise import expected_union_density
+
+            sparse_len = k if w.sparse_dim == "k" else n
+            corr = float(getattr(spec, "token_correlation", 0.0))
+            rows = m if w.b_is_weight else min(m, FLASH_Q_BLOCK)
+            u = float(expected_union_density(d, rows, correlation=corr, k_dim=sparse_len))
+            b_frac = u / chip.gather_efficiency
+            flop_frac = u
+            info = {"density": d, "union_density": u}
+    b_one = k * n * b * b_frac
+    flops = 2.0 * m * n * k * w.count * flop_frac
+    kernels = math.ceil(w.count) if w.b_shared else 1
+    per_kernel_count = 1.0 if w.b_shared else w.count
+    per_sm = peak * chip.gemm_efficiency / chip.sms
+    l2_per_sm = l2_bw(chip) / chip.sms
+    best: tuple[float, tuple[int, int, int], int, float, float] | None = None
+    for tm, tn in TILES:
+        mt, nt = math.ceil(m / tm), math.ceil(n / tn)
+        tiles = mt * nt * math.ceil(per_kernel_count)
+        # Split-K when the output tiles cannot fill the SMs (skinny decode GEMMs): K slices of
+        # at least 256 run on idle SMs, and their fp32 partial sums are reduced through L2.
+        split = max(1, min(chip.sms // tiles, k // 256)) if tiles < chip.sms else 1
+        waves = math.ceil(tiles * split / chip.sms)
+        k_slice = k / split
+        tile_math = 2.0 * tm * tn * k_slice * flop_frac / per_sm
+        tile_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
+        t = waves * max(tile_math, tile_l2)
+        partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
+        l2_traffic = (m * k * b * nt + k * n * b * b_frac * mt) * per_kernel_count + partials
+        if best is None or t < best[0]:
+            best = (t, (tm, tn, split), waves, tiles * split / (waves * chip.sms), l2_traffic)
+    assert best is not None
+    compute_per_kernel, tile, waves, wave_eff, l2_traffic = best
+    half_l2 = chip.l2_bytes / 2
+    a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
+    if w.b_shared:
+        # Sequential steps (a recurrent cell) reuse one weight matrix: an L2 hit after the
+        # first step when it fits, else streamed again every step.
+        dram_total = (a_one + c_one) * kernels + (b_one if b_one <= half_l2 else b_one * kernels)
+    else:
+        small, large = sorted((a_one, b_one * per_kernel_count))
+        reread = 1.0 if small <= half_l2 else math.ceil(large / half_l2)
+        dram_total = large + small * reread + c_one
+    l2_total = (l2_traffic + c_one) * kernels
+    info |= {"tile": list(tile[:2]), "split_k": tile[2], "waves": waves * kernels}
+    return KernelCost(
+        kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
+        l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / dram_bw(chip) * slowdown,
+        launch_s=kernels * chip.launch_overhead_s, tensor_flops=flops,
+        smem_bytes=l2_total, l2_bytes=l2_total, dram_bytes=dram_total,
+        wave_efficiency=wave_eff, mapping=info)
+
+
+def attention_cost(qk: GemmWork, softmax: VectorWork, pv: GemmWork, chip: GpuChip,
+                   dtype: str, softmax_ops: float) -> KernelCost:
+    """One fused FlashAttention kernel: Q, K, V read and O written once from DRAM per head-block
+    (K/V re-reads per query block come from L2); the score tile lives in SMEM/registers, so the
+    softmax costs CUDA-core math, not traffic. Decode (one query) is a KV-cache read."""
+    s_qk = gemm_cost(qk, chip, dtype)
+    s_pv = gemm_cost(pv, chip, dtype)
+    b = qk.dtype_bytes
+    q_bytes = qk.m * qk.k * qk.count * b
+    kv_frac = float(s_qk.mapping.get("union_density", 1.0)) / (
+        chip.gather_efficiency if "union_density" in s_qk.mapping else 1.0)
+    k_bytes = qk.k * qk.n * qk.count * b * kv_frac
+    v_bytes = pv.k * pv.n * pv.count * b * kv_frac
+    o_bytes = pv.m * pv.n * pv.count * b
+    q_blocks = math.ceil(qk.m / FLASH_Q_BLOCK)
+    dram = q_bytes + k_bytes + v_bytes + o_bytes
+    l2 = q_bytes + (k_bytes + v_bytes) * q_blocks + o_bytes
+    tiles = q_blocks * math.ceil(qk.count)
+    waves = math.ceil(tiles / chip.sms)
+    wave_eff = tiles / (waves * chip.sms)
+    flops = s_qk.tensor_flops + s_pv.tensor_flops
+    sm_flops = flops / (tensor_peak(chip, dtype) * chip.gemm_efficiency * wave_eff)
+    vec_flops = softmax.elements * softmax_ops
+    compute = sm_flops + vec_flops / (cuda_peak(chip) * wave_eff)
+    return KernelCost(
+        kernels=1, compute_s=compute, l2_s=l2 / l2_bw(chip), dram_s=dram / dram_bw(chip),
+        launch_s=chip.launch_overhead_s, tensor_flops=flops, cuda_flops=vec_flops,
+        smem_bytes=l2 + 2.0 * softmax.elements * b, l2_bytes=l2, dram_bytes=dram,
+        wave_efficiency=wave_eff,
+        mapping={"kernel": "flash_attention", "q_blocks": q_blocks, "waves": waves}
+        | {k: v for k, v in s_qk.mapping.items() if k in ("density", "union_density")})
+
+
+def vector_cost(w: VectorWork, chip: GpuChip, input_passes: float = 1.0) -> KernelCost:
+    """An elementwise / reduction kernel: bandwidth-bound at the sustained DRAM rate, math on
+    CUDA cores. ``input_passes`` counts how often the kernel reads its input (3 for PyTorch's
+    softmax: max, sum of exponentials, then normalise - aten/src/ATen/native/cuda/SoftMax.cu).
+
+    No L2-speed discount: LLMCompass's A100 softmax/GELU latencies show working sets of 8-33 MB
+    (which fit in the 40 MB L2) running at DRAM rather than L2 speed; such short kernels are
+    bound by memory latency and tail effects, which the sustained DRAM rate stands in for."""
+    traffic = float(w.bytes_in * input_passes + w.bytes_out)
+    flops = w.elements * w.ops_per_element
+    return KernelCost(
+        kernels=1, compute_s=flops / cuda_peak(chip), l2_s=traffic / l2_bw(chip),
+        dram_s=traffic / dram_bw(chip), launch_s=chip.launch_overhead_s, cuda_flops=flops,
+        l2_bytes=traffic, dram_bytes=traffic, unit="cuda",
+        mapping={"kernel": "elementwise", "input_passes": input_passes})
