@@ -30,7 +30,7 @@ class GpuEnergy:
     """Energies per action (J) and the power limits (W) of one GPU."""
 
     tensor_j_per_flop: float  # fp16/bf16 tensor-core FLOP at the calibration point
-    math_power_w: float  # dynamic math power at any pipe's peak rate
+    math_power_w: float  # dynamic math power of the calibration GEMM
     smem_j_per_byte: float
     l2_j_per_byte: float
     dram_j_per_byte: float
@@ -38,11 +38,13 @@ class GpuEnergy:
     tdp_w: float
 
     def tensor_j(self, chip: GpuChip, dtype: str) -> float:
-        """Energy per tensor FLOP of ``dtype``: the math power spread over that dtype's peak."""
-        return self.math_power_w / (tensor_peak(chip, dtype) * chip.gemm_efficiency)
+        """Energy per tensor FLOP of ``dtype``: the same math power at that dtype's peak."""
+        return self.tensor_j_per_flop * tensor_peak(chip, "bf16") / tensor_peak(chip, dtype)
 
     def cuda_j(self, chip: GpuChip) -> float:
-        return self.math_power_w / cuda_peak(chip)
+        """Energy per CUDA-core FLOP: the calibration's math power at the CUDA-core peak."""
+        full_w = self.tensor_j_per_flop * tensor_peak(chip, "bf16") * chip.gemm_efficiency
+        return full_w / cuda_peak(chip)
 
     def breakdown(self, chip: GpuChip, cost: KernelCost, dtype: str) -> dict[str, float]:
         """Dynamic energy of one kernel by component (static added by the caller)."""

@@ -20,6 +20,9 @@ from hwsim.mapping.primitives import GemmWork, VectorWork
 # tensor-core GEMMs: 256x128 and 128x128 for large problems, narrower tiles for skinny ones.
 TILES: tuple[tuple[int, int], ...] = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128),
                                       (64, 64), (32, 128), (16, 128))
+# NVIDIA A100 Tensor Core GPU Architecture whitepaper: L2 read bandwidth 5120 bytes/clk, 108 SMs.
+A100_L2_BYTES_PER_CLK = 5120.0
+A100_SMS = 108
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
 # A reduction-style kernel (norm, softmax) keeps one row block per CTA; both read input once.
@@ -60,9 +63,11 @@ def dram_bw(chip: GpuChip) -> float:
 
 
 def l2_bw(chip: GpuChip) -> float:
-    """L2 bandwidth, bytes/s. Unset: 3x DRAM, the A100 whitepaper's ratio ("2.3x the L2 read
-    bandwidth of V100" against 1.7x the DRAM bandwidth gives ~3x; NVIDIA A100 whitepaper)."""
-    return chip.l2_bw_bytes_per_s or 3.0 * chip.offchip.bw_bytes_per_s
+    """L2 bandwidth, bytes/s. Unset: A100's L2 read bandwidth per SM per clock (5120 B/clk over
+    108 SMs, NVIDIA A100 whitepaper) x this chip's SMs x clock."""
+    if chip.l2_bw_bytes_per_s:
+        return chip.l2_bw_bytes_per_s
+    return A100_L2_BYTES_PER_CLK / A100_SMS * chip.sms * chip.clock_hz
 
 
 def tensor_peak(chip: GpuChip, dtype: str, sparse: bool = False) -> float:
@@ -157,9 +162,16 @@ def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) ->
         # first step when it fits, else streamed again every step.
         dram_total = (a_one + c_one) * kernels + (b_one if b_one <= half_l2 else b_one * kernels)
     else:
-        small, large = sorted((a_one, b_one * per_kernel_count))
-        reread = 1.0 if small <= half_l2 else math.ceil(large / half_l2)
-        dram_total = large + small * reread + c_one
+        compulsory = a_one + b_one * per_kernel_count + c_one
+        if min(a_one, b_one * per_kernel_count) <= half_l2:
+            dram_total = compulsory  # the smaller operand stays resident while the other streams
+        else:
+            # Wave-level reuse: the CTAs of one wave cover a ~square block of output tiles whose
+            # A row-bands and B column-bands stream through L2 once per wave.
+            out_tiles = math.ceil(m / tile[0]) * math.ceil(n / tile[1]) * per_kernel_count
+            side = math.sqrt(min(chip.sms, out_tiles))
+            per_wave = (tile[0] + tile[1] * b_frac) * side * k * b
+            dram_total = max(compulsory, waves * per_wave + c_one)
     l2_total = (l2_traffic + c_one) * kernels
     info |= {"tile": list(tile[:2]), "split_k": tile[2], "waves": waves * kernels}
     return KernelCost(
