@@ -137,13 +137,23 @@ class GpuChip(ChipBase):
 
 
 class NpuSpec(StrictModel):
+    """An Ethos-U-class NPU next to the core (cost model in :mod:`hwsim.engine.mcu_npu`)."""
+
     macs_per_cycle: int = Field(ge=1, description="int8 MACs per cycle")
     clock_hz: Positive
     axi_bytes_per_cycle: int = Field(ge=1, description="AXI bus width, bytes per cycle")
+    product: Literal["ethos-u55", "ethos-u65"] = Field("ethos-u55", description="NPU family")
+    weight_memory: Literal["flash", "dram", "sram"] = Field(
+        "flash", description="where the compiled weights live (Vela's memory mode)")
+    weight_clock_scale: float = Field(1.0, gt=0, le=1, description="clock of the weight "
+                                      "memory's AXI port relative to the NPU clock (Vela's "
+                                      "<memory>_clock_scale)")
+    sram_clock_scale: float = Field(1.0, gt=0, le=1, description="clock of the SRAM AXI port "
+                                    "relative to the NPU clock")
 
 
 class McuChip(ChipBase):
-    """A microcontroller. Declared for configs; the MCU model is built by the MCU issue."""
+    """A microcontroller, optionally with an NPU (cost model in :mod:`hwsim.engine.mcu`)."""
 
     kind: Literal["mcu"] = "mcu"
     core: str = Field(description="core class, e.g. cortex-m4")
@@ -156,6 +166,17 @@ class McuChip(ChipBase):
     supply_v: Positive = Field(description="supply voltage, V")
     sleep_power_w: float = Field(0.0, ge=0)
     npu: NpuSpec | None = None
+    core_cycle_scale: float = Field(1.0, gt=0, description="core cycles relative to a "
+                                    "Cortex-M4 running the same kernel library (calibrated on "
+                                    "MLPerf Tiny; 1.0 for cores without measurements)")
+    flash_line_bytes: int = Field(16, ge=1, description="bytes one flash read access returns "
+                                  "(the flash interface width); weights streamed from flash "
+                                  "cost (wait states + 1) cycles per line")
+    tcm_bytes: int = Field(0, ge=0, description="tightly coupled memory within sram_bytes, "
+                           "bytes")
+    cache_bytes: int = Field(0, ge=0, description="core data + instruction cache, bytes")
+    npu_only: bool = Field(False, description="the preset describes the NPU alone: every op "
+                           "runs on it and the host core's energy is not counted")
 
     @model_validator(mode="after")
     def _int8_rate(self) -> McuChip:

@@ -1,0 +1,167 @@
+"""Analytic simulation of a model on a microcontroller: a core, optionally an Ethos-U NPU.
+
+Every op is lowered (:func:`hwsim.mapping.primitives.lower`) and each work item is costed on the
+NPU when the chip has one (Vela maps every op of the MLPerf Tiny models to the NPU) or on the
+core otherwise (:mod:`hwsim.engine.mcu_core`). Memory fit is checked, never enforced: a model
+that does not fit still gets its costs, and every row's ``mapping["fit"]`` says by how much.
+
+Cycles are core-clock cycles (for an NPU-only preset the core clock is the NPU clock); the NPU's
+own cycle count is in ``mapping["npu_cycles"]``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from hwsim.config.chip import McuChip
+from hwsim.engine.mcu_core import CoreCost, core_cost
+from hwsim.engine.mcu_fit import memory_fit
+from hwsim.engine.mcu_npu import NpuCost, npu_cost, weight_zero_fractions
+from hwsim.engine.result import OpResult, Total
+from hwsim.hardware.tech import load_tech
+from hwsim.mapping.primitives import GemmWork, Work, lower
+from hwsim.workload.model import Model
+from hwsim.workload.ops import DTYPE_BYTES, Conv2dOp, OpBase
+
+ENERGY_COMPONENTS = ("core", "npu_mac", "npu_sram", "weight_memory", "sleep")
+BYTE_LEVELS = ("flash", "sram")
+
+
+def kernel_kind(op: OpBase, w: Work) -> str:
+    """Which kernel runs a work item: conv | depthwise | fc | vector."""
+    if not isinstance(w, GemmWork):
+        return "vector"
+    if isinstance(op, Conv2dOp):
+        return "depthwise" if op.groups > 1 and op.groups == op.c else "conv"
+    return "fc"
+
+
+def active_power_w(chip: McuChip) -> float:
+    """Core active power: datasheet run current per MHz x clock x supply voltage."""
+    return chip.active_ua_per_mhz * 1e-6 * (chip.clock_hz / 1e6) * chip.supply_v
+
+
+def simulate_mcu(model: Model, chip: McuChip, batch: int = 1) -> tuple[list[OpResult], Total]:
+    """Cost every op of ``model`` for ``batch`` inputs on ``chip`` (int8 deployment).
+
+    Returns per-op rows and the total. ``Total.bytes`` has ``flash`` (weight bytes read from the
+    weight memory) and ``sram`` (activation bytes moved); each row's ``mapping["fit"]`` carries
+    the model's fit (weights vs flash, peak arena vs SRAM, both numbers).
+    """
+    elem = DTYPE_BYTES["int8"]
+    fit = memory_fit(model, chip, batch).to_dict()
+    zeros = weight_zero_fractions(model) if chip.npu is not None else {}
+    tech = load_tech(chip.tech)
+    p_active, p_sleep = active_power_w(chip), chip.sleep_power_w
+    rows: list[OpResult] = []
+    for op in model.ops:
+        acc: dict[str, float] = defaultdict(float)
+        kinds: set[str] = set()
+        density = 1.0
+        for w in lower(op, batch, elem):
+            kind = kernel_kind(op, w)
+            kinds.add(kind)
+            if chip.npu is not None:
+                _npu_work(acc, w, kind, op, chip, zeros.get(op.name, 0.0), tech)
+            else:
+                c = core_cost(w, kind, chip, op.dtype)
+                _core_work(acc, c, chip, p_active)
+                density = min(density, c.density)
+        rows.append(_row(op, batch, chip, acc, kinds, density, fit, p_sleep))
+    return rows, _total(rows, chip, p_active)
+
+
+def _core_work(acc: dict[str, float], c: CoreCost, chip: McuChip, p_active: float) -> None:
+    cycles = c.compute_cycles + c.stall_cycles
+    acc["compute_cycles"] += c.compute_cycles
+    acc["stall_cycles"] += c.stall_cycles
+    acc["latency_s"] += cycles / chip.clock_hz
+    acc["b.flash"] += c.flash_bytes
+    acc["b.sram"] += c.sram_bytes
+    acc["macs_executed"] += c.macs_executed
+    # The datasheet run current already includes flash and SRAM accesses.
+    acc["e.core"] += p_active * cycles / chip.clock_hz
+    acc["busy.core"] += c.compute_cycles
+    acc["busy.flash"] += c.stall_cycles
+
+
+def _npu_work(acc: dict[str, float], w: Work, kind: str, op: OpBase, chip: McuChip,
+              zero_fraction: float, tech: Any) -> None:
+    npu = chip.npu
+    assert npu is not None
+    passes = 1.0
+    if isinstance(w, GemmWork) and w.b_shared and w.k * w.n * w.dtype_bytes > chip.sram_bytes // 2:
+        # A recurrent cell's weights that cannot stay in (half of) SRAM stream again each step.
+        passes = float(w.count)
+    c: NpuCost = npu_cost(w, kind, npu, zero_fraction, passes)
+    latency = c.cycles / npu.clock_hz
+    acc["npu_cycles"] += c.cycles
+    acc["compute_cycles"] += c.compute_cycles * chip.clock_hz / npu.clock_hz
+    acc["stall_cycles"] += (c.cycles - c.compute_cycles) * chip.clock_hz / npu.clock_hz
+    acc["latency_s"] += latency
+    acc["b.flash"] += c.weight_bytes
+    acc["b.sram"] += c.sram_bytes
+    macs = float(w.m) * w.n * w.k * w.count if isinstance(w, GemmWork) else 0.0
+    acc["macs_executed"] += macs
+    acc["e.npu_mac"] += macs * tech.mac_energy_j("int8")
+    acc["e.npu_sram"] += c.sram_bytes * float(tech.sram_read_energy_j_per_byte(chip.sram_bytes))
+    mem = "flash" if npu.weight_memory == "flash" else "lpddr4"
+    if npu.weight_memory != "sram":
+        acc["e.weight_memory"] += c.weight_bytes * tech.offchip_energy_j_per_byte(mem)
+    acc["busy.npu"] += c.compute_cycles
+    acc["busy.weight_memory"] += c.weight_cycles
+
+
+def _row(op: OpBase, batch: int, chip: McuChip, acc: dict[str, float], kinds: set[str],
+         density: float, fit: dict[str, Any], p_sleep: float) -> OpResult:
+    latency = acc["latency_s"]
+    cycles = latency * chip.clock_hz
+    breakdown = {c: acc.get("e." + c, 0.0) for c in ENERGY_COMPONENTS}
+    on_npu = chip.npu is not None
+    if on_npu and not chip.npu_only:
+        breakdown["sleep"] = p_sleep * latency  # the host core waits (WFI) while the NPU runs
+    units = ("npu", "weight_memory") if on_npu else ("core", "flash")
+    bottleneck = max(units, key=lambda u: acc.get("busy." + u, 0.0))
+    macs = int(op.macs * batch)
+    peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if chip.npu is not None
+            else float(chip.macs_per_cycle.get(op.dtype,  # type: ignore[call-overload]
+                                               chip.macs_per_cycle["int8"])))
+    mapping: dict[str, Any] = {
+        "unit": "npu" if on_npu else "core", "kernels": sorted(kinds),
+        "macs_executed": acc["macs_executed"], "fit": fit}
+    if on_npu:
+        mapping["npu_cycles"] = acc["npu_cycles"]
+    else:
+        mapping["kernel_library"] = chip.kernel_library
+    if density < 1.0:
+        mapping["sparsity"] = {"density": density, "zero_skip": "software check per element"}
+    return OpResult(
+        name=op.name, kind=op.kind, macs=macs,  # type: ignore[attr-defined]
+        compute_cycles=acc["compute_cycles"], stall_cycles=acc["stall_cycles"], cycles=cycles,
+        latency_s=latency, energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown,
+        utilization=macs / (cycles * peak) if cycles else 0.0,
+        mapping_efficiency=1.0, bytes={lvl: acc.get("b." + lvl, 0.0) for lvl in BYTE_LEVELS},
+        bottleneck=bottleneck, mapping=mapping)
+
+
+def _total(rows: list[OpResult], chip: McuChip, p_active: float) -> Total:
+    cycles = sum(r.cycles for r in rows)
+    macs = sum(r.macs for r in rows)
+    peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if chip.npu is not None
+            else float(chip.macs_per_cycle["int8"]))
+    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
+    return Total(
+        cycles=cycles, compute_cycles=sum(r.compute_cycles for r in rows),
+        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=cycles / chip.clock_hz,
+        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
+        utilization=macs / (cycles * peak) if cycles else 0.0, area_mm2=0.0,
+        area_breakdown_mm2={}, bytes={lvl: sum(r.bytes[lvl] for r in rows)
+                                      for lvl in BYTE_LEVELS},
+        static_power_w=chip.sleep_power_w)
+
+
+def duty_cycled_power_w(total: Total, chip: McuChip, inferences_per_s: float) -> float:
+    """Average power when running ``inferences_per_s`` inferences and sleeping in between."""
+    busy_s = min(1.0, total.latency_s * inferences_per_s)
+    return total.energy_j * inferences_per_s + chip.sleep_power_w * (1.0 - busy_s)

@@ -1,0 +1,84 @@
+"""Cycles of one lowered work item on a Cortex-M / Xtensa core running CMSIS-NN-style kernels.
+
+Conv runs as im2col + packed SIMD MACs, depthwise and FC have their own kernels; every output
+pays a requantise/store cost; FC weights stream from flash with its wait states (conv filters are
+re-used across output pixels and stay in cache/prefetch buffers, which the fit absorbs). A core
+has no sparse datapath, so activation sparsity helps only where software checks each element:
+FC and recurrent kernels skip the MACs (and weight-row reads) of zero inputs at the cost of a
+check per element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hwsim.config.chip import McuChip
+from hwsim.engine.mcu_library import CORE_KERNELS, M4_INT8_MACS_PER_CYCLE, ZERO_CHECK_CYCLES
+from hwsim.engine.sparse_effects import activation_density
+from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, Work
+
+# Op kinds whose kernels can check activations for zeros (a row of weights per input element).
+ZERO_SKIP_KINDS = ("fc",)
+
+
+@dataclass(frozen=True)
+class CoreCost:
+    compute_cycles: float
+    stall_cycles: float  # flash wait states on streamed weights
+    flash_bytes: float
+    sram_bytes: float
+    macs_executed: float  # MACs after zero-skip
+    density: float  # activation density the kernel saw (1.0 dense)
+
+
+def core_rate(chip: McuChip, dtype: str) -> float:
+    """The core's MACs per cycle for ``dtype`` relative to the Cortex-M4 the kernels were
+    calibrated on (more SIMD lanes divide the per-MAC cost)."""
+    rate = chip.macs_per_cycle.get(dtype, chip.macs_per_cycle["int8"])  # type: ignore[call-overload]
+    return rate / M4_INT8_MACS_PER_CYCLE
+
+
+def flash_cycles_per_byte(chip: McuChip) -> float:
+    """Stall cycles per weight byte streamed from flash: one access of (wait states + 1)
+    cycles returns ``flash_line_bytes``."""
+    return (chip.flash_wait_states + 1) / chip.flash_line_bytes
+
+
+def gemm_core_cost(w: GemmWork, kind: str, chip: McuChip, dtype: str) -> CoreCost:
+    """``kind`` is conv | depthwise | fc (the kernel that runs the GEMM)."""
+    lib = CORE_KERNELS[chip.kernel_library]
+    scale = chip.core_cycle_scale / core_rate(chip, dtype)
+    macs = float(w.m) * w.n * w.k * w.count
+    outputs = float(w.m) * w.n * w.count
+    per_mac = {"conv": lib.conv_cycles_per_mac, "depthwise": lib.depthwise_cycles_per_mac,
+               "fc": lib.fc_cycles_per_mac}[kind]
+    density = activation_density(w.sparsity) if w.sparsity is not None else 1.0
+    skip = kind in ZERO_SKIP_KINDS and density < 1.0 and w.sparse_dim == "k"
+    executed = macs * density if skip else macs
+    checks = float(w.m) * w.k * w.count if skip else 0.0
+    compute = (executed * per_mac * scale + outputs * lib.per_output_cycles * chip.core_cycle_scale
+               + checks * ZERO_CHECK_CYCLES * chip.core_cycle_scale)
+    # FC weights are read once per input row and never reused: they stream from flash. Skipped
+    # inputs skip their weight rows too.
+    flash_bytes = executed * w.dtype_bytes if (kind == "fc" and w.b_is_weight) else 0.0
+    stall = flash_bytes * flash_cycles_per_byte(chip)
+    act_bytes = (float(w.m) * w.k + outputs) * w.count * w.dtype_bytes
+    return CoreCost(compute, stall, flash_bytes, act_bytes, executed,
+                    density if skip else 1.0)
+
+
+def vector_core_cost(w: VectorWork | MoveWork, chip: McuChip) -> CoreCost:
+    lib = CORE_KERNELS[chip.kernel_library]
+    if isinstance(w, MoveWork):
+        # A gather is a copy: one vector op per byte moved.
+        return CoreCost(w.bytes * lib.vector_cycles_per_op * chip.core_cycle_scale, 0.0, 0.0,
+                        2.0 * w.bytes, 0.0, 1.0)
+    ops = float(w.elements) * w.ops_per_element
+    return CoreCost(ops * lib.vector_cycles_per_op * chip.core_cycle_scale, 0.0, 0.0,
+                    float(w.bytes_in + w.bytes_out), 0.0, 1.0)
+
+
+def core_cost(w: Work, kind: str, chip: McuChip, dtype: str) -> CoreCost:
+    if isinstance(w, GemmWork):
+        return gemm_core_cost(w, kind, chip, dtype)
+    return vector_core_cost(w, chip)

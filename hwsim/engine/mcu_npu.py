@@ -1,0 +1,95 @@
+"""Ethos-U-class NPU: cycles, weight traffic and energy of one lowered work item.
+
+The NPU computes in blocks of output elements; how full those blocks are (and so the fraction of
+peak MACs reached) depends on the op kind and shrinks as the MAC array widens. Compressed weights
+stream over the weight memory's AXI port while the previous block computes (double-buffered DMA),
+so an op lasts max(compute, weight stream) plus a fixed per-op cost. The NPU has no activation
+zero-skipping: sparse activations cost as much as dense. Sparse (zero) *weights* compress, which
+cuts weight traffic only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from hwsim.config.chip import NpuSpec
+from hwsim.engine.mcu_library import NPU_KERNELS
+from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, Work
+from hwsim.workload.model import Model
+
+REFERENCE_MACS_PER_CYCLE = 32.0  # the narrowest Ethos-U55 configuration, where the fit anchors
+
+
+@dataclass(frozen=True)
+class NpuCost:
+    compute_cycles: float
+    weight_cycles: float  # weight stream over the weight memory port
+    cycles: float
+    weight_bytes: float  # encoded bytes read from the weight memory
+    sram_bytes: float  # feature-map bytes read + written in SRAM
+
+
+def weight_bytes_per_cycle(npu: NpuSpec) -> float:
+    """Weight-port bandwidth in bytes per NPU cycle (AXI width x port clock scale)."""
+    return npu.axi_bytes_per_cycle * npu.weight_clock_scale
+
+
+def encoded_weight_bytes(raw_bytes: float, zero_fraction: float) -> float:
+    """Bytes after Vela-style weight compression: zeros encode to far fewer bits."""
+    k = NPU_KERNELS
+    return raw_bytes * (k.dense_weight_ratio * (1.0 - zero_fraction)
+                        + k.zero_weight_ratio * zero_fraction)
+
+
+def npu_cost(w: Work, kind: str, npu: NpuSpec, zero_fraction: float = 0.0,
+             weight_passes: float = 1.0) -> NpuCost:
+    """``kind`` is conv | depthwise | fc | vector; ``weight_passes`` is how many times the
+    weights stream (a recurrent cell whose weights do not fit in SRAM re-reads them each
+    step)."""
+    k = NPU_KERNELS
+    width = npu.macs_per_cycle / REFERENCE_MACS_PER_CYCLE
+    if isinstance(w, GemmWork):
+        eff = {"conv": k.conv_efficiency, "depthwise": k.depthwise_efficiency,
+               "fc": k.fc_efficiency}[kind] * width ** (-k.scale_exponent)
+        macs = float(w.m) * w.n * w.k * w.count
+        compute = macs / (npu.macs_per_cycle * min(1.0, eff))
+        raw = float(w.k) * w.n * w.dtype_bytes * (1.0 if w.b_shared else w.count)
+        weights = encoded_weight_bytes(raw, zero_fraction) * weight_passes if w.b_is_weight \
+            else 0.0
+        sram = (float(w.m) * w.k + float(w.m) * w.n) * w.count * w.dtype_bytes
+    elif isinstance(w, VectorWork):
+        compute = w.elements * w.ops_per_element / (npu.macs_per_cycle
+                                                     * k.vector_elements_per_mac_lane)
+        weights, sram = 0.0, float(w.bytes_in + w.bytes_out)
+    else:
+        assert isinstance(w, MoveWork)
+        compute = w.bytes / npu.axi_bytes_per_cycle  # a DMA copy
+        weights, sram = 0.0, 2.0 * w.bytes
+    weight_cycles = weights / weight_bytes_per_cycle(npu)
+    return NpuCost(compute, weight_cycles, max(compute, weight_cycles), weights, sram)
+
+
+_ZERO_COMMENT = re.compile(r"name: ([^,}]+),.*# weight [\d,]+ B \w+ \(([\d.]+) % zero\)")
+
+
+def weight_zero_fractions(model: Model) -> dict[str, float]:
+    """Per-op fraction of zero weights, when the model's YAML records it (the .tflite import
+    writes ``# weight N B int8 (Z % zero)`` after each op); empty otherwise."""
+    origin = getattr(model, "origin", None)
+    if not origin or not str(origin).endswith((".yaml", ".yml")):
+        return {}
+    path = Path(str(origin))
+    return dict(_zero_fractions(str(path), path.stat().st_mtime if path.exists() else 0.0))
+
+
+@lru_cache(maxsize=32)
+def _zero_fractions(path: str, mtime: float) -> tuple[tuple[str, float], ...]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ()
+    return tuple((m.group(1).strip(), float(m.group(2)) / 100.0)
+                 for m in _ZERO_COMMENT.finditer(text))
