@@ -171,6 +171,36 @@ def serve(
         out.print(render(result))
 
 
+@app.command()
+def validate(
+    kind: Annotated[str, typer.Argument(help="gpu: the GPU model against published "
+                                        "measurements")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Compare hwsim with published measurements (each row with its source)."""
+    if kind != "gpu":
+        raise _choice_error("kind", kind, ("gpu",))
+    from hwsim.report.validate_gpu import validation_rows
+
+    rows = validation_rows()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="GPU model vs published measurements (A100 unless named)",
+                  header_style="bold")
+    for col in ("group", "case", "measured", "hwsim", "unit", "error"):
+        table.add_column(col, justify="left" if col in ("group", "case", "unit") else "right")
+    for r in rows:
+        table.add_row(r["group"], r["case"], f"{r['measured']:.4g}", f"{r['model']:.4g}",
+                      r["unit"], f"{100 * r['error']:+.1f}%")
+    out.print(table)
+    groups = sorted({r["group"] for r in rows})
+    for g in groups:
+        errs = [abs(r["error"]) for r in rows if r["group"] == g]
+        out.print(f"{g}: mean |error| {100 * sum(errs) / len(errs):.1f}% over {len(errs)} rows")
+    out.print("sources: " + ", ".join(sorted({r["source"].split("@")[0] for r in rows})))
+
+
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help=".onnx or .tflite file")],

@@ -38,3 +38,13 @@ def test_bad_sparsity_overrides(run_cli):
                                "--sparsity", spec)
         assert code == 2, spec
         assert message in err, (spec, err)
+
+
+def test_validate_gpu_prints_the_comparison(run_cli):
+    from hwsim.report.validate_gpu import validation_rows
+
+    code, out, _ = run_cli("validate", "gpu", "--json")
+    assert code == 0
+    assert json.loads(out) == json.loads(json.dumps(validation_rows()))
+    code, out, _ = run_cli("validate", "gpu")
+    assert code == 0 and "matmul: mean |error|" in out
