@@ -173,13 +173,16 @@ def serve(
 
 @app.command()
 def validate(
-    kind: Annotated[str, typer.Argument(help="gpu: the GPU model against published "
-                                        "measurements")],
+    kind: Annotated[str, typer.Argument(help="gpu | mcu: the model against published "
+                                        "measurements (and Vela for Ethos-U)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
-    if kind != "gpu":
-        raise _choice_error("kind", kind, ("gpu",))
+    if kind not in ("gpu", "mcu"):
+        raise _choice_error("kind", kind, ("gpu", "mcu"))
+    if kind == "mcu":
+        _validate_mcu(as_json)
+        return
     from hwsim.report.validate_gpu import validation_rows
 
     rows = validation_rows()
@@ -199,6 +202,26 @@ def validate(
         errs = [abs(r["error"]) for r in rows if r["group"] == g]
         out.print(f"{g}: mean |error| {100 * sum(errs) / len(errs):.1f}% over {len(errs)} rows")
     out.print("sources: " + ", ".join(sorted({r["source"].split("@")[0] for r in rows})))
+
+
+def _validate_mcu(as_json: bool) -> None:
+    from hwsim.report.validate_mcu import validation_rows
+
+    rows = validation_rows()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    table = Table(title="MCU/NPU model vs MLPerf Tiny measurements and Vela 5.2.0",
+                  header_style="bold")
+    cols = list(rows[0]) if rows else []
+    for col in cols:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()])
+    out.print(table)
+    out.print("Constants of the core and NPU models are fitted to these same measurements "
+              "(hwsim/engine/mcu_library.py): agreement shows the model can fit, not that it "
+              "predicts unseen boards.")
 
 
 @app.command("import")
@@ -364,6 +387,12 @@ def print_result(result: Any) -> None:
     out.print(f"energy µJ: {parts}")
     out.print(f"compute {t.compute_cycles:,.0f} + stall {t.stall_cycles:,.0f} cycles; "
               f"{t.macs:,} MACs; area {t.area_mm2:.2f} mm²; static {t.static_power_w:.3g} W")
+    fit = next((op.mapping["fit"] for op in result.ops if "fit" in op.mapping), None)
+    if fit is not None:
+        verdict = "fits" if fit["fits"] else "DOES NOT FIT"
+        out.print(f"memory fit: {verdict} - weights {fit['weights_bytes']:,} B of "
+                  f"{fit['flash_bytes']:,} B flash, peak activations {fit['arena_bytes']:,} B "
+                  f"of {fit['sram_bytes']:,} B SRAM (at {fit['peak_op']})")
     if result.distribution is not None:
         dist = result.distribution
         lat, en = dist["latency_s"], dist["energy_j"]

@@ -48,3 +48,13 @@ def test_validate_gpu_prints_the_comparison(run_cli):
     assert json.loads(out) == json.loads(json.dumps(validation_rows()))
     code, out, _ = run_cli("validate", "gpu")
     assert code == 0 and "matmul: mean |error|" in out
+
+
+def test_mcu_through_simulate_and_validate(run_cli):
+    code, out, _ = run_cli("simulate", "--chip", "stm32f746-m7", "--model", "sln-kws")
+    assert code == 0 and "DOES NOT FIT" in out and "1,048,576 B flash" in out
+    code, out, _ = run_cli("validate", "mcu", "--json")
+    assert code == 0 and json.loads(out)
+    code, _, err = run_cli("simulate", "--chip", "stm32l4r5-m4", "--model", "sln-kws",
+                           "--fidelity", "cycle")
+    assert code == 2 and "cycle fidelity is not built yet" in err

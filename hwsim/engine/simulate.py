@@ -82,21 +82,24 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
 
 def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
          timeline: bool = False) -> Result:
-    from hwsim.config.chip import GpuChip
+    from hwsim.config.chip import GpuChip, McuChip
+    from hwsim.hardware.tech import load_tech
 
     timelines = None
-    if isinstance(c, GpuChip):
+    if isinstance(c, GpuChip | McuChip):
         if fidelity == "cycle":
-            raise input_error(c.name, "the GPU cycle fidelity is not built yet", field="fidelity",
-                              given=fidelity, hint="use --fidelity analytic for GPU chips")
-        from hwsim.engine.gpu import simulate_gpu
-        from hwsim.hardware.tech import load_tech
+            raise input_error(c.name, f"the {c.kind.upper()} cycle fidelity is not built yet",
+                              field="fidelity", given=fidelity,
+                              hint=f"use --fidelity analytic for {c.kind.upper()} chips")
+        if isinstance(c, GpuChip):
+            from hwsim.engine.gpu import simulate_gpu
 
-        ops, total = simulate_gpu(m, c, batch)
+            ops, total = simulate_gpu(m, c, batch)
+        else:
+            from hwsim.engine.mcu import simulate_mcu
+
+            ops, total = simulate_mcu(m, c, batch)
         tech = load_tech(c.tech)
-    elif not isinstance(c, AcceleratorChip):
-        raise input_error(c.name, f"chips of kind '{c.kind}' have no engine yet", field="kind",
-                          given=c.kind, hint="use an accelerator or GPU chip (hwsim list chips)")
     elif fidelity == "cycle":
         from hwsim.engine.cycle import simulate_cycle
 
