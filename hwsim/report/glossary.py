@@ -20,13 +20,16 @@ GLOSSARY: dict[str, str] = {
                                 "gated energy), vector (vector-unit ops), router (router-unit "
                                 "MACs), ifmap_sram / filter_sram / ofmap_sram (buffer reads and "
                                 "writes), offchip (DRAM/HBM/flash bytes), static (static power x "
-                                "latency)",
+                                "latency). GPUs: tensor, cuda, smem, l2, offchip, static. MCUs: "
+                                "core, npu_mac, npu_sram, weight_memory, sleep",
     "total.macs": "multiply-accumulates of the batch (derived from shapes)",
     "total.utilization": "macs / (cycles x PEs): the fraction of peak MAC throughput achieved, "
                          "stalls included",
     "total.area_mm2": "chip area from the tech table: PE array, vector unit, SRAM buffers",
     "total.area_breakdown_mm2": "area by component, mm^2",
-    "total.bytes": "bytes moved at each memory level over the whole model",
+    "total.bytes": "bytes moved at each memory level over the whole model (accelerators: "
+                   "ifmap_sram, filter_sram, ofmap_sram, offchip; GPUs: smem, l2, offchip; "
+                   "MCUs: flash, sram)",
     "total.static_power_w": "static power used for the static energy, W (measured value from "
                             "the preset when given, else leakage from the tech table)",
     "ops[].name": "op name from the model",
