@@ -102,10 +102,6 @@ def prepare(chip: AcceleratorChip) -> Prepared:
 
 def _effect(w: GemmWork, op_name: str, chip: AcceleratorChip, pre: Prepared,
             elem_bytes: int, mask: PackedMask | None = None) -> SparseEffect:
-    if mask is not None and w.sparsity is not None:
-        spec = TraceSpec(path="(realised)")
-        return gemm_effect(spec, w.m, w.n, w.k, elem_bytes, chip, pre.gated_read_ratio,
-                           w.sparse_dim, mask)
     if isinstance(w.sparsity, TraceSpec):
         path = Path(w.sparsity.path)
         masks = _trace(str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0)

@@ -47,31 +47,11 @@ MAX_TILES_PER_WORK = 64  # beyond this, consecutive tiles are simulated in group
 
 
 def tiles_of(works: list[WorkTiming]) -> list[Tile]:
-    """Tiles of each work: the first carries the prologue load; the others share the rest.
-
-    A work with more than MAX_TILES_PER_WORK tiles has its tiles after the first merged into
-    that many groups of consecutive tiles (sums of their compute and bytes): the event count
-    stays bounded while a group's time still follows its own tiles' slowest lanes."""
+    """Tiles of each work, as :func:`_tile_arrays` groups them."""
     out: list[Tile] = []
     for w in works:
-        n = max(1, w.tiles)
-        comp = (np.full(n, w.compute_cycles / n) if w.tile_compute is None
-                else np.asarray(w.tile_compute, dtype=np.float64))
-        n = comp.size
-        first = min(w.prologue_bytes, w.load_bytes) if n > 1 else w.load_bytes
-        rest_each = (w.load_bytes - first) / (n - 1) if n > 1 else 0.0
-        store_each = w.store_bytes / n
-        out.append(Tile(w.unit, w.label, first, float(comp[0]), store_each))
-        if n == 1:
-            continue
-        # The last tile stays single: its store is the epilogue nothing overlaps.
-        middle = comp[1:-1]
-        if middle.size:
-            for grp in np.array_split(middle, min(middle.size, MAX_TILES_PER_WORK)):
-                g = grp.size
-                out.append(Tile(w.unit, w.label, rest_each * g, float(grp.sum()),
-                                store_each * g))
-        out.append(Tile(w.unit, w.label, rest_each, float(comp[-1]), store_each))
+        for load, comp, store in zip(*_tile_arrays(w), strict=True):
+            out.append(Tile(w.unit, w.label, float(load), float(comp), float(store)))
     return out
 
 
@@ -155,7 +135,13 @@ def replay_op(works: list[WorkTiming], bw_bytes_per_cycle: float, slots: int = 2
 
 
 def _tile_arrays(w: WorkTiming) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(load bytes, compute cycles, store bytes) per tile, grouped exactly as :func:`tiles_of`."""
+    """(load bytes, compute cycles, store bytes) per tile of one work.
+
+    The first tile carries the prologue load; the others share the rest evenly. The last tile
+    stays single (its store is the epilogue nothing overlaps); a work with more tiles than
+    MAX_TILES_PER_WORK has the tiles in between merged into that many groups of consecutive
+    tiles (sums of their compute and bytes), so the event count stays bounded while each group
+    still follows its own tiles' slowest lanes."""
     n = max(1, w.tiles)
     comp = (np.full(n, w.compute_cycles / n) if w.tile_compute is None
             else np.asarray(w.tile_compute, dtype=np.float64))

@@ -139,9 +139,9 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
         return SparseEffect(k_compute=max(1, math.ceil(k * keep)), mac_full=keep, mac_gated=0.0,
                             b_offchip=keep * (1.0 + meta), b_sram=keep * (1.0 + meta))
     stats = None
-    if isinstance(spec, TraceSpec):
-        if mask is None:
-            raise ValueError("a trace spec needs its op's mask")
+    if isinstance(spec, TraceSpec) and mask is None:
+        raise ValueError("a trace spec needs its op's mask")
+    if mask is not None:  # a trace or a realised mask: measure instead of the closed forms
         if mask.k_dim != (n if sparse_dim == "n" else k):
             raise ValueError(f"trace mask has K={mask.k_dim}, the op has "
                              f"{n if sparse_dim == 'n' else k}")
