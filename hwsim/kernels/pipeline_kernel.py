@@ -6,7 +6,8 @@ i-1 is computed and an output slot is free (tile i-slots stored); the store of t
 when it is computed and tile i-1 is stored. Loads and stores share one port, granted in order of
 request time; on a tie the load goes first, as in the SimPy model, where the computer frees the
 input slot (waking the loader) before it hands the tile to the storer. Tests hold it equal to
-the SimPy run.
+the SimPy run for generic times; when many events fall on exactly the same instant, SimPy's
+event-queue order can grant the port differently, moving the end by at most one transfer.
 """
 
 from __future__ import annotations
