@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -25,16 +26,24 @@ from hwsim.sparsity.masks import PackedMask
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES
 
+if TYPE_CHECKING:
+    from hwsim.hardware.chips import AnyChip
+
 MAX_SAMPLE_WORKERS = 2  # this project's machines have 2 cores
 PARALLEL_SAMPLES = 200  # below this, starting worker processes costs more than it saves
 MAX_REALISED_TOKENS = 4096  # more tokens add nothing to the statistics a fold sees
+
+
+class CycleRunner(Protocol):
+    def __call__(self, model: Model, chip: AnyChip, batch: int, *, seed: int = 0,
+                 z: float = 0.0, record: bool = False) -> CycleRun: ...
 
 
 @dataclass(frozen=True)
 class CycleRun:
     ops: list[OpResult]
     total: Total
-    timelines: dict[int, OpTimeline]  # op index -> its event timeline
+    timelines: dict[int, Any]  # op index -> its event timeline (OpTimeline on accelerators)
 
 
 def realise_masks(model: Model, chip: AcceleratorChip, batch: int, seed: int,
@@ -112,7 +121,7 @@ def percentiles(values: np.ndarray) -> dict[str, float]:
             "mean": float(np.mean(values))}
 
 
-def sample_distribution(model: Model, chip: AcceleratorChip, batch: int, samples: int,
+def sample_distribution(model: Model, chip: AnyChip, batch: int, samples: int,
                         seed: int) -> dict[str, object]:
     """``samples`` inputs, each with its own masks and a density drawn from the specs'
     per-input variability (one standard-normal draw per input shifts every sparse op)."""
@@ -136,12 +145,33 @@ def sample_distribution(model: Model, chip: AcceleratorChip, batch: int, samples
             "energy_j": percentiles(results[:, 1])}
 
 
-def _run_samples(args: tuple[Model, AcceleratorChip, int, list[tuple[int, float]]]
-                 ) -> np.ndarray:
+def cycle_runner(chip: object) -> CycleRunner:
+    """The cycle-fidelity simulation of the chip's kind: ``f(model, chip, batch, *, seed, z,
+    record)`` returning a :class:`CycleRun`."""
+    from hwsim.config.chip import GpuChip, McuChip
+
+    if isinstance(chip, GpuChip):
+        from hwsim.engine.gpu_cycle import simulate_gpu_cycle
+
+        return simulate_gpu_cycle  # type: ignore[return-value]
+    if isinstance(chip, McuChip):
+        from hwsim.engine.mcu_cycle import simulate_mcu_cycle
+
+        return simulate_mcu_cycle  # type: ignore[return-value]
+    return simulate_cycle  # type: ignore[return-value]
+
+
+def _run_samples(args: tuple[Model, AnyChip, int, list[tuple[int, float]]]) -> np.ndarray:
     model, chip, batch, jobs = args
     out = np.empty((len(jobs), 2))
-    split = _split(model, chip, batch)
+    if isinstance(chip, AcceleratorChip):
+        split = _split(model, chip, batch)
+        for j, (s, z) in enumerate(jobs):
+            run = simulate_cycle(model, chip, batch, seed=s, z=z, replay=True, split=split)
+            out[j] = run.total.latency_s, run.total.energy_j
+        return out
+    runner = cycle_runner(chip)
     for j, (s, z) in enumerate(jobs):
-        run = simulate_cycle(model, chip, batch, seed=s, z=z, replay=True, split=split)
+        run = runner(model, chip, batch, seed=s, z=z)
         out[j] = run.total.latency_s, run.total.energy_j
     return out

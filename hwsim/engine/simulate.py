@@ -65,7 +65,6 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     if samples:
         from hwsim.engine.cycle import sample_distribution
 
-        assert isinstance(c, AcceleratorChip)
         result = dataclasses.replace(result, distribution=sample_distribution(
             m, c, batch, samples, seed))
     if not compare_dense:
@@ -86,28 +85,24 @@ def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
     from hwsim.hardware.tech import load_tech
 
     timelines = None
-    if isinstance(c, GpuChip | McuChip):
-        if fidelity == "cycle":
-            raise input_error(c.name, f"the {c.kind.upper()} cycle fidelity is not built yet",
-                              field="fidelity", given=fidelity,
-                              hint=f"use --fidelity analytic for {c.kind.upper()} chips")
-        if isinstance(c, GpuChip):
-            from hwsim.engine.gpu import simulate_gpu
+    if fidelity == "cycle":
+        from hwsim.engine.cycle import cycle_runner
 
-            ops, total = simulate_gpu(m, c, batch)
-        else:
-            from hwsim.engine.mcu import simulate_mcu
-
-            ops, total = simulate_mcu(m, c, batch)
-        tech = load_tech(c.tech)
-    elif fidelity == "cycle":
-        from hwsim.engine.cycle import simulate_cycle
-
-        run = simulate_cycle(m, c, batch, seed=seed, record=timeline)
+        run = cycle_runner(c)(m, c, batch, seed=seed, record=timeline)
         ops, total = run.ops, run.total
         timelines = run.timelines if timeline else None
+    elif isinstance(c, GpuChip):
+        from hwsim.engine.gpu import simulate_gpu
+
+        ops, total = simulate_gpu(m, c, batch)
+    elif isinstance(c, McuChip):
+        from hwsim.engine.mcu import simulate_mcu
+
+        ops, total = simulate_mcu(m, c, batch)
     else:
         ops, total = simulate_accelerator(m, c, batch)
+    if isinstance(c, GpuChip | McuChip):
+        tech = load_tech(c.tech)
     if isinstance(c, AcceleratorChip):
         tech = prepare(c).tech
     inputs = {
