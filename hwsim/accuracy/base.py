@@ -1,0 +1,34 @@
+"""The accuracy value every front end shows: a number only with its provenance.
+
+No accuracy in hwsim is invented: it is ``measured`` here on a real dataset, taken from the
+``literature`` with its citation, supplied by the ``user`` as a curve file, or ``unknown``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Provenance = Literal["measured", "literature", "user", "unknown"]
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    value: float | None  # None when the provenance is "unknown"
+    metric: str  # e.g. "top1_accuracy" (fraction 0-1), "perplexity", "accuracy_retained"
+    provenance: Provenance
+    source: str  # citation, data file, or how it was measured (dataset, split, seed)
+    ci: tuple[float, float] | None = None  # 95 % bootstrap interval where measured
+    extrapolated: bool = False  # outside the published / supplied range of densities
+    density: float | None = None  # the activation density the value is for
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ci"] = list(self.ci) if self.ci is not None else None
+        return d
+
+
+def unknown(reason: str) -> Accuracy:
+    """The honest answer when no source covers the model: no number, and why."""
+    return Accuracy(value=None, metric="unknown", provenance="unknown", source=reason)
