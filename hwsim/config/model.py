@@ -89,6 +89,31 @@ class LiquidBuilder(StrictModel):
 Builder = Annotated[TransformerBuilder | LiquidBuilder, Field(discriminator="kind")]
 
 
+class MeasuredAccuracySource(StrictModel):
+    """Accuracy measured by hwsim itself: a trained network in models/weights evaluated on its
+    real test set under the model's sparsity."""
+
+    measured: str = Field(min_length=1, description="measured family, e.g. digits-mlp")
+
+
+class LiteratureAccuracySource(StrictModel):
+    """Accuracy from a published curve shipped with hwsim (each point with its citation)."""
+
+    literature: str = Field(min_length=1, description="curve id, e.g. teal-llama2-7b")
+
+
+class CurveAccuracySource(StrictModel):
+    """A user-supplied curve: a CSV with columns density and the metric."""
+
+    csv: str = Field(min_length=1, description="path to the CSV, relative to the model file")
+    metric: str = Field("accuracy", min_length=1,
+                        description="the metric column's name, e.g. accuracy or perplexity")
+    source: str = Field("user-supplied", description="where the curve comes from")
+
+
+AccuracySource = MeasuredAccuracySource | LiteratureAccuracySource | CurveAccuracySource
+
+
 class ModelDoc(StrictModel):
     schema_version: Literal[1] = 1
     name: str = Field(min_length=1)
@@ -96,6 +121,8 @@ class ModelDoc(StrictModel):
     source: str = Field(min_length=1, description="where the shapes come from")
     builder: Builder | None = Field(None, description="generate ops from parameters")
     ops: list[Op] | None = Field(None, description="explicit op list, in execution order")
+    accuracy: AccuracySource | None = Field(
+        None, description="where this model's accuracy under sparsity comes from; none = unknown")
 
     @model_validator(mode="after")
     def _one_form(self) -> ModelDoc:

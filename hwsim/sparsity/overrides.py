@@ -66,7 +66,8 @@ def apply_sparsity(model: Model, overrides: Iterable[str | tuple[str, object]]) 
         applied.append(text)
     return Model(name=model.name, ops=tuple(ops), source=model.source,
                  description=model.description, origin=model.origin,
-                 content_hash=content_hash({"base": model.content_hash, "sparsity": applied}))
+                 content_hash=content_hash({"base": model.content_hash, "sparsity": applied}),
+                 accuracy=model.accuracy)
 
 
 def dense_twin(model: Model) -> Model:
@@ -77,4 +78,5 @@ def dense_twin(model: Model) -> Model:
         "predictor", "gate"))
     return Model(name=model.name + " (dense)", ops=ops, source=model.source,
                  description=model.description, origin=model.origin,
-                 content_hash=content_hash({"base": model.content_hash, "dense_twin": True}))
+                 content_hash=content_hash({"base": model.content_hash, "dense_twin": True}),
+                 accuracy=model.accuracy)

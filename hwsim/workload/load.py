@@ -74,7 +74,8 @@ def model_from_doc(doc: Mapping[str, Any], source: str) -> Model:
     ops = build(parsed.builder) if parsed.builder is not None else list(parsed.ops or [])
     return Model(name=parsed.name, ops=tuple(ops), source=parsed.source,
                  description=parsed.description, origin=source,
-                 content_hash=content_hash(parsed.model_dump(mode="json")))
+                 content_hash=content_hash(parsed.model_dump(mode="json")),
+                 accuracy=parsed.accuracy)
 
 
 def gemm(m: int, n: int, k: int, *, dtype: str = "int8", name: str = "gemm") -> Model:

@@ -20,6 +20,9 @@ class Model:
     description: str = ""
     origin: str = ""  # preset path, imported file, or "shortcut"
     content_hash: str = ""
+    # The model document's accuracy source (hwsim.config.model.AccuracySource), or None: the
+    # accuracy providers in hwsim.accuracy read it.
+    accuracy: Any = None
 
     @property
     def macs(self) -> int:

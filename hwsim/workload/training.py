@@ -33,7 +33,8 @@ def training_step(model: Model) -> Model:
     ops = (*model.ops, *backward, *update)
     return Model(name=f"{model.name} (training step)", ops=ops, source=model.source,
                  description=model.description, origin=model.origin,
-                 content_hash=content_hash({"base": model.content_hash, "mode": "training"}))
+                 content_hash=content_hash({"base": model.content_hash, "mode": "training"}),
+                 accuracy=model.accuracy)
 
 
 def _backward(op: OpBase) -> list[OpBase]:
