@@ -19,6 +19,7 @@ from hwsim.engine.gpu_kernels import (
     KernelCost,
     attention_cost,
     gemm_cost,
+    norm_cost,
     tensor_peak,
     vector_cost,
 )
@@ -47,8 +48,12 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
         if isinstance(w, GemmWork):
             out.append(gemm_cost(w, chip, dtype))
         elif isinstance(w, VectorWork):
-            softmax = isinstance(op, VectorOp) and op.function == "softmax"
-            out.append(vector_cost(w, chip, SOFTMAX_INPUT_PASSES if softmax else 1.0))
+            fn = op.function if isinstance(op, VectorOp) else ""
+            if fn == "norm":
+                out.append(norm_cost(w, chip, op.row_elements))  # type: ignore[attr-defined]
+            else:
+                passes = SOFTMAX_INPUT_PASSES if fn == "softmax" else 1.0
+                out.append(vector_cost(w, chip, passes))
         elif isinstance(w, MoveWork):
             # An embedding gather: read the looked-up rows, write them out.
             out.append(vector_cost(VectorWork(0, 1.0, w.bytes, w.bytes), chip))

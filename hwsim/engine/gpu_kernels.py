@@ -25,7 +25,12 @@ A100_L2_BYTES_PER_CLK = 5120.0
 A100_SMS = 108
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
-# A reduction-style kernel (norm, softmax) keeps one row block per CTA; both read input once.
+# Decode GEMVs (at most this many token rows) with int8 weights run as weight-only (W8A16)
+# kernels on CUDA cores: every weight is converted to floating point before its multiply-add
+# (gpt-fast's WeightOnlyInt8Linear; TensorRT-LLM's weight-only GEMV) [assumption: 16 rows].
+GEMV_MAX_ROWS = 16
+# One int8 -> float conversion per weight (the dequantise); the scale is applied per output.
+DEQUANT_CONVERSIONS_PER_WEIGHT = 1.0
 
 
 @dataclass
@@ -55,6 +60,17 @@ class KernelCost:
         busy = {self.unit: self.compute_s, "l2": self.l2_s, "offchip": self.dram_s,
                 "launch": self.launch_s}
         return max(busy.items(), key=lambda kv: kv[1])[0]
+
+
+def kernel_overhead_s(chip: GpuChip) -> float:
+    """Fixed time per kernel: the CPU launch, or inside a CUDA graph the graph's per-kernel
+    gap plus pipeline fill and drain (``graph_kernel_overhead_s``, fitted, see docs/gpu.md)."""
+    return chip.graph_kernel_overhead_s if chip.cuda_graphs else chip.launch_overhead_s
+
+
+def convert_rate(chip: GpuChip) -> float:
+    """Int-to-float conversions per second on the CUDA cores."""
+    return chip.convert_per_clk_per_sm * chip.sms * chip.clock_hz
 
 
 def dram_bw(chip: GpuChip) -> float:
@@ -174,12 +190,28 @@ def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) ->
             dram_total = max(compulsory, waves * per_wave + c_one)
     l2_total = (l2_traffic + c_one) * kernels
     info |= {"tile": list(tile[:2]), "split_k": tile[2], "waves": waves * kernels}
+    compute_s = compute_per_kernel * kernels * slowdown
+    dram_s = dram_total / dram_bw(chip) * slowdown
+    cuda_flops = 0.0
+    unit = "tensor"
+    if dtype == "int8" and w.b_is_weight and m <= GEMV_MAX_ROWS:
+        # Weight-only int8 GEMV: the dequantise is CUDA-core work per weight read, and it
+        # shares the SM's issue slots with the loads, so the stream sustains only
+        # dequant_gemv_efficiency of the bf16 GEMV's rate (fitted on one gpt-fast figure).
+        weights = b_one * per_kernel_count * kernels / b
+        conversions = weights * DEQUANT_CONVERSIONS_PER_WEIGHT
+        cuda_flops = conversions + flops  # the multiply-adds run on CUDA cores, too
+        flops = 0.0
+        compute_s = max(conversions / convert_rate(chip), cuda_flops / cuda_peak(chip))
+        dram_s /= chip.dequant_gemv_efficiency
+        unit = "cuda"
+        info |= {"kernel": "dequant_gemv"}
     return KernelCost(
-        kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
-        l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / dram_bw(chip) * slowdown,
-        launch_s=kernels * chip.launch_overhead_s, tensor_flops=flops,
+        kernels=kernels, compute_s=compute_s,
+        l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_s,
+        launch_s=kernels * kernel_overhead_s(chip), tensor_flops=flops, cuda_flops=cuda_flops,
         smem_bytes=l2_total, l2_bytes=l2_total, dram_bytes=dram_total,
-        wave_efficiency=wave_eff, mapping=info)
+        wave_efficiency=wave_eff, unit=unit, mapping=info)
 
 
 def attention_cost(qk: GemmWork, softmax: VectorWork, pv: GemmWork, chip: GpuChip,
@@ -208,7 +240,7 @@ def attention_cost(qk: GemmWork, softmax: VectorWork, pv: GemmWork, chip: GpuChi
     compute = sm_flops + vec_flops / (cuda_peak(chip) * wave_eff)
     return KernelCost(
         kernels=1, compute_s=compute, l2_s=l2 / l2_bw(chip), dram_s=dram / dram_bw(chip),
-        launch_s=chip.launch_overhead_s, tensor_flops=flops, cuda_flops=vec_flops,
+        launch_s=kernel_overhead_s(chip), tensor_flops=flops, cuda_flops=vec_flops,
         smem_bytes=l2 + 2.0 * softmax.elements * b, l2_bytes=l2, dram_bytes=dram,
         wave_efficiency=wave_eff,
         mapping={"kernel": "flash_attention", "q_blocks": q_blocks, "waves": waves}
@@ -227,6 +259,37 @@ def vector_cost(w: VectorWork, chip: GpuChip, input_passes: float = 1.0) -> Kern
     flops = w.elements * w.ops_per_element
     return KernelCost(
         kernels=1, compute_s=flops / cuda_peak(chip), l2_s=traffic / l2_bw(chip),
-        dram_s=traffic / dram_bw(chip), launch_s=chip.launch_overhead_s, cuda_flops=flops,
+        dram_s=traffic / dram_bw(chip), launch_s=kernel_overhead_s(chip), cuda_flops=flops,
         l2_bytes=traffic, dram_bytes=traffic, unit="cuda",
         mapping={"kernel": "elementwise", "input_passes": input_passes})
+
+
+# A compiled (Triton/Inductor) norm keeps a row in registers ("persistent reduction") when it has
+# at most this many elements (torch/_inductor/codegen/triton.py, should_use_persistent_reduction:
+# threshold 1024 for inner reductions); longer rows are looped over in RBLOCK chunks.
+PERSISTENT_ROW_ELEMENTS = 1024
+# A looped layernorm walks its row three times: sum (mean), sum of squared deviations
+# (variance), normalise. Evidence: LLMCompass's A100 4096x32768 layernorm takes 1.94x its
+# 32768x4096 twin (same bytes), more than the 1.5x any two-read kernel could cost.
+NORM_LOOPED_PASSES = 3.0
+# One row per CTA of 8 warps (Inductor's reduction config for 2048-element RBLOCKs).
+NORM_CTA_THREADS = 256
+
+
+def norm_cost(w: VectorWork, chip: GpuChip, row_elements: int | None) -> KernelCost:
+    """A row-wise norm kernel. Short rows are read once. Looped rows are walked
+    ``NORM_LOOPED_PASSES`` times; the repeat walks hit the SM's L1 while the rows of all
+    resident CTAs fit in it, and come from DRAM once they do not (streaming rows that overflow
+    an LRU cache evict each other before reuse, so the hit rate falls off a cliff)."""
+    passes = 1.0
+    info: dict[str, object] = {"kernel": "norm"}
+    if row_elements and row_elements > PERSISTENT_ROW_ELEMENTS:
+        row_bytes = w.bytes_in / max(w.elements, 1) * row_elements
+        resident_rows = chip.max_threads_per_sm // NORM_CTA_THREADS
+        l1 = chip.l1_smem_bytes_per_sm or chip.smem_bytes_per_sm
+        fits = resident_rows * row_bytes <= l1
+        passes = 1.0 if fits else NORM_LOOPED_PASSES
+        info |= {"looped": True, "rereads_on_chip": fits}
+    cost = vector_cost(w, chip, passes)
+    cost.mapping = info | {"input_passes": passes}
+    return cost
