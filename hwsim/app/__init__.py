@@ -1,0 +1,6 @@
+"""The Streamlit design explorer (``app.py`` at the repository root wires it up).
+
+Thin by design (DESIGN.md §2): widgets, calls into hwsim's public API and charts; every number
+on a page comes from ``hwsim.simulate`` (or the study API) through :mod:`hwsim.app.compute`.
+One file per page; :mod:`hwsim.app.main` registers them with ``st.navigation``.
+"""
