@@ -12,12 +12,19 @@ own cycle count is in ``mapping["npu_cycles"]``.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from hwsim.config.chip import McuChip
 from hwsim.engine.mcu_core import CoreCost, core_cost
 from hwsim.engine.mcu_fit import memory_fit
-from hwsim.engine.mcu_npu import NpuCost, npu_cost, weight_zero_fractions
+from hwsim.engine.mcu_npu import (
+    NpuCost,
+    ifm_bytes,
+    npu_cost,
+    runs_on_npu,
+    weight_zero_fractions,
+)
 from hwsim.engine.result import OpResult, Total
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork, Work, lower
@@ -42,34 +49,65 @@ def active_power_w(chip: McuChip) -> float:
     return chip.active_ua_per_mhz * 1e-6 * (chip.clock_hz / 1e6) * chip.supply_v
 
 
+@dataclass(frozen=True)
+class WorkCost:
+    """One lowered work item costed on its unit: what the cycle fidelity schedules."""
+
+    unit: str  # "npu" | "core"
+    kind: str  # conv | depthwise | fc | vector
+    npu: NpuCost | None = None
+    core: CoreCost | None = None
+
+
+@dataclass
+class OpCost:
+    acc: dict[str, float]
+    kinds: set[str]
+    density: float
+    works: list[WorkCost]
+
+
+def cost_op(op: OpBase, batch: int, chip: McuChip, zero_fraction: float, tech: Any,
+            densities: list[float | None] | None = None) -> OpCost:
+    """Cost every work item of ``op`` on the NPU or the core (the analytic action counts).
+
+    ``densities`` (one per work item, None = the spec's mean) are realised K densities the
+    core's software zero-skip sees; the cycle fidelity passes them from its masks."""
+    acc: dict[str, float] = defaultdict(float)
+    kinds: set[str] = set()
+    density = 1.0
+    works: list[WorkCost] = []
+    p_active = active_power_w(chip)
+    host = not chip.npu_only
+    for j, w in enumerate(lower(op, batch, DTYPE_BYTES["int8"])):
+        kind = kernel_kind(op, w)
+        kinds.add(kind)
+        if chip.npu is not None and runs_on_npu(op, w, host):
+            n = _npu_work(acc, w, kind, chip, zero_fraction, tech, ifm_bytes(op, w))
+            works.append(WorkCost("npu", kind, npu=n))
+        else:
+            d = densities[j] if densities is not None else None
+            c = core_cost(w, kind, chip, op.dtype, density=d)
+            _core_work(acc, c, chip, p_active)
+            density = min(density, c.density)
+            works.append(WorkCost("core", kind, core=c))
+    return OpCost(acc, kinds, density, works)
+
+
 def simulate_mcu(model: Model, chip: McuChip, batch: int = 1) -> tuple[list[OpResult], Total]:
     """Cost every op of ``model`` for ``batch`` inputs on ``chip`` (int8 deployment).
 
     Returns per-op rows and the total. ``Total.bytes`` has ``flash`` (weight bytes read from the
     weight memory) and ``sram`` (activation bytes moved); each row's ``mapping["fit"]`` carries
-    the model's fit (weights vs flash, peak arena vs SRAM, both numbers).
+    the model's fit (weights vs flash, peak arena vs SRAM, both numbers). On a chip with an NPU
+    and a host core, ops the NPU cannot run (:data:`CPU_FALLBACK_KINDS`) run on the core.
     """
-    elem = DTYPE_BYTES["int8"]
     fit = memory_fit(model, chip, batch).to_dict()
     zeros = weight_zero_fractions(model) if chip.npu is not None else {}
     tech = load_tech(chip.tech)
-    p_active, p_sleep = active_power_w(chip), chip.sleep_power_w
-    rows: list[OpResult] = []
-    for op in model.ops:
-        acc: dict[str, float] = defaultdict(float)
-        kinds: set[str] = set()
-        density = 1.0
-        for w in lower(op, batch, elem):
-            kind = kernel_kind(op, w)
-            kinds.add(kind)
-            if chip.npu is not None:
-                _npu_work(acc, w, kind, op, chip, zeros.get(op.name, 0.0), tech)
-            else:
-                c = core_cost(w, kind, chip, op.dtype)
-                _core_work(acc, c, chip, p_active)
-                density = min(density, c.density)
-        rows.append(_row(op, batch, chip, acc, kinds, density, fit, p_sleep))
-    return rows, _total(rows, chip, p_active)
+    rows = [op_row(op, batch, chip, cost_op(op, batch, chip, zeros.get(op.name, 0.0), tech),
+                   fit) for op in model.ops]
+    return rows, mcu_total(rows, chip)
 
 
 def _core_work(acc: dict[str, float], c: CoreCost, chip: McuChip, p_active: float) -> None:
@@ -86,20 +124,25 @@ def _core_work(acc: dict[str, float], c: CoreCost, chip: McuChip, p_active: floa
     acc["busy.flash"] += c.stall_cycles
 
 
-def _npu_work(acc: dict[str, float], w: Work, kind: str, op: OpBase, chip: McuChip,
-              zero_fraction: float, tech: Any) -> None:
+def npu_weight_passes(w: Work, chip: McuChip) -> float:
+    """How many times a work item's weights stream: a recurrent cell's weights that cannot stay
+    in (half of) SRAM stream again each step."""
+    if isinstance(w, GemmWork) and w.b_shared and w.k * w.n * w.dtype_bytes > chip.sram_bytes // 2:
+        return float(w.count)
+    return 1.0
+
+
+def _npu_work(acc: dict[str, float], w: Work, kind: str, chip: McuChip,
+              zero_fraction: float, tech: Any, ifm: float | None) -> NpuCost:
     npu = chip.npu
     assert npu is not None
-    passes = 1.0
-    if isinstance(w, GemmWork) and w.b_shared and w.k * w.n * w.dtype_bytes > chip.sram_bytes // 2:
-        # A recurrent cell's weights that cannot stay in (half of) SRAM stream again each step.
-        passes = float(w.count)
-    c: NpuCost = npu_cost(w, kind, npu, zero_fraction, passes)
+    c: NpuCost = npu_cost(w, kind, npu, zero_fraction, npu_weight_passes(w, chip), ifm=ifm)
     latency = c.cycles / npu.clock_hz
     acc["npu_cycles"] += c.cycles
     acc["compute_cycles"] += c.compute_cycles * chip.clock_hz / npu.clock_hz
     acc["stall_cycles"] += (c.cycles - c.compute_cycles) * chip.clock_hz / npu.clock_hz
     acc["latency_s"] += latency
+    acc["npu_latency_s"] += latency
     acc["b.flash"] += c.weight_bytes
     acc["b.sram"] += c.sram_bytes
     macs = float(w.m) * w.n * w.k * w.count if isinstance(w, GemmWork) else 0.0
@@ -111,28 +154,35 @@ def _npu_work(acc: dict[str, float], w: Work, kind: str, op: OpBase, chip: McuCh
         acc["e.weight_memory"] += c.weight_bytes * tech.offchip_energy_j_per_byte(mem)
     acc["busy.npu"] += c.compute_cycles
     acc["busy.weight_memory"] += c.weight_cycles
+    acc["busy.sram_port"] += c.sram_cycles
+    return c
 
 
-def _row(op: OpBase, batch: int, chip: McuChip, acc: dict[str, float], kinds: set[str],
-         density: float, fit: dict[str, Any], p_sleep: float) -> OpResult:
+def op_row(op: OpBase, batch: int, chip: McuChip, cost: OpCost, fit: dict[str, Any]) -> OpResult:
+    """The result row of one costed op (latency and cycles from ``cost.acc``)."""
+    acc, kinds, density = cost.acc, cost.kinds, cost.density
     latency = acc["latency_s"]
     cycles = latency * chip.clock_hz
     breakdown = {c: acc.get("e." + c, 0.0) for c in ENERGY_COMPONENTS}
-    on_npu = chip.npu is not None
+    units_used = {w.unit for w in cost.works}
+    on_npu = "npu" in units_used
     if on_npu and not chip.npu_only:
-        breakdown["sleep"] = p_sleep * latency  # the host core waits (WFI) while the NPU runs
-    units = ("npu", "weight_memory") if on_npu else ("core", "flash")
+        # The host core waits (WFI) while the NPU runs.
+        breakdown["sleep"] = chip.sleep_power_w * acc.get("npu_latency_s", 0.0)
+    units = (("npu", "weight_memory", "sram_port", "core", "flash") if on_npu
+             else ("core", "flash"))
     bottleneck = max(units, key=lambda u: acc.get("busy." + u, 0.0))
     macs = int(op.macs * batch)
-    peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if chip.npu is not None
+    peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if on_npu and chip.npu
             else float(chip.macs_per_cycle.get(op.dtype,  # type: ignore[call-overload]
                                                chip.macs_per_cycle["int8"])))
+    unit = "+".join(sorted(units_used)) if units_used else ("npu" if chip.npu else "core")
     mapping: dict[str, Any] = {
-        "unit": "npu" if on_npu else "core", "kernels": sorted(kinds),
+        "unit": unit, "kernels": sorted(kinds),
         "macs_executed": acc["macs_executed"], "fit": fit}
     if on_npu:
         mapping["npu_cycles"] = acc["npu_cycles"]
-    else:
+    if "core" in units_used:
         mapping["kernel_library"] = chip.kernel_library
     if density < 1.0:
         mapping["sparsity"] = {"density": density, "zero_skip": "software check per element"}
@@ -145,7 +195,7 @@ def _row(op: OpBase, batch: int, chip: McuChip, acc: dict[str, float], kinds: se
         bottleneck=bottleneck, mapping=mapping)
 
 
-def _total(rows: list[OpResult], chip: McuChip, p_active: float) -> Total:
+def mcu_total(rows: list[OpResult], chip: McuChip) -> Total:
     cycles = sum(r.cycles for r in rows)
     macs = sum(r.macs for r in rows)
     peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if chip.npu is not None

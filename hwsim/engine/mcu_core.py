@@ -13,7 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwsim.config.chip import McuChip
-from hwsim.engine.mcu_library import CORE_KERNELS, M4_INT8_MACS_PER_CYCLE, ZERO_CHECK_CYCLES
+from hwsim.engine.mcu_library import (
+    CORE_KERNELS,
+    M4_INT8_MACS_PER_CYCLE,
+    ZERO_CHECK_CYCLES,
+    CoreKernels,
+)
 from hwsim.engine.sparse_effects import activation_density
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, Work
 
@@ -29,6 +34,7 @@ class CoreCost:
     sram_bytes: float
     macs_executed: float  # MACs after zero-skip
     density: float  # activation density the kernel saw (1.0 dense)
+    fixed_cycles: float = 0.0  # part of compute_cycles that does not scale with macs_executed
 
 
 def core_rate(chip: McuChip, dtype: str) -> float:
@@ -44,31 +50,36 @@ def flash_cycles_per_byte(chip: McuChip) -> float:
     return (chip.flash_wait_states + 1) / chip.flash_line_bytes
 
 
-def gemm_core_cost(w: GemmWork, kind: str, chip: McuChip, dtype: str) -> CoreCost:
-    """``kind`` is conv | depthwise | fc (the kernel that runs the GEMM)."""
-    lib = CORE_KERNELS[chip.kernel_library]
+def gemm_core_cost(w: GemmWork, kind: str, chip: McuChip, dtype: str,
+                   lib: CoreKernels | None = None, density: float | None = None) -> CoreCost:
+    """``kind`` is conv | depthwise | fc (the kernel that runs the GEMM). ``lib`` replaces the
+    chip's kernel-library constants (re-fits use it); ``density`` replaces the spec's mean
+    density of A's K entries with a realised one (the cycle fidelity's masks)."""
+    lib = lib or CORE_KERNELS[chip.kernel_library]
     scale = chip.core_cycle_scale / core_rate(chip, dtype)
     macs = float(w.m) * w.n * w.k * w.count
     outputs = float(w.m) * w.n * w.count
     per_mac = {"conv": lib.conv_cycles_per_mac, "depthwise": lib.depthwise_cycles_per_mac,
                "fc": lib.fc_cycles_per_mac}[kind]
-    density = activation_density(w.sparsity) if w.sparsity is not None else 1.0
+    if density is None:
+        density = activation_density(w.sparsity) if w.sparsity is not None else 1.0
     skip = kind in ZERO_SKIP_KINDS and density < 1.0 and w.sparse_dim == "k"
     executed = macs * density if skip else macs
     checks = float(w.m) * w.k * w.count if skip else 0.0
-    compute = (executed * per_mac * scale + outputs * lib.per_output_cycles * chip.core_cycle_scale
-               + checks * ZERO_CHECK_CYCLES * chip.core_cycle_scale)
+    fixed = (outputs * lib.per_output_cycles + checks * ZERO_CHECK_CYCLES) * chip.core_cycle_scale
+    compute = executed * per_mac * scale + fixed
     # FC weights are read once per input row and never reused: they stream from flash. Skipped
     # inputs skip their weight rows too.
     flash_bytes = executed * w.dtype_bytes if (kind == "fc" and w.b_is_weight) else 0.0
     stall = flash_bytes * flash_cycles_per_byte(chip)
     act_bytes = (float(w.m) * w.k + outputs) * w.count * w.dtype_bytes
     return CoreCost(compute, stall, flash_bytes, act_bytes, executed,
-                    density if skip else 1.0)
+                    density if skip else 1.0, fixed)
 
 
-def vector_core_cost(w: VectorWork | MoveWork, chip: McuChip) -> CoreCost:
-    lib = CORE_KERNELS[chip.kernel_library]
+def vector_core_cost(w: VectorWork | MoveWork, chip: McuChip,
+                     lib: CoreKernels | None = None) -> CoreCost:
+    lib = lib or CORE_KERNELS[chip.kernel_library]
     if isinstance(w, MoveWork):
         # A gather is a copy: one vector op per byte moved.
         return CoreCost(w.bytes * lib.vector_cycles_per_op * chip.core_cycle_scale, 0.0, 0.0,
@@ -78,7 +89,8 @@ def vector_core_cost(w: VectorWork | MoveWork, chip: McuChip) -> CoreCost:
                     float(w.bytes_in + w.bytes_out), 0.0, 1.0)
 
 
-def core_cost(w: Work, kind: str, chip: McuChip, dtype: str) -> CoreCost:
+def core_cost(w: Work, kind: str, chip: McuChip, dtype: str, lib: CoreKernels | None = None,
+              density: float | None = None) -> CoreCost:
     if isinstance(w, GemmWork):
-        return gemm_core_cost(w, kind, chip, dtype)
-    return vector_core_cost(w, chip)
+        return gemm_core_cost(w, kind, chip, dtype, lib, density)
+    return vector_core_cost(w, chip, lib)

@@ -1,8 +1,10 @@
 """Kernel-library calibration for MCU cores and the Ethos-U NPU model, with their sources.
 
-Every constant here is *fitted*, not taken from a datasheet: the measured figures they were
-fitted on are in :data:`MLPERF_TINY_MS` (MLPerf Tiny results repositories) and
-:data:`VELA_CYCLES` (Arm Vela 5.2.0 estimates), and ``tests/test_mcu.py`` checks how close the
+Every constant here is *fitted*, not taken from a datasheet. The figures they were fitted on
+are reference data, kept out of the engine in ``tests/reference/mcu/`` (MLPerf Tiny latency and
+energy with their result-file paths, Vela 5.2.0 cycle estimates with the command that made
+them; see SOURCES.md there). :mod:`hwsim.engine.mcu_calibrate` re-does the fits (and the
+leave-one-out checks ``hwsim validate mcu`` prints); ``tests/test_mcu.py`` checks how close the
 model lands. Re-fit them together when the model's form changes.
 """
 
@@ -33,7 +35,8 @@ class CoreKernels:
 
 # Least-squares fit in log space (scipy.optimize.least_squares) of
 #   cycles = s_core * (conv*a + dw*b + fc*c + outputs*d + vector_ops*e) + fc_weight_bytes*flash
-# to MLPERF_TINY_MS; flash = (wait states + 1) / flash_line_bytes of each board's preset.
+# to MLPerf Tiny latency (tests/reference/mcu/mlperf_tiny_latency.csv);
+# flash = (wait states + 1) / flash_line_bytes of each board's preset.
 CORE_KERNELS: dict[str, CoreKernels] = {
     "tflm-reference": CoreKernels(
         6.076, 5.167, 3.557, 100.0, 0.051,
@@ -67,15 +70,13 @@ ZERO_CHECK_CYCLES = 4.0
 class NpuKernels:
     """Ethos-U cycle model constants: fraction of peak MACs per op kind at 32 MACs/cycle,
     falling as (macs_per_cycle / 32) ** -scale_exponent (wider arrays fill less of their
-    blocks), a fixed cost per op (command stream, block set-up, pipeline drain), and the weight
-    compression of Vela's MLW encoder."""
+    blocks), and the weight compression of Vela's MLW encoder."""
 
     conv_efficiency: float
     depthwise_efficiency: float
     fc_efficiency: float
     scale_exponent: float
     vector_elements_per_mac_lane: float  # elementwise/pool ops per cycle per MAC lane
-    per_op_cycles: float
     dense_weight_ratio: float  # encoded / raw bytes for non-zero weights
     zero_weight_ratio: float  # encoded / raw bytes for zero weights
     source: str
@@ -83,37 +84,12 @@ class NpuKernels:
 
 NPU_KERNELS = NpuKernels(
     conv_efficiency=0.8837, depthwise_efficiency=0.0588, fc_efficiency=0.0409,
-    scale_exponent=0.2499, vector_elements_per_mac_lane=0.0054, per_op_cycles=4741.0,
+    scale_exponent=0.2499, vector_elements_per_mac_lane=0.0054,
     dense_weight_ratio=0.8241, zero_weight_ratio=0.1305,
-    source="fitted (8 constants, log-space least squares) to Vela 5.2.0 cycles_total with its "
+    source="fitted (log-space least squares) to Vela 5.2.0 cycles_total with its "
            "internal-default system configs on the four MLPerf Tiny models x U55-32/128/256 and "
-           "U65-256 (16 figures, VELA_CYCLES); per-op zero-weight fractions from the presets' "
-           "import comments. The vector rate is small because it also absorbs the fixed cost of "
-           "Vela's pooling/softmax passes on tiny tensors")
-
-# Vela 5.2.0 cycles_total per inference (summary CSV, internal-default system config, default
-# options) on models/tflite/*.tflite: model -> accelerator config -> cycles.
-VELA_CYCLES: dict[str, dict[str, int]] = {
-    "kws": {"ethos-u55-32": 266947, "ethos-u55-128": 89900, "ethos-u55-256": 58340,
-            "ethos-u65-256": 55411},
-    "ic": {"ethos-u55-32": 705368, "ethos-u55-128": 201747, "ethos-u55-256": 141933,
-           "ethos-u65-256": 104235},
-    "vww": {"ethos-u55-32": 700729, "ethos-u55-128": 220870, "ethos-u55-256": 161459,
-            "ethos-u65-256": 152904},
-    "ad": {"ethos-u55-32": 201104, "ethos-u55-128": 201184, "ethos-u55-256": 201184,
-           "ethos-u65-256": 43118},
-}
-
-# Measured latency, ms (github.com/mlcommons/tiny_results_v0.5 and _v1.0, as collected in
-# shared/notes/reference-numbers.md). (board preset, library) -> model -> ms.
-MLPERF_TINY_MS: dict[tuple[str, str], dict[str, float]] = {
-    ("stm32l4r5-m4", "tflm-reference"): {"kws": 181.9, "vww": 600.6, "ic": 704.2, "ad": 10.05},
-    ("stm32l4r5-m4", "vendor-optimized"): {"kws": 71.7, "vww": 208.6, "ic": 173.2, "ad": 5.6},
-    ("stm32f746-m7", "vendor-optimized"): {"kws": 19.1, "vww": 57.0, "ic": 64.8, "ad": 2.3},
-    ("stm32u585-m33", "vendor-optimized"): {"kws": 35.4, "vww": 107.0, "ic": 107.1, "ad": 4.9},
-}
-# Measured energy, µJ per inference (v0.5 reference, L4R5, TFLM reference kernels).
-MLPERF_TINY_UJ: dict[tuple[str, str], dict[str, float]] = {
-    ("stm32l4r5-m4", "tflm-reference"): {"kws": 7374.0, "vww": 24313.0, "ic": 29207.0,
-                                         "ad": 416.0},
-}
+           "U65-256 (16 figures, tests/reference/mcu/vela_summary.csv); the fit also had a "
+           "per-op cost (4741 cycles) that the cost model never used, so 7 constants act; "
+           "per-op zero-weight fractions from the presets' import comments. The vector rate is "
+           "small because it also absorbs the fixed cost of Vela's pooling/softmax passes on "
+           "tiny tensors")

@@ -16,9 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from hwsim.config.chip import NpuSpec
-from hwsim.engine.mcu_library import NPU_KERNELS
+from hwsim.engine.mcu_library import NPU_KERNELS, NpuKernels
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, Work
 from hwsim.workload.model import Model
+from hwsim.workload.ops import Conv2dOp, OpBase
 
 REFERENCE_MACS_PER_CYCLE = 32.0  # the narrowest Ethos-U55 configuration, where the fit anchors
 
@@ -27,6 +28,7 @@ REFERENCE_MACS_PER_CYCLE = 32.0  # the narrowest Ethos-U55 configuration, where 
 class NpuCost:
     compute_cycles: float
     weight_cycles: float  # weight stream over the weight memory port
+    sram_cycles: float  # feature-map traffic over the SRAM port
     cycles: float
     weight_bytes: float  # encoded bytes read from the weight memory
     sram_bytes: float  # feature-map bytes read + written in SRAM
@@ -37,19 +39,37 @@ def weight_bytes_per_cycle(npu: NpuSpec) -> float:
     return npu.axi_bytes_per_cycle * npu.weight_clock_scale
 
 
-def encoded_weight_bytes(raw_bytes: float, zero_fraction: float) -> float:
+def encoded_weight_bytes(raw_bytes: float, zero_fraction: float,
+                         k: NpuKernels = NPU_KERNELS) -> float:
     """Bytes after Vela-style weight compression: zeros encode to far fewer bits."""
-    k = NPU_KERNELS
     return raw_bytes * (k.dense_weight_ratio * (1.0 - zero_fraction)
                         + k.zero_weight_ratio * zero_fraction)
 
 
+def sram_bytes_per_cycle(npu: NpuSpec) -> float:
+    """SRAM-port bandwidth in bytes per NPU cycle."""
+    return npu.axi_bytes_per_cycle * npu.sram_clock_scale
+
+
+def ifm_bytes(op: OpBase, w: Work) -> float | None:
+    """Input feature-map bytes the NPU reads for a conv work item: the tensor itself, not the
+    im2col expansion of the GEMM view (the NPU keeps the window overlap on chip). None for
+    other ops (their GEMM A operand is the tensor)."""
+    if isinstance(op, Conv2dOp) and isinstance(w, GemmWork):
+        return float(op.h * op.w * op.c) * (w.m / (op.out_h * op.out_w)) * w.dtype_bytes
+    return None
+
+
 def npu_cost(w: Work, kind: str, npu: NpuSpec, zero_fraction: float = 0.0,
-             weight_passes: float = 1.0) -> NpuCost:
+             weight_passes: float = 1.0, k: NpuKernels = NPU_KERNELS,
+             ifm: float | None = None) -> NpuCost:
     """``kind`` is conv | depthwise | fc | vector; ``weight_passes`` is how many times the
     weights stream (a recurrent cell whose weights do not fit in SRAM re-reads them each
-    step)."""
-    k = NPU_KERNELS
+    step); ``k`` replaces the fitted constants (re-fits use it); ``ifm`` is the input
+    feature-map bytes when they differ from the GEMM's A operand (:func:`ifm_bytes`).
+
+    The op lasts as long as the busiest of MAC array, weight port and SRAM port (the DMAs
+    overlap compute); with the weights in SRAM both streams share the SRAM port."""
     width = npu.macs_per_cycle / REFERENCE_MACS_PER_CYCLE
     if isinstance(w, GemmWork):
         eff = {"conv": k.conv_efficiency, "depthwise": k.depthwise_efficiency,
@@ -57,9 +77,10 @@ def npu_cost(w: Work, kind: str, npu: NpuSpec, zero_fraction: float = 0.0,
         macs = float(w.m) * w.n * w.k * w.count
         compute = macs / (npu.macs_per_cycle * min(1.0, eff))
         raw = float(w.k) * w.n * w.dtype_bytes * (1.0 if w.b_shared else w.count)
-        weights = encoded_weight_bytes(raw, zero_fraction) * weight_passes if w.b_is_weight \
+        weights = encoded_weight_bytes(raw, zero_fraction, k) * weight_passes if w.b_is_weight \
             else 0.0
-        sram = (float(w.m) * w.k + float(w.m) * w.n) * w.count * w.dtype_bytes
+        a_bytes = float(w.m) * w.k * w.count * w.dtype_bytes if ifm is None else ifm
+        sram = a_bytes + float(w.m) * w.n * w.count * w.dtype_bytes
     elif isinstance(w, VectorWork):
         compute = w.elements * w.ops_per_element / (npu.macs_per_cycle
                                                      * k.vector_elements_per_mac_lane)
@@ -69,7 +90,24 @@ def npu_cost(w: Work, kind: str, npu: NpuSpec, zero_fraction: float = 0.0,
         compute = w.bytes / npu.axi_bytes_per_cycle  # a DMA copy
         weights, sram = 0.0, 2.0 * w.bytes
     weight_cycles = weights / weight_bytes_per_cycle(npu)
-    return NpuCost(compute, weight_cycles, max(compute, weight_cycles), weights, sram)
+    sram_cycles = sram / sram_bytes_per_cycle(npu)
+    ports = (weight_cycles + sram_cycles if npu.weight_memory == "sram"
+             else max(weight_cycles, sram_cycles))
+    return NpuCost(compute, weight_cycles, sram_cycles, max(compute, ports), weights, sram)
+
+
+# Op kinds Vela 5.2.0 cannot place on an Ethos-U55/U65 (its SUPPORTED_OPS.md lists no GATHER or
+# TOPK_V2 for them): on a chip with a host core they fall back to it, and the NPU waits.
+CPU_FALLBACK_KINDS = ("embedding", "router")
+
+
+def runs_on_npu(op: OpBase, w: Work, has_host_core: bool) -> bool:
+    """Whether a work item of ``op`` runs on the NPU (True) or falls back to the host core.
+
+    An NPU-only preset has no host core to fall back to, so everything is costed on the NPU."""
+    if not has_host_core:
+        return True
+    return op.kind not in CPU_FALLBACK_KINDS and not isinstance(w, MoveWork)  # type: ignore[attr-defined]
 
 
 _ZERO_COMMENT = re.compile(r"name: ([^,}]+),.*# weight [\d,]+ B \w+ \(([\d.]+) % zero\)")

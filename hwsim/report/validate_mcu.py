@@ -1,48 +1,103 @@
-"""MCU validation table: hwsim against MLPerf Tiny measurements and Vela's cycle estimates.
+"""MCU validation: hwsim against MLPerf Tiny measurements and Vela 5.2.0's cycle estimates.
 
-``validation_rows()`` feeds a future ``hwsim validate mcu``; every measured figure comes from
-:mod:`hwsim.engine.mcu_library` with its source.
+Every reference figure is read from ``tests/reference/mcu`` (:mod:`hwsim.report.mcu_reference`)
+with its source; Vela's outputs are cached there, so this needs no Vela at run time. Three
+views: the totals (both fidelities), the leave-one-out predictions of the fitted constants
+(:mod:`hwsim.engine.mcu_calibrate`), and Vela's per-layer figures
+(:mod:`hwsim.report.validate_mcu_layers`).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
+import numpy as np
+
 from hwsim.engine.mcu import simulate_mcu
-from hwsim.engine.mcu_library import MLPERF_TINY_MS, MLPERF_TINY_UJ, VELA_CYCLES
+from hwsim.engine.mcu_calibrate import core_heldout, npu_heldout
+from hwsim.engine.mcu_cycle import simulate_mcu_cycle
 from hwsim.hardware.chips import load_chip
+from hwsim.report.mcu_reference import mlperf_tiny_ms, mlperf_tiny_uj, vela_cycles
+from hwsim.report.validate_mcu_layers import layer_rows, layer_summary
 from hwsim.workload.load import load_model
 
 MODELS = ("kws", "vww", "ic", "ad")
 
 
 def validation_rows() -> list[dict[str, Any]]:
-    """One row per (board, model, library, quantity): measured, hwsim and relative error.
+    """One row per (board, model, library, quantity): measured, hwsim (analytic and cycle
+    fidelity) and relative errors.
 
     ``quantity`` is ``latency_ms`` or ``energy_uj`` (MLPerf Tiny, measured on the board) or
     ``npu_cycles`` (Vela 5.2.0's estimate: a peer model, not a measurement).
     """
     rows: list[dict[str, Any]] = []
-    for (board, library), per_model in MLPERF_TINY_MS.items():
+    energy = mlperf_tiny_uj()
+    for (board, library), per_model in mlperf_tiny_ms().items():
         chip = load_chip(board, overrides={"kernel_library": library})
         for model, measured in per_model.items():
-            _, total = simulate_mcu(load_model(f"mlperf-tiny-{model}"), chip, 1)
+            m = load_model(f"mlperf-tiny-{model}")
+            _, total = simulate_mcu(m, chip, 1)
+            cyc = simulate_mcu_cycle(m, chip, 1).total
             rows.append(_row(board, model, library, "latency_ms", measured,
-                             total.latency_s * 1e3, "MLPerf Tiny"))
-            energy = MLPERF_TINY_UJ.get((board, library), {}).get(model)
-            if energy is not None:
-                rows.append(_row(board, model, library, "energy_uj", energy,
-                                 total.energy_j * 1e6, "MLPerf Tiny"))
-    for model, per_cfg in VELA_CYCLES.items():
+                             total.latency_s * 1e3, cyc.latency_s * 1e3, "MLPerf Tiny"))
+            uj = energy.get((board, library), {}).get(model)
+            if uj is not None:
+                rows.append(_row(board, model, library, "energy_uj", uj, total.energy_j * 1e6,
+                                 cyc.energy_j * 1e6, "MLPerf Tiny"))
+    for model, per_cfg in vela_cycles().items():
+        m = load_model(f"mlperf-tiny-{model}")
         for cfg, cycles in per_cfg.items():
-            ops, _ = simulate_mcu(load_model(f"mlperf-tiny-{model}"), load_chip(cfg), 1)
+            chip = load_chip(cfg)
+            ops, _ = simulate_mcu(m, chip, 1)
+            cyc = simulate_mcu_cycle(m, chip, 1).ops
             rows.append(_row(cfg, model, "npu", "npu_cycles", float(cycles),
-                             sum(o.mapping["npu_cycles"] for o in ops), "Vela 5.2.0"))
+                             sum(o.mapping["npu_cycles"] for o in ops),
+                             sum(o.mapping["npu_cycles"] for o in cyc), "Vela 5.2.0"))
     return rows
 
 
 def _row(board: str, model: str, library: str, quantity: str, measured: float, hwsim: float,
-         reference: str) -> dict[str, Any]:
+         hwsim_cycle: float, reference: str) -> dict[str, Any]:
     return {"board": board, "model": model, "library": library, "quantity": quantity,
             "measured": measured, "hwsim": hwsim, "error": hwsim / measured - 1.0,
+            "hwsim_cycle": hwsim_cycle, "error_cycle": hwsim_cycle / measured - 1.0,
             "reference": reference}
+
+
+def heldout_rows() -> list[dict[str, Any]]:
+    """Leave-one-out predictions: MLPerf Tiny latency (core constants) and Vela total cycles
+    (NPU constants), each with the in-sample error of the full re-fit for comparison."""
+    out = core_heldout(mlperf_tiny_ms()) + npu_heldout(vela_cycles())
+    return [{**asdict(h), "error": h.error, "in_sample_error": h.in_sample / h.measured - 1.0}
+            for h in out]
+
+
+def heldout_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per group and fold kind (model / board / config): held-out vs in-sample |error|."""
+    out = []
+    keys = sorted({(r["group"], r["left_out"].split("=")[0]) for r in rows})
+    for group, fold in keys:
+        rs = [r for r in rows if r["group"] == group and r["left_out"].startswith(fold + "=")]
+        held = np.abs([r["error"] for r in rs])
+        ins = np.abs([r["in_sample_error"] for r in rs])
+        worst = max(rs, key=lambda r: abs(r["error"]))
+        out.append({"group": group, "leave_out": fold, "figures": len(rs),
+                    "median_abs_error": float(np.median(held)), "max_abs_error": float(held.max()),
+                    "worst": f"{worst['case']} ({100 * worst['error']:+.0f} %)",
+                    "within_25pct": float(np.mean(held <= 0.25)),
+                    "in_sample_median_abs_error": float(np.median(ins))})
+    return out
+
+
+def report(per_layer: bool = False) -> dict[str, Any]:
+    """Everything ``hwsim validate mcu`` prints (``--json`` writes exactly this)."""
+    layers = layer_rows()
+    held = heldout_rows()
+    doc: dict[str, Any] = {"comparison": validation_rows(), "heldout": held,
+                           "heldout_summary": heldout_summary(held),
+                           "per_layer_summary": layer_summary(layers)}
+    if per_layer:
+        doc["per_layer"] = layers
+    return doc

@@ -1,0 +1,67 @@
+"""The MCU reference data: MLPerf Tiny measurements and cached Vela 5.2.0 estimates.
+
+All of it lives in ``tests/reference/mcu/*.csv`` (SOURCES.md there says where every number
+comes from); the engine holds only the constants fitted to it. The repository is installed
+editable, so the files are found from :data:`hwsim.config.registry.REPO_ROOT`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+from hwsim.config.registry import REPO_ROOT
+from hwsim.errors import input_error
+
+REFERENCE_DIR = REPO_ROOT / "tests" / "reference" / "mcu"
+
+BoardLibrary = tuple[str, str]  # (board preset, kernel library)
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    path = REFERENCE_DIR / name
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except OSError as e:
+        raise input_error(str(path), f"MCU reference data missing ({e.strerror})",
+                          hint="it ships with the repository in tests/reference/mcu") from e
+
+
+@lru_cache(maxsize=1)
+def mlperf_tiny_ms() -> dict[BoardLibrary, dict[str, float]]:
+    """Measured latency, ms: (board preset, library) -> model -> ms."""
+    out: dict[BoardLibrary, dict[str, float]] = defaultdict(dict)
+    for r in _rows("mlperf_tiny_latency.csv"):
+        out[(r["board"], r["library"])][r["model"]] = float(r["latency_ms"])
+    return dict(out)
+
+
+@lru_cache(maxsize=1)
+def mlperf_tiny_uj() -> dict[BoardLibrary, dict[str, float]]:
+    """Measured energy per inference, µJ: (board preset, library) -> model -> µJ."""
+    out: dict[BoardLibrary, dict[str, float]] = defaultdict(dict)
+    for r in _rows("mlperf_tiny_energy.csv"):
+        out[(r["board"], r["library"])][r["model"]] = float(r["energy_uj"])
+    return dict(out)
+
+
+@lru_cache(maxsize=1)
+def vela_cycles() -> dict[str, dict[str, int]]:
+    """Vela 5.2.0 ``cycles_total``: model -> accelerator config -> NPU cycles."""
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in _rows("vela_summary.csv"):
+        out[r["model"]][r["config"]] = int(r["cycles_total"])
+    return dict(out)
+
+
+@lru_cache(maxsize=1)
+def vela_layers() -> dict[tuple[str, str], list[tuple[str, str, int, int]]]:
+    """Vela 5.2.0 per-layer rows: (model, config) -> [(original op, NNG op, cycles, MACs)]."""
+    out: dict[tuple[str, str], list[tuple[str, str, int, int]]] = defaultdict(list)
+    for r in _rows("vela_per_layer.csv"):
+        out[(r["model"], r["config"])].append(
+            (r["original_op"], r["nng_op"], int(r["op_cycles"]), int(r["macs"])))
+    return dict(out)

@@ -1,0 +1,61 @@
+"""Regenerate the cached Vela 5.2.0 figures in this folder (needs the dev extra).
+
+    .venv/bin/python tests/reference/mcu/make_vela_reference.py          # rewrite both CSVs
+    .venv/bin/python tests/reference/mcu/make_vela_reference.py --check  # exit 1 if they differ
+
+For each MLPerf Tiny model (models/tflite/*.tflite) and Ethos-U config it runs
+``vela models/tflite/<file> --accelerator-config <cfg> --output-dir OUT --verbose-performance``
+(internal-default system config and memory mode) and writes ``vela_summary.csv`` (model,
+config, cycles_total) and ``vela_per_layer.csv`` (model, config, row, Vela's per-layer columns
+Original Operator, NNG Operator, Op Cycles, MAC Count). ``hwsim validate mcu`` reads only these
+files; ``tests/test_mcu_vela_peer.py`` re-runs Vela and checks they still match.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.peers.vela_runner import CONFIGS, TFLITE_FILES, run_vela  # noqa: E402
+
+
+def render() -> tuple[str, str]:
+    """(summary CSV text, per-layer CSV text) from fresh Vela runs."""
+    summary, layers = io.StringIO(), io.StringIO()
+    s = csv.writer(summary, lineterminator="\n")
+    s.writerow(["model", "config", "cycles_total"])
+    lw = csv.writer(layers, lineterminator="\n")
+    lw.writerow(["model", "config", "row", "original_op", "nng_op", "op_cycles", "macs"])
+    with tempfile.TemporaryDirectory() as tmp:
+        for model, file in TFLITE_FILES.items():
+            for cfg in CONFIGS:
+                run = run_vela(REPO / "models" / "tflite" / file, cfg, Path(tmp) / model / cfg)
+                s.writerow([model, cfg, run.cycles_total])
+                for i, r in enumerate(run.layers):
+                    lw.writerow([model, cfg, i, r["Original Operator"], r["NNG Operator"],
+                                 r["Op Cycles"], r["MAC Count"]])
+    return summary.getvalue(), layers.getvalue()
+
+
+def main() -> int:
+    summary, layers = render()
+    files = {HERE / "vela_summary.csv": summary, HERE / "vela_per_layer.csv": layers}
+    if "--check" in sys.argv[1:]:
+        stale = [p.name for p, text in files.items()
+                 if not p.exists() or p.read_text(encoding="utf-8") != text]
+        print("stale: " + ", ".join(stale) if stale else "up to date")
+        return 1 if stale else 0
+    for p, text in files.items():
+        p.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
