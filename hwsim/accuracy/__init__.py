@@ -1,0 +1,82 @@
+"""Accuracy providers: every accuracy number hwsim shows is measured, cited or user-supplied.
+
+:func:`accuracy_of` picks the provider, in this order:
+
+1. a user curve given explicitly (``curve=``, the CLI's ``--accuracy-curve FILE``);
+2. the model file's own ``accuracy:`` source -- ``measured`` (a network trained and evaluated
+   in-repo, :mod:`hwsim.accuracy.measured`), ``literature`` (a cited curve in
+   ``configs/accuracy``) or ``csv`` (a user curve next to the model file);
+3. otherwise ``unknown``, with the reason. Nothing is guessed.
+
+Curves are read at the model's effective density (:mod:`hwsim.accuracy.density`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from hwsim.accuracy.base import Accuracy, Provenance, unknown
+from hwsim.accuracy.curves import UserCurve, load_user_curve, user_curve_accuracy
+from hwsim.accuracy.literature import curve_accuracy, list_curves, load_curve
+from hwsim.config.model import (
+    CurveAccuracySource,
+    LiteratureAccuracySource,
+    MeasuredAccuracySource,
+)
+from hwsim.workload.model import Model
+
+__all__ = ["MEASURED_MODULE", "Accuracy", "Provenance", "UserCurve", "accuracy_of", "list_curves",
+           "load_curve", "load_user_curve", "measured_available", "unknown"]
+
+MEASURED_MODULE = "hwsim.accuracy.measured"
+
+
+def accuracy_of(model: Model, *, curve: Path | str | None = None, seed: int = 0) -> Accuracy:
+    """The accuracy of ``model`` (with its sparsity) and where it comes from.
+
+    ``curve`` (a CSV of density and one metric column) overrides the model's own source.
+    ``seed`` seeds the measured provider's bootstrap. Bad curve files raise
+    :class:`hwsim.errors.HwsimError`; a model no source covers gets ``provenance="unknown"``.
+    """
+    if curve is not None:
+        return user_curve_accuracy(model, load_user_curve(curve))
+    src = model.accuracy
+    if src is None:
+        return unknown(f"no accuracy source for {model.name}: its model file names none "
+                       "(accuracy: {measured | literature | csv}) and no --accuracy-curve "
+                       "was given")
+    if isinstance(src, MeasuredAccuracySource):
+        return _measured(model, seed)
+    if isinstance(src, LiteratureAccuracySource):
+        return curve_accuracy(model, load_curve(src.literature))
+    if isinstance(src, CurveAccuracySource):
+        path = _model_dir(model) / src.csv
+        user = load_user_curve(path, metric=src.metric, source=src.source)
+        return user_curve_accuracy(model, user)
+    return unknown(f"no accuracy provider for source {type(src).__name__} of {model.name}")
+
+
+def measured_available() -> bool:
+    """Whether the measured provider (issue 7 section 1) is installed."""
+    return importlib.util.find_spec(MEASURED_MODULE) is not None
+
+
+def _measured(model: Model, seed: int) -> Accuracy:
+    try:
+        measured = importlib.import_module(MEASURED_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != MEASURED_MODULE:  # a dependency of the provider is missing: a real bug
+            raise
+        return unknown(f"the measured accuracy provider is unavailable ({MEASURED_MODULE} is "
+                       f"not installed), so {model.name} has no measured accuracy yet")
+    return measured.measured_accuracy(model, seed=seed)
+
+
+def _model_dir(model: Model) -> Path:
+    """The folder of the model's YAML file (its ``origin``, minus any override suffix); the
+    working directory for models that did not come from a file."""
+    origin = Path(model.origin.split(" (with ", 1)[0])
+    if origin.suffix.lower() in (".yaml", ".yml") and origin.is_file():
+        return origin.parent
+    return Path.cwd()

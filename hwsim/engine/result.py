@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from hwsim import __version__
+from hwsim.accuracy.base import Accuracy
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Result:
     dense_total: Total | None = None
     distribution: dict[str, Any] | None = None  # cycle fidelity with samples: percentiles
     timelines: dict[int, Any] | None = None  # cycle fidelity: per-op event timelines (not JSON)
+    accuracy: Accuracy | None = None  # with provenance; "unknown" (and why) when no source
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON document (the CLI's ``--json``)."""
@@ -101,7 +103,8 @@ class Result:
             "provenance": self.provenance,
         } | ({"vs_dense": dict(self.vs_dense), "dense_total": self.dense_total.to_dict()}
              if self.vs_dense is not None and self.dense_total is not None else {}) | (
-            {"distribution": self.distribution} if self.distribution is not None else {})
+            {"distribution": self.distribution} if self.distribution is not None else {}) | (
+            {"accuracy": self.accuracy.to_dict()} if self.accuracy is not None else {})
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per op; nested dicts flattened to ``energy_j.mac``, ``bytes.offchip``..."""
@@ -111,5 +114,15 @@ class Result:
                                    if not isinstance(v, dict)}
             row.update({f"energy_j.{k}": v for k, v in op.energy_breakdown_j.items()})
             row.update({f"bytes.{k}": v for k, v in op.bytes.items()})
+            if self.accuracy is not None:  # model-level: the same on every row, so it travels
+                row.update(_accuracy_columns(self.accuracy))
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def _accuracy_columns(acc: Accuracy) -> dict[str, Any]:
+    ci = acc.ci or (None, None)
+    return {"accuracy.value": acc.value, "accuracy.metric": acc.metric,
+            "accuracy.provenance": acc.provenance, "accuracy.source": acc.source,
+            "accuracy.ci_low": ci[0], "accuracy.ci_high": ci[1],
+            "accuracy.extrapolated": acc.extrapolated, "accuracy.density": acc.density}

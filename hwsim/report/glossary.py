@@ -50,6 +50,9 @@ GLOSSARY: dict[str, str] = {
     "distribution": "with --fidelity cycle --samples N: latency_s and energy_j percentiles "
                     "(p50, p90, p99, max, mean) over N inputs, and the seed",
     "provenance": "hwsim version, tech table and the sources of the tech and chip numbers used",
+    "accuracy": "the model's accuracy under its sparsity: value, metric, provenance (measured | "
+                "literature | user | unknown), source (citation or file), ci, extrapolated, "
+                "density it was read at, notes (docs/accuracy.md)",
 }
 
 

@@ -1,0 +1,71 @@
+"""``hwsim accuracy``: a model's accuracy under its sparsity, with provenance, without simulating.
+
+Also the one-line rendering ``hwsim simulate`` prints next to latency and energy.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+def accuracy_cmd(
+    model: Annotated[str, typer.Option("--model", help="model preset or YAML path")],
+    sparsity: Annotated[list[str] | None, typer.Option(
+        "--sparsity", help="OPGLOB:KIND:key=value,... sets ops' sparsity (repeatable), e.g. "
+        "'layer*.ffn_down:topk:density=0.1'")] = None,
+    accuracy_curve: Annotated[Path | None, typer.Option(
+        "--accuracy-curve", help="CSV with columns density and one metric (overrides the "
+        "model's own accuracy source)")] = None,
+    seq: Annotated[int | None, typer.Option("--seq", min=1, help="sequence length, tokens")
+                   ] = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="prefill | decode")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="seed of the measured "
+                                      "provider's bootstrap")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the accuracy object as JSON")
+                       ] = False,
+) -> None:
+    """A model's accuracy under its sparsity: measured, literature, user curve or unknown."""
+    from hwsim.accuracy import accuracy_of
+    from hwsim.sparsity.overrides import apply_sparsity
+    from hwsim.workload.load import load_model
+
+    m = load_model(model, seq=seq, phase=phase)
+    if sparsity:
+        m = apply_sparsity(m, sparsity)
+    acc = accuracy_of(m, curve=accuracy_curve, seed=seed)
+    if as_json:
+        sys.stdout.write(json.dumps(acc.to_dict(), indent=2) + "\n")
+        return
+    from hwsim.cli import out
+
+    out.print(f"{m.name}: " + accuracy_line(acc), markup=False, highlight=False)
+    if acc.provenance != "unknown":
+        out.print(f"  source: {acc.source}", markup=False, highlight=False)
+        if acc.notes:
+            out.print(f"  notes: {acc.notes}", markup=False, highlight=False)
+
+
+def accuracy_line(acc: Any) -> str:
+    """``accuracy: 11.02 perplexity [literature] at density 0.5`` (or ``unknown - why``)."""
+    if acc.provenance == "unknown" or acc.value is None:
+        return f"accuracy: unknown - {acc.source}"
+    text = f"accuracy: {acc.value:.4g} {acc.metric} [{acc.provenance}]"
+    if acc.ci is not None:
+        text += f", 95 % CI [{acc.ci[0]:.4g}, {acc.ci[1]:.4g}]"
+    if acc.density is not None:
+        text += f" at density {acc.density:.4g}"
+    if acc.extrapolated:
+        text += " - EXTRAPOLATED (outside the curve's range: nearest point's value)"
+    return text
+
+
+def print_accuracy(acc: Any, console: Any) -> None:
+    """The lines ``hwsim simulate`` prints: value with provenance, then where it comes from."""
+    console.print(accuracy_line(acc), markup=False, highlight=False)
+    if acc.provenance != "unknown":
+        console.print(f"  accuracy source: {acc.source}", markup=False, highlight=False)
