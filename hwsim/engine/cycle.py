@@ -125,6 +125,15 @@ def sample_distribution(model: Model, chip: AnyChip, batch: int, samples: int,
                         seed: int) -> dict[str, object]:
     """``samples`` inputs, each with its own masks and a density drawn from the specs'
     per-input variability (one standard-normal draw per input shifts every sparse op)."""
+    results = sample_values(model, chip, batch, samples, seed)
+    return {"samples": samples, "seed": seed, "latency_s": percentiles(results[:, 0]),
+            "energy_j": percentiles(results[:, 1])}
+
+
+def sample_values(model: Model, chip: AnyChip, batch: int, samples: int,
+                  seed: int) -> np.ndarray:
+    """The per-input (latency_s, energy_j) rows behind :func:`sample_distribution`, shape
+    (samples, 2) (the app draws its histograms from them)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xD157]))
     zs = rng.standard_normal(samples)
     jobs = [(seed + 1 + s, float(zs[s])) for s in range(samples)]
@@ -141,8 +150,7 @@ def sample_distribution(model: Model, chip: AnyChip, batch: int, samples: int,
             results[w::workers] = part
     else:
         results = _run_samples((model, chip, batch, jobs))
-    return {"samples": samples, "seed": seed, "latency_s": percentiles(results[:, 0]),
-            "energy_j": percentiles(results[:, 1])}
+    return results
 
 
 def cycle_runner(chip: object) -> CycleRunner:

@@ -1,8 +1,9 @@
 """Chrome trace-event JSON of a cycle-fidelity run (opens in Perfetto or chrome://tracing).
 
-One track (thread) per engine: load, array, vector_unit, router_unit, store; one complete
-event ("ph": "X") per tile, plus one slice per op on an "ops" track. Times are microseconds of
-simulated time (cycles / clock), ops laid end to end as they run.
+One track (thread) per engine: load, array, vector_unit, router_unit, store (accelerators), or
+kernels, launch and SM lanes sm.N (GPUs; any track a timeline names gets a thread); one complete
+event ("ph": "X") per tile or CTA batch, plus one slice per op on an "ops" track. Times are
+microseconds of simulated time (cycles / clock), ops laid end to end as they run.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def chrome_trace(result: Any) -> dict[str, Any]:
     events: list[dict[str, Any]] = [
         {"name": "process_name", "ph": "M", "pid": 1, "args": {"name": f"{result.chip}: "
                                                                 f"{result.model}"}}]
-    for tid, track in enumerate(TRACKS):
+    tracks = list(TRACKS)
+    for tl in result.timelines.values():
+        tracks += sorted({s[0] for s in tl.slices} - set(tracks), key=lambda t: (len(t), t))
+    for tid, track in enumerate(tracks):
         events.append({"name": "thread_name", "ph": "M", "pid": 1, "tid": tid,
                        "args": {"name": track}})
     t0 = 0.0
@@ -39,7 +43,7 @@ def chrome_trace(result: Any) -> dict[str, Any]:
         if tl is not None:
             for track, name, start, end in tl.slices:
                 events.append({"name": name, "cat": track, "ph": "X", "pid": 1,
-                               "tid": TRACKS.index(track), "ts": (t0 + start) * us_per_cycle,
+                               "tid": tracks.index(track), "ts": (t0 + start) * us_per_cycle,
                                "dur": (end - start) * us_per_cycle,
                                "args": {"op": op.name, "cycles": end - start}})
         t0 += op.cycles

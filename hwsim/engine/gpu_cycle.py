@@ -1,0 +1,218 @@
+"""The GPU cycle fidelity: realised sparsity, a CTA-level event simulation, the analytic energies.
+
+Per op, the kernels the analytic model launches (:func:`hwsim.engine.gpu.op_kernels`' lowering)
+are rebuilt with realised statistics - the seeded union of active weight rows a gather-GEMM
+reads, the per-query-block key unions of routed attention, seeded MoE routes and the per-expert
+token counts they give (:mod:`hwsim.engine.gpu_realise`) - and cut into CTAs
+(:mod:`hwsim.engine.gpu_cycle_kernels`). Each kernel then runs on the SMs in the SimPy model of
+:mod:`hwsim.engine.gpu_cta`: a launch gap, CTAs dispatched to free SMs in waves, the tail wave
+visible. Kernels run one after another (one stream, as in the analytic model).
+
+Energy uses the analytic per-action energies (:func:`hwsim.engine.gpu_energy.gpu_energy`) on the
+realised action counts; a kernel whose power would exceed the TDP is stretched to run at it (as
+the analytic path does); static energy is idle power x time. Rows, totals and energy components
+have the analytic path's keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from hwsim.config.chip import GpuChip
+from hwsim.config.sparsity import DenseSpec
+from hwsim.engine.cycle import CycleRun
+from hwsim.engine.gpu import BYTE_LEVELS, op_kernels
+from hwsim.engine.gpu_cta import KernelRun, run_kernel, timeline
+from hwsim.engine.gpu_cycle_kernels import (
+    CycleKernel,
+    attention_ctas,
+    cycle_kernel,
+    gather_gemm,
+    gemm_ctas,
+    realised,
+    vector_ctas,
+)
+from hwsim.engine.gpu_energy import ENERGY_COMPONENTS, GpuEnergy, gpu_energy
+from hwsim.engine.gpu_kernels import attention_cost, gemm_cost, tensor_peak
+from hwsim.engine.gpu_realise import (
+    MoeRoutes,
+    Unions,
+    gather_unions,
+    moe_routes,
+    moe_works,
+)
+from hwsim.engine.result import OpResult, Total
+from hwsim.hardware.memo import per_object
+from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
+from hwsim.workload.model import Model
+from hwsim.workload.ops import MoeOp, OpBase
+
+# Kernels of ops with nothing to realise are the same for every seed: cached per chip object,
+# so the inputs of a --samples run (and repeated simulate calls) rebuild only the random ones.
+MAX_CACHED_OPS = 50_000
+
+
+@per_object
+def _fixed_kernels(chip: GpuChip) -> dict[tuple[OpBase, int], list[CycleKernel]]:
+    return {}
+
+
+def simulate_gpu_cycle(model: Model, chip: GpuChip, batch: int, *, seed: int = 0,
+                       z: float = 0.0, record: bool = False) -> CycleRun:
+    """One inference of ``batch`` inputs at cycle fidelity (see the module docstring).
+
+    ``seed`` seeds every mask and route; ``z`` shifts every sparse op's density by z standard
+    deviations of its variability. ``record`` keeps per-op timelines (slices per kernel,
+    launch gap and CTA batch on SM lanes; cycles of ``chip.clock_hz``)."""
+    energy = gpu_energy(chip)
+    rows: list[OpResult] = []
+    timelines: dict[int, Any] = {}
+    fixed = _fixed_kernels(chip)
+    if len(fixed) > MAX_CACHED_OPS:
+        fixed.clear()
+    for i, op in enumerate(model.ops):
+        random = isinstance(op, MoeOp) or (chip.sparse_features.gather and not isinstance(
+            op.sparsity, DenseSpec))
+        kernels = fixed.get((op, batch)) if not random else None
+        if kernels is None:
+            kernels = op_cycle_kernels(op, i, batch, chip, seed, z)
+            if not random:
+                fixed[(op, batch)] = kernels
+        row, tl = _op_row(op, kernels, batch, chip, energy, record)
+        rows.append(row)
+        timelines[i] = tl
+    return CycleRun(rows, _total(rows, chip), timelines)
+
+
+def op_cycle_kernels(op: OpBase, index: int, batch: int, chip: GpuChip, seed: int,
+                     z: float) -> list[CycleKernel]:
+    """The kernels ``op`` launches for ``batch`` inputs (the analytic model's, see
+    :func:`hwsim.engine.gpu.op_kernels`), with realised sparsity, as CTAs."""
+    dtype = op.dtype
+
+    def unions(j: int, w: GemmWork, per_block: bool) -> Unions | None:
+        if w.sparsity is None or not chip.sparse_features.gather:
+            return None  # dense kernels on sparse data: nothing to realise
+        s = int(np.random.SeedSequence([seed, index, j]).generate_state(1)[0])
+        return gather_unions(w, s, z, per_block)
+
+    if isinstance(op, MoeOp):
+        s = int(np.random.SeedSequence([seed, index, 0x30E]).generate_state(1)[0])
+        return moe_kernels(op, batch, chip, moe_routes(op, batch, s))
+    works = lower(op, batch)
+    costs = op_kernels(op, batch, chip)
+    if len(works) == 3 and len(costs) == 1 and "q_blocks" in costs[0].mapping:
+        qk, sm, pv = works  # one fused FlashAttention kernel
+        assert isinstance(qk, GemmWork) and isinstance(sm, VectorWork)
+        assert isinstance(pv, GemmWork)
+        cost, weights, realised_stats = costs[0], None, {}
+        un = unions(0, qk, True)
+        if un is not None and "union_density" in cost.mapping:
+            dense = attention_cost(dataclasses.replace(qk, sparsity=None), sm,
+                                   dataclasses.replace(pv, sparsity=None), chip, dtype,
+                                   sm.ops_per_element)
+            cost = realised(cost, dense, un.mean)
+            weights = un.unions / un.mean if un.mean > 0 else None
+            realised_stats = {"density": un.density, "union_density": un.mean}
+        return [cycle_kernel(op.name, cost, attention_ctas(qk, cost), chip, weights,
+                             cost.mapping | realised_stats)]
+    if len(works) != len(costs):
+        raise ValueError(f"op {op.name}: {len(works)} works but {len(costs)} analytic kernels")
+    out = []
+    for j, (w, cost) in enumerate(zip(works, costs, strict=True)):
+        name = op.name if len(works) == 1 else f"{op.name}[{j}]"
+        if isinstance(w, GemmWork):
+            cost, extra = gather_gemm(w, chip, dtype, cost, unions(j, w, not w.b_is_weight))
+            out.append(cycle_kernel(name, cost, gemm_ctas(w, cost), chip,
+                                    stats=cost.mapping | extra))
+        elif isinstance(w, VectorWork):
+            out.append(cycle_kernel(name, cost, vector_ctas(w, op.dtype_bytes), chip,
+                                    stats=cost.mapping))
+        elif isinstance(w, MoveWork):  # an embedding gather: read the rows, write them out
+            out.append(cycle_kernel(name, cost, vector_ctas(VectorWork(
+                0, 1.0, w.bytes, w.bytes), op.dtype_bytes), chip, stats=cost.mapping))
+    return out
+
+
+def moe_kernels(op: MoeOp, batch: int, chip: GpuChip, routes: MoeRoutes) -> list[CycleKernel]:
+    """The MoE op's grouped GEMMs for ``routes``: every used expert padded to the largest load
+    (capped at the capacity), so imbalance shows as wasted tile rows and longer GEMMs."""
+    kept = float(routes.loads.sum() - routes.dropped)
+    stats: dict[str, object] = {
+        "expert_tokens": [int(x) for x in routes.loads], "padded_tokens": routes.padded_tokens,
+        "experts_used": routes.experts_used, "dropped_tokens": routes.dropped,
+        "wasted_rows": 1.0 - kept / (routes.padded_tokens * routes.experts_used)}
+    out = []
+    for j, w in enumerate(moe_works(op, batch, routes, op.dtype_bytes)):
+        cost = gemm_cost(w, chip, op.dtype)
+        out.append(cycle_kernel(f"{op.name}[{j}]", cost, gemm_ctas(w, cost), chip,
+                                stats=stats | cost.mapping))
+    return out
+
+
+def _op_row(op: OpBase, kernels: list[CycleKernel], batch: int, chip: GpuChip,
+            energy: GpuEnergy, record: bool) -> tuple[OpResult, Any]:
+    dyn = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
+    byts = dict.fromkeys(BYTE_LEVELS, 0.0)
+    runs: list[tuple[KernelRun, float, int]] = []
+    latency_s = compute_s = wave_num = flops = 0.0
+    longest: tuple[float, str] = (-1.0, "launch")
+    mapping: dict[str, Any] = {"kernels": 0, "waves": 0}
+    for k in kernels:
+        run = run_kernel(k.groups, k.ports, k.launch_s, k.name, record)
+        parts = energy.breakdown(chip, k.cost, op.dtype)
+        t = run.time_s * k.repeats
+        bottleneck = run.bottleneck
+        dyn_j = sum(parts.values())
+        if dyn_j + energy.idle_w * t > energy.tdp_w * t:  # power throttling, as the analytic
+            t = dyn_j / (energy.tdp_w - energy.idle_w)
+            bottleneck = "power"
+        runs.append((run, t / k.repeats, k.repeats))
+        latency_s += t
+        compute_s += run.compute_s * k.repeats
+        for c, e in parts.items():
+            dyn[c] += e
+        byts["smem"] += k.cost.smem_bytes
+        byts["l2"] += k.cost.l2_bytes
+        byts["offchip"] += k.cost.dram_bytes
+        wave_num += run.ctas / (run.waves * chip.sms) * k.cost.tensor_flops
+        flops += k.cost.tensor_flops
+        longest = max(longest, (t, bottleneck))
+        mapping["kernels"] += k.repeats
+        mapping["waves"] += run.waves * k.repeats
+        for key, value in (*k.stats.items(), ("ctas", run.ctas), ("occupancy", run.occupancy),
+                           ("tail_fraction", run.tail_fraction)):
+            mapping.setdefault(key, value)
+    tl = timeline(runs, chip.clock_hz, record)
+    dyn["static"] = energy.idle_w * latency_s
+    macs = int(op.macs * batch)
+    cycles = latency_s * chip.clock_hz
+    compute_cycles = min(compute_s * chip.clock_hz, cycles)
+    peak_macs = tensor_peak(chip, op.dtype) / 2.0
+    return OpResult(
+        name=op.name, kind=op.kind, macs=macs,  # type: ignore[attr-defined]
+        compute_cycles=compute_cycles, stall_cycles=cycles - compute_cycles, cycles=cycles,
+        latency_s=latency_s, energy_j=sum(dyn.values()), energy_breakdown_j=dyn,
+        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
+        mapping_efficiency=(wave_num / flops) if flops else None,  # type: ignore[arg-type]
+        bytes=byts, bottleneck=longest[1], mapping=mapping), tl
+
+
+def _total(rows: list[OpResult], chip: GpuChip) -> Total:
+    """Totals over the ops (the analytic path's fields and components)."""
+    latency_s = sum(r.latency_s for r in rows)
+    macs = sum(r.macs for r in rows)
+    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
+    peak_macs = max(chip.tensor_flops_per_s.values()) / 2.0
+    area = {"die": chip.die_area_mm2} if chip.die_area_mm2 else {}
+    return Total(
+        cycles=sum(r.cycles for r in rows), compute_cycles=sum(r.compute_cycles for r in rows),
+        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=latency_s,
+        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
+        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
+        area_mm2=sum(area.values()), area_breakdown_mm2=area,
+        bytes={lvl: sum(r.bytes[lvl] for r in rows) for lvl in BYTE_LEVELS},
+        static_power_w=chip.idle_power_w)
