@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from hwsim.config.registry import REPO_ROOT
+from hwsim.errors import HwsimError
 
 DEFAULT_OUT = REPO_ROOT / "docs" / "accuracy.png"
 COLUMNS = 4
@@ -44,24 +45,43 @@ def literature_panel(ax: Any, name: str) -> None:
     ax.set_ylabel(metric_name(curve), fontsize=8)
 
 
+# Densities each measured family's curves are evaluated at (MoE: k experts of 8).
+MEASURED_GRID: dict[str, tuple[float, ...]] = {
+    "digits-mlp": (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01),
+    "digits-moe": (0.125, 0.25),
+    "digits-attn": (1.0, 0.75, 0.5, 0.25, 0.125),
+    "digits-liquid": (1.0, 0.2, 0.1, 0.05, 0.02, 0.01),
+}
+
+
 def measured_panel(ax: Any, family: str, measured: Any) -> str | None:
-    """Plot one measured family; returns why not, when its curve cannot be drawn."""
-    try:
-        points = _measured_points(measured.measured_curve(family))
-    except TypeError as exc:
-        return f"measured_curve({family!r}) failed: {exc}"
-    if points is None:
-        return f"measured_curve({family!r}) returned an unrecognised shape"
-    d, v, lo, hi, metric = points
-    order = np.argsort(d)
-    d, v, lo, hi = d[order], v[order], lo[order], hi[order]
-    ax.plot(d, v, "o-", color="C2", label="measured (test set)")
-    ok = np.isfinite(lo) & np.isfinite(hi)
-    if ok.any():
-        ax.fill_between(d[ok], lo[ok], hi[ok], color="C2", alpha=0.25, label="95 % bootstrap CI")
-    ax.set_title(f"{family}\nmeasured in hwsim", fontsize=8)
-    ax.set_ylabel(metric, fontsize=8)
-    return None
+    """Plot every curve of one measured family, each evaluated for real at the grid's densities
+    with its 95 % bootstrap interval; returns why not, when nothing can be drawn."""
+    grid = MEASURED_GRID.get(family)
+    curves = getattr(measured, "CURVES", {}).get(family, ())
+    if not grid or not curves:
+        return f"no curves or density grid for measured family {family!r}"
+    drawn = 0
+    for i, variant in enumerate(curves):
+        try:
+            rows = measured.measured_curve(family, variant, list(grid), n_boot=300)
+        except HwsimError as exc:
+            return f"measured_curve({family!r}, {variant!r}) failed: {exc}"
+        d = np.array([r["density"] for r in rows], float)
+        v = np.array([r["accuracy"] for r in rows], float)
+        lo = np.array([r["ci_low"] for r in rows], float)
+        hi = np.array([r["ci_high"] for r in rows], float)
+        order = np.argsort(d)
+        color = f"C{i % 10}"
+        ax.plot(d[order], v[order], "o-", ms=3, color=color, label=variant)
+        ax.fill_between(d[order], lo[order], hi[order], color=color, alpha=0.15)
+        drawn += 1
+    if max(grid) / min(grid) > 4:  # a log axis only where the grid spans decades
+        ax.set_xscale("log")
+    ax.set_xlabel("activation density", fontsize=8)
+    ax.set_title(f"{family}\nmeasured in hwsim (test set, 95 % CI)", fontsize=8)
+    ax.set_ylabel("top-1 accuracy", fontsize=8)
+    return None if drawn else f"no curve of {family!r} could be drawn"
 
 
 def _measured_points(curve: Any) -> tuple[np.ndarray, ...] | None:

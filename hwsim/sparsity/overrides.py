@@ -7,6 +7,7 @@ Examples: ``'*ffn_down:topk:density=0.02'``, ``'layer*.attn:attention_gate:keep_
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterable
 
 from hwsim.config.loading import parse_override_value, validate
@@ -63,7 +64,9 @@ def apply_sparsity(model: Model, overrides: Iterable[str | tuple[str, object]]) 
                               hint=f"op names look like: {names}")
         for i in hits:
             ops[i] = ops[i].model_copy(update={"sparsity": spec})
-        applied.append(text)
+        # The hash must see the whole spec: two densities under one glob are different models.
+        dump = spec.model_dump(mode="json") if hasattr(spec, "model_dump") else repr(spec)
+        applied.append(f"{glob}:{json.dumps(dump, sort_keys=True)}")
     return Model(name=model.name, ops=tuple(ops), source=model.source,
                  description=model.description, origin=model.origin,
                  content_hash=content_hash({"base": model.content_hash, "sparsity": applied}),
