@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup setup-dev lint bench clean
+.PHONY: run test setup setup-dev lint bench clean app demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,20 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
-run: setup
+# The main job: the design explorer on http://127.0.0.1:8501, opening on the default
+# comparison (selective-llama2-7b on sparseflow-accel vs a100-sxm-80gb).
+run: app
+
+demo: setup
 	$(BIN)/hwsim demo
+
+app: setup
+	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
+		--server.port 8501 --browser.gatherUsageStats false
 
 test: setup-dev
 	$(BIN)/ruff check .
+	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: setup-dev

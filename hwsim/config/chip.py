@@ -134,6 +134,21 @@ class GpuChip(ChipBase):
     gather_efficiency: float = Field(1.0, gt=0, le=1, description="fraction of streaming "
                                      "bandwidth a gather-GEMM keeps while reading only active "
                                      "weight rows (calibrated, TEAL)")
+    cuda_graphs: bool = Field(False, description="kernels are replayed from a CUDA graph "
+                              "(torch.compile mode='reduce-overhead', llama.cpp since 2024): "
+                              "each kernel costs graph_kernel_overhead_s instead of "
+                              "launch_overhead_s")
+    graph_kernel_overhead_s: float = Field(6.73e-6, ge=0, description="fixed time per kernel "
+                                           "inside a CUDA graph (inter-kernel gap, pipeline "
+                                           "fill and drain), s (fitted)")
+    dequant_gemv_efficiency: float = Field(0.865, gt=0, le=1, description="fraction of the "
+                                           "streaming rate a weight-only int8 GEMV (W8A16, "
+                                           "dequantised on CUDA cores) keeps (fitted)")
+    convert_per_clk_per_sm: float = Field(16.0, gt=0, description="int-to-float conversions "
+                                          "per clock per SM (CUDA C++ Programming Guide, "
+                                          "arithmetic instruction throughput)")
+    max_threads_per_sm: int = Field(2048, ge=32, le=4096, description="resident threads per "
+                                    "SM (CUDA C++ Programming Guide, compute capabilities)")
 
 
 class NpuSpec(StrictModel):

@@ -37,7 +37,10 @@ def _preset_files(kind: str) -> list[Path]:
     root = PRESET_DIRS[kind]
     if not root.is_dir():
         return []
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    # configs/studies/claims holds claim studies (hwsim claims), a different schema.
+    skip = root / "claims" if kind == "studies" else None
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file()
+                  and (skip is None or skip not in p.parents))
 
 
 @lru_cache(maxsize=8)

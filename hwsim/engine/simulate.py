@@ -26,7 +26,7 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
              fidelity: str = "analytic", chip_overrides: Mapping[str, Any] | None = None,
              sparsity: Sequence[str | tuple[str, object]] | None = None,
              compare_dense: bool = False, samples: int = 0, seed: int = 0,
-             timeline: bool = False) -> Result:
+             timeline: bool = False, accuracy_curve: Path | None = None) -> Result:
     """Simulate one inference of ``batch`` inputs of ``model`` on ``chip``.
 
     ``model`` and ``chip`` may be objects, preset names or YAML paths. ``sparsity`` overrides the
@@ -37,6 +37,8 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     simulates N inputs with densities drawn from the specs' variability and fills
     ``Result.distribution`` (p50/p90/p99/max of latency and energy); ``timeline=True`` keeps the
     per-engine event timelines for :func:`hwsim.report.chrome_trace.write_chrome_trace`.
+    ``Result.accuracy`` comes from :func:`hwsim.accuracy.accuracy_of` (``accuracy_curve``, a
+    density/metric CSV, overrides the model's own source; "unknown" when there is none).
     Returns a :class:`Result` with per-op rows and totals (cycles, seconds, joules by
     component, bytes per level).
     """
@@ -61,7 +63,10 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
                           hint="add --fidelity cycle")
     if samples > MAX_SAMPLES:
         raise input_error("samples", f"at most {MAX_SAMPLES} samples", given=samples)
-    result = _run(m, c, batch, fidelity, seed, timeline)
+    from hwsim.accuracy import accuracy_of
+
+    accuracy = accuracy_of(m, curve=accuracy_curve, seed=seed)  # first: bad curves fail fast
+    result = dataclasses.replace(_run(m, c, batch, fidelity, seed, timeline), accuracy=accuracy)
     if samples:
         from hwsim.engine.cycle import sample_distribution
 
@@ -70,11 +75,13 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     if not compare_dense:
         return result
     dense = _run(dense_twin(m), c, batch, fidelity, seed, False)
+    level = "offchip" if "offchip" in dense.total.bytes else "flash"
     vs = {
         "latency_ratio": result.total.latency_s / dense.total.latency_s,
         "energy_ratio": result.total.energy_j / dense.total.energy_j,
-        "dram_bytes_ratio": (result.total.bytes["offchip"] / dense.total.bytes["offchip"]
-                             if dense.total.bytes["offchip"] else 1.0),
+        # MCUs have no "offchip" level: their weights stream from flash
+        "dram_bytes_ratio": (result.total.bytes[level] / dense.total.bytes[level]
+                             if dense.total.bytes[level] else 1.0),
     }
     return dataclasses.replace(result, vs_dense=vs, dense_total=dense.total)
 

@@ -144,6 +144,8 @@ class VectorOp(OpBase):
         1.0, description="vector-unit operations per output element")
     inputs_per_element: Annotated[float, Field(gt=0, le=1e6)] = Field(
         1.0, description="input elements read per output element (2 for a residual add)")
+    row_elements: Count | None = Field(None, description="elements per reduced row of a norm "
+                                       "or softmax (unset: rows short enough to stay on chip)")
 
 
 class EmbeddingOp(OpBase):
