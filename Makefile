@@ -42,6 +42,10 @@ test: setup-dev
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_vs_scalesim.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_cycle.py
+	$(BIN)/python benchmarks/bench_gpu_cycle.py
+	$(BIN)/python benchmarks/bench_mcu_cycle.py
+	$(BIN)/python benchmarks/bench_study.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
