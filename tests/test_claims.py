@@ -21,6 +21,16 @@ def report() -> dict:
     return run_claims(load_claims())
 
 
+def test_html_report_is_deterministic(report: dict, tmp_path: Path) -> None:
+    from hwsim.claims.report_html import write_html
+
+    write_html(report, tmp_path / "a.html")
+    write_html(report, tmp_path / "b.html")
+    text = (tmp_path / "a.html").read_text()
+    assert text == (tmp_path / "b.html").read_text()
+    assert 'id="fig-1"' in text
+
+
 def _pt(met: bool | None, **attrs: object) -> Point:
     base = {"chip": "x", "chip_kind": "gpu", "batch": 1, "seq": None, "density": None}
     return Point(base | attrs, None if met is None else float(met), met)

@@ -140,6 +140,8 @@ def test_report_is_self_contained(ran, tmp_path):
         assert needle in text, needle
     for pid in read_points(path)["point_id"]:
         assert pid in text  # every point's accuracy provenance row
+    again = write_report(study, path, tmp_path / "r2.html").read_text()
+    assert again == text  # same store, same file (no random plotly div ids)
 
 
 def test_export(ran, run_cli, tmp_path, monkeypatch):

@@ -63,7 +63,7 @@ def comparison_html(design: Design, runs: list[page.ChipRun]) -> str:
         f"<h1>hwsim design review: {html.escape(design.model_label)}</h1>"
         f"<p>batch {design.batch}, {design.fidelity} fidelity, sparsity: "
         f"{html.escape(', '.join(design.sparsity) or 'as defined in the model')}</p>"
-        f"{table}{fig.to_html(full_html=False, include_plotlyjs=True)}"
+        f"{table}{fig.to_html(full_html=False, include_plotlyjs=True, div_id='energy')}"
         f"<h2>Reproduce</h2>{commands}</body></html>")
 
 

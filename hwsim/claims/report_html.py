@@ -39,11 +39,16 @@ def render(report: dict[str, Any]) -> str:
              "holds = met at every simulated point; holds only if = met on the named subset; "
              "does not hold = met nowhere.</small></p>", _summary(report)]
     first = True
+    n = 0
     for c in report["claims"]:
         parts.append(_claim(c))
         for fig in _figures(c):
+            n += 1
+            # A fixed div id per figure: the same report is the same file (plotly's default is
+            # a random UUID).
             parts.append(pio.to_html(fig, include_plotlyjs=first, full_html=False,
-                                     config={"displaylogo": False}))
+                                     config={"displaylogo": False},
+                                     div_id=f"fig-{n}"))
             first = False
     parts.append("</body></html>")
     return "\n".join(parts)

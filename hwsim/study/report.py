@@ -137,7 +137,8 @@ def _pareto(study: Study, df: pd.DataFrame) -> str:
                           yaxis_title=_label(my), height=460,
                           xaxis_type="log" if _positive(df[mx]) else None,
                           yaxis_type="log" if _positive(df[my]) else None)
-        out.append(fig.to_html(full_html=False, include_plotlyjs=False))
+        out.append(fig.to_html(full_html=False, include_plotlyjs=False,
+                               div_id=f"pareto-{mx}-{my}"))  # fixed ids: same input, same file
         out.append(f"<p>{len(front)} points on the {mx}/{my} front.</p>")
     if len(objs) == 3:
         front = pareto_front(df, objs)
@@ -146,7 +147,7 @@ def _pareto(study: Study, df: pd.DataFrame) -> str:
                                      text=front["point_id"], marker={"size": 4}))
         fig.update_layout(title="three-objective front", height=520, scene={
             "xaxis_title": objs[0][0], "yaxis_title": objs[1][0], "zaxis_title": objs[2][0]})
-        out.append(fig.to_html(full_html=False, include_plotlyjs=False))
+        out.append(fig.to_html(full_html=False, include_plotlyjs=False, div_id="pareto-3d"))
     return "\n".join(out)
 
 
@@ -204,7 +205,8 @@ def _sensitivity(study: Study, df: pd.DataFrame) -> str:
                                colorscale="Viridis", colorbar={"title": "max/min median"}))
     fig.update_layout(title="median spread of each metric across each parameter's values",
                       height=160 + 40 * len(piv))
-    return head + fig.to_html(full_html=False, include_plotlyjs=False) + _table(sens)
+    return head + fig.to_html(full_html=False, include_plotlyjs=False,
+                              div_id="sensitivity") + _table(sens)
 
 
 def _accuracy(df: pd.DataFrame) -> str:
