@@ -41,3 +41,17 @@ def test_run_pareto_report(run_cli, tmp_path):
     assert code == 0 and (tmp_path / "r.html").stat().st_size > 100_000
     code, _, err = run_cli("study", "report", "mcu-sln", "-o", str(tmp_path / "r.html"), *store)
     assert code == 2 and "run it first" in err
+
+
+def test_unreachable_dask_scheduler_is_a_clean_error_and_leaves_no_store(run_cli, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(DOC))
+    code, _, err = run_cli("study", "run", str(f), "--quiet", "--dask",
+                           f"tcp://127.0.0.1:{port}", "--store-dir", str(tmp_path / "runs"))
+    assert code == 2 and "cannot reach a Dask scheduler" in err and "Traceback" not in err
+    assert not (tmp_path / "runs" / "t-cli.duckdb").exists()

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from hwsim.errors import input_error
 from hwsim.study.evaluate import evaluate_chunk
 from hwsim.study.points import Point
 from hwsim.study.spec import Study
@@ -90,7 +91,13 @@ def dask_client(workers: int, address: str | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if address is not None:
-        client = Client(address, timeout="30s")
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise input_error("--dask", f"cannot reach a Dask scheduler at {address}: {exc}",
+                              given=address, hint="start one (`dask scheduler`, or "
+                              "dask-jobqueue on a cluster) or run locally with --workers N") \
+                from None
         try:
             yield client
         finally:

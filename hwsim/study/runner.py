@@ -39,8 +39,9 @@ def run_study(study: Study, *, workers: int = 1, dask_address: str | None = None
     if workers > 1 and dask_address is not None:
         raise input_error("--workers", "give --workers or --dask, not both")
     path = store_path_for(study, store_dir)
-    run_id = open_store(study, path, resume=resume)
+    # The executor first: a scheduler that cannot be reached leaves no half-made store behind.
     with _executor(study, workers, dask_address) as ex:
+        run_id = open_store(study, path, resume=resume)
         with StoreWriter(path, run_id) as writer:
             if study.doc.search.kind in ("grid", "random"):
                 _run_points(study, path, writer, ex, progress)
