@@ -147,6 +147,20 @@ def test_browser_review(server: str) -> None:
                                timeout=60000)
         timings["breakdown_page_s"] = time.monotonic() - t0
         page.screenshot(path=str(ARTIFACTS / "app-breakdown.png"))
+
+        # Every other page renders in the browser without an exception; the sweep runs for real
+        # and draws its Pareto scatter.
+        for name in ("Sweep", "Distribution", "Claims", "Export"):
+            t0 = time.monotonic()
+            page.get_by_role("link", name=name).click()
+            expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(
+                timeout=60000)
+            if name == "Sweep":
+                page.get_by_role("button", name="Run sweep").click()
+                page.wait_for_selector(".st-key-pareto .js-plotly-plot", timeout=120000)
+            assert page.locator("[data-testid='stException']").count() == 0, name
+            timings[f"{name.lower()}_page_s"] = time.monotonic() - t0
+            page.screenshot(path=str(ARTIFACTS / f"app-{name.lower()}.png"))
         browser.close()
     (ARTIFACTS / "app-timings.json").write_text(json.dumps(timings, indent=2))
     print("\nbrowser render times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
