@@ -147,3 +147,15 @@ def test_chrome_trace_of_an_mcu_run(tmp_path: Path) -> None:
     assert slices and all(e["dur"] >= 0 for e in slices)
     core = hwsim.simulate("sln-kws", "stm32l4r5-m4", fidelity="cycle", timeline=True)
     assert any(s[0] == "core" for tl in core.timelines.values() for s in tl.slices)
+
+
+def test_compare_dense_on_an_mcu_uses_flash_bytes():
+    # MCU results have no off-chip level; weights stream from flash, so the byte ratio is
+    # flash's (this crashed with KeyError: 'offchip' before).
+    import hwsim
+
+    r = hwsim.simulate("sln-kws", "stm32u585-m33", compare_dense=True)
+    assert r.vs_dense is not None and r.dense_total is not None
+    assert r.vs_dense["dram_bytes_ratio"] == pytest.approx(
+        r.total.bytes["flash"] / r.dense_total.bytes["flash"])
+    assert r.vs_dense["energy_ratio"] < 1.0  # software zero-skip pays on a core
