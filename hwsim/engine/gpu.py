@@ -11,24 +11,21 @@ energy calibration.
 
 from __future__ import annotations
 
-from typing import Any
-
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu_energy import ENERGY_COMPONENTS, gpu_energy
+from hwsim.engine.gpu_energy import gpu_energy
 from hwsim.engine.gpu_kernels import (
     KernelCost,
     attention_cost,
     gemm_cost,
     norm_cost,
-    tensor_peak,
     vector_cost,
 )
+from hwsim.engine.gpu_rows import OpTally, gpu_total, power_capped
 from hwsim.engine.result import OpResult, Total
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, OpBase, VectorOp
 
-BYTE_LEVELS = ("smem", "l2", "offchip")
 # PyTorch's softmax kernel reads its input three times: row max, sum of exponentials, normalise
 # (aten/src/ATen/native/cuda/SoftMax.cu, cunn_SoftMaxForward). A fused attention's softmax never
 # leaves the SM (FlashAttention), so this applies to standalone softmax ops only.
@@ -70,60 +67,13 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int) -> tuple[list[OpResult
     energy = gpu_energy(chip)
     rows: list[OpResult] = []
     for op in model.ops:
-        kernels = op_kernels(op, batch, chip)
-        latency_s = compute_s = 0.0
-        dyn = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
-        byts = dict.fromkeys(BYTE_LEVELS, 0.0)
-        wave_num = flops = 0.0
-        longest: tuple[float, str] = (-1.0, "launch")
-        mapping: dict[str, Any] = {"kernels": 0}
-        for k in kernels:
+        tally = OpTally()
+        for k in op_kernels(op, batch, chip):
             parts = energy.breakdown(chip, k, op.dtype)
-            t = k.time_s
-            bottleneck = k.bottleneck
-            dyn_j = sum(parts.values())
-            if dyn_j + energy.idle_w * t > energy.tdp_w * t:
-                t = dyn_j / (energy.tdp_w - energy.idle_w)
-                bottleneck = "power"
-            latency_s += t
-            compute_s += k.compute_s
-            for c, e in parts.items():
-                dyn[c] += e
-            byts["smem"] += k.smem_bytes
-            byts["l2"] += k.l2_bytes
-            byts["offchip"] += k.dram_bytes
-            wave_num += k.wave_efficiency * k.tensor_flops
-            flops += k.tensor_flops
-            longest = max(longest, (t, bottleneck))
-            mapping["kernels"] += k.kernels
+            t, bottleneck = power_capped(energy, sum(parts.values()), k.time_s, k.bottleneck)
+            tally.add(k, parts, time_s=t, compute_s=k.compute_s, bottleneck=bottleneck,
+                      wave_efficiency=k.wave_efficiency, kernels=k.kernels)
             for key, value in k.mapping.items():
-                mapping.setdefault(key, value)
-        dyn["static"] = energy.idle_w * latency_s
-        macs = int(op.macs * batch)
-        peak_macs = tensor_peak(chip, op.dtype) / 2.0
-        cycles = latency_s * chip.clock_hz
-        compute_cycles = min(compute_s * chip.clock_hz, cycles)
-        rows.append(OpResult(
-            name=op.name, kind=op.kind, macs=macs,  # type: ignore[attr-defined]
-            compute_cycles=compute_cycles, stall_cycles=cycles - compute_cycles, cycles=cycles,
-            latency_s=latency_s, energy_j=sum(dyn.values()), energy_breakdown_j=dyn,
-            utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
-            mapping_efficiency=(wave_num / flops) if flops else None,  # type: ignore[arg-type]
-            bytes=byts, bottleneck=longest[1], mapping=mapping))
-    return rows, _total(rows, chip)
-
-
-def _total(rows: list[OpResult], chip: GpuChip) -> Total:
-    latency_s = sum(r.latency_s for r in rows)
-    macs = sum(r.macs for r in rows)
-    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
-    peak_macs = max(chip.tensor_flops_per_s.values()) / 2.0
-    area = {"die": chip.die_area_mm2} if chip.die_area_mm2 else {}
-    return Total(
-        cycles=sum(r.cycles for r in rows), compute_cycles=sum(r.compute_cycles for r in rows),
-        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=latency_s,
-        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
-        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
-        area_mm2=sum(area.values()), area_breakdown_mm2=area,
-        bytes={lvl: sum(r.bytes[lvl] for r in rows) for lvl in BYTE_LEVELS},
-        static_power_w=chip.idle_power_w)
+                tally.mapping.setdefault(key, value)
+        rows.append(tally.row(op, batch, chip, energy))
+    return rows, gpu_total(rows, chip)

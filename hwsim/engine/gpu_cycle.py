@@ -24,7 +24,7 @@ import numpy as np
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import DenseSpec
 from hwsim.engine.cycle import CycleRun
-from hwsim.engine.gpu import BYTE_LEVELS, op_kernels
+from hwsim.engine.gpu import op_kernels
 from hwsim.engine.gpu_cta import KernelRun, run_kernel, timeline
 from hwsim.engine.gpu_cycle_kernels import (
     CycleKernel,
@@ -35,8 +35,8 @@ from hwsim.engine.gpu_cycle_kernels import (
     realised,
     vector_ctas,
 )
-from hwsim.engine.gpu_energy import ENERGY_COMPONENTS, GpuEnergy, gpu_energy
-from hwsim.engine.gpu_kernels import attention_cost, gemm_cost, tensor_peak
+from hwsim.engine.gpu_energy import GpuEnergy, gpu_energy
+from hwsim.engine.gpu_kernels import attention_cost, gemm_cost
 from hwsim.engine.gpu_realise import (
     MoeRoutes,
     Unions,
@@ -44,7 +44,8 @@ from hwsim.engine.gpu_realise import (
     moe_routes,
     moe_works,
 )
-from hwsim.engine.result import OpResult, Total
+from hwsim.engine.gpu_rows import OpTally, gpu_total, power_capped
+from hwsim.engine.result import OpResult
 from hwsim.hardware.memo import per_object
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
@@ -84,7 +85,7 @@ def simulate_gpu_cycle(model: Model, chip: GpuChip, batch: int, *, seed: int = 0
         row, tl = _op_row(op, kernels, batch, chip, energy, record)
         rows.append(row)
         timelines[i] = tl
-    return CycleRun(rows, _total(rows, chip), timelines)
+    return CycleRun(rows, gpu_total(rows, chip), timelines)
 
 
 def op_cycle_kernels(op: OpBase, index: int, batch: int, chip: GpuChip, seed: int,
@@ -155,64 +156,19 @@ def moe_kernels(op: MoeOp, batch: int, chip: GpuChip, routes: MoeRoutes) -> list
 
 def _op_row(op: OpBase, kernels: list[CycleKernel], batch: int, chip: GpuChip,
             energy: GpuEnergy, record: bool) -> tuple[OpResult, Any]:
-    dyn = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
-    byts = dict.fromkeys(BYTE_LEVELS, 0.0)
+    tally = OpTally(mapping={"kernels": 0, "waves": 0})
     runs: list[tuple[KernelRun, float, int]] = []
-    latency_s = compute_s = wave_num = flops = 0.0
-    longest: tuple[float, str] = (-1.0, "launch")
-    mapping: dict[str, Any] = {"kernels": 0, "waves": 0}
     for k in kernels:
         run = run_kernel(k.groups, k.ports, k.launch_s, k.name, record)
         parts = energy.breakdown(chip, k.cost, op.dtype)
-        t = run.time_s * k.repeats
-        bottleneck = run.bottleneck
-        dyn_j = sum(parts.values())
-        if dyn_j + energy.idle_w * t > energy.tdp_w * t:  # power throttling, as the analytic
-            t = dyn_j / (energy.tdp_w - energy.idle_w)
-            bottleneck = "power"
+        t, bottleneck = power_capped(energy, sum(parts.values()), run.time_s * k.repeats,
+                                     run.bottleneck)
         runs.append((run, t / k.repeats, k.repeats))
-        latency_s += t
-        compute_s += run.compute_s * k.repeats
-        for c, e in parts.items():
-            dyn[c] += e
-        byts["smem"] += k.cost.smem_bytes
-        byts["l2"] += k.cost.l2_bytes
-        byts["offchip"] += k.cost.dram_bytes
-        wave_num += run.ctas / (run.waves * chip.sms) * k.cost.tensor_flops
-        flops += k.cost.tensor_flops
-        longest = max(longest, (t, bottleneck))
-        mapping["kernels"] += k.repeats
-        mapping["waves"] += run.waves * k.repeats
+        tally.add(k.cost, parts, time_s=t, compute_s=run.compute_s * k.repeats,
+                  bottleneck=bottleneck, wave_efficiency=run.ctas / (run.waves * chip.sms),
+                  kernels=k.repeats)
+        tally.mapping["waves"] += run.waves * k.repeats
         for key, value in (*k.stats.items(), ("ctas", run.ctas), ("occupancy", run.occupancy),
                            ("tail_fraction", run.tail_fraction)):
-            mapping.setdefault(key, value)
-    tl = timeline(runs, chip.clock_hz, record)
-    dyn["static"] = energy.idle_w * latency_s
-    macs = int(op.macs * batch)
-    cycles = latency_s * chip.clock_hz
-    compute_cycles = min(compute_s * chip.clock_hz, cycles)
-    peak_macs = tensor_peak(chip, op.dtype) / 2.0
-    return OpResult(
-        name=op.name, kind=op.kind, macs=macs,  # type: ignore[attr-defined]
-        compute_cycles=compute_cycles, stall_cycles=cycles - compute_cycles, cycles=cycles,
-        latency_s=latency_s, energy_j=sum(dyn.values()), energy_breakdown_j=dyn,
-        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
-        mapping_efficiency=(wave_num / flops) if flops else None,  # type: ignore[arg-type]
-        bytes=byts, bottleneck=longest[1], mapping=mapping), tl
-
-
-def _total(rows: list[OpResult], chip: GpuChip) -> Total:
-    """Totals over the ops (the analytic path's fields and components)."""
-    latency_s = sum(r.latency_s for r in rows)
-    macs = sum(r.macs for r in rows)
-    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
-    peak_macs = max(chip.tensor_flops_per_s.values()) / 2.0
-    area = {"die": chip.die_area_mm2} if chip.die_area_mm2 else {}
-    return Total(
-        cycles=sum(r.cycles for r in rows), compute_cycles=sum(r.compute_cycles for r in rows),
-        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=latency_s,
-        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
-        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
-        area_mm2=sum(area.values()), area_breakdown_mm2=area,
-        bytes={lvl: sum(r.bytes[lvl] for r in rows) for lvl in BYTE_LEVELS},
-        static_power_w=chip.idle_power_w)
+            tally.mapping.setdefault(key, value)
+    return tally.row(op, batch, chip, energy), timeline(runs, chip.clock_hz, record)

@@ -1,0 +1,87 @@
+"""Per-op rows and totals of a GPU run, shared by the analytic and the cycle fidelity: the two
+differ in how long each kernel takes, not in how kernels add up to an op or ops to a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu_energy import ENERGY_COMPONENTS, GpuEnergy
+from hwsim.engine.gpu_kernels import KernelCost, tensor_peak
+from hwsim.engine.result import OpResult, Total
+from hwsim.workload.ops import OpBase
+
+BYTE_LEVELS = ("smem", "l2", "offchip")
+
+
+def power_capped(energy: GpuEnergy, dynamic_j: float, time_s: float,
+                 bottleneck: str) -> tuple[float, str]:
+    """A kernel whose power would exceed the TDP is stretched to run at the TDP (power
+    throttling), and its bottleneck becomes ``power``."""
+    if dynamic_j + energy.idle_w * time_s > energy.tdp_w * time_s:
+        return dynamic_j / (energy.tdp_w - energy.idle_w), "power"
+    return time_s, bottleneck
+
+
+@dataclass
+class OpTally:
+    """Kernels of one op added up: time, energy by component, bytes by level, wave use."""
+
+    mapping: dict[str, Any] = field(default_factory=lambda: {"kernels": 0})
+    latency_s: float = 0.0
+    compute_s: float = 0.0
+    wave_num: float = 0.0
+    flops: float = 0.0
+    longest: tuple[float, str] = (-1.0, "launch")
+    dyn: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ENERGY_COMPONENTS, 0.0))
+    byts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(BYTE_LEVELS, 0.0))
+
+    def add(self, cost: KernelCost, parts: dict[str, float], *, time_s: float,
+            compute_s: float, bottleneck: str, wave_efficiency: float, kernels: int) -> None:
+        """One kernel (or ``kernels`` identical ones) whose energy ``parts`` are already
+        counted for all of them."""
+        self.latency_s += time_s
+        self.compute_s += compute_s
+        for c, e in parts.items():
+            self.dyn[c] += e
+        self.byts["smem"] += cost.smem_bytes
+        self.byts["l2"] += cost.l2_bytes
+        self.byts["offchip"] += cost.dram_bytes
+        self.wave_num += wave_efficiency * cost.tensor_flops
+        self.flops += cost.tensor_flops
+        self.longest = max(self.longest, (time_s, bottleneck))
+        self.mapping["kernels"] += kernels
+
+    def row(self, op: OpBase, batch: int, chip: GpuChip, energy: GpuEnergy) -> OpResult:
+        dyn = dict(self.dyn)
+        dyn["static"] = energy.idle_w * self.latency_s
+        macs = int(op.macs * batch)
+        peak_macs = tensor_peak(chip, op.dtype) / 2.0
+        cycles = self.latency_s * chip.clock_hz
+        compute_cycles = min(self.compute_s * chip.clock_hz, cycles)
+        return OpResult(
+            name=op.name, kind=op.kind, macs=macs,  # type: ignore[attr-defined]
+            compute_cycles=compute_cycles, stall_cycles=cycles - compute_cycles, cycles=cycles,
+            latency_s=self.latency_s, energy_j=sum(dyn.values()), energy_breakdown_j=dyn,
+            utilization=macs / (self.latency_s * peak_macs) if self.latency_s else 0.0,
+            mapping_efficiency=(self.wave_num / self.flops  # type: ignore[arg-type]
+                                if self.flops else None),
+            bytes=dict(self.byts), bottleneck=self.longest[1], mapping=self.mapping)
+
+
+def gpu_total(rows: list[OpResult], chip: GpuChip) -> Total:
+    """Totals over the ops: sums, and utilisation against the chip's highest tensor rate."""
+    latency_s = sum(r.latency_s for r in rows)
+    macs = sum(r.macs for r in rows)
+    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
+    peak_macs = max(chip.tensor_flops_per_s.values()) / 2.0
+    area = {"die": chip.die_area_mm2} if chip.die_area_mm2 else {}
+    return Total(
+        cycles=sum(r.cycles for r in rows), compute_cycles=sum(r.compute_cycles for r in rows),
+        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=latency_s,
+        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
+        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
+        area_mm2=sum(area.values()), area_breakdown_mm2=area,
+        bytes={lvl: sum(r.bytes[lvl] for r in rows) for lvl in BYTE_LEVELS},
+        static_power_w=chip.idle_power_w)
