@@ -25,6 +25,7 @@ from pathlib import Path
 from hwsim.accuracy.base import Accuracy, unknown
 from hwsim.accuracy.density import effective_density
 from hwsim.accuracy.interp import read_at
+from hwsim.config.loading import read_small_text
 from hwsim.errors import input_error
 from hwsim.workload.model import Model
 
@@ -49,7 +50,10 @@ def load_user_curve(path: str | Path, *, metric: str | None = None,
                     source: str | None = None) -> UserCurve:
     """Read and validate a user curve CSV (errors: :class:`hwsim.errors.HwsimError`)."""
     src = str(path)
-    text = _read_text(Path(path), src)
+    text = read_small_text(
+        path, max_bytes=MAX_CURVE_BYTES, limited="curve files", not_found="curve file not found",
+        not_found_hint="check the path (a model YAML's accuracy.csv is relative to the YAML "
+        "file)", hint="a curve is a few dozen density,value rows in a plain-text CSV")
     comment_source: str | None = None
     rows: list[tuple[int, list[str]]] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -102,25 +106,6 @@ def load_user_curve(path: str | Path, *, metric: str | None = None,
     origin = source if source and source != "user-supplied" else comment_source
     return UserCurve(path=src, metric=metric_name, densities=tuple(densities),
                      values=tuple(values), source=origin or f"user curve {Path(path).name}")
-
-
-def _read_text(p: Path, src: str) -> str:
-    if not p.exists():
-        raise input_error(src, "curve file not found", hint="check the path (a model YAML's "
-                          "accuracy.csv is relative to the YAML file)")
-    if not p.is_file():
-        raise input_error(src, "not a regular file")
-    size = p.stat().st_size
-    if size > MAX_CURVE_BYTES:
-        raise input_error(src, f"file is {size} bytes; curve files are limited to "
-                          f"{MAX_CURVE_BYTES}", hint="a curve is a few dozen density,value rows")
-    try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise input_error(src, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          hint="save the curve as a plain-text CSV") from None
-    except OSError as exc:
-        raise input_error(src, f"cannot read file: {exc.strerror}") from None
 
 
 def _columns(header: list[str], lineno: int, metric: str | None,

@@ -27,23 +27,35 @@ MAX_CONFIG_BYTES = 2 * 1024 * 1024  # configs are small; a bigger file is a mist
 
 def read_yaml_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping from ``path`` with ``yaml.safe_load``; clean errors for every failure."""
+    text = read_small_text(path, max_bytes=MAX_CONFIG_BYTES, limited="configs",
+                           not_found_hint="check the path, or use a preset name "
+                           "(hwsim list chips|models|tech)")
+    return parse_yaml_text(text, str(path))
+
+
+def read_small_text(path: str | Path, *, max_bytes: int, limited: str,
+                    not_found: str = "file not found", not_found_hint: str | None = None,
+                    hint: str | None = None) -> str:
+    """A user-supplied text file (config, curve, ...), size-limited, as UTF-8 text: a clean
+    error naming the file for every way that fails. ``limited`` names what the limit is for
+    ("configs"); ``hint`` goes with the size and encoding errors."""
     p = Path(path)
     src = str(path)
     if not p.exists():
-        raise input_error(src, "file not found", hint="check the path, or use a preset name "
-                          "(hwsim list chips|models|tech)")
+        raise input_error(src, not_found, hint=not_found_hint)
     if not p.is_file():
         raise input_error(src, "not a regular file")
     size = p.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise input_error(src, f"file is {size} bytes; configs are limited to {MAX_CONFIG_BYTES}")
+    if size > max_bytes:
+        raise input_error(src, f"file is {size} bytes; {limited} are limited to {max_bytes}",
+                          hint=hint)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise input_error(src, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise input_error(src, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          hint=hint) from None
     except OSError as exc:
         raise input_error(src, f"cannot read file: {exc.strerror}") from None
-    return parse_yaml_text(text, src)
 
 
 def parse_yaml_text(text: str, source: str) -> dict[str, Any]:
