@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
-from hwsim.config.sparsity import NmSpec, ReluSpec, TopKSpec, TraceSpec
 from hwsim.engine.accelerator import Split, simulate_accelerator, split_works
 from hwsim.engine.pipeline import OpTimeline, replay_op, run_op
 from hwsim.engine.result import OpResult, Total
@@ -52,33 +51,18 @@ def realise_masks(model: Model, chip: AcceleratorChip, batch: int, seed: int,
 
     ``z`` shifts every op's density by z standard deviations of its per-input variability: one
     input that is busier (or quieter) than average everywhere."""
-    from hwsim.sparsity.masks import pack
-    from hwsim.sparsity.realise import nm_mask, relu_masks, topk_masks
+    from hwsim.sparsity.realise import spec_masks
 
     gemms = (split or _split(model, chip, batch))[0]
     masks: dict[int, PackedMask] = {}
     for j, (_, w) in enumerate(gemms):
-        spec = w.sparsity
-        if spec is None or (isinstance(spec, NmSpec) and spec.operand == "weights"):
-            continue
         k = w.n if w.sparse_dim == "n" else w.k
         tokens = max(1, min(w.m, MAX_REALISED_TOKENS))
         s = int(np.random.SeedSequence([seed, j]).generate_state(1)[0])
-        if isinstance(spec, TraceSpec):
-            continue  # the cost model reads the trace itself
-        if isinstance(spec, TopKSpec | ReluSpec):
-            std = spec.variability.std
-            d = float(np.clip(spec.density + z * std, 1.0 / k, 1.0))
-            if isinstance(spec, TopKSpec):
-                masks[j] = topk_masks(tokens, k, d, seed=s,
-                                      popularity_skew=spec.popularity_skew,
-                                      token_correlation=spec.token_correlation,
-                                      granularity=spec.granularity, block=spec.block,
-                                      density_std=std)
-            else:
-                masks[j] = relu_masks(tokens, k, d, seed=s, density_std=std)
-        elif isinstance(spec, NmSpec):
-            masks[j] = PackedMask(pack(nm_mask(tokens, k, spec.n, spec.m, seed=s)), k)
+        # None for traces (the cost model reads the trace itself) and weight N:M
+        mask = spec_masks(w.sparsity, tokens, k, seed=s, z=z)
+        if mask is not None:
+            masks[j] = mask
     return masks
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.config.sparsity import MoeSpec, NmSpec, ReluSpec, TopKSpec
+from hwsim.config.sparsity import MoeSpec, ReluSpec, TopKSpec
 from hwsim.mapping.primitives import GemmWork
 from hwsim.workload.ops import MoeOp
 
@@ -57,8 +57,7 @@ def gather_unions(w: GemmWork, seed: int, z: float, per_block: bool) -> Unions |
     ``per_block``: one union per group of ``min(M, 128)`` query rows (attention); else one over
     all M tokens. ``z`` shifts the density by z standard deviations of its variability."""
     from hwsim.kernels.sparsity_kernels import batch_union_counts
-    from hwsim.sparsity.masks import PackedMask, pack
-    from hwsim.sparsity.realise import expected_union_density, nm_mask, relu_masks, topk_masks
+    from hwsim.sparsity.realise import expected_union_density, shifted_density, spec_masks
 
     spec = w.sparsity
     k_len = w.n if w.sparse_dim == "n" else w.k
@@ -66,22 +65,14 @@ def gather_unions(w: GemmWork, seed: int, z: float, per_block: bool) -> Unions |
     tokens = max(1, min(rows, MAX_REALISED_TOKENS))
     group = max(1, min(w.m, Q_BLOCK)) if per_block else w.m
     if isinstance(spec, TopKSpec | ReluSpec):
-        std = spec.variability.std
-        d = float(np.clip(spec.density + z * std, 1.0 / k_len, 1.0))
+        d = shifted_density(spec, k_len, z)
         skew = spec.popularity_skew if isinstance(spec, TopKSpec) else 0.0
         corr = spec.token_correlation if isinstance(spec, TopKSpec) else 0.0
         u = float(expected_union_density(d, group, correlation=corr, k_dim=k_len))
         if skew == 0.0 and u >= 1.0 - SATURATED:
             return Unions(d, np.array([u]))
-        if isinstance(spec, TopKSpec):
-            mask = topk_masks(tokens, k_len, d, seed=seed, popularity_skew=spec.popularity_skew,
-                              token_correlation=spec.token_correlation,
-                              granularity=spec.granularity, block=spec.block, density_std=std)
-        else:
-            mask = relu_masks(tokens, k_len, d, seed=seed, density_std=std)
-    elif isinstance(spec, NmSpec) and spec.operand == "activations":
-        mask = PackedMask(pack(nm_mask(tokens, k_len, spec.n, spec.m, seed=seed)), k_len)
-    else:
+    mask = spec_masks(spec, tokens, k_len, seed=seed, z=z)
+    if mask is None:
         return None
     density = float(mask.density())
     unions = batch_union_counts(mask.bits, min(group, tokens)).astype(np.float64) / k_len

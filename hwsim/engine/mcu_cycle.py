@@ -77,7 +77,7 @@ def _realised_densities(op: OpBase, w: Work, seed: int, op_index: int, work_inde
         return None
     if not isinstance(spec, TopKSpec | ReluSpec | NmSpec):
         return None  # traces and other kinds: the analytic mean
-    from hwsim.sparsity.realise import nm_mask, relu_masks, topk_masks
+    from hwsim.sparsity.realise import nm_mask, spec_masks
 
     recurrent = isinstance(op, RecurrentOp)
     k = op.hidden if recurrent else w.k  # a cell's sparsity lives on its hidden state
@@ -86,14 +86,8 @@ def _realised_densities(op: OpBase, w: Work, seed: int, op_index: int, work_inde
     if isinstance(spec, NmSpec):
         nnz = nm_mask(tokens, k, spec.n, spec.m, seed=s).sum(axis=1).astype(np.float64)
     else:
-        std = spec.variability.std
-        d = float(np.clip(spec.density + z * std, 1.0 / k, 1.0))
-        if isinstance(spec, TopKSpec):
-            mask = topk_masks(tokens, k, d, seed=s, popularity_skew=spec.popularity_skew,
-                              token_correlation=spec.token_correlation,
-                              granularity=spec.granularity, block=spec.block, density_std=std)
-        else:
-            mask = relu_masks(tokens, k, d, seed=s, density_std=std)
+        mask = spec_masks(spec, tokens, k, seed=s, z=z)
+        assert mask is not None  # top-k or ReLU here
         nnz = _row_counts(mask.bits)
     if recurrent:
         assert isinstance(op, RecurrentOp)

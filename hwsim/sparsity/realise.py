@@ -514,3 +514,28 @@ def realise(spec: object, tokens: int, k_dim: int, seed: int) -> PackedMask:
     raise input_error("sparsity", "this sparsity kind has no activation mask", field="kind",
                       given=kind, hint="use moe_routes (moe) or attention_gate_masks "
                       "(attention_gate) from hwsim.sparsity.realise")
+
+
+def shifted_density(spec: TopKSpec | ReluSpec, k_dim: int, z: float) -> float:
+    """The spec's density moved by ``z`` standard deviations of its per-input variability (one
+    input busier or quieter than average), kept within [1/k_dim, 1]."""
+    return float(np.clip(spec.density + z * spec.variability.std, 1.0 / k_dim, 1.0))
+
+
+def spec_masks(spec: object, tokens: int, k_dim: int, *, seed: Seed,
+               z: float = 0.0) -> PackedMask | None:
+    """Seeded activation masks of ``tokens`` rows for a top-k, ReLU or activation N:M spec, at
+    the density ``z`` shifts it to; None for kinds realised elsewhere (traces, weight N:M, MoE,
+    dense). The one place every cycle engine (accelerator, GPU, MCU) draws its masks."""
+    if isinstance(spec, TopKSpec):
+        return topk_masks(tokens, k_dim, shifted_density(spec, k_dim, z), seed=seed,
+                          popularity_skew=spec.popularity_skew,
+                          token_correlation=spec.token_correlation,
+                          granularity=spec.granularity, block=spec.block,
+                          density_std=spec.variability.std)
+    if isinstance(spec, ReluSpec):
+        return relu_masks(tokens, k_dim, shifted_density(spec, k_dim, z), seed=seed,
+                          density_std=spec.variability.std)
+    if isinstance(spec, NmSpec) and spec.operand == "activations":
+        return PackedMask(pack(nm_mask(tokens, k_dim, spec.n, spec.m, seed=seed)), k_dim)
+    return None
