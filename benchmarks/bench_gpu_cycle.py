@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import hwsim
-from hwsim.engine.gpu_cta import run_kernel
+from hwsim.engine.gpu.cta import run_kernel
 
 GATHER = {"sparse_features.gather": True}
 CASES: tuple[tuple[str, str, dict[str, Any], int, dict[str, Any] | None], ...] = (

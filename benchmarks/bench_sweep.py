@@ -20,7 +20,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 import hwsim  # noqa: E402
-from hwsim.engine.sweep import designs_like, sweep_accelerator  # noqa: E402
+from hwsim.engine.accelerator.sweep import designs_like, sweep_accelerator  # noqa: E402
 
 
 def main() -> None:

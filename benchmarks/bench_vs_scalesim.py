@@ -24,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import hwsim  # noqa: E402
-from hwsim.engine.systolic import compute_cycles  # noqa: E402
+from hwsim.engine.accelerator.systolic import compute_cycles  # noqa: E402
 from hwsim.mapping.lowering import conv_to_gemm  # noqa: E402
 from tests.peers.scalesim_runner import (  # noqa: E402
     ConvLayer,

@@ -245,7 +245,7 @@ def _validate_mcu(as_json: bool, per_layer: bool) -> None:
                       f"{r['measured']:.4g}", f"{r['hwsim']:.4g}", pct(r["error"]),
                       f"{r['hwsim_cycle']:.4g}", pct(r["error_cycle"]), r["reference"])
     out.print(table)
-    out.print("These constants are fitted to these same figures (hwsim/engine/mcu_library.py): "
+    out.print("These constants are fitted to these same figures (hwsim/engine/mcu/library.py): "
               "in-sample agreement shows the model can fit. Held-out predictions below.")
     held = Table(title="Leave-one-out: re-fit without one model / board / Vela config, predict "
                  "it (|error| of the held-out figures)", header_style="bold")

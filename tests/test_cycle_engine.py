@@ -133,7 +133,7 @@ def test_cycle_flags_need_cycle_fidelity(run_cli, tmp_path):
 
 
 def _random_works(data, value):
-    from hwsim.engine.tiling import WorkTiming
+    from hwsim.engine.accelerator.tiling import WorkTiming
 
     works = []
     for _ in range(data.draw(st.integers(1, 4))):
@@ -151,7 +151,7 @@ def _random_works(data, value):
 def test_numba_replay_equals_the_simpy_pipeline(data):
     """Many-sample runs use the numba replay; with generic (untied) times it schedules exactly
     as SimPy does."""
-    from hwsim.engine.pipeline import replay_op, run_op
+    from hwsim.engine.accelerator.pipeline import replay_op, run_op
 
     def value(hi):
         return st.floats(0.0, hi, allow_nan=False).map(lambda x: round(x, 6) + 1e-3)
@@ -170,7 +170,7 @@ def test_numba_replay_on_tied_times_differs_by_at_most_one_transfer(data):
     """With many exactly simultaneous events (integer times), SimPy's event-queue order and the
     replay's fixed rule (a load before a store requested at the same instant) can grant the port
     in a different order: the end moves by at most one tile's transfer."""
-    from hwsim.engine.pipeline import _tile_arrays, replay_op, run_op
+    from hwsim.engine.accelerator.pipeline import _tile_arrays, replay_op, run_op
 
     def value(hi):
         return st.integers(0, hi).map(float)

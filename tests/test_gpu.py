@@ -18,7 +18,7 @@ import pytest
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import TopKSpec
-from hwsim.engine.gpu_kernels import dram_bw, tensor_peak
+from hwsim.engine.gpu.kernels import dram_bw, tensor_peak
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
 from hwsim.report import validate_gpu as vg
@@ -200,7 +200,7 @@ def test_decode_power_between_idle_and_tdp() -> None:
 
 def test_power_cap_stretches_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """A kernel that would draw more than the TDP runs at the TDP for longer (throttling)."""
-    from hwsim.engine import gpu
+    from hwsim.engine.gpu import analytic as gpu
 
     base = simulate(_gemm(8192), "a100-sxm-80gb")
     real = gpu.gpu_energy

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwsim.engine import gpu_cycle
-from hwsim.engine.gpu_cta import CtaGroup, GpuPorts, run_kernel
-from hwsim.engine.gpu_realise import MoeRoutes, moe_routes
+from hwsim.engine.gpu import cycle as gpu_cycle
+from hwsim.engine.gpu.cta import CtaGroup, GpuPorts, run_kernel
+from hwsim.engine.gpu.realise import MoeRoutes, moe_routes
 from hwsim.engine.simulate import simulate
 from hwsim.errors import HwsimError
 from hwsim.hardware.chips import load_chip

@@ -1,4 +1,4 @@
-"""The MCU cycle fidelity (hwsim.engine.mcu_cycle / mcu_events): every preset x model at both
+"""The MCU cycle fidelity (hwsim.engine.mcu.cycle / mcu_events): every preset x model at both
 fidelities, dense agreement with the analytic model, realised zero-skip, seeds, traces, and
 hand-checked SimPy cases.
 
@@ -17,9 +17,9 @@ import pytest
 
 import hwsim
 from hwsim.config.sparsity import TopKSpec, Variability
-from hwsim.engine.mcu import simulate_mcu
-from hwsim.engine.mcu_cycle import simulate_mcu_cycle
-from hwsim.engine.mcu_events import Block, Chunk, run_core_op, run_npu_op
+from hwsim.engine.mcu.analytic import simulate_mcu
+from hwsim.engine.mcu.cycle import simulate_mcu_cycle
+from hwsim.engine.mcu.events import Block, Chunk, run_core_op, run_npu_op
 from hwsim.hardware.chips import load_chip
 from hwsim.report.chrome_trace import write_chrome_trace
 from hwsim.sparsity.overrides import apply_sparsity

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwsim.engine.mcu import simulate_mcu
-from hwsim.engine.mcu_calibrate import core_case, core_heldout, core_latency_ms, npu_cycles
-from hwsim.engine.mcu_library import CORE_KERNELS
+from hwsim.calibration.mcu import core_case, core_heldout, core_latency_ms, npu_cycles
+from hwsim.engine.mcu.analytic import simulate_mcu
+from hwsim.engine.mcu.library import CORE_KERNELS
 from hwsim.hardware.chips import load_chip
 from hwsim.report.mcu_reference import (
     REFERENCE_DIR,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwsim.engine import systolic as sy
+from hwsim.engine.accelerator import systolic as sy
 from hwsim.mapping.lowering import conv_to_gemm
 
 try:  # repo root on sys.path (python -m pytest) or tests/ itself (pytest's rootdir insertion)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.engine.systolic import compute_cycles
+from hwsim.engine.accelerator.systolic import compute_cycles
 from hwsim.kernels import sparsity_kernels as kern
 from hwsim.sparsity.realise import moe_routes, relu_masks, topk_masks
 

@@ -14,7 +14,7 @@ from hwsim.errors import HwsimError
 
 
 def percentile_table(rows: object) -> pd.DataFrame:
-    from hwsim.engine.cycle import percentiles
+    from hwsim.engine.accelerator.cycle import percentiles
 
     lat = percentiles(rows[:, 0])  # type: ignore[index]
     energy = percentiles(rows[:, 1])  # type: ignore[index]

@@ -40,7 +40,7 @@ def roofline(chip: Any, dtype: str = "int8") -> Roofline:
                         f"{chip.array.rows}x{chip.array.cols} PEs x {chip.clock_hz / 1e6:g} MHz",
                         f"off-chip {chip.offchip.kind} {chip.offchip.bw_bytes_per_s / 1e9:g} GB/s")
     if chip.kind == "gpu":
-        from hwsim.engine.gpu_kernels import tensor_peak
+        from hwsim.engine.gpu.kernels import tensor_peak
 
         flops = tensor_peak(chip, dtype)
         return Roofline(flops / 2.0, chip.offchip.bw_bytes_per_s, "offchip",

@@ -10,7 +10,7 @@ a sparsity spec (norms, softmax, routers, predictors) count in full.
 from __future__ import annotations
 
 from hwsim.config.sparsity import AttentionGateSpec
-from hwsim.engine.sparse_effects import activation_density
+from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.mapping.primitives import attention_keep
 from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, OpBase, RecurrentOp

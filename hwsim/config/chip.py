@@ -102,7 +102,8 @@ class AcceleratorChip(ChipBase):
 
 class GpuChip(ChipBase):
     """A GPU: SMs with tensor cores, shared memory, an L2 and DRAM/HBM (kernel model in
-    :mod:`hwsim.engine.gpu`). Efficiency fields are calibrated ceilings, cited in ``sources``."""
+    :mod:`hwsim.engine.gpu.analytic`). Efficiency fields are calibrated ceilings, cited in
+    ``sources``."""
 
     kind: Literal["gpu"] = "gpu"
     sms: int = Field(ge=1, description="streaming multiprocessors")
@@ -152,7 +153,7 @@ class GpuChip(ChipBase):
 
 
 class NpuSpec(StrictModel):
-    """An Ethos-U-class NPU next to the core (cost model in :mod:`hwsim.engine.mcu_npu`)."""
+    """An Ethos-U-class NPU next to the core (cost model in :mod:`hwsim.engine.mcu.npu`)."""
 
     macs_per_cycle: int = Field(ge=1, description="int8 MACs per cycle")
     clock_hz: Positive
@@ -168,7 +169,8 @@ class NpuSpec(StrictModel):
 
 
 class McuChip(ChipBase):
-    """A microcontroller, optionally with an NPU (cost model in :mod:`hwsim.engine.mcu`)."""
+    """A microcontroller, optionally with an NPU (cost model in
+    :mod:`hwsim.engine.mcu.analytic`)."""
 
     kind: Literal["mcu"] = "mcu"
     core: str = Field(description="core class, e.g. cortex-m4")

@@ -9,7 +9,7 @@ from typing import Any
 
 from hwsim import __version__
 from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accelerator import prepare, simulate_accelerator
+from hwsim.engine.accelerator.analytic import prepare, simulate_accelerator
 from hwsim.engine.result import Result
 from hwsim.errors import input_error
 from hwsim.hardware.chips import AnyChip, chip_hash, load_chip
@@ -68,7 +68,7 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     accuracy = accuracy_of(m, curve=accuracy_curve, seed=seed)  # first: bad curves fail fast
     result = dataclasses.replace(_run(m, c, batch, fidelity, seed, timeline), accuracy=accuracy)
     if samples:
-        from hwsim.engine.cycle import sample_distribution
+        from hwsim.engine.accelerator.cycle import sample_distribution
 
         result = dataclasses.replace(result, distribution=sample_distribution(
             m, c, batch, samples, seed))
@@ -93,17 +93,17 @@ def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
 
     timelines = None
     if fidelity == "cycle":
-        from hwsim.engine.cycle import cycle_runner
+        from hwsim.engine.accelerator.cycle import cycle_runner
 
         run = cycle_runner(c)(m, c, batch, seed=seed, record=timeline)
         ops, total = run.ops, run.total
         timelines = run.timelines if timeline else None
     elif isinstance(c, GpuChip):
-        from hwsim.engine.gpu import simulate_gpu
+        from hwsim.engine.gpu.analytic import simulate_gpu
 
         ops, total = simulate_gpu(m, c, batch)
     elif isinstance(c, McuChip):
-        from hwsim.engine.mcu import simulate_mcu
+        from hwsim.engine.mcu.analytic import simulate_mcu
 
         ops, total = simulate_mcu(m, c, batch)
     else:

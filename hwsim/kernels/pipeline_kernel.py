@@ -1,4 +1,5 @@
-"""Numba replay of the SimPy tile pipeline (hwsim/engine/pipeline.py) for many-sample runs.
+"""Numba replay of the SimPy tile pipeline (hwsim/engine/accelerator/pipeline.py), for
+many-sample runs.
 
 The same three engines and rules: the loader may start tile i once tile i-1 is loaded and an
 input slot is free (tile i-slots computed); compute of tile i starts when it is loaded, tile

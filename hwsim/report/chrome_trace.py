@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hwsim.engine.pipeline import ENGINES
+from hwsim.engine.accelerator.pipeline import ENGINES
 
 TRACKS = ("ops", *ENGINES)
 

@@ -3,7 +3,7 @@
 Every reference figure is read from ``tests/reference/mcu`` (:mod:`hwsim.report.mcu_reference`)
 with its source; Vela's outputs are cached there, so this needs no Vela at run time. Three
 views: the totals (both fidelities), the leave-one-out predictions of the fitted constants
-(:mod:`hwsim.engine.mcu_calibrate`), and Vela's per-layer figures
+(:mod:`hwsim.calibration.mcu`), and Vela's per-layer figures
 (:mod:`hwsim.report.validate_mcu_layers`).
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from hwsim.engine.mcu import simulate_mcu
-from hwsim.engine.mcu_calibrate import core_heldout, npu_heldout
-from hwsim.engine.mcu_cycle import simulate_mcu_cycle
+from hwsim.calibration.mcu import core_heldout, npu_heldout
+from hwsim.engine.mcu.analytic import simulate_mcu
+from hwsim.engine.mcu.cycle import simulate_mcu_cycle
 from hwsim.hardware.chips import load_chip
 from hwsim.report.mcu_reference import mlperf_tiny_ms, mlperf_tiny_uj, vela_cycles
 from hwsim.report.validate_mcu_layers import layer_rows, layer_summary

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from hwsim.engine.mcu import simulate_mcu
-from hwsim.engine.mcu_cycle import simulate_mcu_cycle
+from hwsim.engine.mcu.analytic import simulate_mcu
+from hwsim.engine.mcu.cycle import simulate_mcu_cycle
 from hwsim.hardware.chips import load_chip
 from hwsim.report.mcu_reference import vela_layers
 from hwsim.workload.load import load_model

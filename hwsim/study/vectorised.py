@@ -1,5 +1,5 @@
 """The fast path: many accelerator designs of one base chip and one workload costed in one
-numpy call (:func:`hwsim.engine.sweep.sweep_accelerator`).
+numpy call (:func:`hwsim.engine.accelerator.sweep.sweep_accelerator`).
 
 It applies when the fidelity is analytic, the base chip is an accelerator without a router
 unit, every swept field is one the sweep varies, and the model's GEMMs are dense. Each group
@@ -20,7 +20,7 @@ from hwsim.study.spec import Study, Variant
 
 log = logging.getLogger(__name__)
 
-# Chip field -> keyword of hwsim.engine.sweep.designs_like.
+# Chip field -> keyword of hwsim.engine.accelerator.sweep.designs_like.
 SWEEPABLE = {
     "array.rows": "rows", "array.cols": "cols",
     "buffers.ifmap.size_bytes": "ifmap_bytes", "buffers.filter.size_bytes": "filter_bytes",
@@ -41,7 +41,7 @@ def try_vectorised(study: Study, chip_name: str, variant: Variant,
     paths = {path for p in points for path in p.overrides}
     if not paths <= SWEEPABLE.keys() or "static_power_w" in paths:
         return None
-    from hwsim.engine.sweep import designs_like, sweep_accelerator
+    from hwsim.engine.accelerator.sweep import designs_like, sweep_accelerator
     from hwsim.errors import HwsimError
     from hwsim.study.evaluate import base_chip, evaluate_point, fit_fields, variant_model
 
@@ -82,8 +82,8 @@ def try_vectorised(study: Study, chip_name: str, variant: Variant,
 
 def _area_and_static(chip: Any, d: Any) -> tuple[np.ndarray, np.ndarray]:
     """The accelerator's area (mm^2) and static power (W) per design, as
-    :func:`hwsim.engine.accelerator.accelerator_area_mm2` and ``static_power_w`` compute them
-    for one chip."""
+    :func:`hwsim.engine.accelerator.analytic.accelerator_area_mm2` and ``static_power_w``
+    compute them for one chip."""
     from hwsim.hardware.tech import load_tech
 
     tech = load_tech(chip.tech)

@@ -2,7 +2,7 @@
 
 GEMMs are cut into their folds x count; on an output-stationary array that skips zeros, a
 realised mask sets each row fold's time by its slowest lane. Streamed work (vector, router)
-moves in DMA chunks. :mod:`hwsim.engine.pipeline` runs the tiles.
+moves in DMA chunks. :mod:`hwsim.engine.accelerator.pipeline` runs the tiles.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accel_costs import STREAM_CHUNK_BYTES, Costs
-from hwsim.engine.sparse_effects import SparseEffect
+from hwsim.engine.accelerator.costs import STREAM_CHUNK_BYTES, Costs
+from hwsim.engine.accelerator.sparse_effects import SparseEffect
 from hwsim.mapping.primitives import GemmWork
 from hwsim.sparsity.masks import PackedMask
 
@@ -40,7 +40,7 @@ def gemm_timings(gemms: list[tuple[int, GemmWork]], g: Costs, effects: list[Spar
                   ) -> list[WorkTiming]:
     """Tiles of each GEMM: its folds x count. On an output-stationary array that skips zeros,
     a realised mask sets each row fold's time by its slowest lane (one token per PE row)."""
-    from hwsim.engine.systolic import fold_counts
+    from hwsim.engine.accelerator.systolic import fold_counts
     from hwsim.kernels.sparsity_kernels import lane_work
 
     assert g.traffic is not None and g.offchip_by_operand is not None

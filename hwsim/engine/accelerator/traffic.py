@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.engine.systolic import fold_counts
+from hwsim.engine.accelerator.systolic import fold_counts
 from hwsim.workload.ops import ACCUMULATOR_BYTES
 
 ArrayLike = np.ndarray | int | float

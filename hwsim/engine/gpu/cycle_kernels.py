@@ -1,13 +1,13 @@
 """The GPU cycle fidelity's kernels: each analytic kernel cut into its grid of CTAs.
 
-The analytic model (:mod:`hwsim.engine.gpu_kernels`) picks each kernel's tiles (a cuBLAS
+The analytic model (:mod:`hwsim.engine.gpu.kernels`) picks each kernel's tiles (a cuBLAS
 heuristic stand-in), times one wave of them on the SMs (math at the tensor-core rate, operands
 through the SM's L2 port) and totals the traffic per memory level. Here the kernel becomes its
 CTAs - GEMM tiles x split-K slices x independent GEMMs, FlashAttention (head, query block)
 pairs, ``ELEMENTS_PER_CTA`` elements of an elementwise kernel - each with the per-wave SM time
 of the analytic model and an equal share of the kernel's L2 and DRAM bytes, which it moves at
 its share of the kernel's sustained L2 and DRAM bandwidth (``bytes / seconds`` of the analytic
-totals, so calibrated efficiencies carry over). :func:`hwsim.engine.gpu_cta.run_kernel` then
+totals, so calibrated efficiencies carry over). :func:`hwsim.engine.gpu.cta.run_kernel` then
 schedules them.
 
 A realised union (gather-GEMM, routed attention) replaces the analytic expectation. A kernel's
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu_cta import CtaGroup, GpuPorts
-from hwsim.engine.gpu_kernels import KernelCost, dram_bw, gemm_cost, l2_bw
-from hwsim.engine.gpu_realise import Unions
+from hwsim.engine.gpu.cta import CtaGroup, GpuPorts
+from hwsim.engine.gpu.kernels import KernelCost, dram_bw, gemm_cost, l2_bw
+from hwsim.engine.gpu.realise import Unions
 from hwsim.mapping.primitives import GemmWork, VectorWork
 
 # PyTorch's elementwise kernels give each CTA 128 threads x 4 elements (aten/src/ATen/native/

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accel_costs import DesignArrays, gemm_costs, sram_energies, vector_costs
-from hwsim.engine.accelerator import design_arrays, split_works
+from hwsim.engine.accelerator.analytic import design_arrays, split_works
+from hwsim.engine.accelerator.costs import DesignArrays, gemm_costs, sram_energies, vector_costs
 from hwsim.hardware.tech import load_tech
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES

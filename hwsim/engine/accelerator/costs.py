@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.engine.systolic import compute_cycles as systolic_compute_cycles
-from hwsim.engine.systolic import fold_counts, mapping_efficiency
-from hwsim.engine.systolic_traffic import GemmTraffic, gemm_traffic, overlap_cycles
+from hwsim.engine.accelerator.systolic import compute_cycles as systolic_compute_cycles
+from hwsim.engine.accelerator.systolic import fold_counts, mapping_efficiency
+from hwsim.engine.accelerator.traffic import GemmTraffic, gemm_traffic, overlap_cycles
 from hwsim.hardware.tech import Tech
 
 ArrayLike = np.ndarray | int | float
@@ -49,7 +49,7 @@ class Costs:
 
 @dataclass(frozen=True)
 class SparseArrays:
-    """Per-GEMM sparsity effects as arrays (see :mod:`hwsim.engine.sparse_effects`)."""
+    """Per-GEMM sparsity effects as arrays (see :mod:`hwsim.engine.accelerator.sparse_effects`)."""
 
     k_compute: np.ndarray
     n_compute: np.ndarray

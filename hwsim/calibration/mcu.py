@@ -1,6 +1,6 @@
 """Re-fit the MCU core and NPU constants, and the leave-one-out checks of those fits.
 
-The constants in :mod:`hwsim.engine.mcu_library` are fitted to the same MLPerf Tiny and Vela
+The constants in :mod:`hwsim.engine.mcu.library` are fitted to the same MLPerf Tiny and Vela
 figures ``hwsim validate mcu`` compares with, so in-sample agreement says the model *can* fit.
 Leave-one-out says how well it predicts: re-fit without one model (or board, or Vela config),
 predict the held-out figures. Measurements come in as arguments (the report layer reads them
@@ -10,7 +10,7 @@ Core model (per kernel library, relative to a Cortex-M4): cycles = s_board * (F 
 flash stalls, where F = (conv MACs, depthwise MACs, FC MACs, outputs, vector ops) per core
 MAC rate and theta the five cycles-per-unit constants; it is linear in theta, so F is read off
 the engine's own cost functions with unit constants. NPU model: the engine's
-:func:`~hwsim.engine.mcu_npu.npu_cost` with candidate constants. Fits are log-space least
+:func:`~hwsim.engine.mcu.npu.npu_cost` with candidate constants. Fits are log-space least
 squares (scipy.optimize.least_squares), constants kept positive.
 """
 
@@ -25,10 +25,10 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from hwsim.config.chip import McuChip
-from hwsim.engine.mcu import kernel_kind, npu_weight_passes
-from hwsim.engine.mcu_core import core_cost
-from hwsim.engine.mcu_library import CORE_KERNELS, NPU_KERNELS, CoreKernels, NpuKernels
-from hwsim.engine.mcu_npu import ifm_bytes, npu_cost, weight_zero_fractions
+from hwsim.engine.mcu.analytic import kernel_kind, npu_weight_passes
+from hwsim.engine.mcu.core import core_cost
+from hwsim.engine.mcu.library import CORE_KERNELS, NPU_KERNELS, CoreKernels, NpuKernels
+from hwsim.engine.mcu.npu import ifm_bytes, npu_cost, weight_zero_fractions
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import lower
 from hwsim.workload.load import load_model

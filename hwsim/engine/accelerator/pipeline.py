@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from hwsim.engine.tiling import WorkTiming
+from hwsim.engine.accelerator.tiling import WorkTiming
 
 
 @dataclass(frozen=True)

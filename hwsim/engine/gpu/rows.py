@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu_energy import ENERGY_COMPONENTS, GpuEnergy
-from hwsim.engine.gpu_kernels import KernelCost, tensor_peak
+from hwsim.engine.gpu.energy import ENERGY_COMPONENTS, GpuEnergy
+from hwsim.engine.gpu.kernels import KernelCost, tensor_peak
 from hwsim.engine.result import OpResult, Total
 from hwsim.workload.ops import OpBase
 

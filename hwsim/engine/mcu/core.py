@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hwsim.config.chip import McuChip
-from hwsim.engine.mcu_library import (
+from hwsim.engine.accelerator.sparse_effects import activation_density
+from hwsim.engine.mcu.library import (
     CORE_KERNELS,
     M4_INT8_MACS_PER_CYCLE,
     ZERO_CHECK_CYCLES,
     CoreKernels,
 )
-from hwsim.engine.sparse_effects import activation_density
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, Work
 
 # Op kinds whose kernels can check activations for zeros (a row of weights per input element).

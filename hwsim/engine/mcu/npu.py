@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from hwsim.config.chip import NpuSpec
-from hwsim.engine.mcu_library import NPU_KERNELS, NpuKernels
+from hwsim.engine.mcu.library import NPU_KERNELS, NpuKernels
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, Work
 from hwsim.workload.model import Model
 from hwsim.workload.ops import Conv2dOp, OpBase

@@ -3,7 +3,7 @@
 Masks are realised (seeded) for every sparse GEMM, or read from a trace; they set each tile's
 compute (the slowest lane of every output-stationary fold) and the unions that decide what is
 fetched. Energy uses the same action counts as the analytic model on those realised statistics;
-cycles, stalls and busy time per engine come from :mod:`hwsim.engine.pipeline`.
+cycles, stalls and busy time per engine come from :mod:`hwsim.engine.accelerator.pipeline`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accelerator import Split, simulate_accelerator, split_works
-from hwsim.engine.pipeline import OpTimeline, replay_op, run_op
+from hwsim.engine.accelerator.analytic import Split, simulate_accelerator, split_works
+from hwsim.engine.accelerator.pipeline import OpTimeline, replay_op, run_op
+from hwsim.engine.accelerator.tiling import WorkTiming
 from hwsim.engine.result import OpResult, Total
-from hwsim.engine.tiling import WorkTiming
 from hwsim.sparsity.masks import PackedMask
 from hwsim.workload.model import Model
 from hwsim.workload.ops import DTYPE_BYTES
@@ -143,11 +143,11 @@ def cycle_runner(chip: object) -> CycleRunner:
     from hwsim.config.chip import GpuChip, McuChip
 
     if isinstance(chip, GpuChip):
-        from hwsim.engine.gpu_cycle import simulate_gpu_cycle
+        from hwsim.engine.gpu.cycle import simulate_gpu_cycle
 
         return simulate_gpu_cycle  # type: ignore[return-value]
     if isinstance(chip, McuChip):
-        from hwsim.engine.mcu_cycle import simulate_mcu_cycle
+        from hwsim.engine.mcu.cycle import simulate_mcu_cycle
 
         return simulate_mcu_cycle  # type: ignore[return-value]
     return simulate_cycle  # type: ignore[return-value]

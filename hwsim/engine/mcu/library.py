@@ -3,7 +3,7 @@
 Every constant here is *fitted*, not taken from a datasheet. The figures they were fitted on
 are reference data, kept out of the engine in ``tests/reference/mcu/`` (MLPerf Tiny latency and
 energy with their result-file paths, Vela 5.2.0 cycle estimates with the command that made
-them; see SOURCES.md there). :mod:`hwsim.engine.mcu_calibrate` re-does the fits (and the
+them; see SOURCES.md there). :mod:`hwsim.calibration.mcu` re-does the fits (and the
 leave-one-out checks ``hwsim validate mcu`` prints); ``tests/test_mcu.py`` checks how close the
 model lands. Re-fit them together when the model's form changes.
 """

@@ -3,12 +3,12 @@
 Per op, the kernels the analytic model launches (:func:`hwsim.engine.gpu.op_kernels`' lowering)
 are rebuilt with realised statistics - the seeded union of active weight rows a gather-GEMM
 reads, the per-query-block key unions of routed attention, seeded MoE routes and the per-expert
-token counts they give (:mod:`hwsim.engine.gpu_realise`) - and cut into CTAs
-(:mod:`hwsim.engine.gpu_cycle_kernels`). Each kernel then runs on the SMs in the SimPy model of
-:mod:`hwsim.engine.gpu_cta`: a launch gap, CTAs dispatched to free SMs in waves, the tail wave
+token counts they give (:mod:`hwsim.engine.gpu.realise`) - and cut into CTAs
+(:mod:`hwsim.engine.gpu.cycle_kernels`). Each kernel then runs on the SMs in the SimPy model of
+:mod:`hwsim.engine.gpu.cta`: a launch gap, CTAs dispatched to free SMs in waves, the tail wave
 visible. Kernels run one after another (one stream, as in the analytic model).
 
-Energy uses the analytic per-action energies (:func:`hwsim.engine.gpu_energy.gpu_energy`) on the
+Energy uses the analytic per-action energies (:func:`hwsim.engine.gpu.energy.gpu_energy`) on the
 realised action counts; a kernel whose power would exceed the TDP is stretched to run at it (as
 the analytic path does); static energy is idle power x time. Rows, totals and energy components
 have the analytic path's keys.
@@ -23,10 +23,10 @@ import numpy as np
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import DenseSpec
-from hwsim.engine.cycle import CycleRun
-from hwsim.engine.gpu import op_kernels
-from hwsim.engine.gpu_cta import KernelRun, run_kernel, timeline
-from hwsim.engine.gpu_cycle_kernels import (
+from hwsim.engine.accelerator.cycle import CycleRun
+from hwsim.engine.gpu.analytic import op_kernels
+from hwsim.engine.gpu.cta import KernelRun, run_kernel, timeline
+from hwsim.engine.gpu.cycle_kernels import (
     CycleKernel,
     attention_ctas,
     cycle_kernel,
@@ -35,16 +35,16 @@ from hwsim.engine.gpu_cycle_kernels import (
     realised,
     vector_ctas,
 )
-from hwsim.engine.gpu_energy import GpuEnergy, gpu_energy
-from hwsim.engine.gpu_kernels import attention_cost, gemm_cost
-from hwsim.engine.gpu_realise import (
+from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy
+from hwsim.engine.gpu.kernels import attention_cost, gemm_cost
+from hwsim.engine.gpu.realise import (
     MoeRoutes,
     Unions,
     gather_unions,
     moe_routes,
     moe_works,
 )
-from hwsim.engine.gpu_rows import OpTally, gpu_total, power_capped
+from hwsim.engine.gpu.rows import OpTally, gpu_total, power_capped
 from hwsim.engine.result import OpResult
 from hwsim.hardware.memo import per_object
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower

@@ -5,22 +5,22 @@ latency is the sum of its kernels' times. Sparsity helps only through kernels th
 (``sparse_features``): a dense kernel multiplies and moves the zeros; a gather-GEMM
 (``sparse_features.gather``, Deja Vu / TEAL style) reads only the weight rows some token of the
 GEMM needs; 2:4 weights (``sparse_features.nm == [2, 4]``) run on the sparse tensor cores. See
-:mod:`hwsim.engine.gpu_kernels` for the kernel model and :mod:`hwsim.engine.gpu_energy` for the
+:mod:`hwsim.engine.gpu.kernels` for the kernel model and :mod:`hwsim.engine.gpu.energy` for the
 energy calibration.
 """
 
 from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu_energy import gpu_energy
-from hwsim.engine.gpu_kernels import (
+from hwsim.engine.gpu.energy import gpu_energy
+from hwsim.engine.gpu.kernels import (
     KernelCost,
     attention_cost,
     gemm_cost,
     norm_cost,
     vector_cost,
 )
-from hwsim.engine.gpu_rows import OpTally, gpu_total, power_capped
+from hwsim.engine.gpu.rows import OpTally, gpu_total, power_capped
 from hwsim.engine.result import OpResult, Total
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model

@@ -2,7 +2,7 @@
 
 Every op is lowered (:func:`hwsim.mapping.primitives.lower`) and each work item is costed on the
 NPU when the chip has one (Vela maps every op of the MLPerf Tiny models to the NPU) or on the
-core otherwise (:mod:`hwsim.engine.mcu_core`). Memory fit is checked, never enforced: a model
+core otherwise (:mod:`hwsim.engine.mcu.core`). Memory fit is checked, never enforced: a model
 that does not fit still gets its costs, and every row's ``mapping["fit"]`` says by how much.
 
 Cycles are core-clock cycles (for an NPU-only preset the core clock is the NPU clock); the NPU's
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwsim.config.chip import McuChip
-from hwsim.engine.mcu_core import CoreCost, core_cost
-from hwsim.engine.mcu_fit import memory_fit
-from hwsim.engine.mcu_npu import (
+from hwsim.engine.mcu.core import CoreCost, core_cost
+from hwsim.engine.mcu.fit import memory_fit
+from hwsim.engine.mcu.npu import (
     NpuCost,
     ifm_bytes,
     npu_cost,

@@ -4,7 +4,7 @@ Every op is costed with the analytic model's action counts (:func:`hwsim.engine.
 except that a core's software zero-skip sees *realised* activation masks (seeded; per input,
 per recurrent step or token) instead of the spec's mean density, so ``samples=N`` runs give a
 real latency/energy distribution for sparse FC and recurrent layers. Time comes from
-:mod:`hwsim.engine.mcu_events`: NPU ops as a double-buffered block pipeline with weight and
+:mod:`hwsim.engine.mcu.events`: NPU ops as a double-buffered block pipeline with weight and
 activation DMA on the AXI ports overlapping compute, core ops as serial chunks, ops in model
 order (the NPU waits while an op runs on the host core).
 
@@ -20,10 +20,11 @@ import numpy as np
 
 from hwsim.config.chip import McuChip
 from hwsim.config.sparsity import NmSpec, ReluSpec, TopKSpec
-from hwsim.engine.cycle import MAX_REALISED_TOKENS, CycleRun
-from hwsim.engine.mcu import OpCost, WorkCost, cost_op, mcu_total, op_row
-from hwsim.engine.mcu_core import ZERO_SKIP_KINDS
-from hwsim.engine.mcu_events import (
+from hwsim.engine.accelerator.cycle import MAX_REALISED_TOKENS, CycleRun
+from hwsim.engine.accelerator.pipeline import OpTimeline
+from hwsim.engine.mcu.analytic import OpCost, WorkCost, cost_op, mcu_total, op_row
+from hwsim.engine.mcu.core import ZERO_SKIP_KINDS
+from hwsim.engine.mcu.events import (
     MAX_BLOCKS,
     Block,
     Chunk,
@@ -32,14 +33,13 @@ from hwsim.engine.mcu_events import (
     run_core_op,
     run_npu_op,
 )
-from hwsim.engine.mcu_fit import memory_fit
-from hwsim.engine.mcu_npu import (
+from hwsim.engine.mcu.fit import memory_fit
+from hwsim.engine.mcu.npu import (
     ifm_bytes,
     sram_bytes_per_cycle,
     weight_bytes_per_cycle,
     weight_zero_fractions,
 )
-from hwsim.engine.pipeline import OpTimeline
 from hwsim.engine.result import OpResult
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork, VectorWork, Work, lower

@@ -12,7 +12,7 @@ import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
 from hwsim.config.sparsity import TraceSpec
-from hwsim.engine.accel_costs import (
+from hwsim.engine.accelerator.costs import (
     Costs,
     DesignArrays,
     SparseArrays,
@@ -20,10 +20,10 @@ from hwsim.engine.accel_costs import (
     sram_energies,
     vector_costs,
 )
+from hwsim.engine.accelerator.sparse_effects import DENSE, SparseEffect, gemm_effect
+from hwsim.engine.accelerator.tiling import WorkTiming, gemm_timings, stream_timings
+from hwsim.engine.accelerator.traffic import ORDERS
 from hwsim.engine.result import OpResult, Total
-from hwsim.engine.sparse_effects import DENSE, SparseEffect, gemm_effect
-from hwsim.engine.systolic_traffic import ORDERS
-from hwsim.engine.tiling import WorkTiming, gemm_timings, stream_timings
 from hwsim.errors import input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech

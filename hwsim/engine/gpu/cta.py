@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import simpy
 
-from hwsim.engine.pipeline import OpTimeline
+from hwsim.engine.accelerator.pipeline import OpTimeline
 
 
 @dataclass(frozen=True)

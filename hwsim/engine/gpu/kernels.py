@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec
-from hwsim.engine.sparse_effects import activation_density
+from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.mapping.primitives import GemmWork, VectorWork
 
 # CTA tile shapes (rows of A x columns of B) a cuBLAS/CUTLASS heuristic picks among for SM80+

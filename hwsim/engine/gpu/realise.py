@@ -2,8 +2,9 @@
 
 A gather-GEMM (``sparse_features.gather``) reads and multiplies the union of the weight rows
 its tokens need; here that union is measured on seeded masks (the spec kinds and generators of
-:func:`hwsim.engine.cycle.realise_masks`) instead of the closed form. Attention with top-k keys
-per query gathers K/V per query block (one FlashAttention CTA), so it gets one union per block.
+:func:`hwsim.engine.accelerator.cycle.realise_masks`) instead of the closed form. Attention with
+top-k keys per query gathers K/V per query block (one FlashAttention CTA), so it gets one union
+per block.
 MoE routes are drawn per token (:func:`hwsim.sparsity.realise.moe_routes`), giving real
 per-expert token counts under the execution law of :mod:`hwsim.sparsity.moe_expect` (every used
 expert padded to the largest load, capped at the capacity; the rest dropped).

@@ -14,7 +14,7 @@ store, which nothing overlaps.
 flash wait states of the weights it streams, then computes. Ops run in model order (each op
 reads the previous op's output), so when an op falls back to the host core, the NPU waits.
 
-All times here are in the unit's own clock cycles; :mod:`hwsim.engine.mcu_cycle` converts NPU
+All times here are in the unit's own clock cycles; :mod:`hwsim.engine.mcu.cycle` converts NPU
 cycles to the chip clock.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from hwsim.engine.pipeline import OpTimeline
+from hwsim.engine.accelerator.pipeline import OpTimeline
 
 # Vela 5.2.0 splits weight streams into output-depth slices in multiples of 16 channels
 # (ethosu/vela/architecture_features.py, ArchitectureFeatures.OFMSplitDepth = 16).
