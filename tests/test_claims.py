@@ -159,18 +159,21 @@ def test_mcu_fit_is_hwsims_own(report: dict) -> None:
         assert p["value"] == (1.0 if fit["fits"] else 0.0)
 
 
-def test_gpu_fit_counts_weights_and_kv() -> None:
-    from hwsim.claims.fit import kv_cache_bytes, memory_fit
+def test_gpu_fit_counts_weights_kv_and_activations() -> None:
+    from hwsim.engine.backend import backend_for
+    from hwsim.workload.memory import kv_cache_bytes, peak_activation_bytes
 
     m = hwsim.load_model("llama2-7b", seq=2048, phase="decode")
     # GQA-free 7B: K and V of 32 layers x 4096 wide x 2048 tokens x 2 bytes.
     assert kv_cache_bytes(m, 1) == 2 * 32 * 4096 * 2048 * 2
     chip = hwsim.load_chip("rtx-4090")
-    fit = memory_fit(m, chip, hwsim.simulate(m, chip), 1, "all")
-    assert fit.resident_bytes == m.weight_bytes + kv_cache_bytes(m, 1)
+    fit = backend_for(chip).memory_fit(m, chip, 1, result=hwsim.simulate(m, chip))
+    act = peak_activation_bytes(m, 1)[0]
+    assert 0 < act < kv_cache_bytes(m, 1)
+    assert fit.resident_bytes == m.weight_bytes + kv_cache_bytes(m, 1) + act
     assert fit.fits and fit.devices_needed == 1  # 13.5 GB of fp16 weights + 1.1 GB KV < 24 GB
     big = hwsim.load_model("llama3-405b-8bit", seq=2048, phase="decode")
-    fit = memory_fit(big, chip, hwsim.simulate(big, chip), 1, "all")
+    fit = backend_for(chip).memory_fit(big, chip, 1, result=hwsim.simulate(big, chip))
     assert not fit.fits
     assert fit.devices_needed == -(-int(fit.resident_bytes) // 24_000_000_000)
 

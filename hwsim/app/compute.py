@@ -46,7 +46,7 @@ def sample_rows(model: str, preset: str, overrides: tuple[tuple[str, Any], ...],
     """Per-input (latency_s, energy_j) of ``samples`` inputs at cycle fidelity: the rows
     ``hwsim.simulate(..., fidelity="cycle", samples=N, seed=S)`` summarises into p50/p99."""
     import hwsim
-    from hwsim.engine.accelerator.cycle import sample_values
+    from hwsim.engine.sampling import sample_values
     from hwsim.engine.simulate import MAX_SAMPLES
     from hwsim.sparsity.overrides import apply_sparsity
 

@@ -2,7 +2,7 @@
 and its density from the sparsity's per-input spread — with p50/p90/p99 marked.
 
 The percentiles are the same ones ``hwsim simulate --fidelity cycle --samples N --seed S``
-prints (hwsim.engine.cycle.percentiles over the same seeded rows)."""
+prints (hwsim.engine.sampling.percentiles over the same seeded rows)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hwsim.errors import HwsimError
 
 
 def percentile_table(rows: object) -> pd.DataFrame:
-    from hwsim.engine.accelerator.cycle import percentiles
+    from hwsim.engine.sampling import percentiles
 
     lat = percentiles(rows[:, 0])  # type: ignore[index]
     energy = percentiles(rows[:, 1])  # type: ignore[index]

@@ -31,8 +31,8 @@ from hwsim.engine.mcu.library import CORE_KERNELS, NPU_KERNELS, CoreKernels, Npu
 from hwsim.engine.mcu.npu import ifm_bytes, npu_cost, weight_zero_fractions
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import lower
+from hwsim.units import DTYPE_BYTES
 from hwsim.workload.load import load_model
-from hwsim.workload.ops import DTYPE_BYTES
 
 CORE_FIELDS = ("conv_cycles_per_mac", "depthwise_cycles_per_mac", "fc_cycles_per_mac",
                "per_output_cycles", "vector_cycles_per_op")

@@ -11,11 +11,12 @@ import itertools
 from typing import Any
 
 from hwsim.claims import accuracy as acc
-from hwsim.claims.fit import memory_fit
 from hwsim.claims.flops import executed_macs
 from hwsim.claims.sim import Sim, density_item
 from hwsim.claims.verdict import Point, meets
 from hwsim.config.claims import CHIPLESS_METRICS, Check
+from hwsim.engine.backend import backend_for
+from hwsim.errors import input_error
 from hwsim.workload.model import Model
 
 OVERHEAD_ROLES = ("predictor", "router", "gate")
@@ -83,7 +84,12 @@ def _metric(check: Check, sim: Sim, attrs: dict[str, Any], cand: Model,
     if mcu_fit is not None:  # every MCU point says whether the candidate fits at all
         detail["candidate_fits"] = bool(mcu_fit["fits"])
     if m in ("fits", "devices_needed"):
-        fit = memory_fit(cand, sim.chip(chip, ov), rc, batch, check.resident)
+        c = sim.chip(chip, ov)
+        fit = backend_for(c).memory_fit(cand, c, batch, resident=check.resident, result=rc)
+        if fit.fits is None or fit.devices_needed is None:
+            raise input_error(c.name, "the chip's off-chip memory has no size_bytes, so a fit "
+                              "cannot be checked", field="offchip.size_bytes",
+                              hint="set it with chip_overrides or pick a chip with a capacity")
         detail |= {"resident_bytes": fit.resident_bytes, "capacity_bytes": fit.capacity_bytes,
                    "devices_needed": fit.devices_needed, "fit": fit.detail}
         return (1.0 if fit.fits else 0.0) if m == "fits" else float(fit.devices_needed), detail

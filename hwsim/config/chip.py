@@ -11,10 +11,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
+from hwsim.units import Dtype, OffchipKind, WeightMemory
 
-Dtype = Literal["int8", "int16", "fp16", "bf16", "fp32"]
-OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x",
-                      "flash"]
 Positive = Annotated[float, Field(gt=0)]
 
 
@@ -159,7 +157,7 @@ class NpuSpec(StrictModel):
     clock_hz: Positive
     axi_bytes_per_cycle: int = Field(ge=1, description="AXI bus width, bytes per cycle")
     product: Literal["ethos-u55", "ethos-u65"] = Field("ethos-u55", description="NPU family")
-    weight_memory: Literal["flash", "dram", "sram"] = Field(
+    weight_memory: WeightMemory = Field(
         "flash", description="where the compiled weights live (Vela's memory mode)")
     weight_clock_scale: float = Field(1.0, gt=0, le=1, description="clock of the weight "
                                       "memory's AXI port relative to the NPU clock (Vela's "

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
-from hwsim.config.chip import Dtype
 from hwsim.config.sparsity import DenseSpec, MoeSpec, SparsitySpec
+from hwsim.units import Dtype
 from hwsim.workload.ops import Op
 
 Size = Annotated[int, Field(ge=1, le=10**9)]

@@ -15,11 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hwsim.config.base import StrictModel
-
-Dtype = Literal["int8", "int16", "int32", "fp16", "bf16", "fp32"]
-OffchipKind = Literal[
-    "ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x", "flash"
-]
+from hwsim.units import TechDtype as Dtype
 
 
 class Sourced(StrictModel):

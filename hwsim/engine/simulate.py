@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from hwsim import __version__
-from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accelerator.analytic import prepare, simulate_accelerator
+from hwsim.config.chip import ChipBase
+from hwsim.engine.backend import backend_for
 from hwsim.engine.result import Result
 from hwsim.errors import input_error
 from hwsim.hardware.chips import AnyChip, chip_hash, load_chip
@@ -68,18 +68,18 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     accuracy = accuracy_of(m, curve=accuracy_curve, seed=seed)  # first: bad curves fail fast
     result = dataclasses.replace(_run(m, c, batch, fidelity, seed, timeline), accuracy=accuracy)
     if samples:
-        from hwsim.engine.accelerator.cycle import sample_distribution
+        from hwsim.engine.sampling import sample_distribution
 
         result = dataclasses.replace(result, distribution=sample_distribution(
             m, c, batch, samples, seed))
     if not compare_dense:
         return result
     dense = _run(dense_twin(m), c, batch, fidelity, seed, False)
-    level = "offchip" if "offchip" in dense.total.bytes else "flash"
+    level = backend_for(c).weight_level
     vs = {
         "latency_ratio": result.total.latency_s / dense.total.latency_s,
         "energy_ratio": result.total.energy_j / dense.total.energy_j,
-        # MCUs have no "offchip" level: their weights stream from flash
+        # the level weights stream from: off-chip DRAM/HBM, or an MCU's flash
         "dram_bytes_ratio": (result.total.bytes[level] / dense.total.bytes[level]
                              if dense.total.bytes[level] else 1.0),
     }
@@ -88,30 +88,15 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
 
 def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
          timeline: bool = False) -> Result:
-    from hwsim.config.chip import GpuChip, McuChip
-    from hwsim.hardware.tech import load_tech
-
+    backend = backend_for(c)
     timelines = None
     if fidelity == "cycle":
-        from hwsim.engine.accelerator.cycle import cycle_runner
-
-        run = cycle_runner(c)(m, c, batch, seed=seed, record=timeline)
+        run = backend.cycle(m, c, batch, seed=seed, record=timeline)
         ops, total = run.ops, run.total
         timelines = run.timelines if timeline else None
-    elif isinstance(c, GpuChip):
-        from hwsim.engine.gpu.analytic import simulate_gpu
-
-        ops, total = simulate_gpu(m, c, batch)
-    elif isinstance(c, McuChip):
-        from hwsim.engine.mcu.analytic import simulate_mcu
-
-        ops, total = simulate_mcu(m, c, batch)
     else:
-        ops, total = simulate_accelerator(m, c, batch)
-    if isinstance(c, GpuChip | McuChip):
-        tech = load_tech(c.tech)
-    if isinstance(c, AcceleratorChip):
-        tech = prepare(c).tech
+        ops, total = backend.analytic(m, c, batch)
+    tech = backend.tech(c)
     inputs = {
         "chip": {"name": c.name, "kind": c.kind, "hash": chip_hash(c)},
         "model": {"name": m.name, "origin": m.origin, "source": m.source,
@@ -128,6 +113,4 @@ def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
 
 
 def _is_chip(x: object) -> bool:
-    from hwsim.config.chip import GpuChip, McuChip
-
-    return isinstance(x, AcceleratorChip | GpuChip | McuChip)
+    return isinstance(x, ChipBase)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hwsim.config.chip import AcceleratorChip, Chip, GpuChip, McuChip
+from hwsim.config.chip import AcceleratorChip, Chip, ChipBase, GpuChip, McuChip
 from hwsim.config.loading import apply_overrides, read_yaml_file, validate
 from hwsim.config.registry import resolve
 from hwsim.errors import HwsimError, Problem
@@ -23,7 +23,7 @@ def load_chip(name_or_path: str | Path | AnyChip,
     ``overrides`` maps dotted field paths to values, e.g. ``{"array.rows": 32, "dataflow": "ws"}``;
     the result is validated exactly like a file, so a bad override gets the same clear error.
     """
-    if isinstance(name_or_path, AcceleratorChip | GpuChip | McuChip):
+    if isinstance(name_or_path, ChipBase):
         doc = name_or_path.model_dump(mode="json", exclude_unset=False)
         source = f"chip {name_or_path.name}"
     else:

@@ -45,6 +45,8 @@ Seed = int | np.random.SeedSequence
 
 # Rows of a dense (tokens x units) intermediate handled at once: bounds memory to ~32 MiB of
 # float64 keys whatever the mask size, without changing the draws (the chunk size is fixed).
+# More tokens than this add nothing to the statistics a fold or an MCU kernel sees.
+MAX_REALISED_TOKENS = 4096
 _CHUNK_ELEMENTS = 1 << 22
 
 

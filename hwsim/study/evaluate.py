@@ -1,33 +1,17 @@
-"""Evaluate a chunk of points into store rows: the vectorised analytic sweep where it applies,
-one ``simulate`` call per point otherwise. Pure: same points in, same rows out, on any worker."""
+"""Evaluate one point into a store row (one ``simulate`` call), and finish rows from any
+evaluator with the point's provenance and constraint verdict. Pure: same point, same row."""
 
 from __future__ import annotations
 
 import functools
 import json
-from collections import defaultdict
 from typing import Any
 
 from hwsim import __version__
 from hwsim.errors import HwsimError
 from hwsim.study.points import Point
-from hwsim.study.spec import Study, Variant, cached_model
+from hwsim.study.spec import Study, cached_model
 from hwsim.study.verdict import accuracy_fields, derived, verdict
-
-
-def evaluate_chunk(study: Study, points: list[Point]) -> list[dict[str, Any]]:
-    """Rows (one per point, same order) with objectives, constraint verdict and provenance."""
-    from hwsim.study.vectorised import try_vectorised
-
-    groups: dict[tuple[str, Variant], list[int]] = defaultdict(list)
-    for i, p in enumerate(points):
-        groups[(p.chip, p.variant)].append(i)
-    rows: list[dict[str, Any] | None] = [None] * len(points)
-    for (chip, variant), idx in groups.items():
-        fast = try_vectorised(study, chip, variant, [points[i] for i in idx])
-        for j, i in enumerate(idx):
-            rows[i] = fast[j] if fast is not None else evaluate_point(study, points[i])
-    return [finish(study, points[i], r) for i, r in enumerate(rows) if r is not None]
 
 
 @functools.lru_cache(maxsize=64)
@@ -68,25 +52,18 @@ def evaluate_point(study: Study, p: Point) -> dict[str, Any]:
                            "area_mm2": r.total.area_mm2, "evaluator": "simulate",
                            "chip_hash": r.inputs["chip"]["hash"]}
     row.update(accuracy_fields(r))
-    row.update(fit_fields(chip, model, r))
+    row.update(fit_fields(chip, model, v.batch, r))
     return row
 
 
-def fit_fields(chip: Any, model: Any, result: Any | None) -> dict[str, Any]:
-    """Does the model fit? MCUs: weights in flash and the activation arena in SRAM (the MCU
-    engine's check). Accelerators and GPUs: the model's weights in off-chip memory; unknown
-    when the chip gives no capacity."""
-    if chip.kind == "mcu" and result is not None:
-        fit = next((op.mapping["fit"] for op in result.ops if "fit" in op.mapping), None)
-        if fit is not None:
-            return {"fits": bool(fit["fits"]), "fit_detail":
-                    f"weights {fit['weights_bytes']:,} B of {fit['flash_bytes']:,} B flash, "
-                    f"arena {fit['arena_bytes']:,} B of {fit['sram_bytes']:,} B SRAM"}
-    cap = getattr(getattr(chip, "offchip", None), "size_bytes", None)
-    w = int(model.weight_bytes)
-    if cap is None:
-        return {"fits": None, "fit_detail": f"weights {w:,} B; chip gives no off-chip capacity"}
-    return {"fits": w <= cap, "fit_detail": f"weights {w:,} B of {cap:,} B off-chip"}
+def fit_fields(chip: Any, model: Any, batch: int, result: Any | None) -> dict[str, Any]:
+    """Does the model fit? The chip kind's one memory-fit rule (its backend's ``memory_fit``):
+    weights, KV cache and live activations against the memories that hold them; ``fits`` is
+    None when the chip gives no capacity."""
+    from hwsim.engine.backend import backend_for
+
+    fit = backend_for(chip).memory_fit(model, chip, batch, result=result)
+    return {"fits": fit.fits, "fit_detail": fit.summary}
 
 
 def finish(study: Study, p: Point, row: dict[str, Any]) -> dict[str, Any]:

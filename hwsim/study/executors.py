@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from hwsim.errors import input_error
-from hwsim.study.evaluate import evaluate_chunk
+from hwsim.study.chunk import evaluate_chunk
 from hwsim.study.points import Point
 from hwsim.study.spec import Study
 

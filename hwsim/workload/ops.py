@@ -12,10 +12,9 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
-from hwsim.config.chip import Dtype
 from hwsim.config.sparsity import DenseSpec, SparsitySpec
+from hwsim.units import DTYPE_BYTES, Dtype
 
-DTYPE_BYTES: dict[str, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
 # Accumulators are 32-bit for every operand type (int32 for integers, fp32 for floats), as in
 # TPU v1 and tensor cores; partial sums that spill to memory are stored at this width.
 ACCUMULATOR_BYTES = 4

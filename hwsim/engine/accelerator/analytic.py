@@ -24,13 +24,14 @@ from hwsim.engine.accelerator.sparse_effects import DENSE, SparseEffect, gemm_ef
 from hwsim.engine.accelerator.tiling import WorkTiming, gemm_timings, stream_timings
 from hwsim.engine.accelerator.traffic import ORDERS
 from hwsim.engine.result import OpResult, Total
+from hwsim.engine.totals import build_total
 from hwsim.errors import input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.sparsity.masks import PackedMask
+from hwsim.units import DTYPE_BYTES
 from hwsim.workload.model import Model
-from hwsim.workload.ops import DTYPE_BYTES
 
 ENERGY_COMPONENTS = ("mac", "vector", "router", "ifmap_sram", "filter_sram", "ofmap_sram",
                      "offchip", "static")
@@ -49,24 +50,23 @@ def design_arrays(chip: AcceleratorChip) -> DesignArrays:
         vector_lanes=np.asarray(chip.vector_unit.lanes, f))
 
 
-def accelerator_area_mm2(chip: AcceleratorChip, tech: Tech) -> dict[str, float]:
-    dt = chip.array.dtype
-    sram = sum(float(tech.sram_area_mm2(b.size_bytes)) for b in
-               (chip.buffers.ifmap, chip.buffers.filter, chip.buffers.ofmap))
-    return {
-        "pe_array": chip.array.rows * chip.array.cols * tech.mac_area_mm2(dt),
+def area_and_static(chip: AcceleratorChip, tech: Tech,
+                    d: DesignArrays) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Area by block (mm^2) and static power (W) of every design in ``d`` (arrays over designs,
+    other fields from ``chip``): the one formula for a single chip and for vectorised sweeps."""
+    mac = tech.mac_area_mm2(chip.array.dtype)
+    area = {
+        "pe_array": np.asarray(d.rows * d.cols * mac, dtype=np.float64),
         # A vector lane is costed as one MAC of the array's dtype (multiply + add datapath).
-        "vector_unit": chip.vector_unit.lanes * tech.mac_area_mm2(dt),
-        "sram": sram,
+        "vector_unit": np.asarray(d.vector_lanes * mac, dtype=np.float64),
+        "sram": sum(np.asarray(tech.sram_area_mm2(b), dtype=np.float64)
+                    for b in (d.ifmap_bytes, d.filter_bytes, d.ofmap_bytes)),
     }
-
-
-def static_power_w(chip: AcceleratorChip, tech: Tech, area: dict[str, float]) -> float:
     if chip.static_power_w is not None:
-        return chip.static_power_w
-    sram_bytes = (chip.buffers.ifmap.size_bytes + chip.buffers.filter.size_bytes
-                  + chip.buffers.ofmap.size_bytes)
-    return float(tech.static_power_w(area["pe_array"] + area["vector_unit"], sram_bytes))
+        return area, np.full_like(area["pe_array"], chip.static_power_w)
+    sram_bytes = np.asarray(d.ifmap_bytes + d.filter_bytes + d.ofmap_bytes, dtype=np.float64)
+    logic = area["pe_array"] + area["vector_unit"]
+    return area, np.asarray(tech.static_power_w(logic, sram_bytes), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,15 @@ def prepare(chip: AcceleratorChip) -> Prepared:
     tech = load_tech(chip.tech)
     d = design_arrays(chip)
     dt = chip.array.dtype
-    area = accelerator_area_mm2(chip, tech)
+    area_arrays, static_w = area_and_static(chip, tech, d)
+    area = {k: float(v) for k, v in area_arrays.items()}
     return Prepared(tech=tech, design=d, sram_e=sram_energies(tech, d),
                     e_mac=tech.mac_energy_j(dt),
                     e_off=tech.offchip_energy_j_per_byte(chip.offchip.kind),
                     e_vec=tech.add_energy_j(dt), e_gated_mac=tech.gated_mac_energy_j(dt),
                     gated_read_ratio=tech.gated_read_ratio,
                     area_mm2=area,
-                    static_power_w=static_power_w(chip, tech, area))
+                    static_power_w=float(static_w))
 
 
 def _effect(w: GemmWork, op_name: str, chip: AcceleratorChip, pre: Prepared,
@@ -278,14 +279,6 @@ def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c: Costs,
 
 def _total(rows: list[OpResult], chip: AcceleratorChip, area: dict[str, float],
            p_static: float, pes: int) -> Total:
-    cycles = sum(r.cycles for r in rows)
-    macs = sum(r.macs for r in rows)
-    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
-    return Total(
-        cycles=cycles, compute_cycles=sum(r.compute_cycles for r in rows),
-        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=cycles / chip.clock_hz,
-        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
-        utilization=macs / (cycles * pes) if cycles else 0.0, area_mm2=sum(area.values()),
-        area_breakdown_mm2=area, bytes={lvl: sum(r.bytes[lvl] for r in rows)
-                                        for lvl in BYTE_LEVELS},
-        static_power_w=p_static)
+    return build_total(rows, energy_components=ENERGY_COMPONENTS, byte_levels=BYTE_LEVELS,
+                       clock_hz=chip.clock_hz, peak_macs_per_cycle=pes, area_mm2=area,
+                       static_power_w=p_static)

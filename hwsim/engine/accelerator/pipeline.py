@@ -15,12 +15,13 @@ prologue, the load nothing can hide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
 
 from hwsim.engine.accelerator.tiling import WorkTiming
+from hwsim.engine.timeline import OpTimeline
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,6 @@ class Tile:
     load_bytes: float
     compute_cycles: float
     store_bytes: float
-
-
-@dataclass
-class OpTimeline:
-    cycles: float = 0.0
-    busy: dict[str, float] = field(default_factory=dict)  # engine -> busy cycles
-    slices: list[tuple[str, str, float, float]] = field(default_factory=list)  # track, name,
-    # start, end (cycles from the op's start)
 
 
 ENGINES = ("load", "array", "vector_unit", "router_unit", "store")

@@ -16,8 +16,8 @@ from hwsim.config.chip import AcceleratorChip
 from hwsim.engine.accelerator.analytic import design_arrays, split_works
 from hwsim.engine.accelerator.costs import DesignArrays, gemm_costs, sram_energies, vector_costs
 from hwsim.hardware.tech import load_tech
+from hwsim.units import DTYPE_BYTES
 from hwsim.workload.model import Model
-from hwsim.workload.ops import DTYPE_BYTES
 
 
 @dataclass(frozen=True)

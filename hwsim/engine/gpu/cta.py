@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import simpy
 
-from hwsim.engine.accelerator.pipeline import OpTimeline
+from hwsim.engine.timeline import OpTimeline
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import numpy as np
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import DenseSpec
-from hwsim.engine.accelerator.cycle import CycleRun
 from hwsim.engine.gpu.analytic import op_kernels
 from hwsim.engine.gpu.cta import KernelRun, run_kernel, timeline
 from hwsim.engine.gpu.cycle_kernels import (
@@ -46,6 +45,7 @@ from hwsim.engine.gpu.realise import (
 )
 from hwsim.engine.gpu.rows import OpTally, gpu_total, power_capped
 from hwsim.engine.result import OpResult
+from hwsim.engine.timeline import CycleRun
 from hwsim.hardware.memo import per_object
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model

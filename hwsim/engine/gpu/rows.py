@@ -10,6 +10,7 @@ from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.energy import ENERGY_COMPONENTS, GpuEnergy
 from hwsim.engine.gpu.kernels import KernelCost, tensor_peak
 from hwsim.engine.result import OpResult, Total
+from hwsim.engine.totals import build_total
 from hwsim.workload.ops import OpBase
 
 BYTE_LEVELS = ("smem", "l2", "offchip")
@@ -71,17 +72,12 @@ class OpTally:
 
 
 def gpu_total(rows: list[OpResult], chip: GpuChip) -> Total:
-    """Totals over the ops: sums, and utilisation against the chip's highest tensor rate."""
-    latency_s = sum(r.latency_s for r in rows)
-    macs = sum(r.macs for r in rows)
-    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
-    peak_macs = max(chip.tensor_flops_per_s.values()) / 2.0
-    area = {"die": chip.die_area_mm2} if chip.die_area_mm2 else {}
-    return Total(
-        cycles=sum(r.cycles for r in rows), compute_cycles=sum(r.compute_cycles for r in rows),
-        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=latency_s,
-        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
-        utilization=macs / (latency_s * peak_macs) if latency_s else 0.0,
-        area_mm2=sum(area.values()), area_breakdown_mm2=area,
-        bytes={lvl: sum(r.bytes[lvl] for r in rows) for lvl in BYTE_LEVELS},
-        static_power_w=chip.idle_power_w)
+    """Totals over the ops; utilisation against the chip's highest tensor rate."""
+    return build_total(rows, energy_components=ENERGY_COMPONENTS, byte_levels=BYTE_LEVELS,
+                       peak_macs_per_s=max(chip.tensor_flops_per_s.values()) / 2.0,
+                       area_mm2=gpu_area_mm2(chip), static_power_w=chip.idle_power_w)
+
+
+def gpu_area_mm2(chip: GpuChip) -> dict[str, float]:
+    """The die area when the preset gives it (GPU blocks are not costed separately)."""
+    return {"die": chip.die_area_mm2} if chip.die_area_mm2 else {}

@@ -26,10 +26,12 @@ from hwsim.engine.mcu.npu import (
     weight_zero_fractions,
 )
 from hwsim.engine.result import OpResult, Total
+from hwsim.engine.totals import build_total
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork, Work, lower
+from hwsim.units import DTYPE_BYTES
 from hwsim.workload.model import Model
-from hwsim.workload.ops import DTYPE_BYTES, Conv2dOp, OpBase
+from hwsim.workload.ops import Conv2dOp, OpBase
 
 ENERGY_COMPONENTS = ("core", "npu_mac", "npu_sram", "weight_memory", "sleep")
 BYTE_LEVELS = ("flash", "sram")
@@ -196,19 +198,18 @@ def op_row(op: OpBase, batch: int, chip: McuChip, cost: OpCost, fit: dict[str, A
 
 
 def mcu_total(rows: list[OpResult], chip: McuChip) -> Total:
-    cycles = sum(r.cycles for r in rows)
-    macs = sum(r.macs for r in rows)
-    peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if chip.npu is not None
-            else float(chip.macs_per_cycle["int8"]))
-    breakdown = {c: sum(r.energy_breakdown_j[c] for r in rows) for c in ENERGY_COMPONENTS}
-    return Total(
-        cycles=cycles, compute_cycles=sum(r.compute_cycles for r in rows),
-        stall_cycles=sum(r.stall_cycles for r in rows), latency_s=cycles / chip.clock_hz,
-        energy_j=sum(breakdown.values()), energy_breakdown_j=breakdown, macs=macs,
-        utilization=macs / (cycles * peak) if cycles else 0.0, area_mm2=0.0,
-        area_breakdown_mm2={}, bytes={lvl: sum(r.bytes[lvl] for r in rows)
-                                      for lvl in BYTE_LEVELS},
-        static_power_w=chip.sleep_power_w)
+    return build_total(rows, energy_components=ENERGY_COMPONENTS, byte_levels=BYTE_LEVELS,
+                       clock_hz=chip.clock_hz,
+                       peak_macs_per_cycle=peak_macs_per_cycle(chip), area_mm2={},
+                       static_power_w=chip.sleep_power_w)
+
+
+def peak_macs_per_cycle(chip: McuChip) -> float:
+    """MACs per (host) clock cycle: the NPU's array scaled to the host clock, else the core's
+    int8 SIMD rate."""
+    if chip.npu is not None:
+        return chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz
+    return float(chip.macs_per_cycle["int8"])
 
 
 def duty_cycled_power_w(total: Total, chip: McuChip, inferences_per_s: float) -> float:

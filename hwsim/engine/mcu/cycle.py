@@ -20,8 +20,6 @@ import numpy as np
 
 from hwsim.config.chip import McuChip
 from hwsim.config.sparsity import NmSpec, ReluSpec, TopKSpec
-from hwsim.engine.accelerator.cycle import MAX_REALISED_TOKENS, CycleRun
-from hwsim.engine.accelerator.pipeline import OpTimeline
 from hwsim.engine.mcu.analytic import OpCost, WorkCost, cost_op, mcu_total, op_row
 from hwsim.engine.mcu.core import ZERO_SKIP_KINDS
 from hwsim.engine.mcu.events import (
@@ -41,10 +39,13 @@ from hwsim.engine.mcu.npu import (
     weight_zero_fractions,
 )
 from hwsim.engine.result import OpResult
+from hwsim.engine.timeline import CycleRun, OpTimeline
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork, VectorWork, Work, lower
+from hwsim.sparsity.realise import MAX_REALISED_TOKENS
+from hwsim.units import DTYPE_BYTES
 from hwsim.workload.model import Model
-from hwsim.workload.ops import DTYPE_BYTES, OpBase, RecurrentOp
+from hwsim.workload.ops import OpBase, RecurrentOp
 
 
 def simulate_mcu_cycle(model: Model, chip: McuChip, batch: int, *, seed: int = 0,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from hwsim.engine.accelerator.pipeline import OpTimeline
+from hwsim.engine.timeline import OpTimeline
 
 # Vela 5.2.0 splits weight streams into output-depth slices in multiples of 16 channels
 # (ethosu/vela/architecture_features.py, ArchitectureFeatures.OFMSplitDepth = 16).
