@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+
+if TYPE_CHECKING:
+    from scipy.interpolate import PchipInterpolator
 
 EXACT_ATOL = 1e-12  # a density this close to a published one reads that point itself
 
@@ -35,6 +38,8 @@ def sorted_points(densities: Sequence[float], values: Sequence[float]
 
 
 def interpolator(x: np.ndarray, y: np.ndarray) -> PchipInterpolator:
+    from scipy.interpolate import PchipInterpolator  # here: scipy is slow to import
+
     return PchipInterpolator(x, y, extrapolate=False)
 
 

@@ -7,12 +7,13 @@ glossary (``hwsim glossary``) documents every field.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hwsim import __version__
 from hwsim.accuracy.base import Accuracy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class Result:
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per op; nested dicts flattened to ``energy_j.mac``, ``bytes.offchip``..."""
+        import pandas as pd  # here, not at import: pandas is slow to import
+
         rows = []
         for op in self.ops:
             row: dict[str, Any] = {k: v for k, v in op.to_dict().items()

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from hwsim.sparsity.realise import expected_dropped, expected_expert_loads, expert_capacity
 
@@ -54,6 +53,8 @@ def expected_max_load(tokens: int, p: np.ndarray) -> float:
     """E[max_e X_e] for independent X_e ~ Binomial(tokens, p_e), summed over the CDF:
     E[max] = sum_{x>=0} (1 - prod_e P(X_e <= x)). (Loads are in fact weakly negatively
     correlated; independence slightly overstates the maximum.)"""
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.6 s to import
+
     hi = int(min(tokens, np.max(tokens * p + 10.0 * np.sqrt(tokens * p * (1 - p)) + 10.0)))
     x = np.arange(0, hi + 1)
     cdf = stats.binom.cdf(x[None, :], tokens, p[:, None])

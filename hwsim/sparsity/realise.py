@@ -29,7 +29,6 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from hwsim.config.sparsity import (
     DenseSpec,
@@ -100,6 +99,8 @@ def expected_clipped_density(mean: float, std: float, min_density: float = 0.0) 
     if std == 0.0:
         return float(np.clip(mean, min_density, 1.0))
     a, b = (min_density - mean) / std, (1.0 - mean) / std
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.6 s to import
+
     phi, cdf = stats.norm.pdf, stats.norm.cdf
     inside = mean * (cdf(b) - cdf(a)) + std * (phi(a) - phi(b))
     return float(min_density * cdf(a) + 1.0 * (1.0 - cdf(b)) + inside)
@@ -264,6 +265,8 @@ def expected_max_lane_nnz(k_dim: int | np.ndarray, density: float | np.ndarray,
     spread = np.asarray(density_std, dtype=np.float64)
     mean = _round_half_up(k * d) if exact_topk else k * d
     var = (0.0 if exact_topk else k * d * (1.0 - d)) + (k * spread) ** 2
+    from scipy import stats  # here, not at import (slow)
+
     m_l = stats.norm.ppf((n_lanes - 0.375) / (n_lanes + 0.25))
     return np.minimum(mean + np.sqrt(var) * m_l, k)
 
@@ -400,6 +403,8 @@ def expected_dropped(tokens: int, experts: int, top_k: int, capacity_factor: flo
     pi = expected_expert_loads(tokens, experts, top_k, routing, zipf_s) / max(tokens, 1)
     if tokens == 0:
         return 0.0
+    from scipy import stats  # here, not at import (slow)
+
     above = tokens * pi * stats.binom.sf(cap - 1, tokens - 1, pi) - cap * stats.binom.sf(
         cap, tokens, pi)
     return float(np.clip(above, 0.0, None).sum())
