@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hwsim.accuracy.base import Accuracy, Provenance, unknown
-from hwsim.accuracy.curves import UserCurve, load_user_curve, user_curve_accuracy
-from hwsim.accuracy.literature import curve_accuracy, list_curves, load_curve
 from hwsim.config.model import (
     CurveAccuracySource,
     LiteratureAccuracySource,
@@ -31,6 +30,21 @@ __all__ = ["MEASURED_MODULE", "Accuracy", "Provenance", "UserCurve", "accuracy_o
 
 MEASURED_MODULE = "hwsim.accuracy.measured"
 
+# The curve readers (and the cited-curve schema) are imported on first use: a model without an
+# accuracy source, e.g. a single GEMM, never needs them, and `hwsim simulate` starts faster.
+_LAZY = {"UserCurve": "hwsim.accuracy.curves", "load_user_curve": "hwsim.accuracy.curves",
+         "list_curves": "hwsim.accuracy.literature", "load_curve": "hwsim.accuracy.literature"}
+
+if TYPE_CHECKING:
+    from hwsim.accuracy.curves import UserCurve, load_user_curve
+    from hwsim.accuracy.literature import list_curves, load_curve
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hwsim.accuracy' has no attribute {name!r}")
+
 
 def accuracy_of(model: Model, *, curve: Path | str | None = None, seed: int = 0) -> Accuracy:
     """The accuracy of ``model`` (with its sparsity) and where it comes from.
@@ -40,6 +54,8 @@ def accuracy_of(model: Model, *, curve: Path | str | None = None, seed: int = 0)
     :class:`hwsim.errors.HwsimError`; a model no source covers gets ``provenance="unknown"``.
     """
     if curve is not None:
+        from hwsim.accuracy.curves import load_user_curve, user_curve_accuracy
+
         return user_curve_accuracy(model, load_user_curve(curve))
     src = model.accuracy
     if src is None:
@@ -49,8 +65,12 @@ def accuracy_of(model: Model, *, curve: Path | str | None = None, seed: int = 0)
     if isinstance(src, MeasuredAccuracySource):
         return _measured(model, seed)
     if isinstance(src, LiteratureAccuracySource):
+        from hwsim.accuracy.literature import curve_accuracy, load_curve
+
         return curve_accuracy(model, load_curve(src.literature))
     if isinstance(src, CurveAccuracySource):
+        from hwsim.accuracy.curves import load_user_curve, user_curve_accuracy
+
         path = _model_dir(model) / src.csv
         user = load_user_curve(path, metric=src.metric, source=src.source)
         return user_curve_accuracy(model, user)

@@ -8,48 +8,74 @@ inside the command, so ``hwsim --help`` and ``hwsim simulate --json`` start fast
 
 from __future__ import annotations
 
+import importlib
 import sys
+from functools import cache
+from typing import Any
 
 import typer
 
-from hwsim.cli.accuracy_cmd import accuracy_cmd
-from hwsim.cli.claims_cmd import claims_cmd
-from hwsim.cli.demo_cmd import demo_cmd
-from hwsim.cli.glossary_cmd import glossary_cmd
-from hwsim.cli.import_cmd import import_cmd
-from hwsim.cli.list_cmd import list_cmd
-from hwsim.cli.schema_cmd import schema_cmd
-from hwsim.cli.serve_cmd import serve_cmd
-from hwsim.cli.simulate_cmd import simulate_cmd
-from hwsim.cli.study_cmd import study_app
-from hwsim.cli.validate_cmd import validate_cmd
 from hwsim.errors import HwsimError
 
 __all__ = ["app", "main", "run"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="hwsim: simulate sparse-activation neural networks on accelerator, GPU "
-                       "and microcontroller models.")
-app.add_typer(study_app, name="study")
-# The order here is the order of `hwsim --help`.
-app.command("claims")(claims_cmd)
-app.command("accuracy")(accuracy_cmd)
-app.command("list")(list_cmd)
-app.command("schema")(schema_cmd)
-app.command("glossary")(glossary_cmd)
-app.command("simulate")(simulate_cmd)
-app.command("serve")(serve_cmd)
-app.command("validate")(validate_cmd)
-app.command("import")(import_cmd)
-app.command("demo")(demo_cmd)
+HELP = ("hwsim: simulate sparse-activation neural networks on accelerator, GPU and "
+        "microcontroller models.")
+# Command name -> (module, attribute). The order here is the order of `hwsim --help` (typer
+# lists plain commands in this order, groups such as `study` after them).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "study": ("hwsim.cli.study_cmd", "study_app"),
+    "claims": ("hwsim.cli.claims_cmd", "claims_cmd"),
+    "accuracy": ("hwsim.cli.accuracy_cmd", "accuracy_cmd"),
+    "list": ("hwsim.cli.list_cmd", "list_cmd"),
+    "schema": ("hwsim.cli.schema_cmd", "schema_cmd"),
+    "glossary": ("hwsim.cli.glossary_cmd", "glossary_cmd"),
+    "simulate": ("hwsim.cli.simulate_cmd", "simulate_cmd"),
+    "serve": ("hwsim.cli.serve_cmd", "serve_cmd"),
+    "validate": ("hwsim.cli.validate_cmd", "validate_cmd"),
+    "import": ("hwsim.cli.import_cmd", "import_cmd"),
+    "demo": ("hwsim.cli.demo_cmd", "demo_cmd"),
+}
+
+
+@cache
+def build_app(only: str | None = None) -> typer.Typer:
+    """The CLI with every command, or with just ``only``: `hwsim simulate ...` then neither
+    imports nor converts the other commands for click (a start-up cost of ~30 ms)."""
+    cli = typer.Typer(add_completion=False, no_args_is_help=True,
+                      pretty_exceptions_enable=False, help=HELP)
+    if only is not None:
+        # Keep a group even with one command, so `hwsim NAME ...` parses as with all of them.
+        cli.callback(help=HELP)(_no_options)
+    for name, (module, attr) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        command = getattr(importlib.import_module(module), attr)
+        if isinstance(command, typer.Typer):
+            cli.add_typer(command, name=name)
+        else:
+            cli.command(name)(command)
+    return cli
+
+
+def _no_options() -> None:
+    pass
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the full CLI, built on first use (`from hwsim.cli import app`)
+        return build_app()
+    raise AttributeError(f"module 'hwsim.cli' has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, mapping errors to exit status 2 without a traceback."""
     from hwsim.cli.render import err
 
+    args = sys.argv[1:] if argv is None else list(argv)
+    cli = build_app(args[0] if args and args[0] in COMMANDS else None)
     try:
-        app(args=argv, standalone_mode=False, prog_name="hwsim")
+        cli(args=args, standalone_mode=False, prog_name="hwsim")
     except HwsimError as exc:
         err().print(exc.render(), markup=False, highlight=False)
         return 2

@@ -18,4 +18,4 @@ class StrictModel(BaseModel):
     them once, and nothing downstream mutates them (overrides build a new, re-validated object).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from hwsim.config.sparsity import AttentionGateSpec, DenseSpec, MoeSpec
 from hwsim.mapping.lowering import conv_to_gemm
-from hwsim.sparsity.moe_expect import expected_loads
 from hwsim.workload.builders import SOFTMAX_OPS
 from hwsim.workload.ops import (
     AttentionOp,
@@ -142,6 +141,9 @@ def _attention(op: AttentionOp, batch: int, b: int, spec: object) -> list[Work]:
 
 
 def _moe(op: MoeOp, batch: int, b: int) -> list[Work]:
+    # Here, not at import: the routing statistics need scipy, which a dense layer never does.
+    from hwsim.sparsity.moe_expect import expected_loads
+
     spec = op.sparsity
     tokens = op.tokens * batch
     if isinstance(spec, MoeSpec):

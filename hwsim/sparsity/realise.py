@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -40,7 +40,8 @@ from hwsim.config.sparsity import (
 from hwsim.errors import input_error
 from hwsim.sparsity.masks import PackedMask, pack
 
-Seed = int | np.random.SeedSequence
+if TYPE_CHECKING:  # an alias for annotations only: np.random is imported on first draw
+    Seed = int | np.random.SeedSequence
 
 # Rows of a dense (tokens x units) intermediate handled at once: bounds memory to ~32 MiB of
 # float64 keys whatever the mask size, without changing the draws (the chunk size is fixed).

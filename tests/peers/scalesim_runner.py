@@ -163,6 +163,26 @@ def _read_report(path: Path) -> dict[str, str]:
     return dict(zip(names, values, strict=False))
 
 
+def write_inputs(
+    work: Path, layer: Layer, rows: int, cols: int, dataflow: str, *,
+    ifmap_sram_kb: int = 6144, filter_sram_kb: int = 6144, ofmap_sram_kb: int = 2048,
+    bandwidth_words_per_cycle: int | None = None,
+) -> tuple[Path, Path, Path]:
+    """Write SCALE-Sim's config, topology and layout files into ``work``; return their paths
+    (arch.cfg, topology.csv, layout.csv). Arguments as in :func:`run_layer`."""
+    if dataflow not in DATAFLOWS:
+        raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {dataflow!r}")
+    config, topology, layout = work / "arch.cfg", work / "topology.csv", work / "layout.csv"
+    config.write_text(_CONFIG.format(
+        rows=rows, cols=cols, dataflow=dataflow, ifmap_kb=ifmap_sram_kb,
+        filter_kb=filter_sram_kb, ofmap_kb=ofmap_sram_kb,
+        bandwidth=bandwidth_words_per_cycle or 10,
+        interface="USER" if bandwidth_words_per_cycle else "CALC"))
+    topology.write_text(_topology(layer))
+    layout.write_text(_LAYOUT)
+    return config, topology, layout
+
+
 def run_layer(
     layer: Layer, rows: int, cols: int, dataflow: str, *,
     ifmap_sram_kb: int = 6144, filter_sram_kb: int = 6144, ofmap_sram_kb: int = 2048,
@@ -180,13 +200,10 @@ def run_layer(
     scale_sim = require_scalesim()
     with tempfile.TemporaryDirectory(prefix="hwsim-scalesim-") as tmp:
         work = Path(tmp)
-        (work / "arch.cfg").write_text(_CONFIG.format(
-            rows=rows, cols=cols, dataflow=dataflow, ifmap_kb=ifmap_sram_kb,
-            filter_kb=filter_sram_kb, ofmap_kb=ofmap_sram_kb,
-            bandwidth=bandwidth_words_per_cycle or 10,
-            interface="USER" if bandwidth_words_per_cycle else "CALC"))
-        (work / "topology.csv").write_text(_topology(layer))
-        (work / "layout.csv").write_text(_LAYOUT)
+        config, topology, layout = write_inputs(
+            work, layer, rows, cols, dataflow, ifmap_sram_kb=ifmap_sram_kb,
+            filter_sram_kb=filter_sram_kb, ofmap_sram_kb=ofmap_sram_kb,
+            bandwidth_words_per_cycle=bandwidth_words_per_cycle)
         sink = io.StringIO()
         start_s = time.perf_counter()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
@@ -194,8 +211,8 @@ def run_layer(
             # Its memory model int()s a 1-element array: a numpy DeprecationWarning per run.
             warnings.simplefilter("ignore", DeprecationWarning)
             sim = scale_sim.scalesim(
-                save_disk_space=True, verbose=False, config=str(work / "arch.cfg"),
-                topology=str(work / "topology.csv"), layout=str(work / "layout.csv"),
+                save_disk_space=True, verbose=False, config=str(config),
+                topology=str(topology), layout=str(layout),
                 input_type_gemm=isinstance(layer, GemmLayer))
             sim.run_scale(top_path=str(work / "out"))
         wall_time_s = time.perf_counter() - start_s
