@@ -46,6 +46,7 @@ bench: setup-dev
 	$(BIN)/python benchmarks/bench_gpu_cycle.py
 	$(BIN)/python benchmarks/bench_mcu_cycle.py
 	$(BIN)/python benchmarks/bench_study.py
+	$(BIN)/python benchmarks/bench_startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
