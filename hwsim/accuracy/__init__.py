@@ -18,11 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hwsim.accuracy.base import Accuracy, Provenance, unknown
-from hwsim.config.model import (
-    CurveAccuracySource,
-    LiteratureAccuracySource,
-    MeasuredAccuracySource,
-)
 from hwsim.workload.model import Model
 
 __all__ = ["MEASURED_MODULE", "Accuracy", "Provenance", "UserCurve", "accuracy_of", "list_curves",
@@ -62,6 +57,12 @@ def accuracy_of(model: Model, *, curve: Path | str | None = None, seed: int = 0)
         return unknown(f"no accuracy source for {model.name}: its model file names none "
                        "(accuracy: {measured | literature | csv}) and no --accuracy-curve "
                        "was given")
+    from hwsim.config.model import (
+        CurveAccuracySource,
+        LiteratureAccuracySource,
+        MeasuredAccuracySource,
+    )
+
     if isinstance(src, MeasuredAccuracySource):
         return _measured(model, seed)
     if isinstance(src, LiteratureAccuracySource):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hwsim.config.model import LiquidBuilder, TransformerBuilder
+from typing import TYPE_CHECKING
+
 from hwsim.config.sparsity import DenseSpec, TopKSpec
 from hwsim.workload.ops import (
     AttentionOp,
@@ -16,6 +17,9 @@ from hwsim.workload.ops import (
     VectorOp,
 )
 
+if TYPE_CHECKING:  # the model schemas are imported by whoever built the builder
+    from hwsim.config.model import LiquidBuilder, TransformerBuilder
+
 # Vector-unit operations per element, counted as the arithmetic a straightforward kernel does:
 # LayerNorm: mean, variance (sub, square, add), normalise (sub, mul), scale and shift (mul, add)
 # ~ 8; softmax: max, sub, exp (counted as 4 ops: range reduction + polynomial), sum, divide ~ 8;
@@ -27,6 +31,8 @@ TOPK_SELECT_OPS = 4.0  # partial selection per candidate score (compare-and-swap
 
 
 def build(builder: TransformerBuilder | LiquidBuilder) -> list[OpBase]:
+    from hwsim.config.model import LiquidBuilder
+
     if isinstance(builder, LiquidBuilder):
         return build_liquid(builder)
     return build_transformer(builder)

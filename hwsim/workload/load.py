@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.config.loading import apply_overrides, read_yaml_file, validate
-from hwsim.config.model import ModelDoc
 from hwsim.config.registry import resolve
 from hwsim.errors import input_error
 from hwsim.workload.builders import build
@@ -69,6 +68,9 @@ def _load(name_or_path: str | Path | Model, seq: int | None, phase: str | None,
 
 
 def model_from_doc(doc: Mapping[str, Any], source: str) -> Model:
+    # Here, not at import: a single GEMM or conv never needs the model schema.
+    from hwsim.config.model import ModelDoc
+
     parsed: ModelDoc = validate(doc, ModelDoc, source)
     ops: list[OpBase]
     ops = build(parsed.builder) if parsed.builder is not None else list(parsed.ops or [])
