@@ -59,7 +59,7 @@ def build_app(only: str | None = None) -> typer.Typer:
 
 
 def _no_options() -> None:
-    pass
+    """The group's callback: `hwsim` itself takes no options before the command name."""
 
 
 def __getattr__(name: str) -> Any:
