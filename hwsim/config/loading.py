@@ -58,7 +58,7 @@ def read_small_text(path: str | Path, *, max_bytes: int, limited: str,
         raise input_error(src, f"cannot read file: {exc.strerror}") from None
 
 
-def _safe_load(text: str) -> Any:
+def safe_load(text: str) -> Any:
     """``yaml.safe_load``, through libyaml's build of the same safe loader when it is installed
     (plain data only, the same Python constructor: ~10x faster on a tech table, which is most of
     a single ``hwsim simulate``). Text libyaml rejects is parsed again by ``yaml.safe_load``, so
@@ -75,7 +75,7 @@ def _safe_load(text: str) -> Any:
 def parse_yaml_text(text: str, source: str) -> dict[str, Any]:
     """Parse YAML text that must hold one mapping."""
     try:
-        doc = _safe_load(text)
+        doc = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

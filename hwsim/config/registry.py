@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 
+from hwsim.config.loading import safe_load
 from hwsim.errors import input_error
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def _presets_cached(kind: str, stamp: tuple[tuple[str, float], ...]) -> tuple[Pr
     for path_str, _ in stamp:
         path = Path(path_str)
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
             doc = None
         desc = str(doc.get("description", "")) if isinstance(doc, dict) else "(unreadable file)"
