@@ -40,7 +40,13 @@ class TransformerBuilder(StrictModel):
     layers: Size = Field(description="transformer blocks")
     d_model: Size = Field(description="hidden width")
     heads: Size = Field(description="attention heads")
-    kv_heads: Size | None = Field(None, description="key/value heads (grouped-query attention)")
+    kv_heads: Size | None = Field(None, description="key/value heads (grouped-query attention): "
+                                  "must divide heads; unset = heads (multi-head attention)")
+    causal: bool = Field(False, description="decoder attention: each token sees only earlier "
+                         "tokens (GPT, LLaMA); false = full attention (BERT, ViT, T5 encoder)")
+    window: Size | None = Field(None, description="sliding-window attention: each token sees at "
+                                "most this many keys, and the KV cache rolls at this length "
+                                "(Mistral 7B: 4096); unset = no window")
     d_ff: Size = Field(description="feed-forward inner width")
     gated_ffn: bool = Field(False, description="SwiGLU-style FFN with a gate matrix")
     vocab: int = Field(0, ge=0, description="vocabulary size (0: no embedding or LM head)")
