@@ -73,7 +73,9 @@ class TransformerBuilder(StrictModel):
         if self.d_model % self.heads:
             raise ValueError(f"heads={self.heads} must divide d_model={self.d_model}")
         if self.kv_heads is not None and self.heads % self.kv_heads:
-            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}")
+            divisors = [d for d in range(1, self.heads + 1) if self.heads % d == 0]
+            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}; "
+                             f"use one of {divisors}")
         return self
 
 

@@ -142,7 +142,9 @@ class AttentionOp(OpBase):
     @model_validator(mode="after")
     def _attention_shape(self) -> AttentionOp:
         if self.kv_heads is not None and self.heads % self.kv_heads:
-            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}")
+            divisors = [d for d in range(1, self.heads + 1) if self.heads % d == 0]
+            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}; "
+                             f"use one of {divisors}")
         if self.causal and self.seq_q > self.seq_kv:
             raise ValueError(f"causal attention needs seq_q <= seq_kv (the queries are the last "
                              f"seq_q positions); got seq_q={self.seq_q}, seq_kv={self.seq_kv}")
