@@ -56,6 +56,11 @@ class AttentionShape:
         cache (a sliding window never looks further back)."""
         return self.seq_kv if self.window is None else min(self.seq_kv, self.window)
 
+    def key_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per query, the first and one-past-last key it sees (int64 arrays of ``seq_q``)."""
+        pos = np.arange(self.seq_kv - self.seq_q, self.seq_kv, dtype=np.int64)
+        return key_ranges(pos, self.seq_kv, self.causal, self.window)
+
     @property
     def keys_touched(self) -> int:
         """Distinct keys any query sees: what must be read from memory at least once."""
