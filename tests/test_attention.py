@@ -222,7 +222,7 @@ def test_kv_cache_bytes_follow_kv_heads_and_window():
 
 
 def test_405b_fit_counts_the_gqa_kv_cache():
-    from hwsim.claims.fit import kv_cache_bytes
+    from hwsim.workload.memory import kv_cache_bytes
 
     m = hwsim.load_model("llama3-405b-8bit", seq=2048, phase="decode")
     # 126 layers x 2 x 2048 tokens x 8 KV heads x 128 x 1 B, for 4 sequences.
