@@ -99,8 +99,11 @@ def test_mlp_with_gemm(tmp_path):
 
 
 def transformer_block(tmp_path: Path, seq: int = 16, d: int = 32, heads: int = 4,
-                      mask: bool = False) -> Path:
-    """One post-LN encoder block; ``mask`` adds an additive attention mask graph input."""
+                      mask: bool = False, causal: str = "") -> Path:
+    """One post-LN encoder block; ``mask`` adds an additive attention mask graph input;
+    ``causal`` makes that mask a constant ("additive": 0 on and below the diagonal, -1e9
+    above) or computes it with Trilu ("trilu": Where(tril(ones), scores, -1e9))."""
+    mask = mask or bool(causal)
     hd = d // heads
     n = helper.make_node
     scores = "s2" if mask else "s1"
@@ -116,7 +119,10 @@ def transformer_block(tmp_path: Path, seq: int = 16, d: int = 32, heads: int = 4
         n("Transpose", ["v1"], ["v"], name="v_t", perm=[0, 2, 1, 3]),
         n("MatMul", ["q", "kt"], ["s0"], name="qk"),
         n("Div", ["s0", "scale"], ["s1"], name="scale"),
-        *([n("Add", ["s1", "mask"], ["s2"], name="mask_add")] if mask else []),
+        *([n("Trilu", ["ones"], ["keep"], name="tril", upper=0),
+           n("Where", ["keep", "s1", "neg"], ["s2"], name="mask_where")]
+          if causal == "trilu" else
+          [n("Add", ["s1", "mask"], ["s2"], name="mask_add")] if mask else []),
         n("Softmax", [scores], ["p"], name="softmax", axis=-1),
         n("MatMul", ["p", "v"], ["o0"], name="av"),
         n("Transpose", ["o0"], ["o1"], name="o_t", perm=[0, 2, 1, 3]),
@@ -136,7 +142,13 @@ def transformer_block(tmp_path: Path, seq: int = 16, d: int = 32, heads: int = 4
              const("heads_shape", [1, seq, heads, hd]), const("model_shape", [1, seq, d]),
              const("scale", [float(np.sqrt(hd))], np.float32)]
     inputs = [helper.make_tensor_value_info("x", F, [1, seq, d])]
-    if mask:
+    if causal == "additive":
+        upper = np.triu(np.full((seq, seq), -1e9, dtype=np.float32), k=1)
+        inits.append(numpy_helper.from_array(upper.reshape(1, 1, seq, seq), "mask"))
+    elif causal == "trilu":
+        inits += [numpy_helper.from_array(np.ones((seq, seq), dtype=bool), "ones"),
+                  const("neg", [-1e9], np.float32)]
+    elif mask:
         inputs.append(helper.make_tensor_value_info("mask", F, [1, 1, 1, seq]))
     return save(tmp_path, nodes, inputs, [helper.make_tensor_value_info("y", F, [1, seq, d])],
                 inits, "block")
@@ -162,6 +174,22 @@ def test_attention_mask_is_absorbed_into_the_fused_op(tmp_path):
     masked = import_model(transformer_block(tmp_path, mask=True))
     assert [op.name for op in masked.ops] == [op.name for op in plain.ops]
     assert masked.macs == plain.macs
+
+
+@pytest.mark.parametrize("causal", ["additive", "trilu"])
+def test_a_causal_mask_imports_as_causal_attention(tmp_path, causal):
+    seq = 16
+    (attn,) = [op for op in import_model(transformer_block(tmp_path, seq, causal=causal)).ops
+               if op.kind == "attention"]
+    assert attn.causal
+    # 4 heads x 8 head_dim, query i sees i + 1 keys: 2 x 4 x 8 x (16 x 17 / 2) MACs.
+    assert attn.macs == 2 * 4 * 8 * (16 * 17 // 2)
+
+
+def test_a_runtime_mask_imports_as_full_attention(tmp_path):
+    (attn,) = [op for op in import_model(transformer_block(tmp_path, mask=True)).ops
+               if op.kind == "attention"]
+    assert not attn.causal  # a padding mask fed at run time: nothing says it is causal
 
 
 def test_shape_arithmetic_folds_and_activation_gathers_are_layout(tmp_path):

@@ -40,7 +40,13 @@ class TransformerBuilder(StrictModel):
     layers: Size = Field(description="transformer blocks")
     d_model: Size = Field(description="hidden width")
     heads: Size = Field(description="attention heads")
-    kv_heads: Size | None = Field(None, description="key/value heads (grouped-query attention)")
+    kv_heads: Size | None = Field(None, description="key/value heads (grouped-query attention): "
+                                  "must divide heads; unset = heads (multi-head attention)")
+    causal: bool = Field(False, description="decoder attention: each token sees only earlier "
+                         "tokens (GPT, LLaMA); false = full attention (BERT, ViT, T5 encoder)")
+    window: Size | None = Field(None, description="sliding-window attention: each token sees at "
+                                "most this many keys, and the KV cache rolls at this length "
+                                "(Mistral 7B: 4096); unset = no window")
     d_ff: Size = Field(description="feed-forward inner width")
     gated_ffn: bool = Field(False, description="SwiGLU-style FFN with a gate matrix")
     vocab: int = Field(0, ge=0, description="vocabulary size (0: no embedding or LM head)")
@@ -67,7 +73,9 @@ class TransformerBuilder(StrictModel):
         if self.d_model % self.heads:
             raise ValueError(f"heads={self.heads} must divide d_model={self.d_model}")
         if self.kv_heads is not None and self.heads % self.kv_heads:
-            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}")
+            divisors = [d for d in range(1, self.heads + 1) if self.heads % d == 0]
+            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}; "
+                             f"use one of {divisors}")
         return self
 
 

@@ -114,28 +114,37 @@ def attention_keep(spec: AttentionGateSpec, layer: int) -> float:
 
 
 def _attention(op: AttentionOp, batch: int, b: int, spec: object) -> list[Work]:
-    heads, seq_kv = op.heads * batch, op.seq_kv
+    """QK^T, softmax and PV as GEMMs per K/V head: the query heads of a GQA group share their
+    K and V, so they are packed as rows of one GEMM (as FlashDecoding and FlashAttention-3's
+    PackGQA do) and K/V are read once per K/V head. A causal or windowed mask shrinks the key
+    dimension to the mean number of keys a query sees (tiles outside the mask are skipped)."""
+    shape = op.shape
+    heads, kv_heads = op.heads, shape.kv_heads
+    keys = shape.keys_per_query
     gemm_spec = None
     if isinstance(spec, AttentionGateSpec):
         # The gate decides before the GEMMs run, so skipped heads/blocks are never issued: every
         # chip benefits (schedule-level skipping), at the gate op's own cost.
         keep = attention_keep(spec, op.layer)
         if spec.granularity == "head":
-            heads = max(batch, math.ceil(keep * op.heads) * batch)
+            heads = max(1, math.ceil(keep * op.heads))
+            kv_heads = math.ceil(heads / shape.group)  # kept heads fill whole groups first
         else:
             unit = spec.block if spec.granularity == "block" else 1
-            blocks = math.ceil(op.seq_kv / unit)
-            seq_kv = min(op.seq_kv, max(unit, math.ceil(keep * blocks) * unit))
+            blocks = math.ceil(keys / unit)
+            keys = min(keys, max(unit, math.ceil(keep * blocks) * unit))
     elif spec is not None:
-        gemm_spec = spec  # routed/top-k keys per query: chip features decide (union per tile)
-    scores = heads * op.seq_q * seq_kv
+        gemm_spec = spec  # routed/top-k of the visible keys: chip features decide (union per tile)
+    rows = math.ceil(heads / kv_heads) * op.seq_q  # query rows per K/V head
+    count = kv_heads * batch
+    scores = heads * batch * op.seq_q * keys
     if gemm_spec is not None and hasattr(gemm_spec, "density"):
         scores = max(1, math.ceil(scores * gemm_spec.density))  # softmax over the kept keys
     return [
-        GemmWork(op.seq_q, seq_kv, op.head_dim, heads, b, False, sparsity=gemm_spec,
+        GemmWork(rows, keys, op.head_dim, count, b, False, sparsity=gemm_spec,
                  sparse_dim="n", role=op.role),  # Q @ K^T: selected keys are output columns
         VectorWork(scores, SOFTMAX_OPS, scores * b, scores * b),
-        GemmWork(op.seq_q, op.head_dim, seq_kv, heads, b, False, sparsity=gemm_spec,
+        GemmWork(rows, op.head_dim, keys, count, b, False, sparsity=gemm_spec,
                  sparse_dim="k", role=op.role),  # P @ V: selected keys are the reduction
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hwsim.config.sparsity import DenseSpec, TopKSpec
+from hwsim.workload.attention import visible_pairs
 from hwsim.workload.ops import (
     AttentionOp,
     Conv2dOp,
@@ -79,15 +80,18 @@ def _layer(p: TransformerBuilder, pre: str, i: int, tokens: int, head_dim: int,
                 MatmulOp(name=pre + "attn_gate_out", m=tokens, n=p.heads, k=p.gate_dim,
                          dtype=dt, role="gate")]
     if p.router_dim:  # routed attention: low-width scores of every key, then top-k per query
+        # Only keys the mask lets a query see are scored (mean per query, rounded up).
+        keys = max(1, -(-visible_pairs(tokens, p.seq, p.causal, p.window) // tokens))
         ops += [MatmulOp(name=pre + "attn_route_proj", m=tokens, n=2 * p.router_dim,
                          k=p.d_model, dtype=dt, role="router"),
-                MatmulOp(name=pre + "attn_route_scores", m=tokens, n=p.seq, k=p.router_dim,
+                MatmulOp(name=pre + "attn_route_scores", m=tokens, n=keys, k=p.router_dim,
                          batch=p.heads, b_is_weight=False, dtype=dt, role="router"),
-                VectorOp(name=pre + "attn_route_topk", elements=p.heads * tokens * p.seq,
+                VectorOp(name=pre + "attn_route_topk", elements=p.heads * tokens * keys,
                          ops_per_element=TOPK_SELECT_OPS, dtype=dt)]
     ops += [
-        AttentionOp(name=pre + "attn", heads=p.heads, seq_q=tokens, seq_kv=p.seq,
-                    head_dim=head_dim, layer=i, dtype=dt, sparsity=p.attention_sparsity),
+        AttentionOp(name=pre + "attn", heads=p.heads, kv_heads=p.kv_heads, seq_q=tokens,
+                    seq_kv=p.seq, head_dim=head_dim, causal=p.causal, window=p.window,
+                    layer=i, dtype=dt, sparsity=p.attention_sparsity),
         MatmulOp(name=pre + "attn_out", m=tokens, n=p.d_model, k=p.d_model, dtype=dt),
         VectorOp(name=pre + "residual1", elements=tokens * p.d_model, inputs_per_element=2,
                  dtype=dt),

@@ -21,20 +21,10 @@ from hwsim.workload.ops import (
 
 
 def kv_cache_bytes(model: Model, batch: int) -> float:
-    """Keys and values of every attention op for ``batch`` sequences of ``seq_kv`` tokens.
-
-    The K/V width comes from the layer's fused ``<layer>.qkv`` projection (N = d_model +
-    2 kv_dim, K = d_model), which knows grouped-query attention; without one, all heads."""
-    qkv = {op.name.removesuffix(".qkv"): op for op in model.ops
-           if isinstance(op, MatmulOp) and op.name.endswith(".qkv")}
-    total = 0.0
-    for op in model.ops:
-        if not isinstance(op, AttentionOp):
-            continue
-        proj = qkv.get(op.name.removesuffix(".attn"))
-        kv_dim = (proj.n - proj.k) / 2 if proj is not None else op.heads * op.head_dim
-        total += 2.0 * op.seq_kv * kv_dim * op.dtype_bytes * batch
-    return total
+    """Keys and values of every attention op for ``batch`` sequences: ``seq_kv`` tokens (a
+    sliding window's rolling cache: ``window``) x K/V heads x head_dim x 2, at the op's dtype
+    (:attr:`hwsim.workload.ops.AttentionOp.kv_cache_bytes`)."""
+    return float(model.kv_cache_bytes * batch)
 
 
 def live_elements(op: OpBase) -> int:
@@ -49,8 +39,12 @@ def live_elements(op: OpBase) -> int:
         # The whole input sequence, the hidden state and the gate pre-activations of one step.
         n = op.steps * op.inputs + op.hidden + op.gates * op.hidden + op.steps * op.hidden
     elif isinstance(op, AttentionOp):
-        n = op.heads * (2 * op.seq_q * op.head_dim + 2 * op.seq_kv * op.head_dim
-                        + op.seq_q * op.seq_kv)
+        # Q and O per query head; K and V per K/V head (GQA), only the keys some query sees
+        # (a sliding window's rolling cache); the score rows of the keys seen.
+        s = op.shape
+        keys = s.keys_touched
+        n = (2 * op.heads * op.seq_q * op.head_dim + 2 * s.kv_heads * keys * op.head_dim
+             + op.heads * op.seq_q * keys)
     elif isinstance(op, EmbeddingOp):
         n = op.tokens * (op.dim + 1)
     elif isinstance(op, RouterOp | MoeOp):

@@ -33,6 +33,12 @@ class Model:
     def weight_bytes(self) -> int:
         return sum(op.weight_bytes for op in self.ops)
 
+    @property
+    def kv_cache_bytes(self) -> int:
+        """Keys and values the attention ops keep for one input: cached tokens (a sliding
+        window's rolling cache) x K/V heads x head_dim x 2, at each op's dtype."""
+        return sum(getattr(op, "kv_cache_bytes", 0) for op in self.ops)
+
 
 def content_hash(document: Any) -> str:
     """sha256 of a canonical JSON rendering: equal inputs, equal hash, on any machine."""

@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from hwsim.config.base import StrictModel
 from hwsim.config.sparsity import DenseSpec, SparsitySpec
 from hwsim.units import DTYPE_BYTES, Dtype
+from hwsim.workload.attention import AttentionShape, visible_pairs
 
 # Accumulators are 32-bit for every operand type (int32 for integers, fp32 for floats), as in
 # TPU v1 and tensor cores; partial sums that spill to memory are stored at this width.
@@ -118,19 +119,54 @@ class Conv2dOp(OpBase):
 
 
 class AttentionOp(OpBase):
-    """Scaled dot-product attention core: QK^T, softmax, AV (projections are separate matmuls)."""
+    """Scaled dot-product attention core: QK^T, softmax, AV (projections are separate matmuls).
+
+    The queries are the last ``seq_q`` of ``seq_kv`` positions (prefill: equal; decode: one new
+    token against a KV cache). Which keys each query sees (``causal``, ``window``) is defined in
+    :mod:`hwsim.workload.attention`; MACs count only visible (query, key) pairs."""
 
     kind: Literal["attention"] = "attention"
-    heads: Count
+    heads: Count = Field(description="query heads")
+    kv_heads: Count | None = Field(None, description="key/value heads, shared by heads/kv_heads "
+                                   "query heads each (grouped-query attention; unset: heads)")
     seq_q: Count = Field(description="query tokens")
     seq_kv: Count = Field(description="key/value tokens (the KV cache length in decode)")
     head_dim: Count
+    causal: bool = Field(False, description="decoder mask: a query sees only keys at or before "
+                         "its position (false: every key, as in an encoder)")
+    window: Count | None = Field(None, description="sliding window: each query sees at most "
+                                 "this many keys (Mistral-style; unset: no window)")
     layer: int = Field(0, ge=0, description="depth index (gated attention's keep ratio falls "
                        "with depth)")
 
+    @model_validator(mode="after")
+    def _attention_shape(self) -> AttentionOp:
+        if self.kv_heads is not None and self.heads % self.kv_heads:
+            divisors = [d for d in range(1, self.heads + 1) if self.heads % d == 0]
+            raise ValueError(f"kv_heads={self.kv_heads} must divide heads={self.heads}; "
+                             f"use one of {divisors}")
+        if self.causal and self.seq_q > self.seq_kv:
+            raise ValueError(f"causal attention needs seq_q <= seq_kv (the queries are the last "
+                             f"seq_q positions); got seq_q={self.seq_q}, seq_kv={self.seq_kv}")
+        return self
+
+    @property
+    def shape(self) -> AttentionShape:
+        return AttentionShape(self.heads, self.kv_heads or self.heads, self.seq_q, self.seq_kv,
+                              self.head_dim, self.causal, self.window)
+
     @property
     def macs(self) -> int:
-        return 2 * self.heads * self.seq_q * self.seq_kv * self.head_dim
+        # QK^T and PV each do head_dim MACs per visible (query, key) pair and head.
+        return 2 * self.heads * self.head_dim * visible_pairs(
+            self.seq_q, self.seq_kv, self.causal, self.window)
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        """Keys and values this op keeps per input: K and V of every cached token and K/V
+        head (a rolling cache of ``window`` tokens when windowed)."""
+        s = self.shape
+        return 2 * s.cached_keys * s.kv_heads * self.head_dim * self.dtype_bytes
 
 
 class VectorOp(OpBase):

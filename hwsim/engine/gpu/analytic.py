@@ -39,7 +39,7 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
     if isinstance(op, AttentionOp) and len(works) == 3:
         qk, sm, pv = works
         if isinstance(qk, GemmWork) and isinstance(sm, VectorWork) and isinstance(pv, GemmWork):
-            return [attention_cost(qk, sm, pv, chip, dtype, sm.ops_per_element)]
+            return [attention_cost(qk, sm, pv, chip, dtype, sm.ops_per_element, op.shape)]
     out: list[KernelCost] = []
     for w in works:
         if isinstance(w, GemmWork):

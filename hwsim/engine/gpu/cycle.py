@@ -49,7 +49,7 @@ from hwsim.engine.timeline import CycleRun
 from hwsim.hardware.memo import per_object
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
-from hwsim.workload.ops import MoeOp, OpBase
+from hwsim.workload.ops import AttentionOp, MoeOp, OpBase
 
 # Kernels of ops with nothing to realise are the same for every seed: cached per chip object,
 # so the inputs of a --samples run (and repeated simulate calls) rebuild only the random ones.
@@ -108,13 +108,13 @@ def op_cycle_kernels(op: OpBase, index: int, batch: int, chip: GpuChip, seed: in
     if len(works) == 3 and len(costs) == 1 and "q_blocks" in costs[0].mapping:
         qk, sm, pv = works  # one fused FlashAttention kernel
         assert isinstance(qk, GemmWork) and isinstance(sm, VectorWork)
-        assert isinstance(pv, GemmWork)
+        assert isinstance(pv, GemmWork) and isinstance(op, AttentionOp)
         cost, weights, realised_stats = costs[0], None, {}
         un = unions(0, qk, True)
         if un is not None and "union_density" in cost.mapping:
             dense = attention_cost(dataclasses.replace(qk, sparsity=None), sm,
                                    dataclasses.replace(pv, sparsity=None), chip, dtype,
-                                   sm.ops_per_element)
+                                   sm.ops_per_element, op.shape)
             cost = realised(cost, dense, un.mean)
             weights = un.unions / un.mean if un.mean > 0 else None
             realised_stats = {"density": un.density, "union_density": un.mean}

@@ -15,6 +15,7 @@ from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec
 from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.mapping.primitives import GemmWork, VectorWork
+from hwsim.workload.attention import AttentionShape
 
 # CTA tile shapes (rows of A x columns of B) a cuBLAS/CUTLASS heuristic picks among for SM80+
 # tensor-core GEMMs: 256x128 and 128x128 for large problems, narrower tiles for skinny ones.
@@ -25,6 +26,11 @@ A100_L2_BYTES_PER_CLK = 5120.0
 A100_SMS = 108
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
+# Key tile of the FlashAttention-2 forward kernel for head dims 64-128 on sm80/sm90: 64 keys
+# (kBlockN of Flash_fwd_kernel_traits in run_mha_fwd_hdim128, flash-attention
+# csrc/flash_attn/src/flash_fwd_launch_template.h; some head dims use 128). A causal or windowed
+# mask skips key tiles with no visible key; partially masked tiles are computed in full.
+FLASH_KV_BLOCK = 64
 # Decode GEMVs (at most this many token rows) with int8 weights run as weight-only (W8A16)
 # kernels on CUDA cores: every weight is converted to floating point before its multiply-add
 # (gpt-fast's WeightOnlyInt8Linear; TensorRT-LLM's weight-only GEMV) [assumption: 16 rows].
@@ -215,28 +221,41 @@ def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) ->
 
 
 def attention_cost(qk: GemmWork, softmax: VectorWork, pv: GemmWork, chip: GpuChip,
-                   dtype: str, softmax_ops: float) -> KernelCost:
+                   dtype: str, softmax_ops: float,
+                   shape: AttentionShape | None = None) -> KernelCost:
     """One fused FlashAttention kernel: Q, K, V read and O written once from DRAM per head-block
     (K/V re-reads per query block come from L2); the score tile lives in SMEM/registers, so the
-    softmax costs CUDA-core math, not traffic. Decode (one query) is a KV-cache read."""
+    softmax costs CUDA-core math, not traffic. Decode (one query) is a KV-cache read.
+
+    ``qk``/``pv`` are per K/V head (GQA query heads packed as rows, see
+    :func:`hwsim.mapping.primitives.lower`), so K and V are read once per K/V head. ``shape``
+    (the op's mask) adds FlashAttention's tile skipping: a query block reads and computes only
+    the key tiles holding a key it may see; masked keys on partial tiles are still computed."""
     s_qk = gemm_cost(qk, chip, dtype)
     s_pv = gemm_cost(pv, chip, dtype)
     b = qk.dtype_bytes
+    q_blocks = math.ceil(qk.m / FLASH_Q_BLOCK)
+    computed, reread, touched = 1.0, 1.0, 1.0
+    if shape is not None and (shape.causal or shape.window is not None):
+        blocks, span_keys, span_pairs = shape.block_spans(FLASH_Q_BLOCK, FLASH_KV_BLOCK)
+        keys = shape.keys_per_query
+        computed = span_pairs / (shape.group * shape.visible_pairs)  # >= 1: partial tiles
+        reread = span_keys / (blocks * keys)  # keys one block reads / mean keys per query
+        touched = shape.keys_touched / keys  # distinct keys / mean keys per query
     q_bytes = qk.m * qk.k * qk.count * b
     kv_frac = float(s_qk.mapping.get("union_density", 1.0)) / (
         chip.gather_efficiency if "union_density" in s_qk.mapping else 1.0)
     k_bytes = qk.k * qk.n * qk.count * b * kv_frac
     v_bytes = pv.k * pv.n * pv.count * b * kv_frac
     o_bytes = pv.m * pv.n * pv.count * b
-    q_blocks = math.ceil(qk.m / FLASH_Q_BLOCK)
-    dram = q_bytes + k_bytes + v_bytes + o_bytes
-    l2 = q_bytes + (k_bytes + v_bytes) * q_blocks + o_bytes
+    dram = q_bytes + (k_bytes + v_bytes) * touched + o_bytes
+    l2 = q_bytes + (k_bytes + v_bytes) * reread * q_blocks + o_bytes
     tiles = q_blocks * math.ceil(qk.count)
     waves = math.ceil(tiles / chip.sms)
     wave_eff = tiles / (waves * chip.sms)
-    flops = s_qk.tensor_flops + s_pv.tensor_flops
+    flops = (s_qk.tensor_flops + s_pv.tensor_flops) * computed
     sm_flops = flops / (tensor_peak(chip, dtype) * chip.gemm_efficiency * wave_eff)
-    vec_flops = softmax.elements * softmax_ops
+    vec_flops = softmax.elements * softmax_ops * computed
     compute = sm_flops + vec_flops / (cuda_peak(chip) * wave_eff)
     return KernelCost(
         kernels=1, compute_s=compute, l2_s=l2 / l2_bw(chip), dram_s=dram / dram_bw(chip),

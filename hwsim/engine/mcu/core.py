@@ -72,7 +72,10 @@ def gemm_core_cost(w: GemmWork, kind: str, chip: McuChip, dtype: str,
     # inputs skip their weight rows too.
     flash_bytes = executed * w.dtype_bytes if (kind == "fc" and w.b_is_weight) else 0.0
     stall = flash_bytes * flash_cycles_per_byte(chip)
-    act_bytes = (float(w.m) * w.k + outputs) * w.count * w.dtype_bytes
+    # Activations read and written; a B that is an activation too (attention's K and V, read
+    # once per K/V head) is read from SRAM as well.
+    b_act = 0.0 if w.b_is_weight else float(w.k) * w.n
+    act_bytes = ((float(w.m) * w.k + b_act) * w.count + outputs) * w.dtype_bytes
     return CoreCost(compute, stall, flash_bytes, act_bytes, executed,
                     density if skip else 1.0, fixed)
 

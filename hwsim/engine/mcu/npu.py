@@ -80,7 +80,9 @@ def npu_cost(w: Work, kind: str, npu: NpuSpec, zero_fraction: float = 0.0,
         weights = encoded_weight_bytes(raw, zero_fraction, k) * weight_passes if w.b_is_weight \
             else 0.0
         a_bytes = float(w.m) * w.k * w.count * w.dtype_bytes if ifm is None else ifm
-        sram = a_bytes + float(w.m) * w.n * w.count * w.dtype_bytes
+        # An activation B (attention's K and V, once per K/V head) streams from SRAM too.
+        b_act = 0.0 if w.b_is_weight else raw
+        sram = a_bytes + b_act + float(w.m) * w.n * w.count * w.dtype_bytes
     elif isinstance(w, VectorWork):
         compute = w.elements * w.ops_per_element / (npu.macs_per_cycle
                                                      * k.vector_elements_per_mac_lane)

@@ -9,7 +9,8 @@ is an error), QLinearConv, ConvInteger -> Conv2dOp; Gemm, MatMul, QLinearMatMul,
 -> MatmulOp (a constant B is a weight shared by every row, so A's leading dims fold into M; two
 activations keep them as ``batch``; a constant A is a weight on the left, costed transposed);
 MatMul -> [scale, mask] -> Softmax -> MatMul on activations -> one AttentionOp (see
-:mod:`.onnx_attention`; ``fuse_attention=False`` keeps plain matmuls + softmax); Gather of an
+:mod:`.onnx_attention`, which also detects a causal mask, else full attention;
+``fuse_attention=False`` keeps plain matmuls + softmax); Gather of an
 initializer by run-time indices -> EmbeddingOp; LSTM, GRU -> RecurrentOp per direction;
 elementwise arithmetic, activations, norms, reductions (``ReduceMean`` is costed as a norm:
 in exported transformers it is LayerNorm's mean), pools, Softmax, Pad/Tile/Resize (copies)
@@ -322,7 +323,7 @@ def read_onnx(data: bytes, source: str, *, fuse_attention: bool = True) -> Graph
             try:
                 result.ops.append(AttentionOp(name=name, dtype=g.dtype(node), heads=m.heads,
                                               seq_q=m.seq_q, seq_kv=m.seq_kv,
-                                              head_dim=m.head_dim))
+                                              head_dim=m.head_dim, causal=m.causal))
             except NodeError as exc:
                 findings.node_error(label, where, str(exc))
             continue

@@ -4,12 +4,21 @@ Softmax -> [Dropout/Cast] -> MatMul(P, V), both MatMuls on activations.
 A match becomes one AttentionOp (QK^T, softmax, AV), so attention-gate sparsity applies to it.
 The scale (Mul/Div by a constant), the mask Add/Where and dropout are absorbed: fused attention
 kernels apply them in the softmax pass. The mask's own computation stays a separate op.
+
+Causal masks are detected where the graph shows them: the mask operand of the Add/Where is, or
+is computed (within ``MASK_SEARCH_DEPTH`` nodes) from, a ``Trilu`` node or a constant whose last
+two dims are lower-triangular (the tril ones buffer GPT-2 exports slice, or an additive mask
+of 0 on and below the diagonal and a large negative number above it). Anything else (no mask,
+a padding mask, a mask fed as a graph input) imports as full attention: a mask whose values
+only exist at run time cannot be told apart, so re-export with the mask as a constant, or set
+``causal: true`` on the attention op of the imported YAML.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import onnx
 
 from hwsim.workload.importers.common import NodeError, numel
@@ -17,6 +26,7 @@ from hwsim.workload.importers.onnx_graph import OnnxGraph
 
 _BEFORE_SOFTMAX = frozenset({"Mul", "Div", "Add", "Where", "Cast"})
 _AFTER_SOFTMAX = frozenset({"Dropout", "Cast", "Identity"})
+MASK_SEARCH_DEPTH = 6  # producer steps walked back from a mask operand looking for tril
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class AttentionMatch:
     seq_q: int
     seq_kv: int
     head_dim: int
+    causal: bool = False  # a lower-triangular mask was found (module docstring)
 
 
 def find_attention(g: OnnxGraph) -> list[AttentionMatch]:
@@ -57,6 +68,7 @@ def _match(g: OnnxGraph, index: dict[int, int], i: int,
     if axis % rank != rank - 1:
         return None
     absorbed = {i}
+    causal = False
     tensor = softmax.input[0]
     node = g.producer.get(tensor)
     while node is not None and node.op_type in _BEFORE_SOFTMAX:
@@ -70,6 +82,8 @@ def _match(g: OnnxGraph, index: dict[int, int], i: int,
         scores = _scores_operand(g, node, data)
         if scores is None:
             return None
+        if node.op_type in ("Add", "Where"):
+            causal = causal or any(_is_tril(g, x) for x in node.input if x and x != scores)
         tensor, node = scores, g.producer.get(scores)
     if node is None or node.op_type != "MatMul" or _single_consumer(g, tensor) is None:
         return None
@@ -92,7 +106,32 @@ def _match(g: OnnxGraph, index: dict[int, int], i: int,
         return None  # AttentionOp has one head_dim for Q.K and for V
     absorbed.add(index[id(after)])
     return AttentionMatch(index[id(qk)], frozenset(absorbed), numel(scores[:-2]), scores[-2],
-                          scores[-1], q[-1])
+                          scores[-1], q[-1], causal and scores[-2] <= scores[-1])
+
+
+def _is_tril(g: OnnxGraph, name: str, depth: int = MASK_SEARCH_DEPTH) -> bool:
+    """Is ``name`` a causal mask, or computed from one (module docstring)?"""
+    value = g.value(name)
+    if value is not None:
+        return _tril_pattern(value)
+    node = g.producer.get(name)
+    if node is None or depth == 0:
+        return False
+    if node.op_type == "Trilu":
+        return True
+    return any(_is_tril(g, x, depth - 1) for x in node.input if x)
+
+
+def _tril_pattern(value: np.ndarray) -> bool:
+    """A constant whose last two dims keep exactly the keys at or before each query: ones (or
+    True) on and below the diagonal, zeros above; or additive, 0 below and << 0 above."""
+    if value.ndim < 2 or value.shape[-1] < 2 or value.shape[-2] < 2:
+        return False
+    m = value.reshape(-1, *value.shape[-2:])[0].astype(np.float64)
+    rows, cols = m.shape
+    below = np.tril(np.ones((rows, cols), dtype=bool), k=cols - rows)
+    keep = m != 0 if np.all((m == 0) | (m == 1)) else m > -1e3
+    return bool(np.array_equal(keep, below))
 
 
 def _scores_operand(g: OnnxGraph, node: onnx.NodeProto, data: list[str]) -> str | None:
