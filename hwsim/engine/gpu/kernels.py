@@ -94,9 +94,11 @@ def feasible_tiles(chip: GpuChip) -> tuple[tuple[int, int], ...]:
 
 
 def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
-                b_bytes_scale: float = 1.0) -> KernelCost:
+                b_bytes_scale: float = 1.0, b_converts_per_s: float = 0.0) -> KernelCost:
     """A (grouped/batched) GEMM on tensor cores with its sparsity as the chip can exploit it.
-    ``b_bytes_scale`` shrinks B's bytes (int8 weights beside 16-bit activations: 0.5).
+    ``b_bytes_scale`` shrinks B's bytes (int8 weights beside 16-bit activations: 0.5); with
+    ``b_converts_per_s`` every CTA converts each B element it loads on the SM's CUDA cores
+    (its share of that rate), which competes with the tile's math and operand traffic.
 
     Tiles: among the tiles whose accumulators fit the register file, the one with the least
     estimated time (a cuBLAS heuristic stand-in); waves = ceil(tiles / SMs). Per tile, the math
@@ -164,7 +166,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         k_slice = k / split
         tile_math = 2.0 * tm * tn * k_slice * flop_frac / per_sm
         tile_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
-        t = waves * max(tile_math, tile_l2)
+        tile_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
+                        if b_converts_per_s else 0.0)
+        t = waves * max(tile_math, tile_l2, tile_convert)
         partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
         l2_traffic = (m * k * b * nt + k * n * b * b_frac * mt) * per_kernel_count + partials
         if best is None or t < best[0]:

@@ -33,27 +33,32 @@ def weight_only_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> Kern
     """The faster of the CUDA-core GEMV and the mixed-input tensor-core GEMM for ``w`` (the
     GEMV on a tie: it is what frameworks launch for a single token)."""
     w16 = dataclasses.replace(w, dtype_bytes=ACTIVATION_BYTES)
-    mixed = tensor_gemm(w16, chip, "bf16", gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE)
-    weights = _weights_loaded(w, mixed)
-    conversions = weights * DEQUANT_CONVERSIONS_PER_WEIGHT
-    convert_s = conversions / convert_rate(chip)
+    per_s = convert_rate(chip) / DEQUANT_CONVERSIONS_PER_WEIGHT
+    mixed = tensor_gemm(w16, chip, "bf16", gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
+                        b_converts_per_s=per_s)
+    conversions = _weights_loaded(w, mixed) * DEQUANT_CONVERSIONS_PER_WEIGHT
     dram_s = mixed.dram_s / chip.dequant_gemv_efficiency
-    tensor = dataclasses.replace(
-        mixed, compute_s=max(mixed.compute_s, convert_s), cuda_flops=conversions,
-        mapping=mixed.mapping | {"kernel": "w8a16_gemm"}, dram_s=dram_s)
+    tensor = dataclasses.replace(mixed, cuda_flops=conversions, dram_s=dram_s,
+                                 mapping=mixed.mapping | {"kernel": "w8a16_gemm"})
+    # The GEMV converts each weight once and keeps the tokens' rows in registers.
+    weights = _weights_loaded(w, mixed, row_bands=1)
     fmas = mixed.tensor_flops
+    conversions_gemv = weights * DEQUANT_CONVERSIONS_PER_WEIGHT
     gemv = dataclasses.replace(
-        mixed, compute_s=max(convert_s, (conversions + fmas) / cuda_peak(chip)),
-        tensor_flops=0.0, cuda_flops=conversions + fmas, unit="cuda",
+        mixed, compute_s=max(conversions_gemv / convert_rate(chip),
+                             (conversions_gemv + fmas) / cuda_peak(chip)),
+        tensor_flops=0.0, cuda_flops=conversions_gemv + fmas, unit="cuda",
         mapping=mixed.mapping | {"kernel": "dequant_gemv"}, dram_s=dram_s)
     return gemv if gemv.time_s <= tensor.time_s else tensor
 
 
-def _weights_loaded(w: GemmWork, cost: KernelCost) -> float:
-    """Weights the kernel loads and converts: B's kept elements once per row band of tiles."""
-    tile = cost.mapping.get("tile", [w.m, w.n])
-    assert isinstance(tile, list)
-    row_bands = math.ceil(w.m / tile[0])
+def _weights_loaded(w: GemmWork, cost: KernelCost, row_bands: int | None = None) -> float:
+    """Weights a kernel loads and converts: B's kept elements once per row band of ``cost``'s
+    tiles (or of ``row_bands``)."""
+    if row_bands is None:
+        tile = cost.mapping.get("tile", [w.m, w.n])
+        assert isinstance(tile, list)
+        row_bands = math.ceil(w.m / tile[0])
     # B's bytes read per dense 16-bit B byte, over the int8 scale: the kept weights' share.
     kept = float(cost.mapping.get("b_fraction", WEIGHT_BYTES_SCALE)) / WEIGHT_BYTES_SCALE  # type: ignore[arg-type]
     count = w.count if not w.b_shared else math.ceil(w.count)
