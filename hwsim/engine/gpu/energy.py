@@ -52,7 +52,7 @@ class GpuEnergy:
     def breakdown(self, chip: GpuChip, cost: KernelCost, dtype: str) -> dict[str, float]:
         """Dynamic energy of one kernel by component (static added by the caller)."""
         return {
-            "tensor": cost.tensor_flops * self.tensor_j(chip, dtype),
+            "tensor": cost.tensor_flops * self.tensor_j(chip, cost.math_dtype or dtype),
             "cuda": cost.cuda_flops * self.cuda_j(chip),
             "smem": cost.smem_bytes * self.smem_j_per_byte,
             "l2": cost.l2_bytes * self.l2_j_per_byte,

@@ -53,6 +53,7 @@ class KernelCost:
     wave_efficiency: float = 1.0
     unit: str = "tensor"
     mapping: dict[str, object] = field(default_factory=dict)
+    math_dtype: str | None = None  # the tensor cores' dtype when not the op's (W8A16: bf16)
 
     @property
     def time_s(self) -> float:
@@ -119,7 +120,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     if isinstance(spec, NmSpec) and spec.operand == "weights" and w.b_is_weight:
         if chip.sparse_features.nm == (spec.n, spec.m):
             # Compressed values plus log2(M) bits of position metadata per kept value.
-            meta = math.log2(spec.m) / (8.0 * b)
+            meta = math.log2(spec.m) / (8.0 * b * b_bytes_scale)
             b_base *= spec.n / spec.m * (1.0 + meta)
             # The 2:4 rate counts dense-equivalent FLOPs: kept MACs run at n/m of it.
             peak = tensor_peak(chip, dtype, sparse=True) * spec.n / spec.m

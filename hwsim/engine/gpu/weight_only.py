@@ -26,6 +26,7 @@ from hwsim.mapping.primitives import GemmWork
 DEQUANT_CONVERSIONS_PER_WEIGHT = 1.0
 # The activations and outputs stay 16-bit; the weights are half of that.
 ACTIVATION_BYTES = 2
+MATH_DTYPE = "bf16"
 WEIGHT_BYTES_SCALE = 0.5
 
 
@@ -34,12 +35,13 @@ def weight_only_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> Kern
     GEMV on a tie: it is what frameworks launch for a single token)."""
     w16 = dataclasses.replace(w, dtype_bytes=ACTIVATION_BYTES)
     per_s = convert_rate(chip) / DEQUANT_CONVERSIONS_PER_WEIGHT
-    mixed = tensor_gemm(w16, chip, "bf16", gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
+    mixed = tensor_gemm(w16, chip, MATH_DTYPE, gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
                         b_converts_per_s=per_s)
     conversions = _weights_loaded(w, mixed) * DEQUANT_CONVERSIONS_PER_WEIGHT
     dram_s = mixed.dram_s / chip.dequant_gemv_efficiency
     tensor = dataclasses.replace(mixed, cuda_flops=conversions, dram_s=dram_s,
-                                 mapping=mixed.mapping | {"kernel": "w8a16_gemm"})
+                                 mapping=mixed.mapping | {"kernel": "w8a16_gemm"},
+                                 math_dtype=MATH_DTYPE)
     # The GEMV converts each weight once and keeps the tokens' rows in registers.
     weights = _weights_loaded(w, mixed, row_bands=1)
     fmas = mixed.tensor_flops
@@ -60,6 +62,8 @@ def _weights_loaded(w: GemmWork, cost: KernelCost, row_bands: int | None = None)
         assert isinstance(tile, list)
         row_bands = math.ceil(w.m / tile[0])
     # B's bytes read per dense 16-bit B byte, over the int8 scale: the kept weights' share.
-    kept = float(cost.mapping.get("b_fraction", WEIGHT_BYTES_SCALE)) / WEIGHT_BYTES_SCALE  # type: ignore[arg-type]
+    b_fraction = cost.mapping.get("b_fraction", WEIGHT_BYTES_SCALE)
+    assert isinstance(b_fraction, float)
+    kept = b_fraction / WEIGHT_BYTES_SCALE
     count = w.count if not w.b_shared else math.ceil(w.count)
     return w.k * w.n * kept * row_bands * count
