@@ -201,3 +201,11 @@ def test_gpu_schema_has_no_pe_array_sparse_features() -> None:
         load_chip("a100-sxm-80gb", {"sparse_features.zero_gating": True})
     with pytest.raises(HwsimError, match="cuda_flops_per_s"):
         load_chip("a100-sxm-80gb", {"cuda_flops_per_s": 1e12})
+
+
+def test_weight_only_int8_decode_is_monotone_at_cycle_fidelity() -> None:
+    """The same kernels as CTAs on the SMs: no drop across the old 16/17-row switch."""
+    int8 = load_model("llama2-7b", seq=512, phase="decode", overrides={"builder.dtype": "int8"})
+    chip = _chip("a100-sxm-80gb", int8_weight_only=True)
+    times = [_latency(int8, chip, b, "cycle") for b in (1, 4, 8, 12, 15, 16, 17, 18, 24, 32)]
+    assert times == sorted(times)
