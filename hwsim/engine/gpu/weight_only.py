@@ -18,8 +18,9 @@ import dataclasses
 import math
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.kernels import KernelCost, tensor_gemm
+from hwsim.engine.gpu.cost import KernelCost
 from hwsim.engine.gpu.rates import convert_rate, cuda_peak
+from hwsim.engine.gpu.tensor_gemm import tensor_gemm
 from hwsim.mapping.primitives import GemmWork
 
 # One int8 -> float conversion per weight loaded (the per-channel scale is applied per output).
