@@ -49,7 +49,8 @@ def _gemm(n: int, dtype: str = "bf16") -> Model:
 def test_presets_are_gpus_with_sources(name: str) -> None:
     chip = load_chip(name)
     assert isinstance(chip, GpuChip)
-    for key in ("sms", "clock_hz", "tensor_flops_per_s", "tensor_flops_sparse_per_s",
+    for key in ("sms", "clock_hz", "boost_clock_hz", "tensor_flops_per_clk_per_sm",
+                "tensor_flops_sparse_per_clk_per_sm", "cuda_flops_per_clk_per_sm",
                 "smem_bytes_per_sm", "l2_bytes", "offchip", "tdp_w", "idle_power_w",
                 "launch_overhead_s", "gemm_efficiency", "dram_efficiency",
                 "sparse_kernel_efficiency", "gather_efficiency", "tech"):

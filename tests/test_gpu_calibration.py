@@ -72,14 +72,17 @@ def test_cuda_graphs_switch_the_per_kernel_time() -> None:
 
 def test_weight_only_int8_gemv_pays_the_dequantise() -> None:
     """Half the bytes of bf16, but a slower stream and CUDA-core conversions per weight."""
-    chip = _a100()
+    chip = _a100(int8_weight_only=True)
     bf16 = gemm_cost(GemmWork(1, 11008, 4096, 1, 2, True), chip, "bf16")
     int8 = gemm_cost(GemmWork(1, 11008, 4096, 1, 1, True), chip, "int8")
     assert int8.dram_bytes == pytest.approx(bf16.dram_bytes / 2, rel=0.01)
     assert int8.dram_s == pytest.approx(bf16.dram_s / 2 / chip.dequant_gemv_efficiency, rel=0.01)
     assert int8.cuda_flops >= 11008 * 4096 and int8.unit == "cuda"
-    # Prefill-sized int8 GEMMs stay on the int8 tensor cores.
-    assert gemm_cost(GemmWork(4096, 11008, 4096, 1, 1, True), chip, "int8").unit == "tensor"
+    # Prefill-sized weight-only GEMMs take the mixed-input tensor-core kernel; W8A8 int8 (the
+    # default) runs on the int8 tensor cores at every size.
+    big = GemmWork(4096, 11008, 4096, 1, 1, True)
+    assert gemm_cost(big, chip, "int8").mapping["kernel"] == "w8a16_gemm"
+    assert gemm_cost(big, _a100(), "int8").unit == "tensor"
 
 
 @pytest.mark.parametrize(("row", "passes"), [(512, 1.0), (8192, 1.0), (16384, 3.0),

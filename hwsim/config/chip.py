@@ -32,6 +32,17 @@ class SparseFeatures(StrictModel):
     nm: tuple[int, int] | None = Field(None, description="N:M structured support, e.g. [2, 4]")
 
 
+class GpuSparseFeatures(StrictModel):
+    """What a GPU's kernels can do with zeros: 2:4 sparse tensor cores and gather-GEMM
+    kernels. Zero gating/skipping and index formats are PE-array features with no GPU
+    counterpart, so the GPU schema does not carry them."""
+
+    gather: bool = Field(False, description="gather-GEMM kernels (Deja Vu / TEAL) read only "
+                         "the weight rows some token needs")
+    nm: tuple[int, int] | None = Field(None, description="N:M structured support of the "
+                                       "tensor cores, e.g. [2, 4]")
+
+
 class Array(StrictModel):
     rows: int = Field(ge=1, le=4096, description="PE rows of the systolic array")
     cols: int = Field(ge=1, le=4096, description="PE columns of the systolic array")
@@ -81,13 +92,13 @@ class ChipBase(StrictModel):
     tech: str = Field("45nm", description="technology node table in configs/tech (e.g. 45nm, 7nm)")
     static_power_w: float | None = Field(None, ge=0, description="measured static/idle power, W; "
                                          "when unset it comes from the tech table's leakage")
-    sparse_features: SparseFeatures = SparseFeatures()
 
 
 class AcceleratorChip(ChipBase):
     """A systolic / PE-array accelerator with SCALE-Sim-style ifmap/filter/ofmap buffers."""
 
     kind: Literal["accelerator"] = "accelerator"
+    sparse_features: SparseFeatures = SparseFeatures()
     array: Array
     dataflow: Literal["os", "ws", "is"] = Field("os", description="output/weight/input "
                                                 "stationary")
@@ -104,23 +115,42 @@ class GpuChip(ChipBase):
     ``sources``."""
 
     kind: Literal["gpu"] = "gpu"
+    sparse_features: GpuSparseFeatures = GpuSparseFeatures()
     sms: int = Field(ge=1, description="streaming multiprocessors")
-    tensor_flops_per_s: dict[Dtype, Positive] = Field(description="dense tensor-core FLOP/s")
-    tensor_flops_sparse_per_s: dict[Dtype, Positive] = Field(default_factory=dict,
-                                                             description="2:4 sparse FLOP/s")
-    cuda_flops_per_s: dict[Dtype, Positive] = Field(default_factory=dict,
-                                                    description="CUDA-core FLOP/s")
+    boost_clock_hz: Positive | None = Field(None, description="datasheet boost clock, Hz: "
+                                            "a large dense GEMM draws tdp_w at this clock, "
+                                            "so per-FLOP energies are calibrated here and a "
+                                            "clock_hz above it is power-throttled (unset: "
+                                            "clock_hz)")
+    tensor_flops_per_clk_per_sm: dict[Dtype, Positive] = Field(
+        description="dense tensor-core FLOP per clock per SM, by dtype (x sms x clock_hz = "
+        "the datasheet peak)")
+    tensor_flops_sparse_per_clk_per_sm: dict[Dtype, Positive] = Field(
+        default_factory=dict, description="2:4 sparse tensor-core FLOP per clock per SM "
+        "(dense-equivalent, as datasheets count them), by dtype; a dtype not listed runs 2:4 "
+        "work at twice its dense rate")
+    cuda_flops_per_clk_per_sm: Positive = Field(description="CUDA-core FP32 FLOP per clock "
+                                                "per SM (2 x FP32 lanes, one FMA each); "
+                                                "elementwise math in every dtype runs at it")
     smem_bytes_per_sm: int = Field(ge=0, description="shared memory per SM, bytes")
     l1_smem_bytes_per_sm: int | None = Field(None, ge=0, description="combined L1 / shared "
                                              "memory array per SM, bytes")
     register_file_bytes_per_sm: int | None = Field(None, ge=0, description="register file per "
                                                    "SM, bytes")
     l2_bytes: int = Field(ge=0, description="L2 capacity, bytes")
-    l2_bw_bytes_per_s: Positive | None = Field(None, description="L2 read bandwidth, bytes per "
-                                               "second (unset: 3x the DRAM bandwidth)")
+    l2_bytes_per_clk: Positive | None = Field(None, description="L2 read bandwidth of the whole "
+                                              "chip, bytes per core clock (unset: A100's per-SM "
+                                              "figure x sms)")
     offchip: Offchip
     launch_overhead_s: float = Field(4e-6, ge=0, description="kernel launch overhead, s")
-    tdp_w: Positive = Field(description="board power limit, W")
+    tdp_w: Positive = Field(description="power limit of the GPU itself, W (a card's board "
+                            "power; an SoC's GPU-rail budget): caps GPU kernels, and a large "
+                            "dense GEMM is calibrated to draw it at boost_clock_hz")
+    module_power_w: Positive | None = Field(
+        None, description="whole-module power budget of an SoC (GPU, CPU, accelerators, "
+        "memory), W", json_schema_extra={"informational": "hwsim models the GPU alone, whose "
+                                         "budget is tdp_w; the module figure is kept for "
+                                         "reference"})
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
     die_area_mm2: float | None = Field(None, gt=0, description="GPU die area, mm^2")
     gemm_efficiency: float = Field(0.9, gt=0, le=1, description="fraction of tensor-core peak "
@@ -140,9 +170,14 @@ class GpuChip(ChipBase):
     graph_kernel_overhead_s: float = Field(6.73e-6, ge=0, description="fixed time per kernel "
                                            "inside a CUDA graph (inter-kernel gap, pipeline "
                                            "fill and drain), s (fitted)")
+    int8_weight_only: bool = Field(False, description="int8 weights meet 16-bit activations "
+                                   "(weight-only W8A16: gpt-fast int8, TensorRT-LLM "
+                                   "weight-only): each weight is dequantised before its "
+                                   "multiply-add; false: activations are int8 too (W8A8, or "
+                                   "FP8 on the int8 rate) on the int8 tensor cores")
     dequant_gemv_efficiency: float = Field(0.865, gt=0, le=1, description="fraction of the "
-                                           "streaming rate a weight-only int8 GEMV (W8A16, "
-                                           "dequantised on CUDA cores) keeps (fitted)")
+                                           "streaming rate a weight-only int8 kernel (W8A16, "
+                                           "dequantised in the SM) keeps (fitted)")
     convert_per_clk_per_sm: float = Field(16.0, gt=0, description="int-to-float conversions "
                                           "per clock per SM (CUDA C++ Programming Guide, "
                                           "arithmetic instruction throughput)")
@@ -171,6 +206,7 @@ class McuChip(ChipBase):
     :mod:`hwsim.engine.mcu.analytic`)."""
 
     kind: Literal["mcu"] = "mcu"
+    sparse_features: SparseFeatures = SparseFeatures()
     core: str = Field(description="core class, e.g. cortex-m4")
     macs_per_cycle: dict[Dtype, Positive] = Field(description="SIMD MACs per cycle per dtype")
     sram_bytes: int = Field(ge=1, description="on-chip SRAM/TCM, bytes")

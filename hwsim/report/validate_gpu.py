@@ -51,8 +51,9 @@ LLAMA31_8B = {"builder.d_ff": 14336, "builder.kv_heads": 8, "builder.vocab": 128
 LLAMA2_70B = {"builder.layers": 80, "builder.d_model": 8192, "builder.heads": 64,
               "builder.kv_heads": 8, "builder.d_ff": 28672}
 LLAMA31_70B = LLAMA2_70B | {"builder.vocab": 128256}
-# gpt-fast compiles decode with torch.compile(mode="reduce-overhead"): CUDA graphs.
-GPT_FAST_CHIP = {"tdp_w": GPT_FAST_TDP_W, "cuda_graphs": True}
+# gpt-fast compiles decode with torch.compile(mode="reduce-overhead"): CUDA graphs; its int8 mode
+# quantises the weights only (WeightOnlyInt8Linear: bf16 activations).
+GPT_FAST_CHIP = {"tdp_w": GPT_FAST_TDP_W, "cuda_graphs": True, "int8_weight_only": True}
 # The rows each fitted constant was fitted on (group, case).
 FITTED_ROWS = {("decode", "Llama-2-7B bf16"): "graph_kernel_overhead_s",
                ("decode", "Llama-2-7B int8"): "dequant_gemv_efficiency",

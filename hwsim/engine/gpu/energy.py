@@ -3,9 +3,12 @@
 Per-byte energies come from the chip's technology table (``configs/tech``, each entry cited
 there): shared memory as an SRAM of one SM's size, L2 as an SRAM of the L2's size, DRAM/HBM per
 bit by memory kind. The per-FLOP energy is not typed in: it is derived so that a large dense
-8192^3 GEMM in fp16/bf16, costed by this model, draws exactly ``tdp_w`` (idle power plus memory
-power plus math power) - vendors size a board's power limit to its tensor cores' peak, which is
-why GEMM-heavy jobs run at the power limit. Other dtypes and the CUDA cores get the same math
+8192^3 GEMM in fp16/bf16, costed by this model at the boost clock (``boost_clock_hz``), draws
+exactly ``tdp_w`` (idle power plus memory power plus math power) - vendors size a board's power
+limit to its tensor cores' peak, which is why GEMM-heavy jobs run at the power limit. The
+energies per action do not depend on ``clock_hz`` ([assumption]: one supply voltage, no DVFS):
+a lower clock draws proportionally less math power, a clock above the boost clock hits the
+power limit and is throttled back to it. Other dtypes and the CUDA cores get the same math
 power at their own peak rate ([assumption]: each pipe is sized to the same power budget).
 """
 
@@ -49,7 +52,7 @@ class GpuEnergy:
     def breakdown(self, chip: GpuChip, cost: KernelCost, dtype: str) -> dict[str, float]:
         """Dynamic energy of one kernel by component (static added by the caller)."""
         return {
-            "tensor": cost.tensor_flops * self.tensor_j(chip, dtype),
+            "tensor": cost.tensor_flops * self.tensor_j(chip, cost.math_dtype or dtype),
             "cuda": cost.cuda_flops * self.cuda_j(chip),
             "smem": cost.smem_bytes * self.smem_j_per_byte,
             "l2": cost.l2_bytes * self.l2_j_per_byte,
@@ -65,7 +68,9 @@ def gpu_energy(chip: GpuChip) -> GpuEnergy:
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
     dram = float(tech.offchip_energy_j_per_byte(chip.offchip.kind))
     n = CALIBRATION_GEMM
-    cost = gemm_cost(GemmWork(n, n, n, 1, 2, True), chip, "bf16")
+    boost = chip.boost_clock_hz or chip.clock_hz
+    at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
+    cost = gemm_cost(GemmWork(n, n, n, 1, 2, True), at_boost, "bf16")
     t = cost.time_s - cost.launch_s
     mem_w = (cost.smem_bytes * smem + cost.l2_bytes * l2 + cost.dram_bytes * dram) / t
     math_w = chip.tdp_w - chip.idle_power_w - mem_w

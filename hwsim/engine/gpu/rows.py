@@ -8,7 +8,8 @@ from typing import Any
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.energy import ENERGY_COMPONENTS, GpuEnergy
-from hwsim.engine.gpu.kernels import KernelCost, tensor_peak
+from hwsim.engine.gpu.kernels import KernelCost
+from hwsim.engine.gpu.rates import best_tensor_peak, tensor_peak
 from hwsim.engine.result import OpResult, Total
 from hwsim.engine.totals import build_total
 from hwsim.workload.ops import OpBase
@@ -18,8 +19,9 @@ BYTE_LEVELS = ("smem", "l2", "offchip")
 
 def power_capped(energy: GpuEnergy, dynamic_j: float, time_s: float,
                  bottleneck: str) -> tuple[float, str]:
-    """A kernel whose power would exceed the TDP is stretched to run at the TDP (power
-    throttling), and its bottleneck becomes ``power``."""
+    """A kernel whose power would exceed the GPU's power limit (``tdp_w``: a card's board
+    power, an SoC's GPU-rail budget) is stretched to run at it (power throttling), and its
+    bottleneck becomes ``power``."""
     if dynamic_j + energy.idle_w * time_s > energy.tdp_w * time_s:
         return dynamic_j / (energy.tdp_w - energy.idle_w), "power"
     return time_s, bottleneck
@@ -74,7 +76,7 @@ class OpTally:
 def gpu_total(rows: list[OpResult], chip: GpuChip) -> Total:
     """Totals over the ops; utilisation against the chip's highest tensor rate."""
     return build_total(rows, energy_components=ENERGY_COMPONENTS, byte_levels=BYTE_LEVELS,
-                       peak_macs_per_s=max(chip.tensor_flops_per_s.values()) / 2.0,
+                       peak_macs_per_s=best_tensor_peak(chip) / 2.0,
                        area_mm2=gpu_area_mm2(chip), static_power_w=chip.idle_power_w)
 
 

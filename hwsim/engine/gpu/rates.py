@@ -1,0 +1,71 @@
+"""A GPU's rates, each per clock per SM (or per clock) times the SMs and ``clock_hz``, so a clock
+or SM study scales every on-chip rate; DRAM bandwidth is the memory's own and does not follow the
+core clock."""
+
+from __future__ import annotations
+
+from hwsim.config.chip import GpuChip
+
+# NVIDIA A100 Tensor Core GPU Architecture whitepaper: L2 read bandwidth 5120 bytes/clk, 108 SMs.
+A100_L2_BYTES_PER_CLK = 5120.0
+A100_SMS = 108
+# fp16 and bf16 share a tensor rate on every NVIDIA part since Ampere; int16 runs as fp16.
+TENSOR_TWINS = {"fp16": "bf16", "bf16": "fp16", "int16": "fp16"}
+# A 2:4 sparse tensor core doubles the dense rate (NVIDIA A100 whitepaper, "Fine-grained
+# structured sparsity"; the same factor in the H100, Ada and Orin datasheets).
+NM_SPARSE_SPEEDUP = 2.0
+
+
+def per_chip(chip: GpuChip, per_clk_per_sm: float) -> float:
+    """A per-clock-per-SM figure as a whole-chip rate per second."""
+    return per_clk_per_sm * chip.sms * chip.clock_hz
+
+
+def kernel_overhead_s(chip: GpuChip) -> float:
+    """Fixed time per kernel: the CPU launch, or inside a CUDA graph the graph's per-kernel
+    gap plus pipeline fill and drain (``graph_kernel_overhead_s``, fitted, see docs/gpu.md)."""
+    return chip.graph_kernel_overhead_s if chip.cuda_graphs else chip.launch_overhead_s
+
+
+def convert_rate(chip: GpuChip) -> float:
+    """Int-to-float conversions per second on the CUDA cores."""
+    return per_chip(chip, chip.convert_per_clk_per_sm)
+
+
+def dram_bw(chip: GpuChip) -> float:
+    """Sustained DRAM bandwidth, bytes/s (the memory's clock, not the core's)."""
+    return chip.offchip.bw_bytes_per_s * chip.dram_efficiency
+
+
+def l2_bw(chip: GpuChip) -> float:
+    """L2 bandwidth, bytes/s: bytes per clock x clock. Unset: A100's L2 read bandwidth per SM
+    per clock (5120 B/clk over 108 SMs, NVIDIA A100 whitepaper) x this chip's SMs."""
+    per_clk = chip.l2_bytes_per_clk or A100_L2_BYTES_PER_CLK / A100_SMS * chip.sms
+    return per_clk * chip.clock_hz
+
+
+def cuda_peak(chip: GpuChip) -> float:
+    """CUDA-core FLOP/s for elementwise work: FP32 FMA lanes at the clock. PyTorch computes
+    fp16/bf16 elementwise kernels in fp32 (``at::opmath_type``), so one rate serves every
+    dtype."""
+    return per_chip(chip, chip.cuda_flops_per_clk_per_sm)
+
+
+def tensor_peak(chip: GpuChip, dtype: str, sparse: bool = False) -> float:
+    """Tensor-core FLOP/s for ``dtype`` (fp16 and bf16 share a rate when one is listed; fp32
+    GEMMs run on CUDA cores when no fp32 tensor rate is given; 2:4 work in a dtype without a
+    sparse rate runs at twice its dense rate)."""
+    table = chip.tensor_flops_sparse_per_clk_per_sm if sparse else chip.tensor_flops_per_clk_per_sm
+    for key in (dtype, TENSOR_TWINS.get(dtype, dtype)):
+        if key in table:
+            return per_chip(chip, table[key])
+    if sparse:
+        return NM_SPARSE_SPEEDUP * tensor_peak(chip, dtype)
+    if dtype == "fp32":
+        return cuda_peak(chip)
+    return per_chip(chip, min(table.values()))
+
+
+def best_tensor_peak(chip: GpuChip) -> float:
+    """The highest dense tensor-core FLOP/s over the listed dtypes."""
+    return per_chip(chip, max(chip.tensor_flops_per_clk_per_sm.values()))
