@@ -17,7 +17,7 @@ from typing import Any
 
 from hwsim.config.chip import McuChip
 from hwsim.engine.mcu.core import CoreCost, core_cost, streams_weights, tcm_weight_ops
-from hwsim.engine.mcu.fit import live_bytes, memory_fit
+from hwsim.engine.mcu.fit import memory_fit
 from hwsim.engine.mcu.npu import (
     FmPlacement,
     NpuCost,
@@ -32,6 +32,7 @@ from hwsim.engine.totals import build_total
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork, Work, lower
 from hwsim.units import DTYPE_BYTES
+from hwsim.workload.memory import live_bytes
 from hwsim.workload.model import Model
 from hwsim.workload.ops import Conv2dOp, OpBase
 
