@@ -171,10 +171,12 @@ class NpuSpec(StrictModel):
                                 "memory mode (Vela 5.2.0)")
     macs_per_cycle: int = Field(ge=1, description="int8 MACs per cycle (a MAC configuration "
                                 "of the product)")
-    clock_hz: Positive = Field(description="NPU clock, Hz (when omitted: the chip's clock_hz)")
-    axi_bytes_per_cycle: int = Field(ge=1, description="AXI port width, bytes per cycle (when "
-                                     "omitted: the product's, U55 8, U65 16)")
-    memory_mode: MemoryMode = Field(description="Vela's memory mode (when omitted: the "
+    # These three may be omitted (default None): the validators fill them before validation.
+    clock_hz: Positive = Field(None, description="NPU clock, Hz (when omitted: the chip's "  # type: ignore[assignment]
+                               "clock_hz)")
+    axi_bytes_per_cycle: int = Field(None, ge=1, description="AXI port width, bytes per "  # type: ignore[assignment]
+                                     "cycle (when omitted: the product's, U55 8, U65 16)")
+    memory_mode: MemoryMode = Field(None, description="Vela's memory mode (when omitted: the "  # type: ignore[assignment]
                                     "product's, U55 Shared_Sram, U65 Dedicated_Sram). "
                                     "Sram_Only: weights and feature maps on the SRAM port; "
                                     "Shared_Sram: weights on the AXI1 memory, feature maps in "
