@@ -20,8 +20,8 @@ DTYPE_BYTES: dict[str, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp3
 OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x",
                       "flash"]
 OFFCHIP_KINDS: tuple[str, ...] = get_args(OffchipKind)
-# Where an MCU's weights live.
-WeightMemory = Literal["flash", "dram", "sram"]
+# The memory on an Ethos-U's AXI1 port (weights in SRAM are npu.memory_mode: Sram_Only).
+WeightMemory = Literal["flash", "dram"]
 
 PJ = 1e-12  # joules per picojoule
 UM2_PER_MM2 = 1e6

@@ -25,9 +25,20 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from hwsim.config.chip import McuChip
-from hwsim.engine.mcu.analytic import kernel_kind, npu_weight_passes
+from hwsim.engine.mcu.analytic import (
+    fm_placements,
+    kernel_kind,
+    npu_weight_passes,
+    tcm_resident,
+)
 from hwsim.engine.mcu.core import core_cost
-from hwsim.engine.mcu.library import CORE_KERNELS, NPU_KERNELS, CoreKernels, NpuKernels
+from hwsim.engine.mcu.library import (
+    CORE_KERNELS,
+    NPU_KERNELS,
+    SCALED_LIBRARIES,
+    CoreKernels,
+    NpuKernels,
+)
 from hwsim.engine.mcu.npu import ifm_bytes, npu_cost, weight_zero_fractions
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import lower
@@ -86,12 +97,14 @@ def core_case(board: str, library: str, model: str) -> CoreCase:
     zero = CoreKernels(0.0, 0.0, 0.0, 0.0, 0.0, source="basis")
     feats = np.zeros(5)
     stall = 0.0
+    tcm = tcm_resident(m, chip, 1)
     for op in m.ops:
         for w in lower(op, 1, DTYPE_BYTES["int8"]):
             kind = kernel_kind(op, w)
             for i, lib in enumerate(basis):
                 feats[i] += core_cost(w, kind, chip, op.dtype, lib).compute_cycles
-            stall += core_cost(w, kind, chip, op.dtype, zero).stall_cycles
+            stall += core_cost(w, kind, chip, op.dtype, zero,
+                               weights_in_tcm=op.name in tcm).stall_cycles
     return CoreCase(board, library, model, feats, stall, chip.clock_hz)
 
 
@@ -124,6 +137,37 @@ def _theta(lib: CoreKernels) -> np.ndarray:
     return np.array([getattr(lib, f) for f in CORE_FIELDS])
 
 
+def _fit_factor(cases: list[CoreCase], measured: list[float], theta: np.ndarray) -> float:
+    """The one factor on ``theta`` (the base library's constants) that best fits ``measured``
+    ms on boards with their presets' core scales, log space."""
+    scales = {c.board: load_chip(c.board).core_cycle_scale or 1.0 for c in cases}
+    y = np.log(np.asarray(measured))
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return np.log([core_latency_ms(c, theta * np.exp(p[0]), scales[c.board])
+                       for c in cases]) - y
+
+    return float(np.exp(least_squares(resid, [0.0]).x[0]))
+
+
+def scaled_heldout(library: str, base: str, measured: Measured) -> list[Heldout]:
+    """Leave-one-model-out for a library calibrated as one factor on ``base``'s constants."""
+    rows = [(b, m, v) for (b, lib), per in measured.items() if lib == library
+            for m, v in per.items()]
+    cases = [core_case(b, library, m) for b, m, _ in rows]
+    theta = _theta(CORE_KERNELS[base])
+    scales = {c.board: load_chip(c.board).core_cycle_scale or 1.0 for c in cases}
+    full = _theta(CORE_KERNELS[library])
+    out: list[Heldout] = []
+    for (b, m, v), c in zip(rows, cases, strict=True):
+        keep = [j for j in range(len(rows)) if rows[j][1] != m]
+        f = _fit_factor([cases[j] for j in keep], [rows[j][2] for j in keep], theta)
+        out.append(Heldout(f"core:{library}", f"model={m}", f"{b} {m}", v,
+                           core_latency_ms(c, theta * f, scales[b]),
+                           core_latency_ms(c, full, scales[b])))
+    return out
+
+
 def core_heldout(measured: Measured) -> list[Heldout]:
     """Leave-one-model-out (per library) and leave-one-board-out (libraries with several
     boards) predictions of MLPerf Tiny latency, in ms.
@@ -135,6 +179,9 @@ def core_heldout(measured: Measured) -> list[Heldout]:
     (:data:`DMIPS_PER_MHZ`) and fit only the five constants."""
     out: list[Heldout] = []
     for library in sorted({lib for _, lib in measured}):
+        if library in SCALED_LIBRARIES:
+            out += scaled_heldout(library, SCALED_LIBRARIES[library], measured)
+            continue
         boards = sorted(b for b, lib in measured if lib == library)
         rows = [(b, m, v) for b in boards for m, v in measured[(b, library)].items()]
         cases = [core_case(b, library, m) for b, m, _ in rows]
@@ -172,8 +219,9 @@ def _npu_works(config: str, model: str) -> tuple[McuChip, tuple[tuple[object, ..
     m = load_model(f"mlperf-tiny-{model}")
     zeros = weight_zero_fractions(m)
     works = tuple((w, kernel_kind(op, w), zeros.get(op.name, 0.0), npu_weight_passes(w, chip),
-                   ifm_bytes(op, w))
-                  for op in m.ops for w in lower(op, 1, DTYPE_BYTES["int8"]))
+                   ifm_bytes(op, w), fm)
+                  for op, fm in zip(m.ops, fm_placements(m, chip, 1), strict=True)
+                  for w in lower(op, 1, DTYPE_BYTES["int8"]))
     return chip, works
 
 
@@ -181,8 +229,8 @@ def npu_cycles(config: str, model: str, k: NpuKernels = NPU_KERNELS) -> float:
     """Total NPU cycles of an MLPerf Tiny model on an Ethos-U preset with constants ``k``."""
     chip, works = _npu_works(config, model)
     assert chip.npu is not None
-    return sum(npu_cost(w, kind, chip.npu, z, p, k, ifm).cycles  # type: ignore[arg-type]
-               for w, kind, z, p, ifm in works)
+    return sum(npu_cost(w, kind, chip.npu, z, p, k, ifm, fm).cycles  # type: ignore[arg-type]
+               for w, kind, z, p, ifm, fm in works)
 
 
 def _npu_kernels(p: np.ndarray) -> NpuKernels:

@@ -6,13 +6,22 @@ Fields carry units in their names and a description. Every preset cites its sour
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
+from hwsim.config.ethosu import (
+    AXI_BYTES_PER_CYCLE,
+    DEFAULT_MEMORY_MODE,
+    MAC_CONFIGS,
+    MemoryMode,
+    NpuProduct,
+    cores,
+)
 from hwsim.units import Dtype, OffchipKind, WeightMemory
 
+KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized"]
 Positive = Annotated[float, Field(gt=0)]
 
 
@@ -186,52 +195,158 @@ class GpuChip(ChipBase):
 
 
 class NpuSpec(StrictModel):
-    """An Ethos-U-class NPU next to the core (cost model in :mod:`hwsim.engine.mcu.npu`)."""
+    """An Ethos-U-class NPU next to the core (cost model in :mod:`hwsim.engine.mcu.npu`).
 
-    macs_per_cycle: int = Field(ge=1, description="int8 MACs per cycle")
-    clock_hz: Positive
-    axi_bytes_per_cycle: int = Field(ge=1, description="AXI bus width, bytes per cycle")
-    product: Literal["ethos-u55", "ethos-u65"] = Field("ethos-u55", description="NPU family")
+    ``product`` fixes what Vela 5.2.0 fixes per product (:mod:`hwsim.config.ethosu`): the AXI
+    width, the MAC configurations and the default memory mode."""
+
+    product: NpuProduct = Field("ethos-u55", description="NPU family: sets the AXI width "
+                                "(U55 64-bit, U65 128-bit), the allowed MAC configurations "
+                                "(U55 32-256, U65 256 or 512 as two cores) and the default "
+                                "memory mode (Vela 5.2.0)")
+    macs_per_cycle: int = Field(ge=1, description="int8 MACs per cycle (a MAC configuration "
+                                "of the product)")
+    # These three may be omitted (default None): the validators fill them before validation.
+    clock_hz: Positive = Field(None, description="NPU clock, Hz (when omitted: the chip's "  # type: ignore[assignment]
+                               "clock_hz)")
+    axi_bytes_per_cycle: int = Field(None, ge=1, description="AXI port width, bytes per "  # type: ignore[assignment]
+                                     "cycle (when omitted: the product's, U55 8, U65 16)")
+    memory_mode: MemoryMode = Field(None, description="Vela's memory mode (when omitted: the "  # type: ignore[assignment]
+                                    "product's, U55 Shared_Sram, U65 Dedicated_Sram). "
+                                    "Sram_Only: weights and feature maps on the SRAM port; "
+                                    "Shared_Sram: weights on the AXI1 memory, feature maps in "
+                                    "SRAM; Dedicated_Sram: weights and feature maps in the AXI1 "
+                                    "DRAM, the chip's sram_bytes an NPU-only cache that holds "
+                                    "an op's feature maps when they fit")
     weight_memory: WeightMemory = Field(
-        "flash", description="where the compiled weights live (Vela's memory mode)")
-    weight_clock_scale: float = Field(1.0, gt=0, le=1, description="clock of the weight "
-                                      "memory's AXI port relative to the NPU clock (Vela's "
-                                      "<memory>_clock_scale)")
+        "flash", description="the memory on the NPU's AXI1 port (Vela's axi1_port): holds the "
+        "weights in Shared_Sram and Dedicated_Sram and the feature maps in Dedicated_Sram; "
+        "unused in Sram_Only")
+    weight_clock_scale: float = Field(1.0, gt=0, le=1, description="clock of the AXI1 memory "
+                                      "relative to the NPU clock (Vela's "
+                                      "<memory>_clock_scale); unused in Sram_Only")
     sram_clock_scale: float = Field(1.0, gt=0, le=1, description="clock of the SRAM AXI port "
                                     "relative to the NPU clock")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _product_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if v is not None}  # None: the product's default
+        product = data.get("product", "ethos-u55")
+        if data.get("weight_memory") == "sram":
+            raise ValueError("npu.weight_memory: sram is now npu.memory_mode: Sram_Only "
+                             "(Vela's memory mode with weights and feature maps in SRAM)")
+        if product in AXI_BYTES_PER_CYCLE:
+            data = {"axi_bytes_per_cycle": AXI_BYTES_PER_CYCLE[product],
+                    "memory_mode": DEFAULT_MEMORY_MODE[product], **data}
+            if data.get("memory_mode") == "Dedicated_Sram" and "weight_memory" not in data:
+                data["weight_memory"] = "dram"
+        return data
+
+    @model_validator(mode="after")
+    def _vela_rules(self) -> NpuSpec:
+        if self.macs_per_cycle not in MAC_CONFIGS[self.product]:
+            raise ValueError(f"npu.macs_per_cycle {self.macs_per_cycle} is not a MAC "
+                             f"configuration of the {self.product}: use one of "
+                             f"{list(MAC_CONFIGS[self.product])} (Vela 5.2.0)")
+        if self.memory_mode == "Dedicated_Sram" and self.weight_memory != "dram":
+            raise ValueError("npu.memory_mode Dedicated_Sram keeps the feature maps in the AXI1 "
+                             "memory, which must be writable: set npu.weight_memory: dram "
+                             "(Vela rejects a flash there)")
+        return self
+
+    @property
+    def cores(self) -> int:
+        """NPU cores of the MAC configuration (U65-512: two cores of 256 MACs)."""
+        return cores(self.product, self.macs_per_cycle)
+
+
+# Fields that describe the host core: required (or defaulted) on a chip with one, absent on an
+# NPU-only preset, where nothing could read them.
+HOST_REQUIRED = ("core", "macs_per_cycle", "active_ua_per_mhz", "supply_v")
+HOST_DEFAULTS: dict[str, Any] = {"flash_wait_states": 0, "kernel_library": "cmsis-nn",
+                                 "sleep_power_w": 0.0, "core_cycle_scale": 1.0,
+                                 "flash_line_bytes": 16, "tcm_bytes": 0, "cache_bytes": 0}
+HOST = " (host core; absent on npu_only presets)"
 
 
 class McuChip(ChipBase):
     """A microcontroller, optionally with an NPU (cost model in
-    :mod:`hwsim.engine.mcu.analytic`)."""
+    :mod:`hwsim.engine.mcu.analytic`). An ``npu_only`` preset describes the NPU alone: it
+    carries no host-core fields, and its ``clock_hz`` is the NPU clock."""
 
     kind: Literal["mcu"] = "mcu"
     sparse_features: SparseFeatures = SparseFeatures()
-    core: str = Field(description="core class, e.g. cortex-m4")
-    macs_per_cycle: dict[Dtype, Positive] = Field(description="SIMD MACs per cycle per dtype")
-    sram_bytes: int = Field(ge=1, description="on-chip SRAM/TCM, bytes")
-    flash_bytes: int = Field(ge=1, description="on-chip flash, bytes")
-    flash_wait_states: int = Field(0, ge=0)
-    kernel_library: Literal["tflm-reference", "cmsis-nn", "vendor-optimized"] = "cmsis-nn"
-    active_ua_per_mhz: Positive = Field(description="active current per MHz, µA/MHz")
-    supply_v: Positive = Field(description="supply voltage, V")
-    sleep_power_w: float = Field(0.0, ge=0)
-    npu: NpuSpec | None = None
-    core_cycle_scale: float = Field(1.0, gt=0, description="core cycles relative to a "
-                                    "Cortex-M4 running the same kernel library (calibrated on "
-                                    "MLPerf Tiny; 1.0 for cores without measurements)")
-    flash_line_bytes: int = Field(16, ge=1, description="bytes one flash read access returns "
-                                  "(the flash interface width); weights streamed from flash "
-                                  "cost (wait states + 1) cycles per line")
-    tcm_bytes: int = Field(0, ge=0, description="tightly coupled memory within sram_bytes, "
-                           "bytes")
-    cache_bytes: int = Field(0, ge=0, description="core data + instruction cache, bytes")
     npu_only: bool = Field(False, description="the preset describes the NPU alone: every op "
-                           "runs on it and the host core's energy is not counted")
+                           "runs on it, there is no host core (its fields are absent) and "
+                           "clock_hz is the NPU clock")
+    sram_bytes: int = Field(ge=1, description="on-chip SRAM, bytes: the activation arena "
+                            "(with an NPU in Dedicated_Sram mode: the NPU's SRAM cache, Vela's "
+                            "arena_cache_size)")
+    flash_bytes: int = Field(ge=1, description="on-chip flash (for an NPU: its AXI1 memory), "
+                             "bytes")
+    npu: NpuSpec | None = None
+    core: str | None = Field(None, description="core class, e.g. cortex-m4" + HOST)
+    macs_per_cycle: dict[Dtype, Positive] | None = Field(
+        None, description="SIMD MACs per cycle per dtype" + HOST)
+    flash_wait_states: int | None = Field(None, ge=0, description="flash wait states at "
+                                          "clock_hz (default 0)" + HOST)
+    kernel_library: KernelLibrary | None = Field(
+        None, description="kernel library the core runs (default cmsis-nn; constants in "
+        "hwsim/engine/mcu/library.py)" + HOST)
+    active_ua_per_mhz: Positive | None = Field(None, description="active current per MHz, "
+                                               "µA/MHz" + HOST)
+    supply_v: Positive | None = Field(None, description="supply voltage, V" + HOST)
+    sleep_power_w: float | None = Field(None, ge=0, description="power while the core sleeps, "
+                                        "W (default 0)" + HOST)
+    core_cycle_scale: float | None = Field(None, gt=0, description="core cycles relative to a "
+                                           "Cortex-M4 running the same kernel library "
+                                           "(calibrated on MLPerf Tiny; default 1.0)" + HOST)
+    flash_line_bytes: int | None = Field(None, ge=1, description="bytes one flash read access "
+                                         "returns (the flash interface width); weights streamed "
+                                         "from flash cost (wait states + 1) cycles per line "
+                                         "(default 16)" + HOST)
+    tcm_bytes: int | None = Field(None, ge=0, description="tightly coupled memory within "
+                                  "sram_bytes, bytes: FC weights that fit (in model order) are "
+                                  "copied there and read without flash wait states "
+                                  "(default 0)" + HOST)
+    cache_bytes: int | None = Field(None, ge=0, description="core data + instruction cache, "
+                                    "bytes: weights re-read within an op (recurrent steps, "
+                                    "several rows) stall on flash once when the op's weights "
+                                    "fit (default 0)" + HOST)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _host_fields(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if not data.get("npu_only", False):
+            missing = [f for f in HOST_REQUIRED if data.get(f) is None]
+            if missing:
+                raise ValueError(f"missing host-core field(s) {', '.join(missing)}: a chip "
+                                 "with a core needs them (or set npu_only: true)")
+            data = {**HOST_DEFAULTS, **{k: v for k, v in data.items() if v is not None}}
+            npu = data.get("npu")
+            if isinstance(npu, dict) and "clock_hz" not in npu:
+                data["npu"] = {**npu, "clock_hz": data.get("clock_hz")}
+            return data
+        present = [f for f in (*HOST_REQUIRED, *HOST_DEFAULTS) if data.get(f) is not None]
+        if present:
+            raise ValueError(f"npu_only preset carries host-core field(s) {', '.join(present)} "
+                             "that nothing reads: remove them (an NPU-only preset has no core)")
+        npu = data.get("npu")
+        if not isinstance(npu, dict):
+            raise ValueError("npu_only: true needs an npu section")
+        if npu.get("clock_hz") is not None and npu["clock_hz"] != data.get("clock_hz"):
+            raise ValueError("npu_only: clock_hz is the NPU clock; remove npu.clock_hz "
+                             f"({npu['clock_hz']}) or make it equal to clock_hz")
+        return {**data, "npu": {**npu, "clock_hz": data.get("clock_hz")}}
 
     @model_validator(mode="after")
     def _int8_rate(self) -> McuChip:
-        if "int8" not in self.macs_per_cycle:
+        if self.macs_per_cycle is not None and "int8" not in self.macs_per_cycle:
             raise ValueError("macs_per_cycle needs an int8 entry")
         return self
 

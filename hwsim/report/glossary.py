@@ -21,7 +21,9 @@ GLOSSARY: dict[str, str] = {
                                 "MACs), ifmap_sram / filter_sram / ofmap_sram (buffer reads and "
                                 "writes), offchip (DRAM/HBM/flash bytes), static (static power x "
                                 "latency). GPUs: tensor, cuda, smem, l2, offchip, static. MCUs: "
-                                "core, npu_mac, npu_sram, weight_memory, sleep",
+                                "core, npu_mac, npu_sram, weight_memory (each byte on the NPU's "
+                                "AXI1 flash/DRAM: weights; feature maps in Dedicated_Sram), "
+                                "sleep",
     "total.macs": "multiply-accumulates of the batch (derived from shapes)",
     "total.utilization": "macs / (cycles x PEs): the fraction of peak MAC throughput achieved, "
                          "stalls included",

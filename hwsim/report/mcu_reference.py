@@ -40,6 +40,15 @@ def mlperf_tiny_ms() -> dict[BoardLibrary, dict[str, float]]:
 
 
 @lru_cache(maxsize=1)
+def mlperf_tiny_heldout_ms() -> dict[BoardLibrary, dict[str, float]]:
+    """Measured latency no constant was fitted to (``mlperf_tiny_heldout.csv``), ms."""
+    out: dict[BoardLibrary, dict[str, float]] = defaultdict(dict)
+    for r in _rows("mlperf_tiny_heldout.csv"):
+        out[(r["board"], r["library"])][r["model"]] = float(r["latency_ms"])
+    return dict(out)
+
+
+@lru_cache(maxsize=1)
 def mlperf_tiny_uj() -> dict[BoardLibrary, dict[str, float]]:
     """Measured energy per inference, µJ: (board preset, library) -> model -> µJ."""
     out: dict[BoardLibrary, dict[str, float]] = defaultdict(dict)
@@ -65,3 +74,11 @@ def vela_layers() -> dict[tuple[str, str], list[tuple[str, str, int, int]]]:
         out[(r["model"], r["config"])].append(
             (r["original_op"], r["nng_op"], int(r["op_cycles"]), int(r["macs"])))
     return dict(out)
+
+
+@lru_cache(maxsize=1)
+def vela_memory_modes() -> list[dict[str, str]]:
+    """Vela 5.2.0 across memory modes and U55/U65 (``vela_memory_modes.csv``): one row per
+    model and case, with the hwsim chip describing the same system (``hwsim`` column: a preset
+    then ``field=value`` overrides). Held out: nothing is fitted to these."""
+    return _rows("vela_memory_modes.csv")

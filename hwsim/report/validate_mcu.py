@@ -1,10 +1,11 @@
 """MCU validation: hwsim against MLPerf Tiny measurements and Vela 5.2.0's cycle estimates.
 
 Every reference figure is read from ``tests/reference/mcu`` (:mod:`hwsim.report.mcu_reference`)
-with its source; Vela's outputs are cached there, so this needs no Vela at run time. Three
+with its source; Vela's outputs are cached there, so this needs no Vela at run time. Four
 views: the totals (both fidelities), the leave-one-out predictions of the fitted constants
-(:mod:`hwsim.calibration.mcu`), and Vela's per-layer figures
-(:mod:`hwsim.report.validate_mcu_layers`).
+(:mod:`hwsim.calibration.mcu`), Vela's per-layer figures
+(:mod:`hwsim.report.validate_mcu_layers`) and held-out Vela runs across memory modes and
+U55/U65 (:mod:`hwsim.report.validate_mcu_modes`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ import numpy as np
 from hwsim.calibration.mcu import core_heldout, npu_heldout
 from hwsim.engine.mcu.analytic import simulate_mcu
 from hwsim.engine.mcu.cycle import simulate_mcu_cycle
+from hwsim.engine.mcu.library import CMSIS_NN_FIT_MODELS, SCALED_LIBRARIES
 from hwsim.hardware.chips import load_chip
-from hwsim.report.mcu_reference import mlperf_tiny_ms, mlperf_tiny_uj, vela_cycles
+from hwsim.report.mcu_reference import (
+    mlperf_tiny_heldout_ms,
+    mlperf_tiny_ms,
+    mlperf_tiny_uj,
+    vela_cycles,
+)
 from hwsim.report.validate_mcu_layers import layer_rows, layer_summary
+from hwsim.report.validate_mcu_modes import mode_rows, mode_summary
 from hwsim.workload.load import load_model
 
 MODELS = ("kws", "vww", "ic", "ad")
@@ -34,18 +42,27 @@ def validation_rows() -> list[dict[str, Any]]:
     """
     rows: list[dict[str, Any]] = []
     energy = mlperf_tiny_uj()
-    for (board, library), per_model in mlperf_tiny_ms().items():
+    measured_sets = [(mlperf_tiny_ms(), "MLPerf Tiny"),
+                     (mlperf_tiny_heldout_ms(), "MLPerf Tiny (held out)")]
+    for ms, reference in measured_sets:
+        for (board, library), per_model in ms.items():
+            chip = load_chip(board, overrides={"kernel_library": library})
+            for model, measured in per_model.items():
+                m = load_model(f"mlperf-tiny-{model}")
+                _, total = simulate_mcu(m, chip, 1)
+                cyc = simulate_mcu_cycle(m, chip, 1).total
+                held = library in SCALED_LIBRARIES and model not in CMSIS_NN_FIT_MODELS
+                rows.append(_row(board, model, library, "latency_ms", measured,
+                                 total.latency_s * 1e3, cyc.latency_s * 1e3,
+                                 "MLPerf Tiny (held out)" if held else reference))
+    for (board, library), per_model in energy.items():
         chip = load_chip(board, overrides={"kernel_library": library})
-        for model, measured in per_model.items():
+        for model, uj in per_model.items():
             m = load_model(f"mlperf-tiny-{model}")
             _, total = simulate_mcu(m, chip, 1)
             cyc = simulate_mcu_cycle(m, chip, 1).total
-            rows.append(_row(board, model, library, "latency_ms", measured,
-                             total.latency_s * 1e3, cyc.latency_s * 1e3, "MLPerf Tiny"))
-            uj = energy.get((board, library), {}).get(model)
-            if uj is not None:
-                rows.append(_row(board, model, library, "energy_uj", uj, total.energy_j * 1e6,
-                                 cyc.energy_j * 1e6, "MLPerf Tiny"))
+            rows.append(_row(board, model, library, "energy_uj", uj, total.energy_j * 1e6,
+                             cyc.energy_j * 1e6, "MLPerf Tiny"))
     for model, per_cfg in vela_cycles().items():
         m = load_model(f"mlperf-tiny-{model}")
         for cfg, cycles in per_cfg.items():
@@ -95,9 +112,11 @@ def report(per_layer: bool = False) -> dict[str, Any]:
     """Everything ``hwsim validate mcu`` prints (``--json`` writes exactly this)."""
     layers = layer_rows()
     held = heldout_rows()
+    modes = mode_rows()
     doc: dict[str, Any] = {"comparison": validation_rows(), "heldout": held,
                            "heldout_summary": heldout_summary(held),
-                           "per_layer_summary": layer_summary(layers)}
+                           "per_layer_summary": layer_summary(layers),
+                           "memory_modes": modes, "memory_modes_summary": mode_summary(modes)}
     if per_layer:
         doc["per_layer"] = layers
     return doc

@@ -37,6 +37,7 @@ class VelaRun:
     cycles_total: int
     layers: list[dict[str, str]]  # LAYER_COLUMNS of each per-layer row, in Vela's order
     command: list[str]
+    summary: dict[str, str] | None = None  # the whole summary CSV row
 
 
 def require_vela() -> str:
@@ -54,18 +55,21 @@ def require_vela() -> str:
     return vela
 
 
-def run_vela(tflite: Path, config: str, out_dir: Path) -> VelaRun:
-    """Compile ``tflite`` for ``config`` into ``out_dir`` and parse both CSVs."""
+def run_vela(tflite: Path, config: str, out_dir: Path, system: tuple[str, ...] = ()) -> VelaRun:
+    """Compile ``tflite`` for ``config`` into ``out_dir`` and parse both CSVs. ``system`` adds
+    Vela options after ``--verbose-performance`` (e.g. ``--config Arm/vela.ini --system-config
+    X --memory-mode Y``); the default is Vela's internal-default system for ``config``."""
     vela = require_vela()
     cmd = [vela, str(tflite), "--accelerator-config", config, "--output-dir", str(out_dir),
-           "--verbose-performance"]
+           "--verbose-performance", *system]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     (summary,) = out_dir.glob("*_summary_*.csv")
     with summary.open(newline="") as f:
-        total = int(float(next(csv.DictReader(f))["cycles_total"]))
+        summary_row = next(csv.DictReader(f))
+        total = int(float(summary_row["cycles_total"]))
     (per_layer,) = out_dir.glob("*_per-layer.csv")
     with per_layer.open(newline="") as f:
         layers = [{c: row[c] for c in LAYER_COLUMNS} for row in csv.DictReader(f)]
     shown = ["vela", f"models/tflite/{tflite.name}", *cmd[2:4], "--output-dir", "OUT",
-             "--verbose-performance"]
-    return VelaRun(total, layers, shown)
+             "--verbose-performance", *system]
+    return VelaRun(total, layers, shown, summary_row)

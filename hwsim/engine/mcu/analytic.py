@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwsim.config.chip import McuChip
-from hwsim.engine.mcu.core import CoreCost, core_cost
+from hwsim.engine.mcu.core import CoreCost, core_cost, streams_weights, tcm_weight_ops
 from hwsim.engine.mcu.fit import memory_fit
 from hwsim.engine.mcu.npu import (
+    FmPlacement,
     NpuCost,
+    fm_placement,
     ifm_bytes,
     npu_cost,
     runs_on_npu,
@@ -30,6 +32,7 @@ from hwsim.engine.totals import build_total
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork, Work, lower
 from hwsim.units import DTYPE_BYTES
+from hwsim.workload.memory import live_bytes
 from hwsim.workload.model import Model
 from hwsim.workload.ops import Conv2dOp, OpBase
 
@@ -47,8 +50,16 @@ def kernel_kind(op: OpBase, w: Work) -> str:
 
 
 def active_power_w(chip: McuChip) -> float:
-    """Core active power: datasheet run current per MHz x clock x supply voltage."""
+    """Core active power: datasheet run current per MHz x clock x supply voltage (0 on an
+    NPU-only preset, which has no core)."""
+    if chip.active_ua_per_mhz is None or chip.supply_v is None:
+        return 0.0
     return chip.active_ua_per_mhz * 1e-6 * (chip.clock_hz / 1e6) * chip.supply_v
+
+
+def sleep_power_w(chip: McuChip) -> float:
+    """The host core's sleep power (0 on an NPU-only preset)."""
+    return chip.sleep_power_w or 0.0
 
 
 @dataclass(frozen=True)
@@ -69,12 +80,42 @@ class OpCost:
     works: list[WorkCost]
 
 
+def tcm_resident(model: Model, chip: McuChip, batch: int) -> frozenset[str]:
+    """Ops whose streamed (FC) weights a core-bearing chip keeps in TCM: only work the core
+    runs (an NPU reads its weights over AXI)."""
+    if not chip.tcm_bytes:
+        return frozenset()
+    elem = DTYPE_BYTES["int8"]
+
+    def on_core(op: OpBase, w: Work) -> bool:
+        return chip.npu is None or not runs_on_npu(op, w, not chip.npu_only)
+
+    streamed = [(op.name, op.weight_bytes // op.dtype_bytes * elem) for op in model.ops
+                if any(streams_weights(kernel_kind(op, w), w) and on_core(op, w)
+                       for w in lower(op, batch, elem))]
+    return tcm_weight_ops(streamed, chip, memory_fit(model, chip, batch).arena_bytes)
+
+
+def fm_placements(model: Model, chip: McuChip, batch: int) -> list[FmPlacement]:
+    """Per op, where an NPU keeps its feature maps (all SRAM without an NPU)."""
+    if chip.npu is None:
+        return [FmPlacement()] * len(model.ops)
+    elem = DTYPE_BYTES["int8"]
+    last = len(model.ops) - 1
+    return [fm_placement(chip.npu, live_bytes(op, batch, elem), chip.sram_bytes, i == 0,
+                         i == last, op.c if isinstance(op, Conv2dOp) else None)
+            for i, op in enumerate(model.ops)]
+
+
 def cost_op(op: OpBase, batch: int, chip: McuChip, zero_fraction: float, tech: Any,
-            densities: list[float | None] | None = None) -> OpCost:
+            densities: list[float | None] | None = None,
+            weights_in_tcm: bool = False, fm: FmPlacement = FmPlacement()) -> OpCost:
     """Cost every work item of ``op`` on the NPU or the core (the analytic action counts).
 
     ``densities`` (one per work item, None = the spec's mean) are realised K densities the
-    core's software zero-skip sees; the cycle fidelity passes them from its masks."""
+    core's software zero-skip sees; the cycle fidelity passes them from its masks.
+    ``weights_in_tcm``: the op's weights were copied to TCM (:func:`tcm_resident`); ``fm``:
+    where an NPU keeps the op's feature maps (:func:`fm_placements`)."""
     acc: dict[str, float] = defaultdict(float)
     kinds: set[str] = set()
     density = 1.0
@@ -85,11 +126,11 @@ def cost_op(op: OpBase, batch: int, chip: McuChip, zero_fraction: float, tech: A
         kind = kernel_kind(op, w)
         kinds.add(kind)
         if chip.npu is not None and runs_on_npu(op, w, host):
-            n = _npu_work(acc, w, kind, chip, zero_fraction, tech, ifm_bytes(op, w))
+            n = _npu_work(acc, w, kind, chip, zero_fraction, tech, ifm_bytes(op, w), fm)
             works.append(WorkCost("npu", kind, npu=n))
         else:
             d = densities[j] if densities is not None else None
-            c = core_cost(w, kind, chip, op.dtype, density=d)
+            c = core_cost(w, kind, chip, op.dtype, density=d, weights_in_tcm=weights_in_tcm)
             _core_work(acc, c, chip, p_active)
             density = min(density, c.density)
             works.append(WorkCost("core", kind, core=c))
@@ -107,8 +148,11 @@ def simulate_mcu(model: Model, chip: McuChip, batch: int = 1) -> tuple[list[OpRe
     fit = memory_fit(model, chip, batch).to_dict()
     zeros = weight_zero_fractions(model) if chip.npu is not None else {}
     tech = load_tech(chip.tech)
-    rows = [op_row(op, batch, chip, cost_op(op, batch, chip, zeros.get(op.name, 0.0), tech),
-                   fit) for op in model.ops]
+    tcm = tcm_resident(model, chip, batch)
+    fms = fm_placements(model, chip, batch)
+    rows = [op_row(op, batch, chip, cost_op(op, batch, chip, zeros.get(op.name, 0.0), tech,
+                                            weights_in_tcm=op.name in tcm, fm=fm), fit)
+            for op, fm in zip(model.ops, fms, strict=True)]
     return rows, mcu_total(rows, chip)
 
 
@@ -135,25 +179,26 @@ def npu_weight_passes(w: Work, chip: McuChip) -> float:
 
 
 def _npu_work(acc: dict[str, float], w: Work, kind: str, chip: McuChip,
-              zero_fraction: float, tech: Any, ifm: float | None) -> NpuCost:
+              zero_fraction: float, tech: Any, ifm: float | None,
+              fm: FmPlacement) -> NpuCost:
     npu = chip.npu
     assert npu is not None
-    c: NpuCost = npu_cost(w, kind, npu, zero_fraction, npu_weight_passes(w, chip), ifm=ifm)
+    c: NpuCost = npu_cost(w, kind, npu, zero_fraction, npu_weight_passes(w, chip), ifm=ifm,
+                          fm=fm)
     latency = c.cycles / npu.clock_hz
     acc["npu_cycles"] += c.cycles
     acc["compute_cycles"] += c.compute_cycles * chip.clock_hz / npu.clock_hz
     acc["stall_cycles"] += (c.cycles - c.compute_cycles) * chip.clock_hz / npu.clock_hz
     acc["latency_s"] += latency
     acc["npu_latency_s"] += latency
-    acc["b.flash"] += c.weight_bytes
+    acc["b.flash"] += c.axi1_bytes  # the AXI1 memory (flash or DRAM)
     acc["b.sram"] += c.sram_bytes
     macs = float(w.m) * w.n * w.k * w.count if isinstance(w, GemmWork) else 0.0
     acc["macs_executed"] += macs
     acc["e.npu_mac"] += macs * tech.mac_energy_j("int8")
     acc["e.npu_sram"] += c.sram_bytes * float(tech.sram_read_energy_j_per_byte(chip.sram_bytes))
     mem = "flash" if npu.weight_memory == "flash" else "lpddr4"
-    if npu.weight_memory != "sram":
-        acc["e.weight_memory"] += c.weight_bytes * tech.offchip_energy_j_per_byte(mem)
+    acc["e.weight_memory"] += c.axi1_bytes * tech.offchip_energy_j_per_byte(mem)
     acc["busy.npu"] += c.compute_cycles
     acc["busy.weight_memory"] += c.weight_cycles
     acc["busy.sram_port"] += c.sram_cycles
@@ -170,14 +215,13 @@ def op_row(op: OpBase, batch: int, chip: McuChip, cost: OpCost, fit: dict[str, A
     on_npu = "npu" in units_used
     if on_npu and not chip.npu_only:
         # The host core waits (WFI) while the NPU runs.
-        breakdown["sleep"] = chip.sleep_power_w * acc.get("npu_latency_s", 0.0)
+        breakdown["sleep"] = sleep_power_w(chip) * acc.get("npu_latency_s", 0.0)
     units = (("npu", "weight_memory", "sram_port", "core", "flash") if on_npu
              else ("core", "flash"))
     bottleneck = max(units, key=lambda u: acc.get("busy." + u, 0.0))
     macs = int(op.macs * batch)
     peak = (chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz if on_npu and chip.npu
-            else float(chip.macs_per_cycle.get(op.dtype,  # type: ignore[call-overload]
-                                               chip.macs_per_cycle["int8"])))
+            else _core_macs_per_cycle(chip, op.dtype))
     unit = "+".join(sorted(units_used)) if units_used else ("npu" if chip.npu else "core")
     mapping: dict[str, Any] = {
         "unit": unit, "kernels": sorted(kinds),
@@ -201,7 +245,7 @@ def mcu_total(rows: list[OpResult], chip: McuChip) -> Total:
     return build_total(rows, energy_components=ENERGY_COMPONENTS, byte_levels=BYTE_LEVELS,
                        clock_hz=chip.clock_hz,
                        peak_macs_per_cycle=peak_macs_per_cycle(chip), area_mm2={},
-                       static_power_w=chip.sleep_power_w)
+                       static_power_w=sleep_power_w(chip))
 
 
 def peak_macs_per_cycle(chip: McuChip) -> float:
@@ -209,10 +253,15 @@ def peak_macs_per_cycle(chip: McuChip) -> float:
     int8 SIMD rate."""
     if chip.npu is not None:
         return chip.npu.macs_per_cycle * chip.npu.clock_hz / chip.clock_hz
-    return float(chip.macs_per_cycle["int8"])
+    return _core_macs_per_cycle(chip, "int8")
 
 
 def duty_cycled_power_w(total: Total, chip: McuChip, inferences_per_s: float) -> float:
     """Average power when running ``inferences_per_s`` inferences and sleeping in between."""
     busy_s = min(1.0, total.latency_s * inferences_per_s)
-    return total.energy_j * inferences_per_s + chip.sleep_power_w * (1.0 - busy_s)
+    return total.energy_j * inferences_per_s + sleep_power_w(chip) * (1.0 - busy_s)
+
+
+def _core_macs_per_cycle(chip: McuChip, dtype: str) -> float:
+    rates = chip.macs_per_cycle or {}
+    return float(rates.get(dtype, rates.get("int8", 1.0)))  # type: ignore[call-overload]

@@ -78,11 +78,13 @@ class McuBackend:
         MACs/cycle x clock, one flash line per (wait states + 1) cycles."""
         if chip.npu is not None:
             npu = chip.npu
-            bw = npu.axi_bytes_per_cycle * npu.clock_hz * npu.weight_clock_scale
+            scale = (npu.sram_clock_scale if npu.memory_mode == "Sram_Only"
+                     else npu.weight_clock_scale)  # the port the weights stream over
+            bw = npu.axi_bytes_per_cycle * npu.clock_hz * scale
             return Roofline(npu.macs_per_cycle * npu.clock_hz, bw, "flash",
                             f"NPU {npu.macs_per_cycle} MACs/cycle x {npu.clock_hz / 1e6:g} MHz",
                             f"NPU AXI {npu.axi_bytes_per_cycle} B/cycle x "
-                            f"{npu.weight_clock_scale:g} weight-port clock scale")
+                            f"{scale:g} weight-port clock scale ({npu.memory_mode})")
         bw = chip.flash_line_bytes * chip.clock_hz / (chip.flash_wait_states + 1)
         return Roofline(chip.macs_per_cycle["int8"] * chip.clock_hz, bw, "flash",
                         f"core {chip.macs_per_cycle['int8']:g} int8 MACs/cycle x "
@@ -94,7 +96,7 @@ class McuBackend:
         return {}  # MCU presets give no die area
 
     def static_power_w(self, chip: McuChip) -> float:
-        return chip.sleep_power_w
+        return chip.sleep_power_w or 0.0  # an NPU-only preset has no host core to sleep
 
 
 BACKEND = McuBackend()

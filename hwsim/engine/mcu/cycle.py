@@ -20,7 +20,15 @@ import numpy as np
 
 from hwsim.config.chip import McuChip
 from hwsim.config.sparsity import NmSpec, ReluSpec, TopKSpec
-from hwsim.engine.mcu.analytic import OpCost, WorkCost, cost_op, mcu_total, op_row
+from hwsim.engine.mcu.analytic import (
+    OpCost,
+    WorkCost,
+    cost_op,
+    fm_placements,
+    mcu_total,
+    op_row,
+    tcm_resident,
+)
 from hwsim.engine.mcu.core import ZERO_SKIP_KINDS
 from hwsim.engine.mcu.events import (
     MAX_BLOCKS,
@@ -33,10 +41,12 @@ from hwsim.engine.mcu.events import (
 )
 from hwsim.engine.mcu.fit import memory_fit
 from hwsim.engine.mcu.npu import (
+    FmPlacement,
     ifm_bytes,
     sram_bytes_per_cycle,
     weight_bytes_per_cycle,
     weight_zero_fractions,
+    weights_on_sram,
 )
 from hwsim.engine.result import OpResult
 from hwsim.engine.timeline import CycleRun, OpTimeline
@@ -56,14 +66,17 @@ def simulate_mcu_cycle(model: Model, chip: McuChip, batch: int, *, seed: int = 0
     fit = memory_fit(model, chip, batch).to_dict()
     zeros = weight_zero_fractions(model) if chip.npu is not None else {}
     tech = load_tech(chip.tech)
+    tcm = tcm_resident(model, chip, batch)
+    fms = fm_placements(model, chip, batch)
     rows: list[OpResult] = []
     timelines: dict[int, OpTimeline] = {}
     for i, op in enumerate(model.ops):
         works = lower(op, batch, DTYPE_BYTES["int8"])
         token_d = [_realised_densities(op, w, seed, i, j, z) for j, w in enumerate(works)]
         densities = [None if d is None else float(d.mean()) for d in token_d]
-        cost = cost_op(op, batch, chip, zeros.get(op.name, 0.0), tech, densities)
-        tl = _op_timeline(op, works, cost, token_d, chip, record)
+        cost = cost_op(op, batch, chip, zeros.get(op.name, 0.0), tech, densities,
+                       weights_in_tcm=op.name in tcm, fm=fms[i])
+        tl = _op_timeline(op, works, cost, token_d, chip, record, fms[i])
         timelines[i] = tl
         rows.append(op_row(op, batch, chip, _timed(cost, tl, chip), fit))
     return CycleRun(rows, mcu_total(rows, chip), timelines)
@@ -101,7 +114,8 @@ def _row_counts(bits: np.ndarray) -> np.ndarray:
 
 
 def _op_timeline(op: OpBase, works: list[Work], cost: OpCost,
-                 token_d: list[np.ndarray | None], chip: McuChip, record: bool) -> OpTimeline:
+                 token_d: list[np.ndarray | None], chip: McuChip, record: bool,
+                 fm: FmPlacement = FmPlacement()) -> OpTimeline:
     """Run the op's work items in order (NPU runs as one block pipeline per stretch of NPU
     work, core work as serial chunks) and merge their timelines in core-clock cycles."""
     name = op.name
@@ -117,14 +131,16 @@ def _op_timeline(op: OpBase, works: list[Work], cost: OpCost,
         assert chip.npu is not None
         tl = run_npu_op(pending, weight_bytes_per_cycle(chip.npu),
                         sram_bytes_per_cycle(chip.npu),
-                        shared_port=chip.npu.weight_memory == "sram", record=record)
+                        shared_port=weights_on_sram(chip.npu),
+                        ifm_on_weight_port=fm.ifm_on_axi1,
+                        ofm_on_weight_port=fm.ofm_on_axi1, record=record)
         t = _append(merged, tl, t, npu_scale)
         pending.clear()
 
     for w, wc, d in zip(works, cost.works, token_d, strict=True):
         label = f"{name}:{wc.kind}"
         if wc.unit == "npu":
-            pending.extend((label, b) for b in _npu_blocks(op, w, wc))
+            pending.extend((label, b) for b in _npu_blocks(op, w, wc, fm))
             continue
         flush_npu()
         core_start = t
@@ -146,7 +162,7 @@ def _append(merged: OpTimeline, tl: OpTimeline, t0: float, scale: float) -> floa
     return t0 + tl.cycles * scale
 
 
-def _npu_blocks(op: OpBase, w: Work, wc: WorkCost) -> list[Block]:
+def _npu_blocks(op: OpBase, w: Work, wc: WorkCost, fm: FmPlacement) -> list[Block]:
     """Blocks of one NPU work item (the analytic model's bytes: the input DMA moves the input
     feature map itself, not the im2col expansion of the GEMM view)."""
     c = wc.npu
@@ -160,10 +176,13 @@ def _npu_blocks(op: OpBase, w: Work, wc: WorkCost) -> list[Block]:
         blocks = npu_block_count(0, w.elements)
         ifm = float(w.bytes_in)
     else:
-        blocks, ifm = npu_block_count(0, c.sram_bytes / 2), c.sram_bytes / 2  # a DMA copy
+        fm_bytes = c.sram_bytes + c.axi1_bytes - c.weight_bytes
+        blocks, ifm = npu_block_count(0, fm_bytes / 2), fm_bytes / 2  # a DMA copy
     ofm = (float(w.m) * w.n * w.count * w.dtype_bytes if isinstance(w, GemmWork)
-           else c.sram_bytes - ifm)
-    return even_blocks(blocks, c.weight_bytes, ifm, c.compute_cycles, ofm)
+           else c.sram_bytes + c.axi1_bytes - c.weight_bytes - ifm)
+    # A narrow input read from DRAM takes its bursts' time (the analytic model's factor).
+    ifm_time = ifm * (fm.ifm_read_factor if fm.ifm_on_axi1 else 1.0)
+    return even_blocks(blocks, c.weight_bytes, ifm_time, c.compute_cycles, ofm)
 
 
 def _core_chunks(label: str, wc: WorkCost, d: np.ndarray | None) -> list[Chunk]:

@@ -6,9 +6,10 @@ port (flash, DRAM or SRAM), an input DMA brings its share of the input feature m
 SRAM port, the MAC array computes it, and an output DMA writes its share of the result back
 over the SRAM port. Weight, input and output buffers hold two blocks each (double buffering),
 so the DMAs of block b+1 overlap the compute of block b; each port moves one transfer at a
-time (when the weights live in SRAM the two DMAs share one port). An op lasts about
-max(compute, weight stream, SRAM traffic) plus the first block's loads and the last block's
-store, which nothing overlaps.
+time (when the weights live in SRAM the DMAs share the SRAM port; when an op's feature maps
+spill to DRAM in Dedicated_Sram mode, its input and output DMAs share the AXI1 port). An op
+lasts about max(compute, weight stream, SRAM traffic) plus the first block's loads and the
+last block's store, which nothing overlaps.
 
 **Core op.** The core runs its work items one after another; a chunk first waits for the
 flash wait states of the weights it streams, then computes. Ops run in model order (each op
@@ -76,14 +77,21 @@ def even_blocks(blocks: int, weight_bytes: float, ifm_bytes: float, compute_cycl
 
 
 def run_npu_op(blocks: list[tuple[str, Block]], weight_bw: float, sram_bw: float, *,
-               shared_port: bool = False, record: bool = False) -> OpTimeline:
+               shared_port: bool = False, ifm_on_weight_port: bool = False,
+               ofm_on_weight_port: bool = False, record: bool = False) -> OpTimeline:
     """Simulate one op's blocks (label, block) through weight/ifm DMA -> compute -> ofm DMA.
 
-    ``weight_bw`` and ``sram_bw`` are bytes per NPU cycle of the weight and SRAM AXI ports;
-    ``shared_port`` makes both DMAs use one port (weights held in SRAM)."""
+    ``weight_bw`` and ``sram_bw`` are bytes per NPU cycle of the AXI1 (weight memory) and
+    SRAM ports; ``shared_port`` puts the weight DMA on the SRAM port (weights held in SRAM),
+    ``ifm_on_weight_port`` / ``ofm_on_weight_port`` put the input / output DMA on the AXI1
+    port (feature maps in DRAM)."""
     env = simpy.Environment()
     sram_port = simpy.Resource(env, capacity=1)
-    weight_port = sram_port if shared_port else simpy.Resource(env, capacity=1)
+    axi1_port = simpy.Resource(env, capacity=1)
+    weight_port = sram_port if shared_port else axi1_port
+    w_bw = sram_bw if shared_port else weight_bw
+    ifm_port, ifm_bw = (axi1_port, weight_bw) if ifm_on_weight_port else (sram_port, sram_bw)
+    ofm_port, ofm_bw = (axi1_port, weight_bw) if ofm_on_weight_port else (sram_port, sram_bw)
     free_w = simpy.Container(env, capacity=SLOTS, init=SLOTS)
     free_i = simpy.Container(env, capacity=SLOTS, init=SLOTS)
     free_o = simpy.Container(env, capacity=SLOTS, init=SLOTS)
@@ -107,13 +115,13 @@ def run_npu_op(blocks: list[tuple[str, Block]], weight_bw: float, sram_bw: float
     def weight_loader():
         for label, b in blocks:
             yield free_w.get(1)
-            yield from dma(weight_port, b.weight_bytes, weight_bw, "weight_dma", label)
+            yield from dma(weight_port, b.weight_bytes, w_bw, "weight_dma", label)
             yield w_ready.put(label)
 
     def ifm_loader():
         for label, b in blocks:
             yield free_i.get(1)
-            yield from dma(sram_port, b.ifm_bytes, sram_bw, "ifm_dma", label)
+            yield from dma(ifm_port, b.ifm_bytes, ifm_bw, "ifm_dma", label)
             yield i_ready.put(label)
 
     def computer():
@@ -131,7 +139,7 @@ def run_npu_op(blocks: list[tuple[str, Block]], weight_bw: float, sram_bw: float
     def storer():
         for _ in blocks:
             label, b = yield computed.get()
-            yield from dma(sram_port, b.ofm_bytes, sram_bw, "ofm_dma", label)
+            yield from dma(ofm_port, b.ofm_bytes, ofm_bw, "ofm_dma", label)
             yield free_o.put(1)
 
     env.process(weight_loader())
