@@ -19,6 +19,7 @@ from rich.table import Table
 
 from hwsim.cli_accuracy import accuracy_cmd
 from hwsim.cli_claims import claims as claims_cmd
+from hwsim.cli_sensitivity import sensitivity_cmd
 from hwsim.cli_study import study_app
 from hwsim.errors import HwsimError, input_error
 
@@ -30,6 +31,7 @@ err = Console(stderr=True, soft_wrap=True)
 app.add_typer(study_app, name="study")
 app.command("claims")(claims_cmd)
 app.command("accuracy")(accuracy_cmd)
+app.command("sensitivity")(sensitivity_cmd)
 
 LIST_KINDS = ("chips", "models", "tech", "studies")
 SCHEMA_KINDS = ("chip", "model", "study", "tech")
@@ -54,8 +56,16 @@ def list_cmd(kind: Annotated[str, typer.Argument(help="chips | models | tech | s
 
 
 @app.command()
-def schema(kind: Annotated[str, typer.Argument(help="chip | model | study | tech")]) -> None:
+def schema(kind: Annotated[str, typer.Argument(help="chip | model | study | tech")],
+           informational: Annotated[bool, typer.Option(
+               "--informational", help="chip: list the fields that cannot change results, "
+               "with the reason")] = False) -> None:
     """Print the JSON Schema of a config file kind (for editor completion in YAML)."""
+    if informational:
+        from hwsim.cli_sensitivity import print_informational
+
+        print_informational(kind)
+        return
     from pydantic import TypeAdapter
 
     from hwsim.config.chip import Chip

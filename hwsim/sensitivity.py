@@ -116,15 +116,15 @@ def _chosen(fields: Sequence[str] | None, chip: Any, knobs: dict[str, Knob],
         if f in knobs or f in WORKLOAD_FIELDS:
             continue
         if f in every:
-            raise input_error("--fields", f"'{f}' is a {every[f].type} field of a "
-                              f"{chip.kind} chip, not a number: an elasticity needs a numeric "
-                              "field", given=f, hint="numeric fields: " + ", ".join(knobs))
+            raise input_error("--fields", f"'{f}' is a {every[f].type} field of the "
+                              f"{chip.kind} chip schema, not a number: an elasticity needs a "
+                              "numeric field", given=f, hint="numeric fields: " + ", ".join(knobs))
         import difflib
 
         close = difflib.get_close_matches(f, valid, n=1, cutoff=0.4)
         hint = (f"did you mean '{close[0]}'?" if close else
                 "numeric fields: " + ", ".join(valid))
-        raise input_error("--fields", f"no numeric field '{f}' on a {chip.kind} chip",
+        raise input_error("--fields", f"no numeric field '{f}' in the {chip.kind} chip schema",
                           given=f, hint=hint)
     return list(dict.fromkeys(fields))
 

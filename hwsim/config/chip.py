@@ -79,15 +79,17 @@ class ChipBase(StrictModel):
                                     description="field path -> citation for its value")
     clock_hz: Positive = Field(description="core clock, Hz")
     tech: str = Field("45nm", description="technology node table in configs/tech (e.g. 45nm, 7nm)")
-    static_power_w: float | None = Field(None, ge=0, description="measured static/idle power, W; "
-                                         "when unset it comes from the tech table's leakage")
-    sparse_features: SparseFeatures = SparseFeatures()
 
 
 class AcceleratorChip(ChipBase):
     """A systolic / PE-array accelerator with SCALE-Sim-style ifmap/filter/ofmap buffers."""
 
     kind: Literal["accelerator"] = "accelerator"
+    # Static power and zero handling are per kind: a GPU has idle_power_w, an MCU sleep_power_w,
+    # and the MCU kernels (CMSIS-NN, TFLM, Vela) have no zero-skipping or gather path.
+    static_power_w: float | None = Field(None, ge=0, description="measured static/idle power, W; "
+                                         "when unset it comes from the tech table's leakage")
+    sparse_features: SparseFeatures = SparseFeatures()
     array: Array
     dataflow: Literal["os", "ws", "is"] = Field("os", description="output/weight/input "
                                                 "stationary")
@@ -104,6 +106,7 @@ class GpuChip(ChipBase):
     ``sources``."""
 
     kind: Literal["gpu"] = "gpu"
+    sparse_features: SparseFeatures = SparseFeatures()
     sms: int = Field(ge=1, description="streaming multiprocessors")
     tensor_flops_per_s: dict[Dtype, Positive] = Field(description="dense tensor-core FLOP/s")
     tensor_flops_sparse_per_s: dict[Dtype, Positive] = Field(default_factory=dict,
