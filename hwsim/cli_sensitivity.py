@@ -1,5 +1,5 @@
 """``hwsim sensitivity``: which chip fields and workload parameters move latency, energy and area
-at one design point (elasticities, :mod:`hwsim.sensitivity`)."""
+at one design point (elasticities, :mod:`hwsim.elasticity`)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def sensitivity_cmd(
 ) -> None:
     """Elasticity (d ln metric / d ln field) of latency, energy and area to every numeric chip
     field and to density, batch and seq, largest first."""
-    from hwsim.sensitivity import sensitivity
+    from hwsim.elasticity import sensitivity
 
     if phase is not None and phase not in ("prefill", "decode"):
         raise input_error("--phase", "unknown value, expected one of: prefill, decode",
@@ -73,6 +73,9 @@ def print_informational(kind: str) -> None:
                   header_style="bold")
     for col in ("kind", "field", "reason"):
         table.add_column(col, overflow="fold")
-    for kind_, path, reason in informational_fields():
+    rows = informational_fields()
+    for kind_, path, reason in rows:
         table.add_row(kind_, path, reason)
     out.print(table)
+    if not rows:
+        out.print("no chip field is marked informational: every field can change results")
