@@ -11,7 +11,6 @@ list only shrinks.
 from __future__ import annotations
 
 import contextlib
-import json
 from functools import cache
 from typing import Any
 
@@ -21,13 +20,13 @@ import hwsim
 from hwsim.config.knobs import Knob, chip_knobs, get_path, knobs
 from hwsim.config.model import LiquidBuilder, TransformerBuilder
 from hwsim.config.registry import list_presets
+from hwsim.engine.backend import backend_for
 from hwsim.errors import HwsimError
 from hwsim.workload.load import model_from_doc
 
 # kind:path -> the issue/branch that makes the field act. Keep it short; it may only shrink.
 GPU_KNOBS = "issue 15, branch gpuknobs"
 PENDING: dict[str, str] = {
-    "accelerator:offchip.size_bytes": "issue 14, lead: one memory-fit rule for every backend",
     **{f"gpu:sparse_features.{f}": GPU_KNOBS + " (zero gating/skipping on GPUs; the skip format "
        "fields act with it or get marked)" for f in (
         "zero_gating", "zero_skipping", "skip_granularity", "index_format",
@@ -35,7 +34,6 @@ PENDING: dict[str, str] = {
     **{f"gpu:tensor_flops_sparse_per_s.{d}": GPU_KNOBS for d in ("int8", "int16", "bf16", "fp32")},
     **{f"gpu:cuda_flops_per_s.{d}": GPU_KNOBS for d in ("int8", "int16", "fp16", "bf16")},
     "gpu:register_file_bytes_per_sm": GPU_KNOBS,
-    "gpu:offchip.size_bytes": GPU_KNOBS,
     "gpu:offchip.burst_bytes": GPU_KNOBS,
     "mcu:npu.product": "issue 15, branch mcuknobs (Ethos-U55/U65 differences, Vela)",
     "mcu:tcm_bytes": "issue 15, branch mcuknobs",
@@ -104,9 +102,18 @@ def signature(chip: Any, model: Any, extra: list[str] | str | None) -> tuple[Any
     batch = 16 if extra == "batch16" else 1
     sparsity = extra if isinstance(extra, list) else None
     r = hwsim.simulate(model, chip, batch=batch, sparsity=sparsity)
-    fits = [json.dumps(op.mapping["fit"], sort_keys=True) for op in r.ops if "fit" in op.mapping]
+    fit = backend_for(chip).memory_fit(r_model(model, sparsity), chip, batch, result=r)
     t = r.total
-    return (round(t.latency_s, 15), round(t.energy_j, 15), round(t.area_mm2, 9), tuple(fits))
+    return (round(t.latency_s, 15), round(t.energy_j, 15), round(t.area_mm2, 9), fit.fits,
+            fit.devices_needed)
+
+
+def r_model(model: Any, sparsity: list[str] | None) -> Any:
+    if not sparsity:
+        return model
+    from hwsim.sparsity.overrides import apply_sparsity
+
+    return apply_sparsity(model, sparsity)
 
 
 def _bound_candidates(knob: Knob, value: Any, kind: str) -> list[Any]:
@@ -122,7 +129,8 @@ def _bound_candidates(knob: Knob, value: Any, kind: str) -> list[Any]:
     if value is None or value == 0:
         base = [1, 8, 64, 1e3, 1e9, 1e12]
     else:
-        base = [value / 16, value / 2, value * 2, value * 16]
+        # x/1024 reaches a capacity the small workloads fill (offchip.size_bytes)
+        base = [value / 16, value / 2, value * 2, value * 16, value / 1024]
     out = list(others) + base
     out = [round(v) if knob.type == "int" else float(v) for v in out]
     return list(dict.fromkeys(v for v in out if v != value))
