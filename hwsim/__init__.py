@@ -7,6 +7,7 @@ Public API (the CLI and the app are thin layers over it)::
     model = hwsim.load_model("gpt2-small", seq=256)
     result = hwsim.simulate(model, chip, batch=1)
     result.to_dict(); result.to_dataframe(); result.total.energy_j
+    hwsim.sensitivity("h100-sxm", "llama2-7b", phase="decode").rows  # elasticities
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ _EXPORTS = {
     "load_model": "hwsim.workload.load",
     "gemm": "hwsim.workload.load",
     "conv2d": "hwsim.workload.load",
+    "sensitivity": "hwsim.elasticity",
 }
 
 __all__ = ["HwsimError", "__version__", "conv2d", "gemm", "load_chip", "load_model", "load_tech",
-           "simulate"]
+           "sensitivity", "simulate"]
 
 if TYPE_CHECKING:
+    from hwsim.elasticity import sensitivity
     from hwsim.engine.simulate import simulate
     from hwsim.errors import HwsimError
     from hwsim.hardware.chips import load_chip

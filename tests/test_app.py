@@ -230,3 +230,19 @@ def test_uploads_are_checked() -> None:
         hwsim.load_model(path)
     good = compute.save_upload("mine.yaml", (REPO / "models" / "sln-kws.yaml").read_bytes())
     assert hwsim.load_model(good).name == "sln-kws"
+
+
+def test_sensitivity_page_tornado_matches_the_api() -> None:
+    at = start(chips=("sparseflow-accel",), model="mlperf-tiny-kws")
+    at.switch_page("hwsim/app/sensitivity.py").run()
+    assert not at.exception, at.exception
+    r = hwsim.sensitivity("sparseflow-accel", "mlperf-tiny-kws", step=0.1)
+    table = at.dataframe[0].value
+    assert list(table["field"]) == [x.field for x in r.rows]
+    assert list(table["latency_s"]) == [x.elasticity["latency_s"] for x in r.rows]
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    top = max(r.rows, key=lambda x: abs(x.elasticity["latency_s"] or 0.0))
+    assert bars["y"][-1] == top.field  # the largest bar on top
+    assert bars["x"][-1] == pytest.approx(top.elasticity["latency_s"])
+    at.selectbox(key="sens_metric").set_value("area_mm2").run()
+    assert not at.exception

@@ -18,9 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_dense_cycle_agrees_with_analytic():
     """Over 200 seeded random shapes and chips: compute cycles identical; total cycles within
-    2 % (or 8 cycles) on at least 97 % of them and within 10 % on all. The misses are small 1x1
-    convs of a few tiles with bandwidth about equal to compute, where the closed form's
-    smooth overlap and the port's actual transfer order differ (README)."""
+    2 % (or 8 cycles) on at least 99 % of them and within 3 % on all (measured: all 200 within
+    2 %, worst 1.7 %). The residue is small 1x1 convs of a few tiles with bandwidth about equal
+    to compute, where the closed form's smooth overlap and the port's actual transfer order
+    differ (README)."""
     rng = np.random.default_rng(1)
     close, worst = 0, 0.0
     n = 200
@@ -46,8 +47,8 @@ def test_dense_cycle_agrees_with_analytic():
         err = abs(y.cycles - a.cycles)
         close += err <= max(0.02 * a.cycles, 8)
         worst = max(worst, err / a.cycles)
-    assert close >= 0.97 * n
-    assert worst <= 0.10
+    assert close >= 0.99 * n
+    assert worst <= 0.03
 
 
 @pytest.mark.parametrize("model,chip", [("gpt2-small", "systolic-128x128"),
@@ -212,3 +213,27 @@ def test_tight_bandwidth_against_scalesim_stalls():
     assert y32.cycles == pytest.approx(y32.compute_cycles, rel=0.02)
     scalesim_words = s1.dram_ifmap_reads + s1.dram_filter_reads + s1.dram_ofmap_writes
     assert scalesim_words > 5 * y1.bytes["offchip"]  # it refetches what hwsim keeps
+
+
+MEMORY_BOUND = [("tpu-v1-like", {}, shape) for shape in ((512, 512, 512), (1024, 256, 256),
+                                                        (2048, 512, 256), (4096, 512, 512))] + [
+    ("systolic-32x32", {"dataflow": df, "offchip.bw_bytes_per_s": 2e9}, shape)
+    for df in ("os", "ws", "is") for shape in ((512, 512, 512), (128, 768, 768), (1000, 300, 200),
+                                               (64, 2048, 512))]
+
+
+@pytest.mark.parametrize("chip,overrides,shape", MEMORY_BOUND)
+def test_memory_bound_gemm_fidelities_agree(chip, overrides, shape):
+    """Memory-bound, the port never idles: the previous tile's store covers the last tile's
+    compute, so both fidelities are the transfer time plus what of the last tile's compute
+    no store covers (issue 15: 512^3 on tpu-v1-like read 19,628 analytic vs 18,351 cycle cycles)."""
+    c = hwsim.load_chip(chip, overrides)
+    g = hwsim.gemm(*shape)
+    a = hwsim.simulate(g, c).total
+    y = hwsim.simulate(g, c, fidelity="cycle").total
+    transfer = a.bytes["offchip"] / (c.offchip.bw_bytes_per_s / c.clock_hz)
+    assert a.stall_cycles > a.compute_cycles  # the shape is memory-bound on this chip
+    assert a.cycles == pytest.approx(y.cycles, rel=0.005)
+    assert a.cycles >= transfer
+    if shape == (512, 512, 512) and chip == "tpu-v1-like":
+        assert a.cycles == y.cycles == 18351

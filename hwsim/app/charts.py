@@ -139,3 +139,18 @@ def histogram(values: np.ndarray, unit_scale: float, unit: str, title: str,
     fig.update_xaxes(title=unit)
     fig.update_yaxes(title="inputs")
     return _layout(fig, title, height=340)
+
+
+def tornado(rows: list[dict[str, Any]], metric: str, top: int = 15) -> go.Figure:
+    """Horizontal bars of each field's elasticity of ``metric`` (``hwsim sensitivity``'s rows),
+    largest magnitude on top; positive (more of the field costs more) red, negative blue."""
+    kept = [r for r in rows if r["elasticity"].get(metric) is not None]
+    kept = sorted(kept, key=lambda r: abs(r["elasticity"][metric]), reverse=True)[:top]
+    kept.reverse()  # plotly draws the first bar at the bottom
+    values = [r["elasticity"][metric] for r in kept]
+    fig = go.Figure(go.Bar(
+        x=values, y=[r["field"] for r in kept], orientation="h",
+        marker_color=["#d62728" if v > 0 else "#1f77b4" for v in values],
+        hovertemplate="%{y}: %{x:+.3f}<extra></extra>"))
+    fig.update_layout(xaxis_title=f"elasticity of {metric} (d ln {metric} / d ln field)")
+    return _layout(fig, f"Sensitivity of {metric}", height=max(300, 28 * len(kept) + 120))

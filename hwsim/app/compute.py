@@ -124,3 +124,14 @@ def model_dtype(model: str) -> str:
         dtype = str(getattr(op, "dtype", "int8"))
         macs[dtype] = macs.get(dtype, 0) + op.macs
     return max(macs, key=lambda d: macs[d]) if macs else "int8"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def elasticities(model: str, preset: str, overrides: tuple[tuple[str, Any], ...],
+                 sparsity: tuple[str, ...], batch: int, step: float) -> dict[str, Any]:
+    """``hwsim sensitivity --json`` for one chip of the design (the document, so it caches)."""
+    import hwsim
+
+    chip = hwsim.load_chip(preset, dict(overrides) or None)
+    return hwsim.sensitivity(chip, model, step=step, batch=batch,
+                             sparsity=list(sparsity) or None).to_dict()

@@ -12,6 +12,7 @@ PAGES = (
     ("breakdown.py", "Breakdown", ":material/stacked_bar_chart:"),
     ("sweep.py", "Sweep", ":material/scatter_plot:"),
     ("distribution.py", "Distribution", ":material/bar_chart:"),
+    ("sensitivity.py", "Sensitivity", ":material/tune:"),
     ("claims.py", "Claims", ":material/fact_check:"),
     ("export.py", "Export", ":material/download:"),
 )

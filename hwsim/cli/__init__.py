@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "study": ("hwsim.cli.study_cmd", "study_app"),
     "claims": ("hwsim.cli.claims_cmd", "claims_cmd"),
     "accuracy": ("hwsim.cli.accuracy_cmd", "accuracy_cmd"),
+    "sensitivity": ("hwsim.cli.sensitivity_cmd", "sensitivity_cmd"),
     "list": ("hwsim.cli.list_cmd", "list_cmd"),
     "schema": ("hwsim.cli.schema_cmd", "schema_cmd"),
     "glossary": ("hwsim.cli.glossary_cmd", "glossary_cmd"),

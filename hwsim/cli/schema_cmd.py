@@ -13,8 +13,16 @@ from hwsim.cli.options import choice_error
 SCHEMA_KINDS = ("chip", "model", "study", "tech")
 
 
-def schema_cmd(kind: Annotated[str, typer.Argument(help="chip | model | study | tech")]) -> None:
+def schema_cmd(kind: Annotated[str, typer.Argument(help="chip | model | study | tech")],
+               informational: Annotated[bool, typer.Option(
+                   "--informational", help="chip: list the fields that cannot change "
+                   "results, with the reason")] = False) -> None:
     """Print the JSON Schema of a config file kind (for editor completion in YAML)."""
+    if informational:
+        from hwsim.cli.sensitivity_cmd import print_informational
+
+        print_informational(kind)
+        return
     from pydantic import TypeAdapter
 
     from hwsim.config.chip import Chip

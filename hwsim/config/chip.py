@@ -99,14 +99,16 @@ class ChipBase(StrictModel):
                                     description="field path -> citation for its value")
     clock_hz: Positive = Field(description="core clock, Hz")
     tech: str = Field("45nm", description="technology node table in configs/tech (e.g. 45nm, 7nm)")
-    static_power_w: float | None = Field(None, ge=0, description="measured static/idle power, W; "
-                                         "when unset it comes from the tech table's leakage")
 
 
 class AcceleratorChip(ChipBase):
     """A systolic / PE-array accelerator with SCALE-Sim-style ifmap/filter/ofmap buffers."""
 
     kind: Literal["accelerator"] = "accelerator"
+    # Static power and zero handling are per kind: a GPU has idle_power_w, an MCU sleep_power_w,
+    # and the MCU kernels (CMSIS-NN, TFLM, Vela) have no zero-skipping or gather path.
+    static_power_w: float | None = Field(None, ge=0, description="measured static/idle power, W; "
+                                         "when unset it comes from the tech table's leakage")
     sparse_features: SparseFeatures = SparseFeatures()
     array: Array
     dataflow: Literal["os", "ws", "is"] = Field("os", description="output/weight/input "
@@ -278,7 +280,6 @@ class McuChip(ChipBase):
     carries no host-core fields, and its ``clock_hz`` is the NPU clock."""
 
     kind: Literal["mcu"] = "mcu"
-    sparse_features: SparseFeatures = SparseFeatures()
     npu_only: bool = Field(False, description="the preset describes the NPU alone: every op "
                            "runs on it, there is no host core (its fields are absent) and "
                            "clock_hz is the NPU clock")

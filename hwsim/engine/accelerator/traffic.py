@@ -139,12 +139,22 @@ def overlap_cycles(compute_cycles: np.ndarray, offchip_bytes: np.ndarray,
 
     Compute-bound, the first tile's load and the last tile's store are exposed:
     ``prologue + compute + epilogue``. Memory-bound, the port is busy for all the traffic and
-    only the part of the last tile's compute that the last store cannot cover is added:
-    ``offchip + max(0, last - epilogue)`` with ``last = compute / tiles``. The larger of the two
-    is the estimate; the cycle engine's event simulation is held within 2 % of it."""
+    only the part of the last tile's compute that the port cannot fill is added: the last load
+    ends, the last tile computes, and meanwhile the port writes the previous tile's outputs
+    (queued behind that load; one tile's share, ``epilogue``), so
+    ``offchip + max(0, last - epilogue)`` with ``last = compute / tiles``. A single tile has no
+    previous store: its compute is exposed whole. And no output can be written before the first
+    tile is loaded and computed: ``prologue + last + stores`` (``stores = epilogue x tiles``;
+    it binds when a few tiles write much more than they read). The largest of the three is the
+    estimate; the cycle engine's event simulation is held within 2 % of it (and equals it on
+    memory-bound GEMMs, tests/test_cycle_engine.py)."""
     bw = np.asarray(bw_bytes_per_cycle, dtype=np.float64)
     mem = offchip_bytes / bw
     pro = prologue_bytes / bw
     epi = np.asarray(epilogue_bytes, dtype=np.float64) / bw
-    last = compute_cycles / np.maximum(np.asarray(tiles, dtype=np.float64), 1.0)
-    return np.ceil(pro + np.maximum(compute_cycles - last, mem - pro - epi) + last + epi)
+    n_tiles = np.maximum(np.asarray(tiles, dtype=np.float64), 1.0)
+    last = compute_cycles / n_tiles
+    covered = np.where(n_tiles > 1, np.minimum(last, epi), 0.0)
+    stores_after_first = pro + last + epi * n_tiles
+    return np.ceil(np.maximum(np.maximum(pro + compute_cycles + epi, mem + last - covered),
+                              stores_after_first))
