@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import hwsim
+from hwsim.config.chip import HOST_DEFAULTS, HOST_REQUIRED
 from hwsim.config.knobs import Knob, chip_knobs, get_path, knobs
 from hwsim.config.model import LiquidBuilder, TransformerBuilder
 from hwsim.config.registry import list_presets
@@ -25,20 +26,9 @@ from hwsim.errors import HwsimError
 from hwsim.workload.load import model_from_doc
 
 # kind:path -> the issue/branch that makes the field act. Keep it short; it may only shrink.
-GPU_KNOBS = "issue 15, branch gpuknobs"
-PENDING: dict[str, str] = {
-    **{f"gpu:sparse_features.{f}": GPU_KNOBS + " (zero gating/skipping on GPUs; the skip format "
-       "fields act with it or get marked)" for f in (
-        "zero_gating", "zero_skipping", "skip_granularity", "index_format",
-        "skip_block_elements", "decode_cycles_per_block")},
-    **{f"gpu:tensor_flops_sparse_per_s.{d}": GPU_KNOBS for d in ("int8", "int16", "bf16", "fp32")},
-    **{f"gpu:cuda_flops_per_s.{d}": GPU_KNOBS for d in ("int8", "int16", "fp16", "bf16")},
-    "gpu:register_file_bytes_per_sm": GPU_KNOBS,
-    "gpu:offchip.burst_bytes": GPU_KNOBS,
-    "mcu:npu.product": "issue 15, branch mcuknobs (Ethos-U55/U65 differences, Vela)",
-    "mcu:tcm_bytes": "issue 15, branch mcuknobs",
-    "mcu:cache_bytes": "issue 15, branch mcuknobs",
-}
+# Empty since the issue-15 branches (attn, gpuknobs, mcuknobs) landed: every field acts or is
+# marked informational.
+PENDING: dict[str, str] = {}
 
 KINDS = ("accelerator", "gpu", "mcu")
 GROUP = {"accelerator": "accelerators", "gpu": "gpus", "mcu": "mcus"}
@@ -55,6 +45,9 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
              for dt in ("int8", "int16", "fp16", "bf16", "fp32")]
     two_four = ("gemm-2:4", hwsim.gemm(256, 512, 512, dtype="fp16" if kind == "gpu" else "int8"),
                 ["*:nm:n=2,m=4"])
+    # GPUs list a 2:4 rate per dtype: each needs a 2:4 GEMM in that dtype
+    two_four_dtypes = [(f"gemm-2:4-{dt}", hwsim.gemm(256, 512, 512, dtype=dt), ["*:nm:n=2,m=4"])
+                       for dt in ("int8", "int16", "bf16", "fp32")] if kind == "gpu" else []
     conv = ("conv", hwsim.conv2d(14, 14, 32, 64, 3, 3, padding=1), None)
     norm = ("norm", model_from_doc({
         "schema_version": 1, "name": "long-row-norm", "source": "knob audit",
@@ -74,7 +67,7 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
         ("sparse-decode", _model(sparse, layers=1, seq=256, phase="decode"), None),
         ("sparse-prefill", _model(sparse, layers=1, seq=64, phase="prefill"), None),
         ("relu", _model(llm, layers=1, seq=64), ["*ffn_down:relu:density=0.3"]),
-        two_four, conv, norm, *gemms,
+        two_four, *two_four_dtypes, conv, norm, *gemms,
         ("decode-batch16", _model(llm, layers=1, seq=256, phase="decode"), "batch16"),
     ]
 
@@ -136,6 +129,21 @@ def _bound_candidates(knob: Knob, value: Any, kind: str) -> list[Any]:
     return list(dict.fromkeys(v for v in out if v != value))
 
 
+def _overrides(chip: Any, knob: Knob, cand: Any) -> dict[str, Any]:
+    """The overrides that set ``knob`` to ``cand``. ``npu_only`` is structural: the same NPU
+    without its host core drops the core's fields and runs at the NPU's clock. ``npu.product``
+    brings its product's defaults."""
+    if knob.path == "npu_only" and cand and getattr(chip, "npu", None) is not None:
+        return {"npu_only": True, "clock_hz": chip.npu.clock_hz,
+                **{f: None for f in (*HOST_REQUIRED, *HOST_DEFAULTS)}}
+    if knob.path == "npu.product":
+        # the product acts through what it fixes (AXI width, default memory mode): a chip of
+        # the other product takes that product's defaults, as its YAML would without them
+        return {"npu.product": cand, "npu.axi_bytes_per_cycle": None, "npu.memory_mode": None,
+                "npu.weight_memory": None}
+    return {knob.path: cand}
+
+
 def responds(kind: str, knob: Knob) -> str | None:
     """Where the knob changes a result ("preset / workload: field=value"), or None."""
     for chip in presets(kind):
@@ -143,7 +151,7 @@ def responds(kind: str, knob: Knob) -> str | None:
         variants = []
         for cand in _bound_candidates(knob, value, kind):
             try:
-                variants.append((cand, hwsim.load_chip(chip, {knob.path: cand})))
+                variants.append((cand, hwsim.load_chip(chip, _overrides(chip, knob, cand))))
             except HwsimError:
                 continue  # not a valid chip (a bound, a cross-field rule): try the next value
         if not variants:
