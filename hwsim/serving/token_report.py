@@ -164,4 +164,7 @@ def render(result: TokenServeResult) -> Table:
                      f"J/request; KV cache {kv['blocks']} blocks x {kv['block_size']} tokens, "
                      f"occupancy mean {kv['occupancy_mean']:.1%} max {kv['occupancy_max']:.1%}; "
                      f"{d['preemptions']} preemptions")
+    if d["goodput"]["fraction"] is not None:
+        table.caption += (f"; goodput {d['goodput']['requests_per_s']:.2f} requests/s "
+                          f"({d['goodput']['fraction']:.1%} meet the SLOs)")
     return table
