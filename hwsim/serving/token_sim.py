@@ -6,9 +6,11 @@ iteration join the waiting queue before the next one. Every admitted request is 
 queue drains after the last arrival).
 
 Fast-forward. Runs of pure-decode iterations are stepped without the scheduler when nothing
-can change its decisions: every running sequence is decoding and fits the token budget, the
-last iteration neither preempted nor finished anything (so a waiting request, if any, is
-blocked by seats, blocks or budget and stays blocked), and no request arrives. The run is cut
+can change its decisions: every running sequence is decoding (has emitted a token and has one
+new token to compute: not a prefill's last one-token chunk) and they fit the token budget, the
+last iteration neither preempted nor finished anything, the waiting head (if any) cannot join
+(no seat, no budget left beside the decodes, or too few free blocks: all stay so while only
+decodes run), and no request arrives. The run is cut
 at the first completion, at the first arrival, and where the KV blocks those decodes need
 would exceed the free blocks; the result is identical to stepping one iteration at a time
 (a test compares both).
@@ -73,7 +75,8 @@ def run_tokens(cost: StepCost, pool: BlockPool, arrival_s: np.ndarray, prompt: n
         next_arrival = times[nxt] if nxt < n else float("inf")
         if (fast_forward and not preempted and not finished and sched.running
                 and next_arrival > now and len(sched.running) <= max_batched_tokens
-                and all(s.known - s.computed == 1 for s in sched.running)):
+                and all(s.known - s.computed == 1 and s.generated for s in sched.running)
+                and not _admissible(sched)):
             now = _decode_run(cost, sched, now, next_arrival, rec)
     return TokenTrace(
         arrival_s=np.asarray(arrival_s, dtype=np.float64),
@@ -148,6 +151,17 @@ def _iterate(cost: StepCost, sched: Scheduler, plan: list[tuple[Seq, int]], now:
             sched.finish(seq)
             finished = True
     return now, finished
+
+
+def _admissible(sched: Scheduler) -> bool:
+    """Could the waiting head join an iteration of the running decodes? If not now, then not
+    during a decode run either: seats and the budget left stay, free blocks only shrink."""
+    if not sched.waiting or len(sched.running) >= sched.max_num_seqs:
+        return False
+    budget = sched.max_batched_tokens - len(sched.running)
+    head = sched.waiting[0]
+    return budget > 0 and sched.pool.blocks_for(min(head.known - head.computed, budget)) \
+        <= sched.pool.free
 
 
 def _decode_run(cost: StepCost, sched: Scheduler, now: float, next_arrival: float,

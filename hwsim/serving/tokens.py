@@ -100,6 +100,9 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
     output_law = parse_lengths(output_tokens, f["output_tokens"])
     chip_obj = chip if not isinstance(chip, str | Path) else load_chip(chip)
     m = _decode_model(model, sparsity)
+    capacity = kv_capacity(m, chip_obj, block_size=block_size,
+                           max_batched_tokens=max_batched_tokens,
+                           memory_utilization=float(memory_utilization))
     ss_arrival, ss_prompt, ss_output = np.random.SeedSequence(seed).spawn(3)
     if isinstance(prompt_law, str) or isinstance(output_law, str):
         arrival_s, prompt, output = _from_trace(prompt_law, output_law, duration_s, f)
@@ -114,9 +117,6 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
     if arrival_s.shape[0] == 0:
         raise input_error(f["duration_s"], "no request arrives within the duration",
                           given=duration_s, hint="raise the rate or the duration")
-    capacity = kv_capacity(m, chip_obj, block_size=block_size,
-                           max_batched_tokens=max_batched_tokens,
-                           memory_utilization=float(memory_utilization))
     longest = int((prompt + output - 1).max())
     if -(-longest // block_size) > capacity.blocks:
         raise input_error(f["prompt_tokens"], f"a request of {longest:,} tokens (prompt + "
