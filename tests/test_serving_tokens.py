@@ -16,6 +16,7 @@ from hwsim.serving.kv_cache import BlockPool, kv_capacity
 from hwsim.serving.lengths import parse_lengths
 from hwsim.serving.step_cost import StepCost
 from hwsim.serving.token_sim import run_tokens
+from hwsim.sparsity.overrides import apply_sparsity
 
 MODEL = "gpt2-small"
 CHIP = "h100-sxm"
@@ -209,3 +210,34 @@ def test_request_larger_than_the_cache_is_rejected():
     with pytest.raises(HwsimError, match="more KV cache"):
         serve_tokens(MODEL, "rtx-4090", rate_per_s=5, duration_s=2.0, memory_utilization=0.5,
                      prompt_tokens=1_000_000, output_tokens=10)
+
+
+def test_union_of_active_neurons_grows_with_the_running_batch():
+    model = apply_sparsity(hwsim.load_model("selective-gpt2-small", seq=1, phase="decode"),
+                           ["*.ffn_up:topk:density=0.1,token_correlation=0.8",
+                            "*.ffn_down:topk:density=0.1,token_correlation=0.8"])
+    cost = StepCost(model, load_chip("sparseflow-accel"))  # its weight reads follow the union
+    law = cost.law
+    assert law is not None and law.correlation == 0.8
+    d = round(law.density * law.k_dim) / law.k_dim  # the engine's k-rounded density
+    # B decodes are B independent requests: 1 - (1 - d)^B, growing with B.
+    for b in (1, 4, 16):
+        assert cost.union(b, []) == pytest.approx(1 - (1 - d) ** b, rel=1e-12)
+    assert cost.union(1, []) < cost.union(4, []) < cost.union(16, [])
+    # 8 tokens of one request share most neurons: a smaller union than 8 requests' tokens.
+    assert cost.union(0, [8]) < cost.union(8, [])
+    # A decode-only iteration is priced with independent rows; a one-request chunk of 8
+    # tokens between the independent and the spec's correlated price.
+    indep = cost.body_cost(8)[0]
+    corr = cost._linear("body_corr", 8)[0]
+    assert corr < indep
+    chunk = cost.step(8, 1, 0, 0.0, [(8, 8)])[0] - cost.head_cost(1)[0] \
+        - cost.attention_cost(8, 8, 1)[0]
+    assert corr - 1e-12 <= chunk <= indep + 1e-12
+    assert chunk < indep
+
+
+def test_dense_model_reports_no_sparsity():
+    r = serve_tokens(MODEL, CHIP, rate_per_s=20, duration_s=0.5, prompt_tokens=32,
+                     output_tokens=4)
+    assert r.to_dict()["sparsity"] is None

@@ -34,6 +34,7 @@ import numpy as np
 from hwsim.engine.simulate import simulate
 from hwsim.errors import input_error
 from hwsim.hardware.chips import AnyChip
+from hwsim.serving.step_union import decorrelated, union_law
 from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import AttentionOp
 
@@ -79,6 +80,14 @@ class StepCost:
         self.model = model
         self.chip = chip
         self.body, self.head, self.attn = split_decoder(model)
+        # Sparse activations: rows of different requests are independent, so the body is
+        # priced without token correlation and, when the spec has some, interpolated toward
+        # the spec as written by where the iteration's union sits (hwsim.serving.step_union).
+        self.law = union_law(self.body)
+        self.body_correlated: Model | None = None
+        if self.law is not None and self.law.correlation > 0.0:
+            self.body_correlated = self.body
+            self.body = decorrelated(self.body)
         self._memo: dict[tuple[str, int, int, int], tuple[float, float]] = {}
         self.evaluations = 0  # engine calls made (for the benchmark and tests)
 
@@ -88,6 +97,12 @@ class StepCost:
         (all emit or extend), ``decode_seqs`` decode tokens at mean context
         ``decode_kv_mean``, and prefill chunks ``(q_tokens, kv_tokens)``."""
         lat, energy = self.body_cost(tokens)
+        if self.body_correlated is not None and prefills and self.law is not None:
+            union = self.law.step_union(decode_seqs, [q for q, _ in prefills])
+            w = self.law.weight_toward_correlated(tokens, union)
+            if w > 0.0:
+                corr = self._linear("body_corr", tokens)
+                lat, energy = lat + (corr[0] - lat) * w, energy + (corr[1] - energy) * w
         if seqs:
             h = self.head_cost(seqs)
             lat, energy = lat + h[0], energy + h[1]
@@ -129,6 +144,10 @@ class StepCost:
         lat, energy = out[0], out[1]
         return lat, energy
 
+    def union(self, decodes: int, chunks: list[int]) -> float | None:
+        """The iteration's union density of the reference sparse op (None: dense model)."""
+        return None if self.law is None else self.law.step_union(decodes, chunks)
+
     def body_cost(self, tokens: float) -> tuple[float, float]:
         return self._linear("body", tokens)
 
@@ -167,7 +186,9 @@ class StepCost:
         hit = self._memo.get(key)
         if hit is not None:
             return hit
-        model = {"body": self.body, "head": self.head, "attn": self.attn}[part]
+        model = {"body": self.body, "head": self.head, "attn": self.attn,
+                 "body_corr": self.body_correlated}[part]
+        assert model is not None
         if part == "attn":
             kv = max(kv, q)  # a query attends at least to itself and the tokens before it
             ops = tuple(op.model_copy(update={"seq_q": q, "seq_kv": kv}) for op in model.ops)

@@ -12,6 +12,8 @@ Definitions (the JSON names carry the units):
 * energy: the engine's energy of every iteration plus the chip's idle power over the time no
   iteration runs; ``energy_j_per_token`` divides it by output tokens,
   ``energy_j_per_request`` by requests;
+* ``sparsity``: per iteration, the union density of the first sparse FFN op's active neurons
+  over the iteration's tokens (:mod:`hwsim.serving.step_union`); None for dense models;
 * ``kv_cache``: the capacity split, and blocks in use time-weighted over the makespan (mean),
   their peak, and a down-sampled series (time, fraction of blocks in use).
 """
@@ -26,6 +28,7 @@ from rich.table import Table
 
 from hwsim import __version__
 from hwsim.serving.kv_cache import KvCapacity
+from hwsim.serving.step_union import UnionLaw
 from hwsim.serving.token_sim import TokenTrace
 
 SERIES_POINTS = 100  # samples of the KV occupancy series in the JSON
@@ -62,6 +65,7 @@ class TokenServeResult:
     slo_tpot_s: float | None
     trace: TokenTrace = field(repr=False, compare=False)
     engine_evaluations: int = 0
+    law: UnionLaw | None = None
 
     @property
     def makespan_s(self) -> float:
@@ -122,8 +126,21 @@ class TokenServeResult:
             "preemptions": t.preemption_events,
             "preempted_requests": int((t.preemptions > 0).sum()),
             "kv_cache": self.kv_cache(),
+            "sparsity": self.sparsity(),
             "engine_evaluations": self.engine_evaluations,
         }
+
+    def sparsity(self) -> dict[str, Any] | None:
+        """Per-iteration union of active neurons of the reference sparse op (step_union)."""
+        t = self.trace
+        if t.step_union.size == 0 or np.isnan(t.step_union).all() or self.law is None:
+            return None
+        busy = float(t.step_latency_s.sum())
+        return {"op": self.law.op, "density_per_token": self.law.density,
+                "token_correlation": self.law.correlation,
+                "union_density": stats(t.step_union),
+                "union_density_time_mean": float((t.step_union * t.step_latency_s).sum())
+                / busy}
 
     def kv_cache(self) -> dict[str, Any]:
         t = self.trace

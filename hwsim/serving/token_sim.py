@@ -45,6 +45,7 @@ class TokenTrace:
     step_kv_blocks: np.ndarray  # (steps,) int64: blocks held during the iteration
     gap_s: np.ndarray  # inter-token gaps (decode tokens), one per distinct value run
     gap_weight: np.ndarray  # how many tokens had each gap
+    step_union: np.ndarray  # (steps,): union density of the reference sparse op (NaN: dense)
     preemption_events: int
 
 
@@ -90,6 +91,7 @@ def run_tokens(cost: StepCost, pool: BlockPool, arrival_s: np.ndarray, prompt: n
         step_seqs=np.asarray(rec.seqs, dtype=np.int64),
         step_kv_blocks=np.asarray(rec.blocks, dtype=np.int64),
         gap_s=np.asarray(rec.gap), gap_weight=np.asarray(rec.gap_weight, dtype=np.int64),
+        step_union=np.asarray(rec.union, dtype=np.float64),
         preemption_events=sched.preemptions)
 
 
@@ -103,6 +105,7 @@ class _Recorder:
         self.blocks: list[int] = []
         self.gap: list[float] = []
         self.gap_weight: list[int] = []
+        self.union: list[float] = []
 
     def step(self, start: float, latency: float, energy: float, tokens: int, seqs: int,
              blocks: int) -> None:
@@ -132,6 +135,8 @@ def _iterate(cost: StepCost, sched: Scheduler, plan: list[tuple[Seq, int]], now:
     latency, energy = cost.step(tokens, emitting, decodes,
                                 decode_kv / decodes if decodes else 0.0, prefills)
     rec.step(now, latency, energy, tokens, len(plan), sched.pool.used)
+    union = cost.union(decodes, [q for q, _ in prefills])
+    rec.union.append(float("nan") if union is None else union)
     now += latency
     finished = False
     for seq, k in plan:
@@ -195,6 +200,8 @@ def _decode_run(cost: StepCost, sched: Scheduler, now: float, next_arrival: floa
     rec.tokens.extend([batch] * done)
     rec.seqs.extend([batch] * done)
     rec.blocks.extend((pool.used + need[:done]).tolist())
+    union = cost.union(batch, [])
+    rec.union.extend([float("nan") if union is None else union] * done)
     first_end = float(ends[0])
     rec.gap.extend([first_end - s.last_token_s for s in running])  # from each own last token
     rec.gap_weight.extend([1] * batch)

@@ -135,7 +135,7 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                             settings=settings, capacity=capacity,
                             idle_power_w=backend_for(chip_obj).static_power_w(chip_obj),
                             slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s, trace=trace,
-                            engine_evaluations=cost.evaluations)
+                            engine_evaluations=cost.evaluations, law=cost.law)
 
 
 def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str,
