@@ -241,3 +241,20 @@ def test_dense_model_reports_no_sparsity():
     r = serve_tokens(MODEL, CHIP, rate_per_s=20, duration_s=0.5, prompt_tokens=32,
                      output_tokens=4)
     assert r.to_dict()["sparsity"] is None
+
+
+def test_moe_expert_loads_are_drawn_per_iteration():
+    from hwsim.serving.step_moe import moe_law
+
+    law = moe_law(hwsim.load_model("moe-fine-16b", seq=1, phase="decode"))
+    assert law is not None
+    # One token routes to exactly top_k distinct experts, each carrying one token.
+    active, max_over_fair, dropped = law.draw(1, seed=0, step=0)
+    assert active == law.top_k
+    assert max_over_fair == pytest.approx(law.experts / law.top_k)
+    assert dropped == 0
+    # Many tokens: at most every expert, draws differ by iteration, repeat by seed.
+    draws = [law.draw(256, seed=0, step=s) for s in range(3)]
+    assert all(d[0] <= law.experts for d in draws)
+    assert draws[0] != draws[1]
+    assert law.draw(256, seed=0, step=1) == draws[1]

@@ -34,6 +34,7 @@ import numpy as np
 from hwsim.engine.simulate import simulate
 from hwsim.errors import input_error
 from hwsim.hardware.chips import AnyChip
+from hwsim.serving.step_moe import moe_law
 from hwsim.serving.step_union import decorrelated, union_law
 from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import AttentionOp
@@ -84,6 +85,7 @@ class StepCost:
         # priced without token correlation and, when the spec has some, interpolated toward
         # the spec as written by where the iteration's union sits (hwsim.serving.step_union).
         self.law = union_law(self.body)
+        self.moe = moe_law(self.body)  # per-iteration expert loads (reported, not priced)
         self.body_correlated: Model | None = None
         if self.law is not None and self.law.correlation > 0.0:
             self.body_correlated = self.body

@@ -14,6 +14,9 @@ Definitions (the JSON names carry the units):
   ``energy_j_per_request`` by requests;
 * ``sparsity``: per iteration, the union density of the first sparse FFN op's active neurons
   over the iteration's tokens (:mod:`hwsim.serving.step_union`); None for dense models;
+* ``moe``: per iteration, expert loads drawn from the routing law (active experts, busiest
+  expert over the fair share, dropped fraction; :mod:`hwsim.serving.step_moe`); None without
+  MoE;
 * ``kv_cache``: the capacity split, and blocks in use time-weighted over the makespan (mean),
   their peak, and a down-sampled series (time, fraction of blocks in use).
 """
@@ -28,6 +31,7 @@ from rich.table import Table
 
 from hwsim import __version__
 from hwsim.serving.kv_cache import KvCapacity
+from hwsim.serving.step_moe import MoeLaw
 from hwsim.serving.step_union import UnionLaw
 from hwsim.serving.token_sim import TokenTrace
 
@@ -66,6 +70,7 @@ class TokenServeResult:
     trace: TokenTrace = field(repr=False, compare=False)
     engine_evaluations: int = 0
     law: UnionLaw | None = None
+    moe_law: MoeLaw | None = None
 
     @property
     def makespan_s(self) -> float:
@@ -127,6 +132,7 @@ class TokenServeResult:
             "preempted_requests": int((t.preemptions > 0).sum()),
             "kv_cache": self.kv_cache(),
             "sparsity": self.sparsity(),
+            "moe": self.moe(),
             "engine_evaluations": self.engine_evaluations,
         }
 
@@ -141,6 +147,17 @@ class TokenServeResult:
                 "union_density": stats(t.step_union),
                 "union_density_time_mean": float((t.step_union * t.step_latency_s).sum())
                 / busy}
+
+    def moe(self) -> dict[str, Any] | None:
+        """Per-iteration expert loads drawn from the routing law (step_moe)."""
+        t = self.trace
+        if self.moe_law is None or t.step_moe.shape[0] == 0:
+            return None
+        assignments = float((t.step_tokens * self.moe_law.top_k).sum())
+        return {**self.moe_law.to_dict(), "active_experts": stats(t.step_moe[:, 0]),
+                "max_load_over_fair": stats(t.step_moe[:, 1]),
+                "dropped_fraction": float(t.step_moe[:, 2].sum()) / assignments,
+                "priced": "at the engine's expected loads; the draws are reported only"}
 
     def kv_cache(self) -> dict[str, Any]:
         t = self.trace

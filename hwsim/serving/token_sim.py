@@ -46,18 +46,20 @@ class TokenTrace:
     gap_s: np.ndarray  # inter-token gaps (decode tokens), one per distinct value run
     gap_weight: np.ndarray  # how many tokens had each gap
     step_union: np.ndarray  # (steps,): union density of the reference sparse op (NaN: dense)
+    step_moe: np.ndarray  # (steps, 3) or (0, 3): active experts, max load / fair, dropped
     preemption_events: int
 
 
 def run_tokens(cost: StepCost, pool: BlockPool, arrival_s: np.ndarray, prompt: np.ndarray,
                output: np.ndarray, *, max_num_seqs: int, max_batched_tokens: int,
-               fast_forward: bool = True) -> TokenTrace:
-    """Serve every request; ``arrival_s`` non-decreasing (s), lengths in tokens."""
+               fast_forward: bool = True, seed: int = 0) -> TokenTrace:
+    """Serve every request; ``arrival_s`` non-decreasing (s), lengths in tokens. ``seed``
+    seeds the per-iteration MoE routing draws."""
     n = int(arrival_s.shape[0])
     times = arrival_s.tolist()
     seqs = [Seq(i, times[i], int(prompt[i]), int(output[i])) for i in range(n)]
     sched = Scheduler(pool, max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens)
-    rec = _Recorder()
+    rec = _Recorder(cost, seed)
     now, nxt = 0.0, 0
     while True:
         while nxt < n and times[nxt] <= now:
@@ -92,11 +94,15 @@ def run_tokens(cost: StepCost, pool: BlockPool, arrival_s: np.ndarray, prompt: n
         step_kv_blocks=np.asarray(rec.blocks, dtype=np.int64),
         gap_s=np.asarray(rec.gap), gap_weight=np.asarray(rec.gap_weight, dtype=np.int64),
         step_union=np.asarray(rec.union, dtype=np.float64),
+        step_moe=np.asarray(rec.moe, dtype=np.float64).reshape(-1, 3),
         preemption_events=sched.preemptions)
 
 
 class _Recorder:
-    def __init__(self) -> None:
+    def __init__(self, cost: StepCost, seed: int) -> None:
+        self.moe_law = cost.moe
+        self.seed = seed
+        self.moe: list[tuple[int, float, int]] = []
         self.start: list[float] = []
         self.latency: list[float] = []
         self.energy: list[float] = []
@@ -115,6 +121,8 @@ class _Recorder:
         self.tokens.append(tokens)
         self.seqs.append(seqs)
         self.blocks.append(blocks)
+        if self.moe_law is not None:
+            self.moe.append(self.moe_law.draw(tokens, self.seed, len(self.start) - 1))
 
 
 def _iterate(cost: StepCost, sched: Scheduler, plan: list[tuple[Seq, int]], now: float,
@@ -200,6 +208,9 @@ def _decode_run(cost: StepCost, sched: Scheduler, now: float, next_arrival: floa
     rec.tokens.extend([batch] * done)
     rec.seqs.extend([batch] * done)
     rec.blocks.extend((pool.used + need[:done]).tolist())
+    if rec.moe_law is not None:
+        first = len(rec.start) - done
+        rec.moe.extend(rec.moe_law.draw(batch, rec.seed, first + j) for j in range(done))
     union = cost.union(batch, [])
     rec.union.extend([float("nan") if union is None else union] * done)
     first_end = float(ends[0])

@@ -125,7 +125,8 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                           hint="shorten the requests or use a chip with more memory")
     cost = StepCost(m, chip_obj)
     trace = run_tokens(cost, BlockPool(capacity.blocks, block_size), arrival_s, prompt, output,
-                       max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens)
+                       max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens,
+                       seed=seed)
     settings = {"rate_per_s": rate_per_s, "duration_s": duration_s, "arrivals": arrivals,
                 "prompt_tokens": _label(prompt_law), "output_tokens": _label(output_law),
                 "max_num_seqs": max_num_seqs, "max_batched_tokens": max_batched_tokens,
@@ -135,7 +136,8 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                             settings=settings, capacity=capacity,
                             idle_power_w=backend_for(chip_obj).static_power_w(chip_obj),
                             slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s, trace=trace,
-                            engine_evaluations=cost.evaluations, law=cost.law)
+                            engine_evaluations=cost.evaluations, law=cost.law,
+                            moe_law=cost.moe)
 
 
 def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str,
