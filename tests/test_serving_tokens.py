@@ -258,3 +258,10 @@ def test_moe_expert_loads_are_drawn_per_iteration():
     assert all(d[0] <= law.experts for d in draws)
     assert draws[0] != draws[1]
     assert law.draw(256, seed=0, step=1) == draws[1]
+
+
+def test_token_flags_on_a_non_decoder_are_an_error(run_cli):
+    code, _, err = run_cli("serve", "--chip", "systolic-32x32", "--model", "sln-kws",
+                           "--rate", "100/s", "--duration", "1s", "--max-num-seqs", "8")
+    assert code == 2
+    assert "--max-num-seqs" in err and "not a decoder" in err

@@ -10,16 +10,13 @@ from hwsim.workload.load import load_model
 
 
 def token_level(model: str, *, batching: str, seq: int | None, phase: str | None,
-                slo_ms: float | None, prompt_tokens: str | None,
-                output_tokens: str | None) -> bool:
-    """True when ``hwsim serve`` should serve ``model`` token by token."""
+                slo_ms: float | None, token_flags: list[str]) -> bool:
+    """True when ``hwsim serve`` should serve ``model`` token by token; ``token_flags``: the
+    token-level flags the user gave."""
     request_flags = [name for name, given in (("--batching", batching != "none"),
                                               ("--seq", seq is not None),
                                               ("--phase", phase is not None),
                                               ("--slo-ms", slo_ms is not None)) if given]
-    token_flags = [name for name, given in (("--prompt-tokens", prompt_tokens is not None),
-                                            ("--output-tokens", output_tokens is not None))
-                   if given]
     if request_flags and token_flags:
         raise input_error(token_flags[0], f"token-level flags cannot be combined with "
                           f"request-level {', '.join(request_flags)}",
@@ -29,6 +26,6 @@ def token_level(model: str, *, batching: str, seq: int | None, phase: str | None
     decoder = is_decoder(load_model(model))
     if token_flags and not decoder:
         raise input_error(token_flags[0], f"{model} is not a decoder model (attention and an "
-                          "lm_head): prompt/output lengths apply to token-level serving only",
+                          f"lm_head): {token_flags[0]} applies to token-level serving only",
                           hint="use --batching for request-level serving")
     return decoder

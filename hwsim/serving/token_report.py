@@ -75,7 +75,7 @@ class TokenServeResult:
     @property
     def makespan_s(self) -> float:
         t = self.trace
-        return float(t.finish_s.max() - min(0.0, float(t.arrival_s.min())))
+        return float(t.finish_s.max() - t.arrival_s.min())
 
     @property
     def energy_j(self) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,14 +143,14 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
 
 def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str,
                           prompt_tokens: str | None, output_tokens: str | None, *,
-                          max_num_seqs: int, max_batched_tokens: int, block_size: int,
-                          memory_utilization: float,
+                          max_num_seqs: int | None, max_batched_tokens: int | None,
+                          block_size: int | None, memory_utilization: float | None,
                           arrivals: str, seed: int, slo_ttft_ms: float | None,
                           slo_tpot_ms: float | None,
                           sparsity: list[str] | None) -> TokenServeResult:
     """``hwsim serve`` for decoder models: parse the flag strings, then :func:`serve_tokens`.
     A trace given to one of the length flags serves for both; otherwise unset lengths are
-    512 prompt and 128 output tokens."""
+    512 prompt and 128 output tokens; unset limits take :data:`DEFAULTS`."""
     if prompt_tokens is None:
         prompt_tokens = output_tokens if str(output_tokens).startswith("trace:") else "512"
     if output_tokens is None:
@@ -164,12 +165,19 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
              "slo_tpot_s": "--slo-tpot-ms"}
     return serve_tokens(
         model, chip, rate_per_s=rate_per_s, duration_s=parse_duration(duration),
-        prompt_tokens=prompt_tokens, output_tokens=output_tokens, max_num_seqs=max_num_seqs,
-        max_batched_tokens=max_batched_tokens, block_size=block_size,
-        memory_utilization=memory_utilization, arrivals=arrivals, seed=seed,
+        prompt_tokens=prompt_tokens, output_tokens=output_tokens,
+        max_num_seqs=_or(max_num_seqs, "max_num_seqs"),
+        max_batched_tokens=_or(max_batched_tokens, "max_batched_tokens"),
+        block_size=_or(block_size, "block_size"),
+        memory_utilization=_or(memory_utilization, "memory_utilization"),
+        arrivals=arrivals, seed=seed,
         slo_ttft_s=None if slo_ttft_ms is None else slo_ttft_ms * 1e-3,
         slo_tpot_s=None if slo_tpot_ms is None else slo_tpot_ms * 1e-3,
         sparsity=sparsity, flags=flags)
+
+
+def _or(value: Any, name: str) -> Any:
+    return DEFAULTS[name] if value is None else value
 
 
 def _decode_model(model: Model | str | Path,
