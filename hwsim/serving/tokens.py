@@ -155,6 +155,9 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
         prompt_tokens = output_tokens if str(output_tokens).startswith("trace:") else "512"
     if output_tokens is None:
         output_tokens = prompt_tokens if str(prompt_tokens).startswith("trace:") else "128"
+    for flag, ms in (("--slo-ttft-ms", slo_ttft_ms), ("--slo-tpot-ms", slo_tpot_ms)):
+        if ms is not None and not 0.0 < ms < float("inf"):
+            raise input_error(flag, "expected a latency objective in milliseconds > 0", given=ms)
     traced = any(str(x).startswith("trace:") for x in (prompt_tokens, output_tokens))
     rate_per_s = None if rate is None and traced else parse_rate("" if rate is None else rate)
     flags = {"rate_per_s": "--rate", "duration_s": "--duration",
@@ -211,7 +214,7 @@ def _from_trace(prompt_law: LengthSpec | str, output_law: LengthSpec | str, dura
     if len(paths) != 1 or not all(isinstance(x, str) for x in (prompt_law, output_law)):
         raise input_error(f["prompt_tokens"], "a trace gives arrivals and both lengths: pass "
                           "the same trace:FILE.csv to --prompt-tokens and --output-tokens",
-                          given=f"{prompt_law} / {output_law}")
+                          given=f"{_label(prompt_law)} / {_label(output_law)}")
     path = paths.pop()
     arrival_s, prompt, output = read_token_trace(path, f["prompt_tokens"])
     keep = arrival_s < duration_s
