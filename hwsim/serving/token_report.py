@@ -24,16 +24,18 @@ Definitions (the JSON names carry the units):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rich.table import Table
 
 from hwsim import __version__
 from hwsim.serving.kv_cache import KvCapacity
 from hwsim.serving.step_moe import MoeLaw
 from hwsim.serving.step_union import UnionLaw
 from hwsim.serving.token_sim import TokenTrace
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SERIES_POINTS = 100  # samples of the KV occupancy series in the JSON
 
@@ -182,6 +184,8 @@ def _tpot(t: TokenTrace, *, all_requests: bool) -> np.ndarray:
 
 def render(result: TokenServeResult) -> Table:
     """A table of the headline figures for the terminal."""
+    from rich.table import Table  # only for the terminal: --json needs no rich
+
     d = result.to_dict()
     table = Table(title=f"{d['model']} on {d['chip']}: token-level serving, "
                   f"{d['requests']} requests", header_style="bold")
