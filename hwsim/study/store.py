@@ -31,6 +31,8 @@ FIXED_COLUMNS: list[tuple[str, str]] = [
     ("power_w", "DOUBLE"), ("accuracy", "DOUBLE"), ("accuracy_metric", "VARCHAR"),
     ("accuracy_provenance", "VARCHAR"), ("accuracy_source", "VARCHAR"),
     ("accuracy_ci_low", "DOUBLE"), ("accuracy_ci_high", "DOUBLE"),
+    ("accuracy_dense", "DOUBLE"), ("accuracy_loss_vs_dense", "DOUBLE"),
+    ("accuracy_dense_source", "VARCHAR"),
     ("fits", "BOOLEAN"), ("fit_detail", "VARCHAR"), ("feasible", "BOOLEAN"),
     ("violations", "VARCHAR"), ("error", "VARCHAR"), ("evaluator", "VARCHAR"),
     ("fidelity", "VARCHAR"), ("hwsim_version", "VARCHAR"), ("base_chip_hash", "VARCHAR"),
