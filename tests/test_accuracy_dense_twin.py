@@ -66,6 +66,7 @@ def test_study_columns_carry_the_loss():
 def test_non_measured_accuracy_has_no_twin():
     acc = accuracy_of(load_model("gpt2-small"))
     assert acc.dense_value is None and acc.loss_vs_dense is None
+    assert "loss_vs_dense" not in acc.to_dict()
 
 
 @pytest.mark.parametrize("family", list(MEASURED_FAMILIES))

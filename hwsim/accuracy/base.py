@@ -36,9 +36,14 @@ class Accuracy:
         return float(self.dense_value) - float(self.value)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-ready values; ``dense_value``, ``dense_source`` and
+        ``loss_vs_dense`` only where a dense twin is known (measured families)."""
         d = asdict(self)
         d["ci"] = list(self.ci) if self.ci is not None else None
-        d["loss_vs_dense"] = self.loss_vs_dense
+        if self.dense_value is None:
+            del d["dense_value"], d["dense_source"]
+        else:
+            d["loss_vs_dense"] = self.loss_vs_dense
         return d
 
 
