@@ -85,3 +85,29 @@ def test_sparsity_aware_training_beats_post_hoc_at_low_density(family, density):
     p = measured_curve(family, posthoc, [density], n_boot=300)[0]
     a = measured_curve(family, aware, [density], n_boot=300)[0]
     assert a["ci_low"] > p["ci_high"], (family, p["accuracy"], a["accuracy"])
+
+
+def test_a_store_from_before_the_dense_columns_resumes(tmp_path):
+    import copy
+
+    from hwsim.study import read_points, run_study, study_from_doc
+    from hwsim.study.store import ADDED_COLUMNS, connect
+
+    doc = {"schema_version": 1, "name": "t-twin", "chips": ["systolic-32x32"],
+           "space": [{"path": "array.rows", "tied": ["array.cols"], "values": [16, 32]}],
+           "workloads": [{"model": "digits-liquid", "batch": [1]}],
+           "objectives": [{"metric": "latency_s"}, {"metric": "accuracy"}]}
+    study = study_from_doc(copy.deepcopy(doc))
+    path = run_study(study, store_dir=tmp_path)
+    fresh = read_points(path)
+    assert (fresh["accuracy_loss_vs_dense"] > 0.2).all()  # liquid at 5 % vs its dense twin
+    con = connect(path)
+    try:  # what a store written before these columns existed looks like
+        for c in ADDED_COLUMNS:
+            con.execute(f'ALTER TABLE points DROP COLUMN "{c}"')
+    finally:
+        con.close()
+    again = run_study(study, store_dir=tmp_path, resume=True)
+    df = read_points(again)
+    assert len(df) == 2 and set(ADDED_COLUMNS) <= set(df.columns)
+    assert df["accuracy_dense"].isna().all()  # the old rows were not evaluated again
