@@ -48,7 +48,7 @@ def literature_panel(ax: Any, name: str) -> None:
 # Densities each measured family's curves are evaluated at (MoE: k experts of 8).
 MEASURED_GRID: dict[str, tuple[float, ...]] = {
     "digits-mlp": (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01),
-    "digits-moe": (0.125, 0.25),
+    "digits-moe": (0.125, 0.25, 0.5, 1.0),
     "digits-attn": (1.0, 0.75, 0.5, 0.25, 0.125),
     "digits-liquid": (1.0, 0.2, 0.1, 0.05, 0.02, 0.01),
 }
@@ -61,6 +61,7 @@ def measured_panel(ax: Any, family: str, measured: Any) -> str | None:
     curves = getattr(measured, "CURVES", {}).get(family, ())
     if not grid or not curves:
         return f"no curves or density grid for measured family {family!r}"
+    pair = getattr(measured, "COMPARISON", {}).get(family, ())
     drawn = 0
     for i, variant in enumerate(curves):
         try:
@@ -73,10 +74,19 @@ def measured_panel(ax: Any, family: str, measured: Any) -> str | None:
         hi = np.array([r["ci_high"] for r in rows], float)
         order = np.argsort(d)
         color = f"C{i % 10}"
-        ax.plot(d[order], v[order], "o-", ms=3, color=color, label=variant)
+        role = dict(zip(pair, ("post-hoc on dense twin", "sparsity-aware training"),
+                        strict=True)).get(variant)
+        # The papers' comparison (post-hoc vs sparsity-aware) is drawn bold, the rest thin.
+        ax.plot(d[order], v[order], "o-" if role else "o:", ms=3 if role else 2,
+                lw=2.0 if role else 0.8, color=color,
+                label=f"{variant} ({role})" if role else variant)
         ax.fill_between(d[order], lo[order], hi[order], color=color, alpha=0.15)
         drawn += 1
-    if max(grid) / min(grid) > 4:  # a log axis only where the grid spans decades
+    twin = getattr(measured, "dense_twin_accuracy", None)
+    if twin is not None:
+        ax.axhline(twin(family, n_boot=300).value, color="k", ls="--", lw=0.8,
+                   label=f"dense twin ({family}-dense)")
+    if max(grid) / min(grid) > 10:  # a log axis only where the grid spans decades
         ax.set_xscale("log")
     ax.set_xlabel("activation density", fontsize=8)
     ax.set_title(f"{family}\nmeasured in hwsim (test set, 95 % CI)", fontsize=8)

@@ -9,6 +9,7 @@ sweeps density for the figure and the studies. Weights come from
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -39,19 +40,31 @@ MEASURED_FAMILIES: dict[str, str] = {
     "digits-liquid": "CfC recurrent cell, 128 neurons stepped over the 8 rows, top-k active "
                      "neurons per step (1-10 %)",
 }
-# Weight sets per family: "base" is trained dense (sparsity applied at inference only),
-# "sparse-trained" has the top-k in the training loop. Name one as ``family:variant``.
+# Weight sets per family, named as ``family:variant``. MLP and liquid: "base" is trained dense
+# (sparsity applied at inference only), "sparse-trained" has the top-k in the training loop.
+# MoE and attention: "base" has the sparsity in the loop (top-2 routing; heads skipped) and
+# "dense" is the dense twin (every expert; every head).
 VARIANTS: dict[str, tuple[str, ...]] = {
-    "digits-mlp": ("base", "sparse-trained"), "digits-moe": ("base",),
-    "digits-attn": ("base",), "digits-liquid": ("base", "sparse-trained")}
+    "digits-mlp": ("base", "sparse-trained"), "digits-moe": ("base", "dense"),
+    "digits-attn": ("base", "dense"), "digits-liquid": ("base", "sparse-trained")}
+# The dense twin of each family: the weights trained without sparsity, run without it. Every
+# measured accuracy carries the twin's accuracy, so the loss to dense is always shown.
+DENSE_TWIN: dict[str, str] = {"digits-mlp": "base", "digits-moe": "dense",
+                              "digits-attn": "dense", "digits-liquid": "base"}
 # Curves measured_curve draws, per family (density -> setting in _curve_setup).
 CURVES: dict[str, tuple[str, ...]] = {
     "digits-mlp": ("oracle", "predictor-r8", "predictor-r16", "predictor-r32",
                    "sparse-trained", "sparse-trained-predictor-r16"),
-    "digits-moe": ("uncapped", "capacity-2.0", "capacity-1.25", "capacity-1.0"),
-    "digits-attn": ("gate", "gate-decay-0.5", "topk-keys"),
+    "digits-moe": ("uncapped", "capacity-2.0", "capacity-1.25", "capacity-1.0",
+                   "dense-posthoc"),
+    "digits-attn": ("gate", "gate-decay-0.5", "topk-keys", "dense-posthoc"),
     "digits-liquid": ("base", "sparse-trained"),
 }
+# The comparison the sparsity papers draw, per family: (post-hoc sparsification of the dense
+# twin, sparsity-aware training), both curves of CURVES over the same densities.
+COMPARISON: dict[str, tuple[str, str]] = {
+    "digits-mlp": ("oracle", "sparse-trained"), "digits-moe": ("dense-posthoc", "uncapped"),
+    "digits-attn": ("dense-posthoc", "gate"), "digits-liquid": ("base", "sparse-trained")}
 
 
 def parse_source(name: str) -> tuple[str, str]:
@@ -78,7 +91,23 @@ def measured_accuracy(model: Model, *, n_boot: int = 1000, seed: int = 0) -> Acc
                           "family: " + ", ".join(MEASURED_FAMILIES) + ")")
     family, variant = parse_source(str(name))
     setup = SETUPS[family](model)
-    return _accuracy(family, variant, setup, n_boot, seed)
+    acc = _accuracy(family, variant, setup, n_boot, seed)
+    twin = dense_twin_accuracy(family, n_boot=n_boot, seed=seed)
+    return replace(acc, dense_value=twin.value, dense_source=(
+        f"dense twin ({family}:{DENSE_TWIN[family]} weights, no sparsity): " + twin.source))
+
+
+def dense_setup(family: str) -> Setup:
+    """The setting that runs a family without any sparsity (MoE: every expert)."""
+    if family == "digits-moe":
+        return MoeSetup(top_k=moe.EXPERTS, capacity_factor=None)
+    return {"digits-mlp": MlpSetup, "digits-attn": AttnSetup,
+            "digits-liquid": LiquidSetup}[family]()
+
+
+def dense_twin_accuracy(family: str, *, n_boot: int = 1000, seed: int = 0) -> Accuracy:
+    """Top-1 accuracy of the family's dense twin (:data:`DENSE_TWIN` weights, run dense)."""
+    return _accuracy(family, DENSE_TWIN[family], dense_setup(family), n_boot, seed)
 
 
 def measured_curve(family: str, variant: str, densities: list[float] | tuple[float, ...], *,
@@ -114,11 +143,15 @@ def _curve_setup(family: str, curve: str, d: float) -> tuple[str, Setup]:
         return weights, MlpSetup(density=(1.0, d, d), rank=(0, rank, rank))
     if family == "digits-moe":
         top_k = max(1, min(moe.EXPERTS, round(d * moe.EXPERTS)))
+        if curve == "dense-posthoc":  # the dense twin's router, cut to top-k after training
+            return "dense", MoeSetup(top_k, None)
         cf = None if curve == "uncapped" else float(curve.split("-", 1)[1])
         return "base", MoeSetup(top_k, cf)
     if family == "digits-attn":
         if curve == "topk-keys":
             return "base", AttnSetup(key_density=(d, d))
+        if curve == "dense-posthoc":  # the dense twin's gate, thresholded after training
+            return "dense", AttnSetup(keep=(d, d))
         decay = float(curve.rsplit("-", 1)[1]) if curve.startswith("gate-decay") else 0.0
         return "base", AttnSetup(keep=(d, d * (1.0 - decay)))
     return curve, LiquidSetup(d)

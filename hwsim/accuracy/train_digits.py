@@ -48,11 +48,17 @@ def train_mlp(split: data.Split, seed: int) -> dict[str, np.ndarray]:
 
 
 def train_moe(split: data.Split, seed: int) -> dict[str, np.ndarray]:
-    return _flat("base", moe.train(split.x_train, split.y_train, seed))
+    """Top-2 routing ("base", sparsity in the loop) and the dense twin (every expert)."""
+    x, y = split.x_train, split.y_train
+    return (_flat("base", moe.train(x, y, seed))
+            | _flat("dense", moe.train(x, y, seed + 1, top_k=moe.EXPERTS)))
 
 
 def train_attn(split: data.Split, seed: int) -> dict[str, np.ndarray]:
-    return _flat("base", attn.train(split.x_train, split.y_train, seed))
+    """Heads skipped in the loop ("base") and the dense twin (every head, every batch)."""
+    x, y = split.x_train, split.y_train
+    return (_flat("base", attn.train(x, y, seed))
+            | _flat("dense", attn.train(x, y, seed + 1, train_keep=(1.0,))))
 
 
 def train_liquid(split: data.Split, seed: int) -> dict[str, np.ndarray]:

@@ -109,10 +109,18 @@ def _accuracy_note(f: dict[str, Any]) -> str:
     if f["metric"] != "accuracy_retained":
         return ""
     p = f["points"][0] if f["points"] else {}
-    notes = [f"{k}: {a.get('provenance')} - {a.get('source')}" for k in
+    notes = [f"{k}: {a.get('provenance')} - {a.get('source')}{_dense_note(a)}" for k in
              ("candidate_accuracy", "baseline_accuracy") if isinstance(a := p.get(k), dict)]
     status = f.get("claimed_status", "")
     return "<br><small>" + _e(status + ". " + " | ".join(notes)) + "</small>"
+
+
+def _dense_note(a: dict[str, Any]) -> str:
+    """The accuracy lost relative to the dense twin, where the provider knows the twin."""
+    if a.get("loss_vs_dense") is None:
+        return ""
+    return (f"; loss vs dense twin {a['loss_vs_dense']:.4g} (dense {a['dense_value']:.4g}: "
+            f"{a.get('dense_source', '')})")
 
 
 def _figures(c: dict[str, Any]) -> list[go.Figure]:

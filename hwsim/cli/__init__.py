@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("hwsim.cli.serve_cmd", "serve_cmd"),
     "validate": ("hwsim.cli.validate_cmd", "validate_cmd"),
     "import": ("hwsim.cli.import_cmd", "import_cmd"),
+    "capture": ("hwsim.cli.capture_cmd", "capture_cmd"),
     "demo": ("hwsim.cli.demo_cmd", "demo_cmd"),
 }
 

@@ -45,6 +45,8 @@ def accuracy_cmd(
         say(f"  source: {acc.source}")
         if acc.notes:
             say(f"  notes: {acc.notes}")
+        if getattr(acc, "dense_source", ""):
+            say(f"  {acc.dense_source}")
 
 
 def accuracy_line(acc: Any) -> str:
@@ -56,6 +58,9 @@ def accuracy_line(acc: Any) -> str:
         text += f", 95 % CI [{acc.ci[0]:.4g}, {acc.ci[1]:.4g}]"
     if acc.density is not None:
         text += f" at density {acc.density:.4g}"
+    dense = getattr(acc, "dense_value", None)
+    if dense is not None:
+        text += f"; dense twin {dense:.4g}, loss vs dense {acc.loss_vs_dense:.4g}"
     if acc.extrapolated:
         text += " - EXTRAPOLATED (outside the curve's range: nearest point's value)"
     return text

@@ -1,4 +1,5 @@
-"""``hwsim serve``: request-level serving simulation of one model on one chip."""
+"""``hwsim serve``: serving simulation of one model on one chip: token-level for decoder models
+(continuous batching, paged KV cache), request-level otherwise or with a request-level flag."""
 
 from __future__ import annotations
 
@@ -27,9 +28,51 @@ def serve_cmd(
                         ] = None,
     seq: Annotated[int | None, typer.Option("--seq", min=1)] = None,
     phase: Phase = None,
+    prompt_tokens: Annotated[str | None, typer.Option(
+        "--prompt-tokens", help="decoder models: N, uniform:LO-HI, lognormal:median=M,sigma=S, "
+        "azure-conv-2023, azure-code-2023 or trace:FILE.csv [512]")] = None,
+    output_tokens: Annotated[str | None, typer.Option(
+        "--output-tokens", help="decoder models: as --prompt-tokens [128]")] = None,
+    max_num_seqs: Annotated[int | None, typer.Option(
+        "--max-num-seqs", help="decoder models: running sequences at most [256]")] = None,
+    max_batched_tokens: Annotated[int | None, typer.Option(
+        "--max-batched-tokens", help="decoder models: tokens per iteration at most [2048]")
+                                  ] = None,
+    block_size: Annotated[int | None, typer.Option("--block-size", help="decoder models: "
+                                                   "KV-cache tokens per block [16]")] = None,
+    memory_utilization: Annotated[float | None, typer.Option(
+        "--memory-utilization", help="decoder models: fraction of device memory the server "
+        "uses [0.9]")] = None,
+    slo_ttft_ms: Annotated[float | None, typer.Option("--slo-ttft-ms", help="decoder models: "
+                                                      "TTFT objective, ms")] = None,
+    slo_tpot_ms: Annotated[float | None, typer.Option("--slo-tpot-ms", help="decoder models: "
+                                                      "TPOT objective, ms")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Request-level serving simulation: arrivals, batching, latency percentiles, SLO, energy."""
+    """Serving simulation: token-level (continuous batching, paged KV cache, TTFT/TPOT) for
+    decoder models; request-level (static batches) for other models or with --batching,
+    --seq, --phase or --slo-ms."""
+    from hwsim.serving.dispatch import token_level
+
+    token_flags = {"--prompt-tokens": prompt_tokens, "--output-tokens": output_tokens,
+                   "--max-num-seqs": max_num_seqs, "--max-batched-tokens": max_batched_tokens,
+                   "--block-size": block_size, "--memory-utilization": memory_utilization,
+                   "--slo-ttft-ms": slo_ttft_ms, "--slo-tpot-ms": slo_tpot_ms}
+    if token_level(model, batching=batching, seq=seq, phase=phase, slo_ms=slo_ms,
+                   token_flags=[k for k, v in token_flags.items() if v is not None]):
+        from hwsim.serving.token_report import render as render_tokens
+        from hwsim.serving.tokens import serve_tokens_from_cli
+
+        tokens = serve_tokens_from_cli(
+            chip, model, rate, duration, prompt_tokens, output_tokens,
+            max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens,
+            block_size=block_size, memory_utilization=memory_utilization, arrivals=arrivals,
+            seed=seed, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms, sparsity=sparsity)
+        if as_json:
+            sys.stdout.write(json.dumps(tokens.to_dict(), indent=2) + "\n")
+        else:
+            out().print(render_tokens(tokens))
+        return
     from hwsim.serving import render, serve_from_cli
 
     check_choice("--phase", phase, PHASES)

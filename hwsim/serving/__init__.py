@@ -1,4 +1,9 @@
-"""Request-level serving simulation: a model on a chip under a stream of requests.
+"""Serving simulation: a model on a chip under a stream of requests.
+
+Two modes. Request-level (:func:`serve`, below): whole requests in static batches, one service
+time each, for any model. Token-level (:func:`serve_tokens`, :mod:`hwsim.serving.tokens`) for
+decoder LLMs: prompt and output lengths, continuous batching, chunked prefill, a paged KV
+cache with preemption, TTFT/TPOT/ITL and energy per token.
 
 ::
 
@@ -28,10 +33,13 @@ from hwsim.serving.config import (
 )
 from hwsim.serving.report import ServeResult, render
 from hwsim.serving.service_time import ServiceModel
+from hwsim.serving.token_report import TokenServeResult
+from hwsim.serving.tokens import serve_tokens
 from hwsim.workload.load import load_model
 from hwsim.workload.model import Model
 
-__all__ = ["ServeConfig", "ServeResult", "ServiceModel", "render", "serve", "serve_from_cli"]
+__all__ = ["ServeConfig", "ServeResult", "ServiceModel", "TokenServeResult", "render", "serve",
+           "serve_from_cli", "serve_tokens"]
 
 
 def serve(model: Model | str | Path, chip: AnyChip | str | Path, *, rate_per_s: float | None,

@@ -217,6 +217,8 @@ def _accuracy(df: pd.DataFrame) -> str:
     summary = (df.groupby(["accuracy_provenance", "accuracy_source"], dropna=False)
                .size().reset_index(name="points"))
     cols = ["point_id", "chip", "model", "batch", "sparsity", "accuracy", "accuracy_metric",
-            "accuracy_provenance", "accuracy_source", "accuracy_ci_low", "accuracy_ci_high"]
+            "accuracy_provenance", "accuracy_source", "accuracy_ci_low", "accuracy_ci_high",
+            "accuracy_dense", "accuracy_loss_vs_dense"]
+    cols = [c for c in cols if c in df.columns]  # stores written before the dense-twin columns
     return (head + _table(summary) + "<details><summary>every point "
             f"({len(df)})</summary>{_table(df[cols])}</details>")

@@ -31,11 +31,18 @@ FIXED_COLUMNS: list[tuple[str, str]] = [
     ("power_w", "DOUBLE"), ("accuracy", "DOUBLE"), ("accuracy_metric", "VARCHAR"),
     ("accuracy_provenance", "VARCHAR"), ("accuracy_source", "VARCHAR"),
     ("accuracy_ci_low", "DOUBLE"), ("accuracy_ci_high", "DOUBLE"),
+    ("accuracy_dense", "DOUBLE"), ("accuracy_loss_vs_dense", "DOUBLE"),
+    ("accuracy_dense_source", "VARCHAR"),
     ("fits", "BOOLEAN"), ("fit_detail", "VARCHAR"), ("feasible", "BOOLEAN"),
     ("violations", "VARCHAR"), ("error", "VARCHAR"), ("evaluator", "VARCHAR"),
     ("fidelity", "VARCHAR"), ("hwsim_version", "VARCHAR"), ("base_chip_hash", "VARCHAR"),
     ("chip_hash", "VARCHAR"), ("model_hash", "VARCHAR"), ("study_hash", "VARCHAR"),
 ]
+
+
+# Columns added after stores were first written: a resumed older store gains them (NULL in its
+# earlier rows) instead of being refused as another study's.
+ADDED_COLUMNS = frozenset({"accuracy_dense", "accuracy_loss_vs_dense", "accuracy_dense_source"})
 
 
 def store_path_for(study: Study, store_dir: Path) -> Path:
@@ -88,6 +95,10 @@ def open_store(study: Study, path: Path, *, resume: bool) -> int:
         have = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
                                           "WHERE table_name = 'points'").fetchall()]
         want = [c for c, _ in cols]
+        for c, t in cols:  # a store from before a column was added (dense-twin accuracy)
+            if c in ADDED_COLUMNS and c not in have:
+                con.execute(f'ALTER TABLE points ADD COLUMN "{c}" {t}')
+                have.append(c)
         if set(have) != set(want):
             con.execute("ROLLBACK")
             raise input_error(str(path), "this store was written by a study with other "

@@ -26,12 +26,20 @@ def accuracy_fields(result: Any) -> dict[str, Any]:
     if acc is None or getattr(acc, "value", None) is None:
         reason = getattr(acc, "source", "") or "no accuracy source for this model and sparsity"
         return {"accuracy": None, "accuracy_metric": None, "accuracy_provenance": "unknown",
-                "accuracy_source": reason, "accuracy_ci_low": None, "accuracy_ci_high": None}
+                "accuracy_source": reason, "accuracy_ci_low": None, "accuracy_ci_high": None,
+                "accuracy_dense": None, "accuracy_loss_vs_dense": None,
+                "accuracy_dense_source": None}
     ci = getattr(acc, "ci", None)
+    dense = getattr(acc, "dense_value", None)
     return {"accuracy": float(acc.value), "accuracy_metric": str(acc.metric),
             "accuracy_provenance": str(acc.provenance), "accuracy_source": str(acc.source),
             "accuracy_ci_low": float(ci[0]) if ci else None,
-            "accuracy_ci_high": float(ci[1]) if ci else None}
+            "accuracy_ci_high": float(ci[1]) if ci else None,
+            # the dense twin's accuracy (same network without sparsity) and the loss to it
+            "accuracy_dense": float(dense) if dense is not None else None,
+            "accuracy_loss_vs_dense": float(dense) - float(acc.value) if dense is not None
+            else None,
+            "accuracy_dense_source": str(getattr(acc, "dense_source", "")) or None}
 
 
 def verdict(row: dict[str, Any], constraints: list[Constraint]) -> tuple[bool | None, str]:

@@ -146,14 +146,18 @@ def _merge(t: np.ndarray) -> np.ndarray:  # (B, H, T, hd) -> (B, T, D)
     return t.transpose(0, 2, 1, 3).reshape(t.shape[0], TOKENS, D)
 
 
-def train(x: np.ndarray, y: np.ndarray, seed: int) -> Params:
+def train(x: np.ndarray, y: np.ndarray, seed: int,
+          train_keep: tuple[float, ...] = TRAIN_KEEP) -> Params:
+    """Train with each batch's heads kept at a ratio drawn from ``train_keep``; ``(1.0,)``
+    gives the dense twin (every head runs; the gate still learns, scaling heads, under
+    GATE_COST, so its ranking can sparsify the twin post hoc)."""
     rng = np.random.default_rng(seed)
     p = init(rng)
     opt = Adam(p, lr=LR)
     x = x.astype(TRAIN_DTYPE)
     for _ in range(EPOCHS):
         for idx in batches(rng, y.size, BATCH):
-            keep = float(rng.choice(TRAIN_KEEP))
+            keep = float(rng.choice(train_keep))
             logits, cache = forward(p, x[idx], AttnSparsity(batch_keep=keep))
             _, dlogits = xent(logits, y[idx])
             opt.step(backward(p, cache, dlogits))

@@ -123,14 +123,16 @@ def backward(p: Params, c: dict, dlogits: np.ndarray) -> Params:
     return g
 
 
-def train(x: np.ndarray, y: np.ndarray, seed: int) -> Params:
+def train(x: np.ndarray, y: np.ndarray, seed: int, top_k: int = TRAIN_TOP_K) -> Params:
+    """Train with ``top_k`` experts per token (:data:`EXPERTS` gives the dense twin: every
+    expert runs, weighted by the router's softmax)."""
     rng = np.random.default_rng(seed)
     p = init(rng)
     opt = Adam(p, lr=LR)
     x = x.astype(TRAIN_DTYPE)
     for _ in range(EPOCHS):
         for idx in batches(rng, y.size, BATCH):
-            logits, cache = forward(p, x[idx], Routing(TRAIN_TOP_K, None))
+            logits, cache = forward(p, x[idx], Routing(top_k, None))
             _, dlogits = xent(logits, y[idx])
             opt.step(backward(p, cache, dlogits))
     return p

@@ -68,6 +68,9 @@ class GraphImport:
     ops: list[OpBase] = field(default_factory=list)
     weights: list[WeightStats] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    # op name -> index of the graph node it was read from (ONNX), so ``hwsim capture`` can
+    # record each op's activations under the op's own name
+    origins: dict[str, int] = field(default_factory=dict)
 
 
 class NodeError(Exception):

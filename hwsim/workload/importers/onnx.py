@@ -356,9 +356,10 @@ def read_onnx(data: bytes, source: str, *, fuse_attention: bool = True) -> Graph
         if not ops:
             result.skipped[label] += 1
         # Extra ops of one node (an LSTM's directions) take suffixed names, still unique.
-        result.ops += [op if op.name == name else
-                       op.model_copy(update={"name": unique_name(op.name, taken)})
-                       for op in ops]
+        named = [op if op.name == name else
+                 op.model_copy(update={"name": unique_name(op.name, taken)}) for op in ops]
+        result.ops += named
+        result.origins |= {op.name: i for op in named}
     findings.raise_if_any(HANDLERS, NO_COST)
     result.weights = ctx.weights
     return result
