@@ -100,6 +100,11 @@ class ChipBase(StrictModel):
     clock_hz: Positive = Field(description="core clock, Hz")
     tech: str = Field("45nm", description="technology node table in configs/tech (e.g. 45nm, 7nm)")
 
+    def to_doc(self) -> dict[str, Any]:
+        """The chip as a config document that validates back to it. Fields a validator derives
+        from another field are left out, so an override of that field derives them again."""
+        return self.model_dump(mode="json")
+
 
 class AcceleratorChip(ChipBase):
     """A systolic / PE-array accelerator with SCALE-Sim-style ifmap/filter/ofmap buffers."""
@@ -344,6 +349,12 @@ class McuChip(ChipBase):
             raise ValueError("npu_only: clock_hz is the NPU clock; remove npu.clock_hz "
                              f"({npu['clock_hz']}) or make it equal to clock_hz")
         return {**data, "npu": {**npu, "clock_hz": data.get("clock_hz")}}
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = super().to_doc()
+        if self.npu_only and isinstance(doc.get("npu"), dict):
+            doc["npu"].pop("clock_hz", None)  # an NPU-only chip's NPU clock is its clock_hz
+        return doc
 
     @model_validator(mode="after")
     def _int8_rate(self) -> McuChip:

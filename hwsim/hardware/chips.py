@@ -24,7 +24,7 @@ def load_chip(name_or_path: str | Path | AnyChip,
     the result is validated exactly like a file, so a bad override gets the same clear error.
     """
     if isinstance(name_or_path, ChipBase):
-        doc = name_or_path.model_dump(mode="json", exclude_unset=False)
+        doc = name_or_path.to_doc()
         source = f"chip {name_or_path.name}"
     else:
         path = resolve("chips", name_or_path)
