@@ -1,10 +1,11 @@
 """Re-fit the MCU core and NPU constants, and the leave-one-out checks of those fits.
 
-The constants in :mod:`hwsim.engine.mcu.library` are fitted to the same MLPerf Tiny and Vela
-figures ``hwsim validate mcu`` compares with, so in-sample agreement says the model *can* fit.
-Leave-one-out says how well it predicts: re-fit without one model (or board, or Vela config),
-predict the held-out figures. Measurements come in as arguments (the report layer reads them
-from ``tests/reference/mcu``); nothing here holds reference data.
+The constants :mod:`hwsim.engine.mcu.library` reads from ``configs/calibration/mcu.yaml``
+(:func:`write_calibration` writes that file from a re-fit) are fitted to the same MLPerf Tiny
+and Vela figures ``hwsim validate mcu`` compares with, so in-sample agreement says the model
+*can* fit. Leave-one-out says how well it predicts: re-fit without one model (or board, or
+Vela config), predict the held-out figures. Measurements come in as arguments (the report
+layer reads them from ``tests/reference/mcu``); nothing here holds reference data.
 
 Core model (per kernel library, relative to a Cortex-M4): cycles = s_board * (F . theta) +
 flash stalls, where F = (conv MACs, depthwise MACs, FC MACs, outputs, vector ops) per core
@@ -20,10 +21,13 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import yaml
 from scipy.optimize import least_squares
 
+from hwsim.config.calibration import McuCalibration
 from hwsim.config.chip import McuChip
 from hwsim.engine.mcu.analytic import (
     fm_placements,
@@ -33,6 +37,8 @@ from hwsim.engine.mcu.analytic import (
 )
 from hwsim.engine.mcu.core import core_cost
 from hwsim.engine.mcu.library import (
+    CALIBRATION,
+    CORE_FIELDS,
     CORE_KERNELS,
     NPU_KERNELS,
     SCALED_LIBRARIES,
@@ -45,11 +51,9 @@ from hwsim.mapping.primitives import lower
 from hwsim.units import DTYPE_BYTES
 from hwsim.workload.load import load_model
 
-CORE_FIELDS = ("conv_cycles_per_mac", "depthwise_cycles_per_mac", "fc_cycles_per_mac",
-               "per_output_cycles", "vector_cycles_per_op")
 NPU_FIELDS = ("conv_efficiency", "depthwise_efficiency", "fc_efficiency", "scale_exponent",
               "vector_elements_per_mac_lane", "dense_weight_ratio", "zero_weight_ratio")
-# The bound the stored tflm-reference fit sits on (mcu_library: per-output cost at 100).
+# The bound the stored tflm-reference fit sits on (its per-output cost, 100 cycles).
 CORE_UPPER = 100.0
 
 # Dhrystone per MHz of each board's core from its datasheet front page, used only as the
@@ -269,3 +273,31 @@ def npu_heldout(vela: Mapping[str, Mapping[str, float]]) -> list[Heldout]:
                         npu_cycles(c, m, full))
                 for i, (m, c) in enumerate(cases) if held((m, c))]
     return out
+
+
+# ------------------------------------------------------------------------------ the file
+
+HEADER = ("# Fitted constants of the MCU core and Ethos-U NPU cost models (schema: "
+          "hwsim/config/calibration.py).\n# Written by hwsim.calibration.mcu.write_calibration; "
+          "read by hwsim/engine/mcu/library.py.\n")
+
+
+def write_calibration(path: str | Path, *, core: Mapping[str, CoreKernels] | None = None,
+                      npu: NpuKernels | None = None,
+                      base: McuCalibration = CALIBRATION) -> McuCalibration:
+    """Write the calibration file the engine reads: ``base`` (the stored constants) with the
+    re-fitted ``core`` libraries and ``npu`` constants in place, each with its ``source`` and
+    ``fitted_on`` (a re-fit must say what it was fitted on: empty ``fitted_on`` is refused).
+    Returns the validated document."""
+    doc = base.model_dump(mode="json")
+    for library, k in (core or {}).items():
+        doc["core_kernels"][library] = {**{f: float(getattr(k, f)) for f in CORE_FIELDS},
+                                        "source": k.source, "fitted_on": k.fitted_on}
+    if npu is not None:
+        doc["npu_kernels"] = {**{f: float(getattr(npu, f)) for f in NPU_FIELDS},
+                              "source": npu.source, "fitted_on": npu.fitted_on}
+    checked = McuCalibration.model_validate(doc)
+    text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
+                          allow_unicode=True)
+    Path(path).write_text(HEADER + text, encoding="utf-8")
+    return checked

@@ -70,7 +70,7 @@ def _validate_mcu(as_json: bool, per_layer: bool) -> None:
                        sig4(r["hwsim"]), signed_percent(r["error"]), sig4(r["hwsim_cycle"]),
                        signed_percent(r["error_cycle"]), r["reference"])
     out().print(totals)
-    out().print("These constants are fitted to these same figures (hwsim/engine/mcu/library.py): "
+    out().print("These constants are fitted to these same figures (configs/calibration/mcu.yaml): "
                 "in-sample agreement shows the model can fit. Held-out predictions below.")
     out().print(_heldout_table(doc["heldout_summary"]))
     out().print(_per_layer_summary(doc["per_layer_summary"]))

@@ -300,8 +300,8 @@ class McuChip(ChipBase):
     flash_wait_states: int | None = Field(None, ge=0, description="flash wait states at "
                                           "clock_hz (default 0)" + HOST)
     kernel_library: KernelLibrary | None = Field(
-        None, description="kernel library the core runs (default cmsis-nn; constants in "
-        "hwsim/engine/mcu/library.py)" + HOST)
+        None, description="kernel library the core runs (default cmsis-nn; fitted constants in "
+        "configs/calibration/mcu.yaml)" + HOST)
     active_ua_per_mhz: Positive | None = Field(None, description="active current per MHz, "
                                                "µA/MHz" + HOST)
     supply_v: Positive | None = Field(None, description="supply voltage, V" + HOST)

@@ -24,6 +24,12 @@ PRESET_DIRS: dict[str, Path] = {
     "tech": REPO_ROOT / "configs" / "tech",
     "studies": REPO_ROOT / "configs" / "studies",
 }
+CALIBRATION_DIR = REPO_ROOT / "configs" / "calibration"
+
+
+def calibration_path(name: str) -> Path:
+    """The fitted-constants file ``configs/calibration/<name>.yaml`` (e.g. ``mcu``)."""
+    return CALIBRATION_DIR / f"{name}.yaml"
 
 
 @dataclass(frozen=True)

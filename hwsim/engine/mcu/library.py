@@ -1,17 +1,24 @@
 """Kernel-library calibration for MCU cores and the Ethos-U NPU model, with their sources.
 
-Every constant here is *fitted*, not taken from a datasheet. The figures they were fitted on
-are reference data, kept out of the engine in ``tests/reference/mcu/`` (MLPerf Tiny latency and
-energy with their result-file paths, Vela 5.2.0 cycle estimates with the command that made
-them; see SOURCES.md there). :mod:`hwsim.calibration.mcu` re-does the fits (and the
-leave-one-out checks ``hwsim validate mcu`` prints); ``tests/test_mcu.py`` checks how close the
-model lands. Re-fit them together when the model's form changes.
+Every constant here is *fitted*, not taken from a datasheet, and lives in
+``configs/calibration/mcu.yaml`` with what it was fitted on (``fitted_on``) and how
+(``source``), validated by :class:`hwsim.config.calibration.McuCalibration`. The figures they
+were fitted on are reference data, kept out of the engine in ``tests/reference/mcu/`` (MLPerf
+Tiny latency and energy with their result-file paths, Vela 5.2.0 cycle estimates with the
+command that made them; see SOURCES.md there). :mod:`hwsim.calibration.mcu` re-does the fits
+(and the leave-one-out checks ``hwsim validate mcu`` prints) and can rewrite the file;
+``tests/test_mcu.py`` checks how close the model lands. Re-fit them together when the model's
+form changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from hwsim.config.calibration import McuCalibration
+from hwsim.config.loading import read_yaml_file, validate
+from hwsim.config.registry import calibration_path
 
 KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized"]
 
@@ -31,47 +38,41 @@ class CoreKernels:
     per_output_cycles: float  # requantise, clamp, store, loop set-up per output element
     vector_cycles_per_op: float  # pooling, softmax, elementwise
     source: str
+    fitted_on: str = ""
 
 
-# Least-squares fit in log space (scipy.optimize.least_squares) of
+CORE_FIELDS = ("conv_cycles_per_mac", "depthwise_cycles_per_mac", "fc_cycles_per_mac",
+               "per_output_cycles", "vector_cycles_per_op")
+
+
+def load_calibration() -> McuCalibration:
+    """The fitted constants file, validated (a bad edit is an exit-2 error naming the field)."""
+    path = calibration_path("mcu")
+    return validate(read_yaml_file(path), McuCalibration, str(path))  # type: ignore[no-any-return]
+
+
+CALIBRATION = load_calibration()
+# Per library, fitted in log space (scipy.optimize.least_squares) to MLPerf Tiny latency:
 #   cycles = s_core * (conv*a + dw*b + fc*c + outputs*d + vector_ops*e) + fc_weight_bytes*flash
-# to MLPerf Tiny latency (tests/reference/mcu/mlperf_tiny_latency.csv);
-# flash = (wait states + 1) / flash_line_bytes of each board's preset.
+# with flash = (wait states + 1) / flash_line_bytes of each board's preset.
 CORE_KERNELS: dict[str, CoreKernels] = {
-    "tflm-reference": CoreKernels(
-        6.076, 5.167, 3.557, 100.0, 0.051,
-        source="fitted to MLPerf Tiny v0.5 reference submission (TFLM 2.3.1 reference kernels,"
-               " Nucleo-L4R5ZI, 120 MHz): 4 models, 4 measurements; per-output cost at the "
-               "fit's upper bound of 100 cycles"),
-    "vendor-optimized": CoreKernels(
-        1.475, 3.635, 2.463, 41.97, 0.552,
-        source="fitted to MLPerf Tiny v1.0 Plumerai submissions (L4R5 M4 120 MHz, F746 M7 "
-               "216 MHz, U585 M33 160 MHz): 12 measurements, with core_cycle_scale of M7 and "
-               "M33 fitted jointly"),
-}
-
+    name: CoreKernels(*(getattr(fit, f) for f in CORE_FIELDS), source=fit.source,
+                      fitted_on=fit.fitted_on)
+    for name, fit in CALIBRATION.core_kernels.items()}
 # CMSIS-NN: four measurements on one board cannot fix five constants, so CMSIS-NN is the
 # vendor-optimized kernel mix run slower by one fitted factor (every constant times the same
-# factor; flash stalls unchanged). Fitted (log-space least squares) on MLPerf Tiny v1.1 Krai
-# "microtvm_cmsis_nn" on NUCLEO_L4R5ZI, KWS, VWW and IC (99.8, 300.8, 389.6 ms); AD (8.6 ms) is
-# held out and never used for the fit: hwsim predicts 11.4 ms (+32 %). In-sample: KWS +11 %,
-# VWW +9 %, IC -17 %. The runtime is microTVM calling CMSIS-NN kernels; TFLM with CMSIS-NN may
-# differ (no such submission in the data set).
-CMSIS_NN_FACTOR = 1.752
-CMSIS_NN_BASE = "vendor-optimized"
-CMSIS_NN_FIT_MODELS = ("kws", "vww", "ic")  # fitted; "ad" held out
+# factor; flash stalls unchanged); AD is held out (its figure in the file's source).
+_CMSIS = CALIBRATION.scaled_libraries["cmsis-nn"]
+CMSIS_NN_FACTOR = _CMSIS.factor
+CMSIS_NN_BASE = _CMSIS.base
+CMSIS_NN_FIT_MODELS = _CMSIS.fitted_models  # fitted; the other models held out
 CORE_KERNELS["cmsis-nn"] = CoreKernels(
-    *(CMSIS_NN_FACTOR * getattr(CORE_KERNELS[CMSIS_NN_BASE], f) for f in (
-        "conv_cycles_per_mac", "depthwise_cycles_per_mac", "fc_cycles_per_mac",
-        "per_output_cycles", "vector_cycles_per_op")),
-    source=f"vendor-optimized constants x {CMSIS_NN_FACTOR}, the factor fitted to MLPerf Tiny "
-           "v1.1 Krai microtvm_cmsis_nn on NUCLEO_L4R5ZI (KWS, VWW, IC; AD held out, +32 %)")
+    *(CMSIS_NN_FACTOR * getattr(CORE_KERNELS[CMSIS_NN_BASE], f) for f in CORE_FIELDS),
+    source=f"{CMSIS_NN_BASE} constants x {CMSIS_NN_FACTOR}: {_CMSIS.source}",
+    fitted_on=_CMSIS.fitted_on)
 # Libraries calibrated as one factor on another library's constants: name -> base.
-SCALED_LIBRARIES: dict[str, str] = {"cmsis-nn": CMSIS_NN_BASE}
-
-# Core cycle scales fitted with the vendor-optimized constants (relative to Cortex-M4 = 1).
-CORE_CYCLE_SCALE_M7 = 0.579  # STM32F746 (dual-issue M7 with L1 caches)
-CORE_CYCLE_SCALE_M33 = 0.801  # STM32U585 (M33 with ICACHE/DCACHE)
+SCALED_LIBRARIES: dict[str, str] = {name: fit.base
+                                    for name, fit in CALIBRATION.scaled_libraries.items()}
 
 # Software zero-skip in FC/recurrent kernels: per input element a load and a
 # compare-and-branch before the MAC loop over that row of weights. Cortex-M4 TRM: LDRB 2 cycles,
@@ -93,19 +94,7 @@ class NpuKernels:
     dense_weight_ratio: float  # encoded / raw bytes for non-zero weights
     zero_weight_ratio: float  # encoded / raw bytes for zero weights
     source: str
+    fitted_on: str = ""
 
 
-NPU_KERNELS = NpuKernels(
-    conv_efficiency=1.0, depthwise_efficiency=0.0590, fc_efficiency=0.0390,
-    scale_exponent=0.2185, vector_elements_per_mac_lane=0.0039,
-    dense_weight_ratio=0.8249, zero_weight_ratio=0.1635,
-    source="fitted (log-space least squares) to Vela 5.2.0 cycles_total with its "
-           "internal-default system configs on the four MLPerf Tiny models x U55-32/128/256 and "
-           "U65-256 (16 figures, tests/reference/mcu/vela_summary.csv); the fit also had a "
-           "per-op cost (4741 cycles) that the cost model never used, so 7 constants act; "
-           "per-op zero-weight fractions from the presets' import comments. The vector rate is "
-           "small because it also absorbs the fixed cost of Vela's pooling/softmax passes on "
-           "tiny tensors. Re-fitted (hwsim.calibration.mcu.fit_npu) when the memory modes "
-           "came in: the U65's Dedicated_Sram reads the network input from DRAM; the conv "
-           "efficiency sits at its bound, 1.0 at 32 MACs (the fit would go higher). The Vela "
-           "runs across memory modes (vela_memory_modes.csv) are held out")
+NPU_KERNELS = NpuKernels(**CALIBRATION.npu_kernels.model_dump())

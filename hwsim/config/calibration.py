@@ -1,0 +1,71 @@
+"""Schema of fitted calibration constants (``configs/calibration/*.yaml``).
+
+A fitted constant is not a datasheet figure: each entry says what it was fitted on
+(``fitted_on``: the measurements, their files) and how (``source``: method, bounds, caveats), so
+a reader can re-do the fit (:mod:`hwsim.calibration.mcu`) and check it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from hwsim.config.base import StrictModel
+
+
+class Fitted(StrictModel):
+    """Provenance of one fitted constant or jointly fitted set."""
+
+    source: str = Field(min_length=1, description="how it was fitted (method, bounds, caveats)")
+    fitted_on: str = Field(min_length=1, description="the measurements it was fitted on, with "
+                           "their reference files")
+
+
+class CoreKernelsFit(Fitted):
+    """Cycles of a kernel library on a Cortex-M4 (core_cycle_scale 1), per unit of work."""
+
+    conv_cycles_per_mac: float = Field(gt=0)
+    depthwise_cycles_per_mac: float = Field(gt=0)
+    fc_cycles_per_mac: float = Field(gt=0)
+    per_output_cycles: float = Field(gt=0)
+    vector_cycles_per_op: float = Field(gt=0)
+
+
+class ScaledLibraryFit(Fitted):
+    """A library calibrated as one factor on another library's constants."""
+
+    base: str = Field(description="the library whose constants are scaled")
+    factor: float = Field(gt=0, description="every cycles-per-unit constant of the base times it")
+    fitted_models: tuple[str, ...] = Field(description="MLPerf Tiny models in the fit (the "
+                                           "others are held out)")
+
+
+class CoreCycleScaleFit(Fitted):
+    """Core cycles relative to the Cortex-M4 anchor (a chip preset's ``core_cycle_scale``)."""
+
+    value: float = Field(gt=0)
+    chips: tuple[str, ...] = Field(description="chip presets that carry this value")
+
+
+class NpuKernelsFit(Fitted):
+    """Ethos-U cycle-model constants (:class:`hwsim.engine.mcu.library.NpuKernels`)."""
+
+    conv_efficiency: float = Field(gt=0)
+    depthwise_efficiency: float = Field(gt=0)
+    fc_efficiency: float = Field(gt=0)
+    scale_exponent: float = Field(ge=0)
+    vector_elements_per_mac_lane: float = Field(gt=0)
+    dense_weight_ratio: float = Field(gt=0)
+    zero_weight_ratio: float = Field(gt=0)
+
+
+class McuCalibration(StrictModel):
+    """``configs/calibration/mcu.yaml``: every fitted constant of the MCU core and NPU models."""
+
+    schema_version: Literal[1] = 1
+    description: str
+    core_kernels: dict[Literal["tflm-reference", "vendor-optimized"], CoreKernelsFit]
+    scaled_libraries: dict[Literal["cmsis-nn"], ScaledLibraryFit]
+    core_cycle_scales: dict[str, CoreCycleScaleFit]
+    npu_kernels: NpuKernelsFit
