@@ -45,7 +45,7 @@ def pair_digest(model: str, chip: str) -> str:
 
 
 def preset_names(kind: str) -> list[str]:
-    from hwsim.config.registry import list_presets
+    from hwsim.presets import list_presets
 
     return [p.name for p in list_presets(kind)]
 

@@ -1,7 +1,7 @@
 """Kernel-library calibration for MCU cores and the Ethos-U NPU model, with their sources.
 
 Every constant here is *fitted*, not taken from a datasheet. The figures they were fitted on
-are reference data, kept out of the engine in ``tests/reference/mcu/`` (MLPerf Tiny latency and
+are reference data, kept out of the engine in ``hwsim/data/reference/mcu/`` (MLPerf Tiny latency and
 energy with their result-file paths, Vela 5.2.0 cycle estimates with the command that made
 them; see SOURCES.md there). :mod:`hwsim.calibration.mcu` re-does the fits (and the
 leave-one-out checks ``hwsim validate mcu`` prints); ``tests/test_mcu.py`` checks how close the
@@ -35,7 +35,7 @@ class CoreKernels:
 
 # Least-squares fit in log space (scipy.optimize.least_squares) of
 #   cycles = s_core * (conv*a + dw*b + fc*c + outputs*d + vector_ops*e) + fc_weight_bytes*flash
-# to MLPerf Tiny latency (tests/reference/mcu/mlperf_tiny_latency.csv);
+# to MLPerf Tiny latency (hwsim/data/reference/mcu/mlperf_tiny_latency.csv);
 # flash = (wait states + 1) / flash_line_bytes of each board's preset.
 CORE_KERNELS: dict[str, CoreKernels] = {
     "tflm-reference": CoreKernels(
@@ -88,7 +88,7 @@ NPU_KERNELS = NpuKernels(
     dense_weight_ratio=0.8241, zero_weight_ratio=0.1305,
     source="fitted (log-space least squares) to Vela 5.2.0 cycles_total with its "
            "internal-default system configs on the four MLPerf Tiny models x U55-32/128/256 and "
-           "U65-256 (16 figures, tests/reference/mcu/vela_summary.csv); the fit also had a "
+           "U65-256 (16 figures, hwsim/data/reference/mcu/vela_summary.csv); the fit also had a "
            "per-op cost (4741 cycles) that the cost model never used, so 7 constants act; "
            "per-op zero-weight fractions from the presets' import comments. The vector rate is "
            "small because it also absorbs the fixed cost of Vela's pooling/softmax passes on "
