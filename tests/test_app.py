@@ -11,6 +11,7 @@ import yaml
 
 import hwsim
 from hwsim.app import fmt
+from hwsim.app.launch import app_script
 from hwsim.errors import HwsimError
 
 pytest.importorskip("streamlit")
@@ -28,7 +29,7 @@ def spars(density: float, std: float = 0.0) -> list[str]:
 
 
 def start(chips: tuple[str, ...] = CHIPS, model: str = MODEL) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(app_script()), default_timeout=120)
     at.query_params["chips"] = ",".join(chips)
     at.query_params["model"] = model
     at.run()
