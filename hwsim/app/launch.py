@@ -2,19 +2,20 @@
 
 The server binds 127.0.0.1 only, runs headless (no browser is opened for you) and sends no
 usage statistics; the upload cap and viewer toolbar of the checkout's ``.streamlit/config.toml``
-are passed as flags, because Streamlit reads that file only from the working directory. It runs
-as a child process (``python -m streamlit run``), so Streamlit's own signal handling and exit
-status pass through.
+are passed as flags, because Streamlit reads that file only from the working directory. The
+``hwsim`` process then becomes ``python -m streamlit run`` (``os.execv``): one process, so Ctrl+C
+or a SIGTERM reaches the server itself and never leaves an orphaned server behind.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
-import subprocess
 import sys
 from importlib.resources import files
 from pathlib import Path
+from typing import NoReturn
 
 from hwsim.errors import input_error
 
@@ -52,11 +53,10 @@ def streamlit_command(port: int) -> list[str]:
             "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--client.toolbarMode", "viewer"]
 
 
-def launch(port: int = DEFAULT_PORT) -> int:
-    """Serve the explorer until interrupted; returns Streamlit's exit status."""
+def launch(port: int = DEFAULT_PORT) -> NoReturn:
+    """Replace this process with the Streamlit server on ``HOST:port`` (returns only by error)."""
     check_port(port)
     print(f"hwsim design explorer: http://{HOST}:{port} (Ctrl+C stops it)", flush=True)
-    try:
-        return subprocess.call(streamlit_command(port))
-    except KeyboardInterrupt:
-        return 0
+    sys.stderr.flush()
+    cmd = streamlit_command(port)
+    os.execv(cmd[0], cmd)

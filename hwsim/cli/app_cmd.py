@@ -16,6 +16,4 @@ def app_cmd(
     """Start the Streamlit design explorer on http://127.0.0.1:PORT (Ctrl+C stops it)."""
     from hwsim.app.launch import launch
 
-    code = launch(port)
-    if code:
-        raise typer.Exit(code)
+    launch(port)
