@@ -60,3 +60,13 @@ def test_the_wheel_ships_every_data_file() -> None:
             and f.suffix != ".py" and "__pycache__" not in f.parts}
     missing = sorted(str(f.relative_to(REPO)) for f in data - _shipped(patterns))
     assert not missing, f"not in pyproject's package-data, so not in the wheel: {missing}"
+
+
+@pytest.mark.parametrize("kind", ["gpu", "mcu"])
+def test_every_reference_file_says_whether_it_is_fitted_or_held_out(kind: str) -> None:
+    folder = presets.reference_dir(kind)  # type: ignore[arg-type]
+    text = (folder / "SOURCES.md").read_text(encoding="utf-8")
+    section = text.split("## Fitted or held out", 1)[1].split("\n## ", 1)[0]
+    for csv in sorted(folder.glob("*.csv")):
+        row = next((line for line in section.splitlines() if f"`{csv.name}`" in line), "")
+        assert "fitted" in row.lower() or "held out" in row.lower(), f"{csv.name}: {row!r}"
