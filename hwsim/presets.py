@@ -36,7 +36,12 @@ _PRESET_HOMES: dict[str, tuple[str, str]] = {
 
 @lru_cache(maxsize=8)
 def _package_dir(package: str) -> Path:
-    root = files(package)
+    try:
+        root = files(package)
+    except ModuleNotFoundError as e:
+        # An editable install made before the data packages existed maps only hwsim/ itself.
+        raise RuntimeError(f"hwsim's data package {package} is not importable: reinstall hwsim "
+                           "(`make setup`, or `pip install -e .` in the checkout)") from e
     # A wheel installs unpacked, so the resources are plain files; a zipped import is not
     # supported (numba's cache and DuckDB need real paths anyway).
     if not isinstance(root, Path):
