@@ -30,14 +30,15 @@ run: app
 demo: setup
 	$(BIN)/hwsim demo
 
+# `hwsim app` serves the explorer script shipped in the package (hwsim/app/streamlit_app.py).
 app: setup
-	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 \
-		--server.port 8501 --browser.gatherUsageStats false
+	$(BIN)/hwsim app --port 8501
 
 test: setup-dev
 	$(BIN)/ruff check .
 	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python scripts/wheel_smoke.py
 
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_vs_scalesim.py

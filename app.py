@@ -1,4 +1,6 @@
-"""hwsim design explorer: ``streamlit run app.py`` (or ``make app``). Pages live in hwsim/app/."""
+"""hwsim design explorer from the checkout: ``streamlit run app.py`` (``make app`` uses ``hwsim
+app``). The script itself ships in the package as hwsim/app/streamlit_app.py; this file only
+delegates to the same entry point."""
 
 from hwsim.app.main import main
 

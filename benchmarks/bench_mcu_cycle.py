@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import time
 
-from hwsim.config.registry import list_presets
 from hwsim.config.sparsity import TopKSpec, Variability
 from hwsim.engine.mcu.analytic import simulate_mcu
 from hwsim.engine.mcu.cycle import simulate_mcu_cycle
 from hwsim.engine.sampling import sample_distribution
 from hwsim.hardware.chips import load_chip
+from hwsim.presets import list_presets
 from hwsim.sparsity.overrides import apply_sparsity
 from hwsim.workload.load import load_model
 

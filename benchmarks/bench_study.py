@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.config.loading import read_yaml_file
-from hwsim.config.registry import resolve
+from hwsim.presets import resolve
 from hwsim.study import read_points, run_study, study_from_doc
 from hwsim.study.executors import dask_client
 

@@ -311,7 +311,7 @@ def _workload_row(name: str, ev: _Evaluator, base: dict[str, float], m: Any, mod
 
 def _builder_seq(model: Any) -> int | None:
     from hwsim.config.loading import read_yaml_file
-    from hwsim.config.registry import resolve
+    from hwsim.presets import resolve
 
     if not isinstance(model, str | Path):
         return None

@@ -11,6 +11,7 @@ import yaml
 
 import hwsim
 from hwsim.app import fmt
+from hwsim.app.launch import app_script
 from hwsim.errors import HwsimError
 
 pytest.importorskip("streamlit")
@@ -28,7 +29,7 @@ def spars(density: float, std: float = 0.0) -> list[str]:
 
 
 def start(chips: tuple[str, ...] = CHIPS, model: str = MODEL) -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(app_script()), default_timeout=120)
     at.query_params["chips"] = ",".join(chips)
     at.query_params["model"] = model
     at.run()
@@ -111,7 +112,7 @@ def test_bad_sparsity_glob_is_shown_not_raised() -> None:
 
 def test_breakdown_page_matches_simulate() -> None:
     at = start()
-    at.switch_page("hwsim/app/breakdown.py").run()
+    at.switch_page("breakdown.py").run()
     assert not at.exception
     r = hwsim.simulate(MODEL, CHIPS[0], sparsity=spars(0.1), compare_dense=True)
     ops = at.dataframe[0].value
@@ -147,7 +148,7 @@ def test_roofline_from_chip_fields() -> None:
 def test_distribution_page_matches_simulate_percentiles() -> None:
     at = start(chips=("sparseflow-accel",), model="sln-kws")
     at.slider(key="density_std").set_value(0.01).run()
-    at.switch_page("hwsim/app/distribution.py").run()
+    at.switch_page("distribution.py").run()
     at.number_input(key="dist_samples").set_value(30).run()
     assert not at.exception
     sp = ["*.cell:topk:density=0.02,variability={std: 0.01}",
@@ -166,7 +167,7 @@ def test_sweep_runs_a_study_and_loads_a_point() -> None:
     if not hasattr(pytest.importorskip("hwsim.study"), "run_study"):
         pytest.skip("hwsim.study.run_study is not in this checkout")
     at = start(chips=("sparseflow-accel",))
-    at.switch_page("hwsim/app/sweep.py").run()
+    at.switch_page("sweep.py").run()
     at.selectbox(key="sweep_param1").set_value("(none)").run()
     at.text_input(key="sweep_values0:array.rows").set_value("16, 64").run()
     at.multiselect(key="sweep_densities").set_value([0.05, 0.1]).run()
@@ -190,7 +191,7 @@ def test_sweep_runs_a_study_and_loads_a_point() -> None:
 
 def test_claims_page_renders() -> None:
     at = start(chips=("sparseflow-accel",))
-    at.switch_page("hwsim/app/claims.py").run()
+    at.switch_page("claims.py").run()
     assert not at.exception
     from hwsim.app import page
 
@@ -203,7 +204,7 @@ def test_claims_page_renders() -> None:
 def test_export_page_and_its_documents(tmp_path: Path) -> None:
     at = start()
     at.number_input(key="p:sparseflow-accel:array.rows").set_value(32).run()
-    at.switch_page("hwsim/app/export.py").run()
+    at.switch_page("export.py").run()
     assert not at.exception
     from hwsim.app import export
     from hwsim.app.design import ChipChoice

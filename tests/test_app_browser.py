@@ -1,5 +1,5 @@
 """The design explorer in a real browser: Debian's chromium driven by PyPI playwright against
-``streamlit run app.py`` on 127.0.0.1. Moves the density slider and checks the energy card
+``hwsim app``'s Streamlit command on 127.0.0.1. Moves the density slider and checks the energy card
 becomes the API's value, adds a second chip, saves screenshots and prints how long each
 interaction took to render. Skipped, with the reason printed, when chromium is missing
 (``scripts/ensure_chromium.sh`` installs it where it can)."""
@@ -21,6 +21,7 @@ import pytest
 
 import hwsim
 from hwsim.app import fmt
+from hwsim.app.launch import streamlit_command
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -56,9 +57,7 @@ def server() -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "streamlit-server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"],
+        streamlit_command(port),  # what `hwsim app` runs: the packaged script
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

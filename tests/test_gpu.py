@@ -1,6 +1,6 @@
 """GPU model: presets, roofline sanity, and calibration against published measurements.
 
-Reference data lives in tests/reference/gpu (see SOURCES.md there). The calibration table, its
+Reference data lives in hwsim/data/reference/gpu (see SOURCES.md there). The calibration table, its
 per-kind means, which rows were fitted and the misses are summarised in docs/gpu.md and printed
 by ``hwsim validate gpu``; tests/test_gpu_calibration.py holds the fitted constants to their
 rows and the held-out rows to the issue's bounds (mean |error| < 10 % per operator kind, < 15 %

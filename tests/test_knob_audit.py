@@ -20,9 +20,9 @@ import hwsim
 from hwsim.config.chip import HOST_DEFAULTS, HOST_REQUIRED
 from hwsim.config.knobs import Knob, chip_knobs, get_path, knobs
 from hwsim.config.model import LiquidBuilder, TransformerBuilder
-from hwsim.config.registry import list_presets
 from hwsim.engine.backend import backend_for
 from hwsim.errors import HwsimError
+from hwsim.presets import list_presets
 from hwsim.workload.load import model_from_doc
 
 # kind:path -> the issue/branch that makes the field act. Keep it short; it may only shrink.

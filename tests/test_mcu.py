@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import pytest
 
-from hwsim.config.registry import list_presets
 from hwsim.engine.mcu.analytic import duty_cycled_power_w, simulate_mcu
 from hwsim.hardware.chips import load_chip
+from hwsim.presets import list_presets
 from hwsim.report.mcu_reference import mlperf_tiny_ms, mlperf_tiny_uj
 from hwsim.report.validate_mcu import validation_rows
 from hwsim.sparsity.overrides import dense_twin

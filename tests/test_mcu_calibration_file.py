@@ -10,10 +10,10 @@ import pytest
 from hwsim.calibration.mcu import write_calibration
 from hwsim.config.calibration import McuCalibration
 from hwsim.config.loading import read_yaml_file, validate
-from hwsim.config.registry import calibration_path
 from hwsim.engine.mcu.library import CALIBRATION, CORE_FIELDS, CORE_KERNELS, NPU_KERNELS
 from hwsim.errors import HwsimError
 from hwsim.hardware.chips import load_chip
+from hwsim.presets import calibration_path
 
 
 def test_every_fitted_constant_names_what_it_was_fitted_on() -> None:
@@ -21,7 +21,7 @@ def test_every_fitted_constant_names_what_it_was_fitted_on() -> None:
             *CALIBRATION.core_cycle_scales.values(), CALIBRATION.npu_kernels]
     for fit in fits:
         assert fit.source.strip() and fit.fitted_on.strip()
-        assert "tests/reference/mcu/" in fit.fitted_on  # the measurements are reference data
+        assert "hwsim/data/reference/mcu/" in fit.fitted_on  # the measurements are reference data
 
 
 def test_engine_constants_come_from_the_file() -> None:

@@ -8,7 +8,7 @@ import math
 import pytest
 
 import hwsim
-from hwsim.config.registry import list_presets
+from hwsim.presets import list_presets
 
 CHIPS = [p.name for p in list_presets("chips") if p.group == "accelerators"]
 MODELS = [p.name for p in list_presets("models")]

@@ -12,8 +12,8 @@ from pydantic import Field, TypeAdapter
 import hwsim
 from hwsim.config.base import StrictModel
 from hwsim.config.knobs import chip_knobs, informational_fields, knobs
-from hwsim.config.registry import list_presets
 from hwsim.errors import HwsimError
+from hwsim.presets import list_presets
 
 
 def _small(name: str, **kw: object) -> object:

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from hwsim.config.registry import list_presets
 from hwsim.errors import HwsimError
+from hwsim.presets import list_presets
 from hwsim.study import load_study, study_from_doc
 from hwsim.study.points import grid_points, random_points
 

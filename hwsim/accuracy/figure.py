@@ -1,9 +1,12 @@
-"""``python -m hwsim.accuracy.figure [--out docs/accuracy.png]``: every accuracy curve hwsim ships.
+"""``python -m hwsim.accuracy.figure --out docs/accuracy.png``: every accuracy curve hwsim ships.
 
 One panel per literature curve (published points, each marked primary or secondary, and the
 monotone PCHIP hwsim reads between them) and one per measured family (its measured curve with
 95 % bootstrap intervals, from :func:`hwsim.accuracy.measured.measured_curve` when that provider
 is installed). Titles carry the provenance, so the figure is never read without it.
+
+``--out`` is required: an installed package has no docs/ folder of its own, so the caller names
+the file (from the checkout's root, ``--out docs/accuracy.png`` remakes the README's figure).
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from hwsim.config.registry import REPO_ROOT
 from hwsim.errors import HwsimError
 
-DEFAULT_OUT = REPO_ROOT / "docs" / "accuracy.png"
 COLUMNS = 4
 
 
@@ -175,7 +176,8 @@ def _blank(ax: Any, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwsim.accuracy.figure",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="PNG to write")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="PNG to write (the docs figure: docs/accuracy.png)")
     args = parser.parse_args(argv)
     for message in make_figure(args.out):
         print(message)

@@ -17,11 +17,11 @@ from hwsim.accuracy.density import effective_density
 from hwsim.accuracy.interp import read_at
 from hwsim.config.accuracy import Citation, LiteratureCurveDoc
 from hwsim.config.loading import read_yaml_file, validate
-from hwsim.config.registry import REPO_ROOT
 from hwsim.errors import input_error
+from hwsim.presets import accuracy_curve_dir
 from hwsim.workload.model import Model
 
-CURVE_DIR = REPO_ROOT / "configs" / "accuracy"
+CURVE_DIR = accuracy_curve_dir()
 
 
 def list_curves() -> list[str]:

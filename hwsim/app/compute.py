@@ -80,7 +80,7 @@ def chip_document(preset: str, overrides: tuple[tuple[str, Any], ...] = ()) -> d
 @st.cache_data(show_spinner=False)
 def presets(kind: str) -> list[tuple[str, str, str]]:
     """(name, group, description) of the presets of ``kind`` ("chips" or "models")."""
-    from hwsim.config.registry import list_presets
+    from hwsim.presets import list_presets
 
     return [(p.name, p.group, p.description) for p in list_presets(kind)]  # type: ignore[arg-type]
 

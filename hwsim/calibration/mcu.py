@@ -5,7 +5,7 @@ The constants :mod:`hwsim.engine.mcu.library` reads from ``configs/calibration/m
 and Vela figures ``hwsim validate mcu`` compares with, so in-sample agreement says the model
 *can* fit. Leave-one-out says how well it predicts: re-fit without one model (or board, or
 Vela config), predict the held-out figures. Measurements come in as arguments (the report
-layer reads them from ``tests/reference/mcu``); nothing here holds reference data.
+layer reads them from ``hwsim/data/reference/mcu``); nothing here holds reference data.
 
 Core model (per kernel library, relative to a Cortex-M4): cycles = s_board * (F . theta) +
 flash stalls, where F = (conv MACs, depthwise MACs, FC MACs, outputs, vector ops) per core

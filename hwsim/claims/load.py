@@ -7,14 +7,14 @@ from pathlib import Path
 
 from hwsim.config.claims import ClaimDoc
 from hwsim.config.loading import read_yaml_file, validate
-from hwsim.config.registry import PRESET_DIRS
 from hwsim.errors import input_error
+from hwsim.presets import claims_dir
 
-CLAIMS_DIR = PRESET_DIRS["studies"] / "claims"
+CLAIMS_DIR = claims_dir()
 
 
 def claim_files(paths: Sequence[str | Path] = ()) -> list[Path]:
-    """The given files, the YAML files of given folders, or the repository's claim studies."""
+    """The given files, the YAML files of given folders, or the shipped claim studies."""
     roots = [Path(p) for p in paths] or [CLAIMS_DIR]
     files: list[Path] = []
     for root in roots:

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("hwsim.cli.import_cmd", "import_cmd"),
     "capture": ("hwsim.cli.capture_cmd", "capture_cmd"),
     "demo": ("hwsim.cli.demo_cmd", "demo_cmd"),
+    "app": ("hwsim.cli.app_cmd", "app_cmd"),
 }
 
 

@@ -15,7 +15,7 @@ def demo_cmd(
 ) -> None:
     """Simulate a default model on every accelerator preset and print a comparison."""
     import hwsim
-    from hwsim.config.registry import list_presets
+    from hwsim.presets import list_presets
 
     m = hwsim.load_model(model, seq=seq) if _is_builder(model) else hwsim.load_model(model)
     cols = ("chip", "latency ms", "energy mJ", "MAC %", "SRAM %", "off-chip %", "static %",
@@ -41,6 +41,6 @@ def demo_cmd(
 def _is_builder(model: str) -> bool:
     """A preset built by a builder (a transformer family) takes --seq; a fixed graph does not."""
     from hwsim.config.loading import read_yaml_file
-    from hwsim.config.registry import resolve
+    from hwsim.presets import resolve
 
     return "builder" in read_yaml_file(resolve("models", model))

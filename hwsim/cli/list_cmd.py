@@ -14,7 +14,7 @@ LIST_KINDS = ("chips", "models", "tech", "studies")
 
 def list_cmd(kind: Annotated[str, typer.Argument(help="chips | models | tech | studies")]) -> None:
     """List presets with a one-line description each."""
-    from hwsim.config.registry import list_presets
+    from hwsim.presets import list_presets
 
     if kind not in LIST_KINDS:
         raise choice_error("kind", kind, LIST_KINDS)

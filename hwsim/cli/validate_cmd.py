@@ -85,7 +85,7 @@ def _validate_mcu(as_json: bool, per_layer: bool) -> None:
         out().print(rows)
     out().print("Per-layer errors cancel in the totals: the fitted per-kind efficiencies absorb "
                 "what the model does not resolve layer by layer. Sources: "
-                "tests/reference/mcu/SOURCES.md.")
+                "hwsim/data/reference/mcu/SOURCES.md.")
 
 
 def _heldout_table(summary: list[dict[str, Any]]) -> Any:

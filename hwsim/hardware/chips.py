@@ -8,9 +8,9 @@ from typing import Any
 
 from hwsim.config.chip import AcceleratorChip, Chip, ChipBase, GpuChip, McuChip
 from hwsim.config.loading import apply_overrides, read_yaml_file, validate
-from hwsim.config.registry import resolve
 from hwsim.errors import HwsimError, Problem
 from hwsim.hardware.memo import per_object
+from hwsim.presets import resolve
 from hwsim.workload.model import content_hash
 
 AnyChip = AcceleratorChip | GpuChip | McuChip

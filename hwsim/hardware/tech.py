@@ -21,8 +21,9 @@ from numpy.typing import ArrayLike, NDArray
 from hwsim.config.loading import read_yaml_file, validate
 from hwsim.config.tech import BaseTechDoc, ScaledTechDoc, TechDoc
 from hwsim.errors import HwsimError, Problem, input_error
+from hwsim.presets import preset_dir
 
-TECH_DIR = Path(__file__).resolve().parents[2] / "configs" / "tech"
+TECH_DIR = preset_dir("tech")
 DTYPES = ("int8", "int16", "fp16", "bf16", "fp32", "int32")
 OFFCHIP_KINDS = ("ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x", "flash")
 PJ = 1e-12

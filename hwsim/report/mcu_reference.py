@@ -1,8 +1,8 @@
 """The MCU reference data: MLPerf Tiny measurements and cached Vela 5.2.0 estimates.
 
-All of it lives in ``tests/reference/mcu/*.csv`` (SOURCES.md there says where every number
-comes from); the engine holds only the constants fitted to it. The repository is installed
-editable, so the files are found from :data:`hwsim.config.registry.REPO_ROOT`.
+All of it lives in the package data ``hwsim/data/reference/mcu/*.csv`` (SOURCES.md there says
+where every number comes from and which files are fitted or held out); the engine holds only the
+constants fitted to it. :func:`hwsim.presets.reference_dir` finds the folder.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-from hwsim.config.registry import REPO_ROOT
 from hwsim.errors import input_error
+from hwsim.presets import reference_dir
 
-REFERENCE_DIR = REPO_ROOT / "tests" / "reference" / "mcu"
+REFERENCE_DIR = reference_dir("mcu")
 
 BoardLibrary = tuple[str, str]  # (board preset, kernel library)
 
@@ -27,7 +27,8 @@ def _rows(name: str) -> list[dict[str, str]]:
             return list(csv.DictReader(f))
     except OSError as e:
         raise input_error(str(path), f"MCU reference data missing ({e.strerror})",
-                          hint="it ships with the repository in tests/reference/mcu") from e
+                          hint="it ships in the hwsim package (hwsim/data/reference/mcu); "
+                          "reinstall hwsim") from e
 
 
 @lru_cache(maxsize=1)

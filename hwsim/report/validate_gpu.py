@@ -1,8 +1,8 @@
 """The GPU model against published measurements: one row per measured figure.
 
-Reference data (with sources) lives in ``tests/reference/gpu``. :func:`validation_rows` returns
-the comparison table that ``tests/test_gpu.py`` holds to its bounds and that a ``hwsim validate
-gpu`` command can print.
+Reference data (with sources, fitted or held out) lives in the package data
+``hwsim/data/reference/gpu``. :func:`validation_rows` returns the comparison table that
+``tests/test_gpu.py`` holds to its bounds and that ``hwsim validate gpu`` prints.
 
 Measurement harness overheads are properties of the measurement, not of the GPU: LLMCompass's
 PyTorch wall-clock figures include host dispatch, so each operator kind is simulated with the
@@ -27,13 +27,14 @@ from typing import Any
 
 from hwsim.config.sparsity import NmSpec, TopKSpec
 from hwsim.engine.simulate import simulate
+from hwsim.presets import reference_dir
 from hwsim.sparsity.overrides import apply_sparsity
 from hwsim.workload.builders import GELU_OPS, LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.load import load_model
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, OpBase, VectorOp
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "tests" / "reference" / "gpu"
+REFERENCE_DIR = reference_dir("gpu")
 A100 = "a100-sxm-80gb"
 # LLMCompass's per-kind harness overheads (seconds), from its ae/figure5 simulator scripts.
 HARNESS_OVERHEAD_S = {"matmul": 21e-6, "softmax": 12e-6, "gelu": 45e-6}

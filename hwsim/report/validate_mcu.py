@@ -1,7 +1,8 @@
 """MCU validation: hwsim against MLPerf Tiny measurements and Vela 5.2.0's cycle estimates.
 
-Every reference figure is read from ``tests/reference/mcu`` (:mod:`hwsim.report.mcu_reference`)
-with its source; Vela's outputs are cached there, so this needs no Vela at run time. Four
+Every reference figure is read from ``hwsim/data/reference/mcu``
+(:mod:`hwsim.report.mcu_reference`) with its source; Vela's outputs are cached there, so this
+needs no Vela at run time. Four
 views: the totals (both fidelities), the leave-one-out predictions of the fitted constants
 (:mod:`hwsim.calibration.mcu`), Vela's per-layer figures
 (:mod:`hwsim.report.validate_mcu_layers`) and held-out Vela runs across memory modes and

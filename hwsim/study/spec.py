@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.config.loading import read_yaml_file, validate
-from hwsim.config.registry import resolve
 from hwsim.config.study import StudyDoc
 from hwsim.errors import HwsimError, Problem
+from hwsim.presets import resolve
 from hwsim.workload.model import content_hash
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.config.loading import apply_overrides, read_yaml_file, validate
-from hwsim.config.registry import resolve
 from hwsim.errors import input_error
+from hwsim.presets import resolve
 from hwsim.workload.builders import build
 from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import Conv2dOp, MatmulOp, OpBase

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from hwsim.config.registry import REPO_ROOT
 from hwsim.errors import input_error
+from hwsim.presets import weights_dir
 
-WEIGHTS_DIR = REPO_ROOT / "models" / "weights"
+WEIGHTS_DIR = weights_dir()
 MANIFEST = "MANIFEST.json"
 RETRAIN = "python -m hwsim.accuracy.train_digits"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip member can carry

@@ -3,7 +3,7 @@
 Every constant here is *fitted*, not taken from a datasheet, and lives in
 ``configs/calibration/mcu.yaml`` with what it was fitted on (``fitted_on``) and how
 (``source``), validated by :class:`hwsim.config.calibration.McuCalibration`. The figures they
-were fitted on are reference data, kept out of the engine in ``tests/reference/mcu/`` (MLPerf
+were fitted on are reference data, kept out of the engine in ``hwsim/data/reference/mcu/`` (MLPerf
 Tiny latency and energy with their result-file paths, Vela 5.2.0 cycle estimates with the
 command that made them; see SOURCES.md there). :mod:`hwsim.calibration.mcu` re-does the fits
 (and the leave-one-out checks ``hwsim validate mcu`` prints) and can rewrite the file;
@@ -18,7 +18,7 @@ from typing import Literal
 
 from hwsim.config.calibration import McuCalibration
 from hwsim.config.loading import read_yaml_file, validate
-from hwsim.config.registry import calibration_path
+from hwsim.presets import calibration_path
 
 KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized"]
 

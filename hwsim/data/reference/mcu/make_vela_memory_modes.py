@@ -1,7 +1,10 @@
 """Regenerate ``vela_memory_modes.csv``: Vela 5.2.0 across memory modes and U55/U65 (dev extra).
 
-    .venv/bin/python tests/reference/mcu/make_vela_memory_modes.py          # rewrite the CSV
-    .venv/bin/python tests/reference/mcu/make_vela_memory_modes.py --check  # exit 1 if it differs
+    .venv/bin/python -m hwsim.data.reference.mcu.make_vela_memory_modes          # rewrite the CSV
+    .venv/bin/python -m hwsim.data.reference.mcu.make_vela_memory_modes --check  # exit 1 if stale
+
+Run it from the checkout's root: it uses the Vela runner of the test suite (tests/peers), and
+with the editable install (``make setup-dev``) the folder it rewrites is the checkout's.
 
 For each MLPerf Tiny model and each case below it runs
 ``vela models/tflite/<file> --accelerator-config <cfg> --output-dir OUT --verbose-performance
@@ -20,11 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
-sys.path.insert(0, str(REPO))
-
-from tests.peers.vela_runner import TFLITE_FILES, run_vela  # noqa: E402
+from hwsim.presets import reference_dir, tflite_dir
+from tests.peers.vela_runner import TFLITE_FILES, run_vela
 
 U55 = "Ethos_U55_High_End_Embedded"
 U65 = "Ethos_U65_Client_Server"
@@ -60,7 +60,7 @@ def render() -> str:
                 opts = ("--config", "Arm/vela.ini", "--system-config", system,
                         "--memory-mode", mode,
                         *(("--arena-cache-size", str(cache)) if cache else ()))
-                run = run_vela(REPO / "models" / "tflite" / file, cfg,
+                run = run_vela(tflite_dir() / file, cfg,
                                Path(tmp) / model / str(i), opts)
                 assert run.summary is not None
                 w.writerow([model, cfg, system, mode, cache or "",
@@ -72,7 +72,7 @@ def render() -> str:
 
 def main() -> int:
     text = render()
-    path = HERE / "vela_memory_modes.csv"
+    path = reference_dir("mcu") / "vela_memory_modes.csv"
     if "--check" in sys.argv[1:]:
         stale = not path.exists() or path.read_text(encoding="utf-8") != text
         print("stale: " + path.name if stale else "up to date")

@@ -1,7 +1,10 @@
 """Regenerate the cached Vela 5.2.0 figures in this folder (needs the dev extra).
 
-    .venv/bin/python tests/reference/mcu/make_vela_reference.py          # rewrite both CSVs
-    .venv/bin/python tests/reference/mcu/make_vela_reference.py --check  # exit 1 if they differ
+    .venv/bin/python -m hwsim.data.reference.mcu.make_vela_reference          # rewrite both CSVs
+    .venv/bin/python -m hwsim.data.reference.mcu.make_vela_reference --check  # exit 1 if stale
+
+Run it from the checkout's root: it uses the Vela runner of the test suite (tests/peers), and
+with the editable install (``make setup-dev``) the folder it rewrites is the checkout's.
 
 For each MLPerf Tiny model (models/tflite/*.tflite) and Ethos-U config it runs
 ``vela models/tflite/<file> --accelerator-config <cfg> --output-dir OUT --verbose-performance``
@@ -19,11 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
-sys.path.insert(0, str(REPO))
-
-from tests.peers.vela_runner import CONFIGS, TFLITE_FILES, run_vela  # noqa: E402
+from hwsim.presets import reference_dir, tflite_dir
+from tests.peers.vela_runner import CONFIGS, TFLITE_FILES, run_vela
 
 
 def render() -> tuple[str, str]:
@@ -36,7 +36,7 @@ def render() -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         for model, file in TFLITE_FILES.items():
             for cfg in CONFIGS:
-                run = run_vela(REPO / "models" / "tflite" / file, cfg, Path(tmp) / model / cfg)
+                run = run_vela(tflite_dir() / file, cfg, Path(tmp) / model / cfg)
                 s.writerow([model, cfg, run.cycles_total])
                 for i, r in enumerate(run.layers):
                     lw.writerow([model, cfg, i, r["Original Operator"], r["NNG Operator"],
@@ -46,7 +46,8 @@ def render() -> tuple[str, str]:
 
 def main() -> int:
     summary, layers = render()
-    files = {HERE / "vela_summary.csv": summary, HERE / "vela_per_layer.csv": layers}
+    here = reference_dir("mcu")
+    files = {here / "vela_summary.csv": summary, here / "vela_per_layer.csv": layers}
     if "--check" in sys.argv[1:]:
         stale = [p.name for p, text in files.items()
                  if not p.exists() or p.read_text(encoding="utf-8") != text]
