@@ -235,7 +235,7 @@ def test_uploads_are_checked() -> None:
 
 def test_sensitivity_page_tornado_matches_the_api() -> None:
     at = start(chips=("sparseflow-accel",), model="mlperf-tiny-kws")
-    at.switch_page("hwsim/app/sensitivity.py").run()
+    at.switch_page("sensitivity.py").run()
     assert not at.exception, at.exception
     r = hwsim.sensitivity("sparseflow-accel", "mlperf-tiny-kws", step=0.1)
     table = at.dataframe[0].value
