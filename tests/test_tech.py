@@ -14,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hwsim.errors import HwsimError
-from hwsim.hardware.tech import DTYPES, OFFCHIP_KINDS, TECH_DIR, list_tech, load_tech
+from hwsim.hardware.tech import TECH_DIR, list_tech, load_tech
+from hwsim.units import OFFCHIP_KINDS
+from hwsim.units import TECH_DTYPES as DTYPES
 
 SCALED = ("28nm", "16nm", "7nm", "5nm")
 PJ = 1e-12

@@ -3,7 +3,8 @@
 The server binds 127.0.0.1 only, runs headless (no browser is opened for you) and sends no
 usage statistics; the upload cap and viewer toolbar of the checkout's ``.streamlit/config.toml``
 are passed as flags, because Streamlit reads that file only from the working directory. The
-``hwsim`` process then becomes ``python -m streamlit run`` (``os.execv``): one process, so Ctrl+C
+``hwsim`` process then becomes the server (``os.execv`` of ``python -m hwsim.app.serve``, which
+warms the first page and runs ``streamlit run`` in-process): one process, so Ctrl+C
 or a SIGTERM reaches the server itself and never leaves an orphaned server behind.
 """
 
@@ -47,7 +48,9 @@ def check_port(port: int) -> None:
 
 def streamlit_command(port: int) -> list[str]:
     """The command line that serves the explorer on ``HOST:port``."""
-    return [sys.executable, "-m", "streamlit", "run", str(app_script()),
+    # hwsim.app.serve warms the first page's imports and caches, then runs `streamlit run`
+    # on app_script() in the same process.
+    return [sys.executable, "-m", "hwsim.app.serve",
             "--server.headless", "true", "--server.address", HOST,
             "--server.port", str(port), "--browser.gatherUsageStats", "false",
             "--server.maxUploadSize", str(MAX_UPLOAD_MB), "--client.toolbarMode", "viewer"]

@@ -22,13 +22,9 @@ from hwsim.config.loading import read_yaml_file, validate
 from hwsim.config.tech import BaseTechDoc, ScaledTechDoc, TechDoc
 from hwsim.errors import HwsimError, Problem, input_error
 from hwsim.presets import preset_dir
+from hwsim.units import BITS_PER_BYTE, OFFCHIP_KINDS, PJ, TECH_DTYPES, UM2_PER_MM2
 
 TECH_DIR = preset_dir("tech")
-DTYPES = ("int8", "int16", "fp16", "bf16", "fp32", "int32")
-OFFCHIP_KINDS = ("ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x", "flash")
-PJ = 1e-12
-UM2_PER_MM2 = 1e6
-BITS_PER_BYTE = 8
 BYTES_PER_64B_READ = 8
 BYTES_PER_KIB = 1024
 
@@ -142,7 +138,7 @@ class Tech:
     # --- helpers -------------------------------------------------------------------------
     def _dtype(self, dtype: str) -> str:
         if dtype not in self.mult_j:
-            raise _unknown(self.name, "dtype", dtype, DTYPES)
+            raise _unknown(self.name, "dtype", dtype, TECH_DTYPES)
         return dtype
 
     def _sizes(self, size_bytes: ArrayLike, allow_zero: bool = False) -> NDArray[np.float64]:
