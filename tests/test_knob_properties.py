@@ -166,10 +166,10 @@ SEQ_CHIPS = ("systolic-32x32", "tpu-v1-like", "a100-sxm-80gb", "h100-sxm", "stm3
 @given(seq=st.integers(8, 1024), more=st.integers(1, 512),
        phase=st.sampled_from(["prefill", "decode"]))
 def test_longer_sequence_never_cheaper(name: str, seq: int, more: int, phase: str) -> None:
-    """On GPUs the model runs in fp16 (weight-only int8 GEMVs are non-monotonic in rows: issue
-    15, gpuknobs) and within 3 %: the GEMM tile search is not monotonic in M (a100-sxm-80gb,
-    gpt2-small prefill fp16: seq 1088 -> 1097 is 0.6 % faster, seq 701 -> 710 uses 1.9 % less
-    energy), where a smaller GEMM could always run the bigger one's tiling."""
+    """On GPUs the model runs in fp16 (int8 decode's monotonicity in batch is tested in
+    tests/test_gpu_knobs.py) and within 3 %: the GEMM tile search is not monotonic in M
+    (a100-sxm-80gb, gpt2-small prefill fp16: seq 1088 -> 1097 is 0.6 % faster, seq 701 -> 710
+    uses 1.9 % less energy), where a smaller GEMM could always run the bigger one's tiling."""
     chip = _chip(name)
     gpu = chip.kind == "gpu"
     slack = 0.03 if gpu else EPS
