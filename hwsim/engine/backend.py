@@ -85,3 +85,15 @@ def backend_for(chip_or_kind: Any) -> Backend:
     except KeyError:
         raise ValueError(f"no backend for chip kind {kind!r}; known: {', '.join(KINDS)}") from None
     return importlib.import_module(module).BACKEND  # type: ignore[no-any-return]
+
+
+def sample_rows_by_cycle(backend: Backend, model: Model, chip: Any, batch: int,
+                         jobs: list[tuple[int, float]]) -> np.ndarray:
+    """``sample_rows`` for a backend without a faster replay: one cycle run per (seed, z)."""
+    import numpy as np
+
+    out = np.empty((len(jobs), 2))
+    for j, (s, z) in enumerate(jobs):
+        run = backend.cycle(model, chip, batch, seed=s, z=z)
+        out[j] = run.total.latency_s, run.total.energy_j
+    return out

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hwsim.config.chip import GpuChip
+from hwsim.engine.backend import sample_rows_by_cycle
 from hwsim.engine.fit import MemoryFit, offchip_fit
 from hwsim.engine.gpu.energy import ENERGY_COMPONENTS
 from hwsim.engine.gpu.rows import BYTE_LEVELS, gpu_area_mm2
@@ -43,11 +44,7 @@ class GpuBackend:
 
     def sample_rows(self, model: Model, chip: GpuChip, batch: int,
                     jobs: list[tuple[int, float]]) -> np.ndarray:
-        out = np.empty((len(jobs), 2))
-        for j, (s, z) in enumerate(jobs):
-            run = self.cycle(model, chip, batch, seed=s, z=z)
-            out[j] = run.total.latency_s, run.total.energy_j
-        return out
+        return sample_rows_by_cycle(self, model, chip, batch, jobs)
 
     def memory_fit(self, model: Model, chip: GpuChip, batch: int, *, resident: str = "all",
                    result: Result | None = None) -> MemoryFit:

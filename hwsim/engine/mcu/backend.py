@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hwsim.config.chip import McuChip
+from hwsim.engine.backend import sample_rows_by_cycle
 from hwsim.engine.fit import MemoryFit, check_residency
 from hwsim.engine.mcu.analytic import BYTE_LEVELS, ENERGY_COMPONENTS
 from hwsim.engine.mcu.fit import memory_fit
@@ -45,11 +46,7 @@ class McuBackend:
 
     def sample_rows(self, model: Model, chip: McuChip, batch: int,
                     jobs: list[tuple[int, float]]) -> np.ndarray:
-        out = np.empty((len(jobs), 2))
-        for j, (s, z) in enumerate(jobs):
-            run = self.cycle(model, chip, batch, seed=s, z=z)
-            out[j] = run.total.latency_s, run.total.energy_j
-        return out
+        return sample_rows_by_cycle(self, model, chip, batch, jobs)
 
     def memory_fit(self, model: Model, chip: McuChip, batch: int, *, resident: str = "all",
                    result: Result | None = None) -> MemoryFit:
