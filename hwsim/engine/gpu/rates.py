@@ -69,3 +69,14 @@ def tensor_peak(chip: GpuChip, dtype: str, sparse: bool = False) -> float:
 def best_tensor_peak(chip: GpuChip) -> float:
     """The highest dense tensor-core FLOP/s over the listed dtypes."""
     return per_chip(chip, max(chip.tensor_flops_per_clk_per_sm.values()))
+
+
+def l2_bw_per_busy_sm(chip: GpuChip, busy_sms: int) -> float:
+    """L2 bandwidth one busy SM gets, bytes/s: the chip's L2 bandwidth shared by the SMs that
+    are busy, but never more than one SM's own L2 port (taken as A100's L2 read bandwidth per SM
+    per clock, 5120 B/clk / 108 SMs, NVIDIA A100 whitepaper [derived]). With every SM busy this
+    is ``l2_bw / sms``; a GPU with more SMs than its L2 feeds does not slow a kernel that keeps
+    only a few of them busy."""
+    busy = max(1, min(busy_sms, chip.sms))
+    port = A100_L2_BYTES_PER_CLK / A100_SMS * chip.clock_hz
+    return min(l2_bw(chip) / busy, max(port, l2_bw(chip) / chip.sms))

@@ -9,7 +9,13 @@ from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec
 from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.engine.gpu.cost import KernelCost
-from hwsim.engine.gpu.rates import dram_bw, kernel_overhead_s, l2_bw, tensor_peak
+from hwsim.engine.gpu.rates import (
+    dram_bw,
+    kernel_overhead_s,
+    l2_bw,
+    l2_bw_per_busy_sm,
+    tensor_peak,
+)
 from hwsim.mapping.primitives import GemmWork
 
 # CTA tile shapes (rows of A x columns of B) a cuBLAS/CUTLASS heuristic picks among for SM80+
@@ -102,7 +108,6 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     kernels = math.ceil(w.count) if w.b_shared else 1
     per_kernel_count = 1.0 if w.b_shared else w.count
     per_sm = peak * chip.gemm_efficiency / chip.sms
-    l2_per_sm = l2_bw(chip) / chip.sms
     best: tuple[float, tuple[int, int, int], int, float, float, float] | None = None
     for tm, tn in feasible_tiles(chip):
         b_frac = b_fraction(tn)
@@ -113,6 +118,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         split = max(1, min(chip.sms // tiles, k // 256)) if tiles < chip.sms else 1
         waves = math.ceil(tiles * split / chip.sms)
         k_slice = k / split
+        l2_per_sm = l2_bw_per_busy_sm(chip, tiles * split)
         tile_math = 2.0 * tm * tn * k_slice * flop_frac / per_sm
         tile_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
         tile_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
