@@ -31,7 +31,10 @@ def main(argv: list[str]) -> int:
 
     from hwsim.app.launch import app_script
 
-    warm()
+    try:
+        warm()
+    except Exception as exc:  # a cold first page is slower, not broken: serve anyway
+        print(f"hwsim app: warm-up skipped ({exc})", file=sys.stderr)
     sys.argv = ["streamlit", "run", str(app_script()), *argv]
     return int(stcli.main() or 0)
 
