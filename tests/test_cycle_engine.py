@@ -209,7 +209,8 @@ def test_tight_bandwidth_against_scalesim_stalls():
         out[bw] = (s, y)
     (s1, y1), (s32, y32) = out[1], out[32]
     assert s1.stall_cycles == s32.stall_cycles  # bandwidth-independent in scalesim
-    assert y1.cycles > 10 * y32.cycles  # hwsim: 1 B/cycle is memory-bound
+    # hwsim: 1 B/cycle is memory-bound (at least the transfer time, several times compute)
+    assert y1.cycles >= y1.bytes["offchip"] and y1.cycles > 5 * y32.cycles
     assert y32.cycles == pytest.approx(y32.compute_cycles, rel=0.02)
     scalesim_words = s1.dram_ifmap_reads + s1.dram_filter_reads + s1.dram_ofmap_writes
     assert scalesim_words > 5 * y1.bytes["offchip"]  # it refetches what hwsim keeps

@@ -102,7 +102,8 @@ def test_more_clock_bandwidth_units_never_slower(name: str, path: str,
     if more is None:
         return  # the preset has no such unit, or the scaled value is out of range
     g = _gemm(shape, chip)
-    assert _latency(g, more) <= _latency(g, chip) * (1 + EPS)
+    # Cycles are whole: a faster clock can land one rounding cycle later.
+    assert _latency(g, more) <= _latency(g, chip) * (1 + EPS) + 1.0 / more.clock_hz
 
 
 @pytest.mark.parametrize("name", ACCELERATORS)

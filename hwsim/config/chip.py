@@ -118,6 +118,10 @@ class AcceleratorChip(ChipBase):
     array: Array
     dataflow: Literal["os", "ws", "is"] = Field("os", description="output/weight/input "
                                                 "stationary")
+    mapping_objective: Literal["energy", "latency", "edp"] = Field(
+        "energy", description="what the mapper minimises when it picks each layer's tiling and "
+        "loop order: off-chip bytes (energy), estimated cycles (latency), or their product "
+        "(energy-delay product)")
     buffers: Buffers
     offchip: Offchip
     vector_unit: VectorUnit = VectorUnit(lanes=32)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from hwsim.config.sparsity import AttentionGateSpec, DenseSpec, MoeSpec
+from hwsim.mapping.loopnest import ConvGeometry, LoopNest, conv_nest, gemm_nest
 from hwsim.mapping.lowering import conv_to_gemm
 from hwsim.workload.builders import SOFTMAX_OPS
 from hwsim.workload.ops import (
@@ -42,6 +43,16 @@ class GemmWork:
     sparsity: object = None  # SparsitySpec of the sparse operand (None: dense)
     sparse_dim: str = "k"  # which GEMM dimension the sparsity lives on: "k" or "n"
     role: str = "main"  # the op's role (predictor/router/gate ops may run on a router unit)
+    conv: ConvGeometry | None = None  # a lowered convolution's windows (None: a plain GEMM)
+
+    @property
+    def nest(self) -> LoopNest:
+        """The loops this GEMM really runs (a convolution's own, not its im2col matrix)."""
+        if self.conv is None:
+            return gemm_nest(self.m, self.n, self.k, self.count, self.b_shared)
+        g = self.conv
+        batch = max(1, self.m // (g.out_h * g.out_w))
+        return conv_nest(batch, self.n, self.k // (g.fy * g.fx), g, round(self.count))
 
 
 @dataclass(frozen=True)
@@ -80,8 +91,10 @@ def lower(op: OpBase, batch: int, dtype_bytes: int | None = None) -> list[Work]:
     if isinstance(op, Conv2dOp):
         m, n, k, count = conv_to_gemm(op.h, op.w, op.c, op.k, op.r, op.s, op.stride, op.padding,
                                       op.groups)
+        geom = ConvGeometry(in_h=op.h, in_w=op.w, out_h=op.out_h, out_w=op.out_w, fy=op.r,
+                            fx=op.s, stride=op.stride)
         return [GemmWork(int(m) * batch, int(n), int(k), int(count), b, True, sparsity=spec,
-                         role=role)]
+                         role=role, conv=geom)]
     if isinstance(op, AttentionOp):
         return _attention(op, batch, b, spec)
     if isinstance(op, VectorOp):

@@ -15,14 +15,16 @@ from hwsim.config.sparsity import TraceSpec
 from hwsim.engine.accelerator.costs import (
     Costs,
     DesignArrays,
+    OffchipTraffic,
     SparseArrays,
+    gemm_compute_cycles,
     gemm_costs,
     sram_energies,
     vector_costs,
 )
+from hwsim.engine.accelerator.mapper import OffchipMapping, map_works
 from hwsim.engine.accelerator.sparse_effects import DENSE, SparseEffect, gemm_effect
 from hwsim.engine.accelerator.tiling import WorkTiming, gemm_timings, stream_timings
-from hwsim.engine.accelerator.traffic import ORDERS
 from hwsim.engine.result import OpResult, Total
 from hwsim.engine.totals import build_total
 from hwsim.errors import input_error
@@ -172,7 +174,7 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
     works: list[WorkTiming] = []
     per_op: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     eff_num: dict[int, float] = defaultdict(float)
-    loop_orders: dict[int, set[str]] = defaultdict(set)
+    mappings: dict[int, list[dict[str, object]]] = defaultdict(list)
     sparse_info: dict[int, dict[str, float]] = {}
     if gemms:
         idx = np.array([i for i, _ in gemms])
@@ -183,20 +185,23 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
                    for j, (i, w) in enumerate(gemms)]
         sparse = (SparseArrays.from_effects(effects, n_arr, k_arr)
                   if any(e is not DENSE for e in effects) else None)
-        g = gemm_costs(np.array([w.m for w in ws]), n_arr, k_arr,
-                       np.array([w.count for w in ws], dtype=np.float64),
-                       elem_bytes, np.array([w.b_shared for w in ws]), d, chip.dataflow,
-                       e_mac, e_off, sram_e, sparse, pre.e_gated_mac)
+        m_arr = np.array([w.m for w in ws])
+        cnt = np.array([w.count for w in ws], dtype=np.float64)
         macs = np.array([w.m * w.n * w.k * w.count for w in ws], dtype=np.float64)
-        assert g.traffic is not None and g.mapping_efficiency is not None
-        orders = np.broadcast_to(g.traffic.loop_order, idx.shape)
+        comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse)
+        mp = offchip_mapping(ws, chip, pre, comp, macs * e_mac)
+        g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, e_mac, e_off,
+                       sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c,
+                                              mp.prologue), comp, sparse, pre.e_gated_mac)
+        assert g.mapping_efficiency is not None
         effs = np.broadcast_to(g.mapping_efficiency, idx.shape)
         _accumulate(per_op, idx, g, "array")
         if timing is not None:
             works += gemm_timings(gemms, g, effects, chip, masks)
         for j, i in enumerate(idx):
             eff_num[int(i)] += float(effs[j]) * macs[j]
-            loop_orders[int(i)].add(ORDERS[chip.dataflow][int(orders[j])])
+            mappings[int(i)].append({"order": mp.order[j], "tile": mp.tile[j],
+                                     "fits": bool(mp.fits[j])})
             if effects[j] is not DENSE:
                 sparse_info[int(i)] = {"density": effects[j].density,
                                        "union_density": effects[j].union_density}
@@ -248,11 +253,21 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
             mapping_efficiency=(eff_num[i] / macs_op) if macs_op else None,  # type: ignore[arg-type]
             bytes={lvl: acc.get("b." + lvl, 0.0) for lvl in BYTE_LEVELS},
             bottleneck=bottleneck,
-            mapping=({"dataflow": chip.dataflow, "loop_order": sorted(loop_orders[i])}
-                     if macs_op else {}) | ({"sparsity": sparse_info[i]} if i in sparse_info
-                                            else {})))
+            mapping=({"dataflow": chip.dataflow, "objective": chip.mapping_objective,
+                      "offchip_tiles": mappings[i]} if macs_op else {})
+            | ({"sparsity": sparse_info[i]} if i in sparse_info else {})))
     total = _total(rows, chip, area, p_static, pes)
     return rows, total
+
+
+def offchip_mapping(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared,
+                    compute_cycles: np.ndarray, fixed_energy_j: np.ndarray) -> OffchipMapping:
+    """The mapper's tiling and loop order of every GEMM on ``chip`` (one design)."""
+    d = pre.design
+    return map_works([w.nest for w in works], DTYPE_BYTES[chip.array.dtype],
+                     float(d.ifmap_bytes) / 2, float(d.filter_bytes) / 2,
+                     float(d.ofmap_bytes) / 2, chip.mapping_objective, compute_cycles,
+                     float(d.bw_bytes_per_cycle), pre.e_off, fixed_energy_j)
 
 
 def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c: Costs,

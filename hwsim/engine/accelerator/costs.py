@@ -12,7 +12,7 @@ import numpy as np
 
 from hwsim.engine.accelerator.systolic import compute_cycles as systolic_compute_cycles
 from hwsim.engine.accelerator.systolic import fold_counts, mapping_efficiency
-from hwsim.engine.accelerator.traffic import GemmTraffic, gemm_traffic, overlap_cycles
+from hwsim.engine.accelerator.traffic import overlap_cycles, sram_traffic
 from hwsim.hardware.tech import Tech
 
 ArrayLike = np.ndarray | int | float
@@ -43,8 +43,20 @@ class Costs:
     sram_bytes: dict[str, np.ndarray]
     offchip_bytes: np.ndarray
     mapping_efficiency: np.ndarray | None = None
-    traffic: GemmTraffic | None = None
     offchip_by_operand: dict[str, np.ndarray] | None = None
+    prologue_bytes: np.ndarray | None = None  # first tile's load, which nothing can hide
+    tiles: np.ndarray | None = None  # pipeline tiles (folds x count for GEMMs)
+
+
+@dataclass(frozen=True)
+class OffchipTraffic:
+    """What the mapper chose to move off chip for each work item (broadcastable arrays, bytes
+    for all of the item's GEMMs; see :mod:`hwsim.engine.accelerator.mapper`)."""
+
+    a: np.ndarray  # ifmap bytes fetched
+    b: np.ndarray  # weight bytes fetched
+    c: np.ndarray  # outputs written, partial sums spilled and read back
+    prologue: np.ndarray  # first tile's load
 
 
 @dataclass(frozen=True)
@@ -87,34 +99,46 @@ def sram_energies(tech: Tech, d: DesignArrays) -> dict[str, tuple[np.ndarray, np
     return out
 
 
-def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
-               dtype_bytes: ArrayLike, b_shared: ArrayLike, d: DesignArrays, dataflow: str,
-               mac_energy_j: float, offchip_energy_j_per_byte: float,
-               sram_e: dict[str, tuple[np.ndarray, np.ndarray]],
-               sparse: SparseArrays | None = None, gated_mac_energy_j: float = 0.0) -> Costs:
-    """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point.
-
-    ``sparse`` (one entry per GEMM) shrinks the compute dimension and scales traffic and
-    energy by what the chip's sparse features exploit; ``None`` is dense work."""
-    cnt = np.asarray(count, dtype=np.float64)
+def gemm_compute_cycles(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
+                        d: DesignArrays, dataflow: str,
+                        sparse: SparseArrays | None = None) -> np.ndarray:
+    """Array cycles of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point, SCALE-Sim's fold
+    timing; ``sparse`` shrinks the compute dimension and adds index decode per fold."""
     k_comp, n_comp = (k, n) if sparse is None else (sparse.k_compute, sparse.n_compute)
     comp = systolic_compute_cycles(m, n_comp, k_comp, d.rows, d.cols, dataflow).astype(
         np.float64)
     if sparse is not None:  # index decode of the slowest lane, once per fold
         rf, cf = fold_counts(m, n_comp, k_comp, d.rows, d.cols, dataflow)
         comp = comp + np.ceil(sparse.decode_cycles * rf * cf)
-    comp = comp * cnt
-    tr = gemm_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols, d.ifmap_bytes,
-                      d.filter_bytes, d.ofmap_bytes, dataflow, b_shared)
+    return comp * np.asarray(count, dtype=np.float64)
+
+
+def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
+               dtype_bytes: ArrayLike, d: DesignArrays, dataflow: str,
+               mac_energy_j: float, offchip_energy_j_per_byte: float,
+               sram_e: dict[str, tuple[np.ndarray, np.ndarray]], offchip: OffchipTraffic,
+               compute_cycles: np.ndarray, sparse: SparseArrays | None = None,
+               gated_mac_energy_j: float = 0.0) -> Costs:
+    """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point, given
+    their array cycles (:func:`gemm_compute_cycles`) and the off-chip bytes the mapper chose.
+
+    ``sparse`` (one entry per GEMM) scales traffic and energy by what the chip's sparse
+    features exploit; ``None`` is dense work."""
+    cnt = np.asarray(count, dtype=np.float64)
+    comp = compute_cycles
+    tr = sram_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols, dataflow)
     one = np.float64(1.0)
     s_a_off, s_a_sram, s_a_e, s_b_off, s_b_sram = (
         (one,) * 5 if sparse is None else (sparse.a_offchip, sparse.a_sram, sparse.a_sram_energy,
                                            sparse.b_offchip, sparse.b_sram))
-    off_a, off_b = tr.offchip_a * s_a_off, tr.offchip_b * s_b_off
-    rd_a, rd_b = tr.sram_read_a * s_a_sram, tr.sram_read_b * s_b_sram
-    off = off_a + off_b + tr.offchip_c
-    cycles = overlap_cycles(comp, off, np.minimum(tr.prologue_bytes, off), d.bw_bytes_per_cycle,
-                            tr.epilogue_bytes, tr.tiles * np.maximum(np.round(cnt), 1.0))
+    off_a, off_b, off_c = offchip.a * s_a_off, offchip.b * s_b_off, offchip.c
+    rd_a, rd_b = tr.read_a * s_a_sram, tr.read_b * s_b_sram
+    off = off_a + off_b + off_c
+    tiles = tr.folds * np.maximum(np.round(cnt), 1.0)
+    # Compute starts once the first fold's operand blocks are in: the load nothing can hide
+    # (the mapper's tile is the unit of reuse, not of the array's start).
+    prologue = np.minimum(tr.first_fold_bytes, off)
+    cycles = overlap_cycles(comp, off, prologue, d.bw_bytes_per_cycle, off_c / tiles, tiles)
     macs = np.asarray(m, np.float64) * np.asarray(n, np.float64) * np.asarray(k, np.float64) * cnt
     mac_e = macs * mac_energy_j if sparse is None else macs * (
         sparse.mac_full * mac_energy_j + sparse.mac_gated * gated_mac_energy_j)
@@ -126,16 +150,17 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
         # sums written and read back, and outputs read out to off-chip (ofmap).
         "ifmap_sram": rd_a * ar * s_a_e + off_a * aw,
         "filter_sram": rd_b * br + off_b * bw_,
-        "ofmap_sram": tr.sram_write_c * cw + tr.sram_read_c * cr + tr.offchip_c * cr,
+        "ofmap_sram": tr.write_c * cw + tr.read_c * cr + off_c * cr,
         "offchip": off * offchip_energy_j_per_byte,
     }
     sram = {"ifmap_sram": rd_a + off_a,
             "filter_sram": rd_b + off_b,
-            "ofmap_sram": tr.sram_write_c + tr.sram_read_c + tr.offchip_c}
+            "ofmap_sram": tr.write_c + tr.read_c + off_c}
     eff = mapping_efficiency(m, n, k, d.rows, d.cols, dataflow)
     return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy, sram,
-                 off, np.asarray(eff, dtype=np.float64), tr,
-                 offchip_by_operand={"a": off_a, "b": off_b, "c": tr.offchip_c})
+                 off, np.asarray(eff, dtype=np.float64),
+                 offchip_by_operand={"a": off_a, "b": off_b, "c": off_c},
+                 prologue_bytes=prologue, tiles=tiles)
 
 
 def vector_costs(elements: ArrayLike, ops_per_element: ArrayLike, bytes_in: ArrayLike,

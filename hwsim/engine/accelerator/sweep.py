@@ -8,13 +8,22 @@ dtype and tech fixed (group designs by them).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
 from hwsim.engine.accelerator.analytic import design_arrays, split_works
-from hwsim.engine.accelerator.costs import DesignArrays, gemm_costs, sram_energies, vector_costs
+from hwsim.engine.accelerator.costs import (
+    DesignArrays,
+    OffchipTraffic,
+    gemm_compute_cycles,
+    gemm_costs,
+    sram_energies,
+    vector_costs,
+)
+from hwsim.engine.accelerator.mapper import map_designs
 from hwsim.hardware.tech import load_tech
 from hwsim.units import DTYPE_BYTES
 from hwsim.workload.model import Model
@@ -29,6 +38,7 @@ class SweepResult:
     dynamic_energy_j: np.ndarray  # without static energy (static depends on area and leakage)
     offchip_bytes: np.ndarray
     evaluations: int  # work items x designs costed
+    mapper_s: float = 0.0  # wall time spent choosing tilings (the mapper's share of the sweep)
 
 
 def designs_like(chip: AcceleratorChip, **arrays: np.ndarray) -> tuple[DesignArrays, np.ndarray]:
@@ -72,6 +82,7 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
     sram_e = sram_energies(tech, d2)
     e_off = tech.offchip_energy_j_per_byte(chip.offchip.kind)
     n_designs = np.size(designs.rows)
+    mapper_s = 0.0
     cycles = np.zeros(n_designs)
     energy = np.zeros(n_designs)
     offchip = np.zeros(n_designs)
@@ -79,9 +90,18 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
         def column(attr: str) -> np.ndarray:
             return np.array([getattr(w, attr) for w in gemms], dtype=float)[:, None]
 
-        g = gemm_costs(column("m"), column("n"), column("k"), column("count"), elem,
-                       np.array([w.b_shared for w in gemms])[:, None], d2, chip.dataflow,
-                       tech.mac_energy_j(dt), e_off, sram_e)
+        m, n, k, cnt = column("m"), column("n"), column("k"), column("count")
+        e_mac = tech.mac_energy_j(dt)
+        comp = gemm_compute_cycles(m, n, k, cnt, d2, chip.dataflow)
+        macs = (m * n * k * cnt)[:, 0]
+        t0 = time.perf_counter()
+        mp = map_designs([w.nest for w in gemms], elem, designs.ifmap_bytes / 2,
+                         designs.filter_bytes / 2, designs.ofmap_bytes / 2,
+                         chip.mapping_objective, comp, designs.bw_bytes_per_cycle, e_off,
+                         macs * e_mac)
+        mapper_s = time.perf_counter() - t0
+        g = gemm_costs(m, n, k, cnt, elem, d2, chip.dataflow, e_mac, e_off, sram_e,
+                       OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp)
         cycles += np.broadcast_to(g.cycles, (len(gemms), n_designs)).sum(axis=0)
         energy += sum(np.broadcast_to(v, (len(gemms), n_designs)).sum(axis=0)
                       for v in g.energy_j.values())
@@ -97,4 +117,5 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
                       for x in v.energy_j.values())
         offchip += np.broadcast_to(v.offchip_bytes, (len(vecs), n_designs)).sum(axis=0)
     return SweepResult(cycles=cycles, latency_s=cycles / clock_hz, dynamic_energy_j=energy,
-                       offchip_bytes=offchip, evaluations=(len(gemms) + len(vecs)) * n_designs)
+                       offchip_bytes=offchip, evaluations=(len(gemms) + len(vecs)) * n_designs,
+                       mapper_s=mapper_s)

@@ -43,13 +43,13 @@ def gemm_timings(gemms: list[tuple[int, GemmWork]], g: Costs, effects: list[Spar
     from hwsim.engine.accelerator.systolic import fold_counts
     from hwsim.kernels.sparsity_kernels import lane_work
 
-    assert g.traffic is not None and g.offchip_by_operand is not None
+    assert g.prologue_bytes is not None and g.offchip_by_operand is not None
     n = len(gemms)
 
     def col(x: np.ndarray) -> np.ndarray:
         return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
 
-    comp, pro = col(g.compute_cycles), col(g.traffic.prologue_bytes)
+    comp, pro = col(g.compute_cycles), col(g.prologue_bytes)
     load = col(g.offchip_by_operand["a"]) + col(g.offchip_by_operand["b"])
     store = col(g.offchip_by_operand["c"])
     rows, cols = chip.array.rows, chip.array.cols
