@@ -56,12 +56,36 @@ class Array(StrictModel):
     rows: int = Field(ge=1, le=4096, description="PE rows of the systolic array")
     cols: int = Field(ge=1, le=4096, description="PE columns of the systolic array")
     dtype: Dtype = Field("int8", description="operand data type of the MAC units")
+    mac_energy_pj: float | None = Field(None, gt=0, description="energy of one MAC, pJ, when "
+                                        "a measurement or a peer's model gives it (cite it in "
+                                        "sources); unset: the tech table's multiply + add")
 
 
-class Buffer(StrictModel):
+class AccessEnergies(StrictModel):
+    """Per-byte access energies that replace the tech table's for one memory (a measured chip,
+    or a peer simulator's description translated into hwsim)."""
+
+    read_energy_pj_per_byte: float | None = Field(None, gt=0, description="read energy, pJ "
+                                                  "per byte; unset: the tech table's")
+    write_energy_pj_per_byte: float | None = Field(None, gt=0, description="write energy, pJ "
+                                                   "per byte; unset: the tech table's")
+
+
+class Buffer(AccessEnergies):
     """An on-chip SRAM scratchpad, double-buffered (half holds the tile in use)."""
 
     size_bytes: int = Field(ge=64, description="capacity in bytes")
+
+
+class PeRegisterFiles(AccessEnergies):
+    """Scratchpads inside every PE (Eyeriss v1: 12 ifmap, 224 filter and 24 psum 16-bit
+    words). Each MAC then reads its operands and partial sum from them and writes the sum back;
+    the row-stationary dataflow sizes its reuse by them. Unset energies: the tech table's
+    register-file energy."""
+
+    ifmap_bytes: int = Field(ge=1, description="ifmap scratchpad per PE, bytes")
+    filter_bytes: int = Field(ge=1, description="filter scratchpad per PE, bytes")
+    psum_bytes: int = Field(ge=1, description="partial-sum scratchpad per PE, bytes")
 
 
 class Buffers(StrictModel):
@@ -78,6 +102,12 @@ class Offchip(StrictModel):
     size_bytes: int | None = Field(None, ge=1, description="capacity in bytes (for fit checks)")
     burst_bytes: int = Field(64, ge=1, le=4096, description="smallest transfer, bytes (a DDR4 "
                              "x64 burst of 8 is 64 B): a gathered row costs whole bursts")
+
+
+class AcceleratorOffchip(Offchip):
+    energy_pj_per_byte: float | None = Field(None, gt=0, description="energy per byte moved "
+                                             "off chip, pJ, when measured or given by a peer's "
+                                             "model; unset: the tech table's for this kind")
 
 
 class VectorUnit(StrictModel):
@@ -116,17 +146,32 @@ class AcceleratorChip(ChipBase):
                                          "when unset it comes from the tech table's leakage")
     sparse_features: SparseFeatures = SparseFeatures()
     array: Array
-    dataflow: Literal["os", "ws", "is"] = Field("os", description="output/weight/input "
-                                                "stationary")
+    dataflow: Literal["os", "ws", "is", "rs"] = Field(
+        "os", description="output/weight/input stationary systolic array, or row-stationary "
+        "(Eyeriss: 1-D row convolutions in PEs with scratchpads; needs pe_register_files)")
+    pe_register_files: PeRegisterFiles | None = Field(
+        None, description="scratchpads inside each PE; unset: a systolic array whose PEs hold "
+        "one operand in pipeline registers")
     mapping_objective: Literal["energy", "latency", "edp"] = Field(
         "energy", description="what the mapper minimises when it picks each layer's tiling and "
         "loop order: off-chip bytes (energy), estimated cycles (latency), or their product "
         "(energy-delay product)")
     buffers: Buffers
-    offchip: Offchip
+    offchip: AcceleratorOffchip
     vector_unit: VectorUnit = VectorUnit(lanes=32)
     router_unit: RouterUnit | None = Field(None, description="dedicated unit for predictor, "
                                            "router and gate ops (e.g. a routing network)")
+
+    @model_validator(mode="after")
+    def _row_stationary(self) -> AcceleratorChip:
+        if self.dataflow == "rs" and self.pe_register_files is None:
+            raise ValueError("dataflow 'rs' (row-stationary) keeps filter and ifmap rows in PE "
+                             "scratchpads: set pe_register_files {ifmap_bytes, filter_bytes, "
+                             "psum_bytes}")
+        if self.dataflow == "rs" and self.sparse_features.zero_skipping:
+            raise ValueError("a row-stationary array in hwsim gates zeros (zero_gating) but does "
+                             "not skip them: set sparse_features.zero_skipping: false")
+        return self
 
 
 class GpuChip(ChipBase):

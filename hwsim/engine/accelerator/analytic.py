@@ -19,12 +19,15 @@ from hwsim.engine.accelerator.costs import (
     SparseArrays,
     gemm_compute_cycles,
     gemm_costs,
+    rf_energy_j_per_mac,
     sram_energies,
     vector_costs,
 )
 from hwsim.engine.accelerator.mapper import OffchipMapping, map_works
+from hwsim.engine.accelerator.rowstationary import RsMapping, rs_mapping
 from hwsim.engine.accelerator.sparse_effects import DENSE, SparseEffect, gemm_effect
 from hwsim.engine.accelerator.tiling import WorkTiming, gemm_timings, stream_timings
+from hwsim.engine.accelerator.traffic import SramTraffic
 from hwsim.engine.result import OpResult, Total
 from hwsim.engine.totals import build_total
 from hwsim.errors import input_error
@@ -32,11 +35,11 @@ from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import Tech, load_tech
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.sparsity.masks import PackedMask
-from hwsim.units import DTYPE_BYTES
+from hwsim.units import DTYPE_BYTES, PJ
 from hwsim.workload.model import Model
 
-ENERGY_COMPONENTS = ("mac", "vector", "router", "ifmap_sram", "filter_sram", "ofmap_sram",
-                     "offchip", "static")
+ENERGY_COMPONENTS = ("mac", "pe_rf", "vector", "router", "ifmap_sram", "filter_sram",
+                     "ofmap_sram", "offchip", "static")
 UNITS = ("array", "vector_unit", "router_unit", "offchip")
 BYTE_LEVELS = ("ifmap_sram", "filter_sram", "ofmap_sram", "offchip")
 
@@ -83,6 +86,7 @@ class Prepared:
     e_vec: float
     e_gated_mac: float
     gated_read_ratio: float
+    rf_j_per_mac: float
     area_mm2: dict[str, float]
     static_power_w: float
 
@@ -94,11 +98,17 @@ def prepare(chip: AcceleratorChip) -> Prepared:
     dt = chip.array.dtype
     area_arrays, static_w = area_and_static(chip, tech, d)
     area = {k: float(v) for k, v in area_arrays.items()}
-    return Prepared(tech=tech, design=d, sram_e=sram_energies(tech, d),
-                    e_mac=tech.mac_energy_j(dt),
-                    e_off=tech.offchip_energy_j_per_byte(chip.offchip.kind),
-                    e_vec=tech.add_energy_j(dt), e_gated_mac=tech.gated_mac_energy_j(dt),
+    e_mac = tech.mac_energy_j(dt) if chip.array.mac_energy_pj is None else (
+        chip.array.mac_energy_pj * PJ)
+    e_off = (tech.offchip_energy_j_per_byte(chip.offchip.kind)
+             if chip.offchip.energy_pj_per_byte is None else chip.offchip.energy_pj_per_byte * PJ)
+    # A gated MAC keeps the tech table's gated/full ratio when the MAC energy is given.
+    gated = tech.gated_mac_energy_j(dt) * e_mac / tech.mac_energy_j(dt)
+    return Prepared(tech=tech, design=d, sram_e=sram_energies(tech, d, chip),
+                    e_mac=e_mac, e_off=e_off,
+                    e_vec=tech.add_energy_j(dt), e_gated_mac=gated,
                     gated_read_ratio=tech.gated_read_ratio,
+                    rf_j_per_mac=rf_energy_j_per_mac(tech, chip, DTYPE_BYTES[dt]),
                     area_mm2=area,
                     static_power_w=float(static_w))
 
@@ -188,11 +198,21 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
         m_arr = np.array([w.m for w in ws])
         cnt = np.array([w.count for w in ws], dtype=np.float64)
         macs = np.array([w.m * w.n * w.k * w.count for w in ws], dtype=np.float64)
-        comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse)
+        sram, eff_rs = None, None
+        if chip.dataflow == "rs":
+            rs = row_stationary(ws, chip, pre)
+            comp = rs.compute_cycles[:, 0]
+            sram = SramTraffic(rs.read_a[:, 0], rs.read_b[:, 0], rs.read_c[:, 0],
+                               rs.write_c[:, 0], rs.passes[:, 0] / np.maximum(np.round(cnt), 1),
+                               rs.first_bytes[:, 0])
+            eff_rs = rs.utilization[:, 0]
+        else:
+            comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse)
         mp = offchip_mapping(ws, chip, pre, comp, macs * e_mac)
         g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, e_mac, e_off,
                        sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c,
-                                              mp.prologue), comp, sparse, pre.e_gated_mac)
+                                              mp.prologue), comp, sparse, pre.e_gated_mac,
+                       sram=sram, efficiency=eff_rs, rf_j_per_mac=pre.rf_j_per_mac)
         assert g.mapping_efficiency is not None
         effs = np.broadcast_to(g.mapping_efficiency, idx.shape)
         _accumulate(per_op, idx, g, "array")
@@ -258,6 +278,16 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
             | ({"sparsity": sparse_info[i]} if i in sparse_info else {})))
     total = _total(rows, chip, area, p_static, pes)
     return rows, total
+
+
+def row_stationary(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared) -> RsMapping:
+    """The row-stationary mapping of every GEMM on ``chip`` (one design)."""
+    rf = chip.pe_register_files
+    assert rf is not None  # the schema requires scratchpads for dataflow rs
+    reads = tuple(float(pre.sram_e[b][0]) for b in ("ifmap_sram", "filter_sram", "ofmap_sram"))
+    return rs_mapping([w.nest for w in works], pre.design.rows, pre.design.cols,
+                      DTYPE_BYTES[chip.array.dtype], rf.ifmap_bytes, rf.filter_bytes,
+                      rf.psum_bytes, reads)  # type: ignore[arg-type]
 
 
 def offchip_mapping(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared,

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwsim.config.chip import AcceleratorChip
 from hwsim.engine.accelerator.systolic import compute_cycles as systolic_compute_cycles
 from hwsim.engine.accelerator.systolic import fold_counts, mapping_efficiency
-from hwsim.engine.accelerator.traffic import overlap_cycles, sram_traffic
+from hwsim.engine.accelerator.traffic import SramTraffic, overlap_cycles, sram_traffic
 from hwsim.hardware.tech import Tech
+from hwsim.units import PJ
+from hwsim.workload.ops import ACCUMULATOR_BYTES
 
 ArrayLike = np.ndarray | int | float
 STREAM_CHUNK_BYTES = 32 * 1024  # DMA chunk of streamed (vector/router) work, bytes
@@ -89,14 +92,35 @@ class SparseArrays:
                    col("a_sram_energy"), col("b_offchip"), col("b_sram"), col("decode_cycles"))
 
 
-def sram_energies(tech: Tech, d: DesignArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(read, write) energy per byte of each buffer, J/byte, from its size."""
+def sram_energies(tech: Tech, d: DesignArrays, chip: AcceleratorChip | None = None
+                  ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(read, write) energy per byte of each buffer, J/byte: the chip's own figure where it
+    gives one (``read_energy_pj_per_byte``...), else the tech table's for the buffer's size."""
     out = {}
     for name, size in (("ifmap_sram", d.ifmap_bytes), ("filter_sram", d.filter_bytes),
                        ("ofmap_sram", d.ofmap_bytes)):
-        out[name] = (np.asarray(tech.sram_read_energy_j_per_byte(size)),
-                     np.asarray(tech.sram_write_energy_j_per_byte(size)))
+        given = None if chip is None else getattr(chip.buffers, name.removesuffix("_sram"))
+        rd = np.asarray(tech.sram_read_energy_j_per_byte(size))
+        wr = np.asarray(tech.sram_write_energy_j_per_byte(size))
+        if given is not None and given.read_energy_pj_per_byte is not None:
+            rd = np.full_like(rd, given.read_energy_pj_per_byte * PJ)
+        if given is not None and given.write_energy_pj_per_byte is not None:
+            wr = np.full_like(wr, given.write_energy_pj_per_byte * PJ)
+        out[name] = (rd, wr)
     return out
+
+
+def rf_energy_j_per_mac(tech: Tech, chip: AcceleratorChip, elem_bytes: int) -> float:
+    """PE scratchpad energy of one MAC: read an ifmap and a weight, read the partial sum and
+    write it back (0 for a systolic array without scratchpads)."""
+    rf = chip.pe_register_files
+    if rf is None:
+        return 0.0
+    base = tech.rf_energy_j_per_byte()
+    rd = base if rf.read_energy_pj_per_byte is None else rf.read_energy_pj_per_byte * PJ
+    wr = base if rf.write_energy_pj_per_byte is None else rf.write_energy_pj_per_byte * PJ
+    acc = float(ACCUMULATOR_BYTES)
+    return (2 * elem_bytes + acc) * rd + acc * wr
 
 
 def gemm_compute_cycles(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
@@ -118,15 +142,19 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                mac_energy_j: float, offchip_energy_j_per_byte: float,
                sram_e: dict[str, tuple[np.ndarray, np.ndarray]], offchip: OffchipTraffic,
                compute_cycles: np.ndarray, sparse: SparseArrays | None = None,
-               gated_mac_energy_j: float = 0.0) -> Costs:
+               gated_mac_energy_j: float = 0.0, sram: SramTraffic | None = None,
+               efficiency: np.ndarray | None = None, rf_j_per_mac: float = 0.0) -> Costs:
     """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point, given
     their array cycles (:func:`gemm_compute_cycles`) and the off-chip bytes the mapper chose.
 
     ``sparse`` (one entry per GEMM) scales traffic and energy by what the chip's sparse
-    features exploit; ``None`` is dense work."""
+    features exploit; ``None`` is dense work. ``sram`` and ``efficiency`` come from the
+    dataflow's own model when it is not a systolic one (row-stationary); ``rf_j_per_mac`` is
+    the PE scratchpads' energy per MAC."""
     cnt = np.asarray(count, dtype=np.float64)
     comp = compute_cycles
-    tr = sram_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols, dataflow)
+    tr = sram if sram is not None else sram_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols,
+                                                    dataflow)
     one = np.float64(1.0)
     s_a_off, s_a_sram, s_a_e, s_b_off, s_b_sram = (
         (one,) * 5 if sparse is None else (sparse.a_offchip, sparse.a_sram, sparse.a_sram_energy,
@@ -153,11 +181,15 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
         "ofmap_sram": tr.write_c * cw + tr.read_c * cr + off_c * cr,
         "offchip": off * offchip_energy_j_per_byte,
     }
-    sram = {"ifmap_sram": rd_a + off_a,
-            "filter_sram": rd_b + off_b,
-            "ofmap_sram": tr.write_c + tr.read_c + off_c}
-    eff = mapping_efficiency(m, n, k, d.rows, d.cols, dataflow)
-    return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy, sram,
+    if rf_j_per_mac:
+        energy["pe_rf"] = macs * rf_j_per_mac
+    sram_bytes = {"ifmap_sram": rd_a + off_a,
+                  "filter_sram": rd_b + off_b,
+                  "ofmap_sram": tr.write_c + tr.read_c + off_c}
+    eff = (efficiency if efficiency is not None
+           else mapping_efficiency(m, n, k, d.rows, d.cols, dataflow))
+    return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy,
+                 sram_bytes,
                  off, np.asarray(eff, dtype=np.float64),
                  offchip_by_operand={"a": off_a, "b": off_b, "c": off_c},
                  prologue_bytes=prologue, tiles=tiles)

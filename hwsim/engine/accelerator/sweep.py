@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
-from hwsim.engine.accelerator.analytic import design_arrays, split_works
+from hwsim.engine.accelerator.analytic import design_arrays, prepare, split_works
 from hwsim.engine.accelerator.costs import (
     DesignArrays,
     OffchipTraffic,
@@ -24,6 +24,8 @@ from hwsim.engine.accelerator.costs import (
     vector_costs,
 )
 from hwsim.engine.accelerator.mapper import map_designs
+from hwsim.engine.accelerator.rowstationary import rs_mapping
+from hwsim.engine.accelerator.traffic import SramTraffic
 from hwsim.hardware.tech import load_tech
 from hwsim.units import DTYPE_BYTES
 from hwsim.workload.model import Model
@@ -67,6 +69,7 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
                       clock_hz: np.ndarray, batch: int = 1) -> SweepResult:
     """Evaluate ``model`` on every design (all arrays of ``designs`` have length D)."""
     tech = load_tech(chip.tech)
+    pre = prepare(chip)  # the chip's energies (its own figures where it gives them)
     dt = chip.array.dtype
     elem = DTYPE_BYTES[dt]
     gemm_pairs, vec_pairs, _ = split_works(model, batch, elem, router_unit=False)
@@ -79,8 +82,8 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
            for f in ("rows", "cols", "ifmap_bytes", "filter_bytes", "ofmap_bytes",
                      "bw_bytes_per_cycle", "vector_lanes")}
     d2 = DesignArrays(**col)
-    sram_e = sram_energies(tech, d2)
-    e_off = tech.offchip_energy_j_per_byte(chip.offchip.kind)
+    sram_e = sram_energies(tech, d2, chip)
+    e_off, e_mac = pre.e_off, pre.e_mac
     n_designs = np.size(designs.rows)
     mapper_s = 0.0
     cycles = np.zeros(n_designs)
@@ -91,8 +94,20 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
             return np.array([getattr(w, attr) for w in gemms], dtype=float)[:, None]
 
         m, n, k, cnt = column("m"), column("n"), column("k"), column("count")
-        e_mac = tech.mac_energy_j(dt)
-        comp = gemm_compute_cycles(m, n, k, cnt, d2, chip.dataflow)
+        sram, eff = None, None
+        if chip.dataflow == "rs":
+            rf = chip.pe_register_files
+            assert rf is not None
+            reads = tuple(sram_e[b][0] for b in ("ifmap_sram", "filter_sram", "ofmap_sram"))
+            rs = rs_mapping([w.nest for w in gemms], designs.rows, designs.cols, elem,
+                            rf.ifmap_bytes, rf.filter_bytes, rf.psum_bytes,
+                            reads)  # type: ignore[arg-type]
+            comp = rs.compute_cycles
+            sram = SramTraffic(rs.read_a, rs.read_b, rs.read_c, rs.write_c,
+                               rs.passes / np.maximum(np.round(cnt), 1.0), rs.first_bytes)
+            eff = rs.utilization
+        else:
+            comp = gemm_compute_cycles(m, n, k, cnt, d2, chip.dataflow)
         macs = (m * n * k * cnt)[:, 0]
         t0 = time.perf_counter()
         mp = map_designs([w.nest for w in gemms], elem, designs.ifmap_bytes / 2,
@@ -101,7 +116,8 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
                          macs * e_mac)
         mapper_s = time.perf_counter() - t0
         g = gemm_costs(m, n, k, cnt, elem, d2, chip.dataflow, e_mac, e_off, sram_e,
-                       OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp)
+                       OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp,
+                       sram=sram, efficiency=eff, rf_j_per_mac=pre.rf_j_per_mac)
         cycles += np.broadcast_to(g.cycles, (len(gemms), n_designs)).sum(axis=0)
         energy += sum(np.broadcast_to(v, (len(gemms), n_designs)).sum(axis=0)
                       for v in g.energy_j.values())

@@ -55,17 +55,19 @@ def gemm_timings(gemms: list[tuple[int, GemmWork]], g: Costs, effects: list[Spar
     rows, cols = chip.array.rows, chip.array.cols
     f = chip.sparse_features
     out: list[WorkTiming] = []
+    assert g.tiles is not None
+    n_tiles = col(g.tiles)
     for j, (i, w) in enumerate(gemms):
         eff = effects[j]
-        k_c = eff.k_compute or w.k
-        n_c = eff.n_compute or w.n
-        rf, cf = (int(x) for x in fold_counts(w.m, n_c, k_c, rows, cols, chip.dataflow))
         count = max(1, round(w.count))
-        tiles = rf * cf * count
+        tiles = max(1, round(float(n_tiles[j])))
         per_tile = None
         mask = None if masks is None else masks.get(j)
         if (mask is not None and f.zero_skipping and chip.dataflow == "os"
                 and w.sparse_dim == "k" and mask.k_dim == w.k):
+            k_c = eff.k_compute or w.k
+            n_c = eff.n_compute or w.n
+            rf, cf = (int(x) for x in fold_counts(w.m, n_c, k_c, rows, cols, chip.dataflow))
             block = f.skip_block_elements if f.skip_granularity == "block" else 1
             max_lane, _ = lane_work(mask.bits, mask.k_dim, rows, block)
             work = max_lane.astype(np.float64) * block
@@ -74,6 +76,7 @@ def gemm_timings(gemms: list[tuple[int, GemmWork]], g: Costs, effects: list[Spar
             fold = fold[:rf] if fold.size >= rf else np.resize(fold, rf)
             per_tile = np.tile(np.repeat(fold, cf), count)
             per_tile *= comp[j] / max(per_tile.sum(), 1.0)  # same total as the cost model
+            tiles = per_tile.size
         out.append(WorkTiming(int(i), "array", f"gemm {w.m}x{w.n}x{w.k}", float(comp[j]),
                               float(load[j]), float(store[j]), float(pro[j]), tiles, per_tile))
     return out
