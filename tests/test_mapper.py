@@ -120,8 +120,9 @@ def test_mapping_objective_field_reaches_the_result():
     assert lat.total.cycles <= e.total.cycles
 
 
+@pytest.mark.parametrize("shared", [False, True])
 @pytest.mark.parametrize("objective", OBJECTIVES)
-def test_sweep_kernel_equals_the_numpy_rule(objective: str):
+def test_sweep_kernel_equals_the_numpy_rule(objective: str, shared: bool):
     rng = np.random.default_rng(7)
     nests = [LoopNest(b=int(rng.integers(1, 3)), k=int(rng.integers(1, 200)),
                       c=int(rng.integers(1, 200)), oy=int(rng.integers(1, 40)),
@@ -132,12 +133,14 @@ def test_sweep_kernel_equals_the_numpy_rule(objective: str):
     bw = rng.uniform(0.5, 64, n_design)
     comp = rng.uniform(1e3, 1e6, (len(nests), n_design))
     fixed = rng.uniform(1e-6, 1e-3, len(nests))
-    got = map_designs(nests, 1, cap[0], cap[1], cap[2], objective, comp, bw, 1e-10, fixed)
+    got = map_designs(nests, 1, cap[0], cap[1], cap[2], objective, comp, bw, 1e-10, fixed,
+                      shared)
     for w, nest in enumerate(nests):
         cands = candidates(LoopNest(**{**nest.__dict__, "repeats": 1.0}), 1)
         for d in range(n_design):
             i, ok = select(cands, cap[0, d], cap[1, d], cap[2, d], objective,
-                           comp[w, d] / nest.repeats, bw[d], 1e-10, fixed[w] / nest.repeats)
+                           comp[w, d] / nest.repeats, bw[d], 1e-10, fixed[w] / nest.repeats,
+                           shared)
             assert got["fits"][w, d] == ok
             assert got["a"][w, d] == cands.offchip_a[i] * nest.repeats
             assert got["b"][w, d] == cands.offchip_b[i] * nest.repeats
@@ -150,3 +153,14 @@ def test_nothing_fits_takes_the_smallest_tile_and_says_so():
     i, ok = select(cands, 1.0, 1.0, 1.0, "energy", 1.0, 1.0, 0.0, 0.0)
     assert not ok and i == cands.smallest
     assert tuple(cands.tile[i]) == (1, 1, 1, 1, 1)
+
+
+def test_a_shared_global_buffer_lends_ifmap_space_to_outputs():
+    """Split 50/50 the output tile does not fit; shared, the same bytes hold both."""
+    conv = hwsim.conv2d(28, 28, 32, 256, 3, 3, padding=1)
+    split = _chip(**{"buffers.ifmap.size_bytes": 96 << 10, "buffers.ofmap.size_bytes": 1024,
+                     "buffers.filter.size_bytes": 16 << 10})
+    shared = hwsim.load_chip(split, {"buffers.ifmap_ofmap_shared": True})
+    unique = 28 * 28 * 32 + 256 * 32 * 9 + 28 * 28 * 256
+    assert hwsim.simulate(conv, shared).total.bytes["offchip"] == unique
+    assert hwsim.simulate(conv, split).total.bytes["offchip"] > 2 * unique

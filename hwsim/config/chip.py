@@ -92,6 +92,9 @@ class Buffers(StrictModel):
     ifmap: Buffer = Field(description="input activation SRAM")
     filter: Buffer = Field(description="weight SRAM")
     ofmap: Buffer = Field(description="output / partial-sum SRAM")
+    ifmap_ofmap_shared: bool = Field(False, description="ifmap and ofmap are one SRAM (a global "
+                                     "buffer such as Eyeriss's) of their summed size, split "
+                                     "per layer as the mapper's tiles need")
 
 
 class Offchip(StrictModel):

@@ -22,11 +22,12 @@ def select_many(total: np.ndarray, prologue: np.ndarray, need_a: np.ndarray,
                 need_b: np.ndarray, need_c: np.ndarray, offsets: np.ndarray,
                 smallest: np.ndarray, cap_a: np.ndarray, cap_b: np.ndarray, cap_c: np.ndarray,
                 bw: np.ndarray, compute: np.ndarray, fixed_j: np.ndarray, offchip_j: float,
-                objective: int) -> tuple[np.ndarray, np.ndarray]:
+                objective: int, shared_ac: bool) -> tuple[np.ndarray, np.ndarray]:
     """Chosen candidate (global index) and whether it fits, per (work, design).
 
     ``offsets[w]:offsets[w+1]`` are work ``w``'s candidates; ``compute`` is (works, designs)
-    cycles and ``fixed_j`` per-work energy, both for one copy of the nest."""
+    cycles and ``fixed_j`` per-work energy, both for one copy of the nest; ``shared_ac``: the
+    ifmap and output tiles share one buffer of ``cap_a + cap_c``."""
     n_work = offsets.shape[0] - 1
     n_design = cap_a.shape[0]
     chosen = np.empty((n_work, n_design), dtype=np.int64)
@@ -47,7 +48,12 @@ def select_many(total: np.ndarray, prologue: np.ndarray, need_a: np.ndarray,
                     bound = (t * offchip_j + fixed_j[w]) * max(comp, t / bw[d])
                 if bound >= best:
                     break
-                if need_a[i] > cap_a[d] or need_b[i] > cap_b[d] or need_c[i] > cap_c[d]:
+                if need_b[i] > cap_b[d]:
+                    continue
+                if shared_ac:
+                    if need_a[i] + need_c[i] > cap_a[d] + cap_c[d]:
+                        continue
+                elif need_a[i] > cap_a[d] or need_c[i] > cap_c[d]:
                     continue
                 if objective == 0:
                     cost = t

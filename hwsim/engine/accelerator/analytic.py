@@ -297,7 +297,8 @@ def offchip_mapping(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared,
     return map_works([w.nest for w in works], DTYPE_BYTES[chip.array.dtype],
                      float(d.ifmap_bytes) / 2, float(d.filter_bytes) / 2,
                      float(d.ofmap_bytes) / 2, chip.mapping_objective, compute_cycles,
-                     float(d.bw_bytes_per_cycle), pre.e_off, fixed_energy_j)
+                     float(d.bw_bytes_per_cycle), pre.e_off, fixed_energy_j,
+                     chip.buffers.ifmap_ofmap_shared)
 
 
 def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c: Costs,

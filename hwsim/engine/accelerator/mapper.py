@@ -133,10 +133,14 @@ def objective_cost(objective: str, total: np.ndarray, prologue: np.ndarray,
 
 def select(cands: Candidates, cap_a: float, cap_b: float, cap_c: float, objective: str,
            compute_cycles: float, bw_bytes_per_cycle: float, offchip_j_per_byte: float,
-           fixed_energy_j: float) -> tuple[int, bool]:
+           fixed_energy_j: float, shared_ac: bool = False) -> tuple[int, bool]:
     """Index of the best candidate that fits the working halves of the buffers (capacities in
-    bytes), and whether any fits (if none does, the smallest-footprint one)."""
-    fits = (cands.need_a <= cap_a) & (cands.need_b <= cap_b) & (cands.need_c <= cap_c)
+    bytes), and whether any fits (if none does, the smallest-footprint one). ``shared_ac``:
+    the ifmap and output tiles share one buffer of ``cap_a + cap_c``."""
+    if shared_ac:
+        fits = (cands.need_a + cands.need_c <= cap_a + cap_c) & (cands.need_b <= cap_b)
+    else:
+        fits = (cands.need_a <= cap_a) & (cands.need_b <= cap_b) & (cands.need_c <= cap_c)
     if not fits.any():
         return cands.smallest, False
     cost = objective_cost(objective, cands.total, cands.prologue, compute_cycles,
@@ -162,7 +166,8 @@ class OffchipMapping:
 
 def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float, cap_c: float,
               objective: str, compute_cycles: np.ndarray, bw_bytes_per_cycle: float,
-              offchip_j_per_byte: float, fixed_energy_j: np.ndarray) -> OffchipMapping:
+              offchip_j_per_byte: float, fixed_energy_j: np.ndarray,
+              shared_ac: bool = False) -> OffchipMapping:
     """Map every work item on one design. ``compute_cycles`` and ``fixed_energy_j`` are per
     work item, all repeats (the objective sees one copy's share)."""
     n = len(nests)
@@ -177,7 +182,7 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
         reps = max(nest.repeats, 0.0)
         per = max(reps, 1e-12)
         i, ok = select(cands, cap_a, cap_b, cap_c, objective, comp[j] / per,
-                       bw_bytes_per_cycle, offchip_j_per_byte, fixed[j] / per)
+                       bw_bytes_per_cycle, offchip_j_per_byte, fixed[j] / per, shared_ac)
         out["a"][j] = cands.offchip_a[i] * reps
         out["b"][j] = cands.offchip_b[i] * reps
         out["c"][j] = cands.offchip_c[i] * reps
@@ -195,7 +200,7 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
 def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b: np.ndarray,
                 cap_c: np.ndarray, objective: str, compute_cycles: np.ndarray,
                 bw_bytes_per_cycle: np.ndarray, offchip_j_per_byte: float,
-                fixed_energy_j: np.ndarray) -> dict[str, np.ndarray]:
+                fixed_energy_j: np.ndarray, shared_ac: bool = False) -> dict[str, np.ndarray]:
     """Map every work item on every design (a sweep): arrays of shape (works, designs), bytes for
     all repeats. Capacities are the buffers' working halves; ``compute_cycles`` is
     (works, designs) and ``fixed_energy_j`` per work, both for all repeats. The selection runs
@@ -223,7 +228,8 @@ def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b
     pick, fits = select_many(cat("total"), cat("prologue"), cat("need_a"), cat("need_b"),
                              cat("need_c"), offsets, smallest, design(cap_a), design(cap_b),
                              design(cap_c), design(bw_bytes_per_cycle), comp, fixed,
-                             float(offchip_j_per_byte), OBJECTIVE_CODES[objective])
+                             float(offchip_j_per_byte), OBJECTIVE_CODES[objective],
+                             bool(shared_ac))
     r = reps[:, None]
     return {"a": cat("offchip_a")[pick] * r, "b": cat("offchip_b")[pick] * r,
             "c": cat("offchip_c")[pick] * r, "prologue": cat("prologue")[pick], "fits": fits}

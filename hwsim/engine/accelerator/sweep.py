@@ -113,7 +113,7 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
         mp = map_designs([w.nest for w in gemms], elem, designs.ifmap_bytes / 2,
                          designs.filter_bytes / 2, designs.ofmap_bytes / 2,
                          chip.mapping_objective, comp, designs.bw_bytes_per_cycle, e_off,
-                         macs * e_mac)
+                         macs * e_mac, chip.buffers.ifmap_ofmap_shared)
         mapper_s = time.perf_counter() - t0
         g = gemm_costs(m, n, k, cnt, elem, d2, chip.dataflow, e_mac, e_off, sram_e,
                        OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp,
