@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -334,3 +336,51 @@ def test_quantized_convs_cost_as_int8(tmp_path):
     assert stats["qconv"].zero_fraction == 0.5 and stats["qconv"].bytes == 216
     assert stats["qdq_conv"].tensor == "w3q" and stats["qdq_conv"].dtype == "int8"
     assert dict(m.skipped) == {"(constant folded)": 1}
+
+
+def lrn_net(tmp_path: Path, size: int) -> Path:
+    nodes = [helper.make_node("LRN", ["x"], ["y"], name="norm", size=size, alpha=1e-4,
+                              beta=0.75, bias=1.0)]
+    return save(tmp_path, nodes, [helper.make_tensor_value_info("x", F, [1, 8, 6, 6])],
+                [helper.make_tensor_value_info("y", F, [1, 8, 6, 6])], [], f"lrn{size}")
+
+
+@pytest.mark.parametrize(("size", "ops"), [(1, 13.0), (3, 15.0), (5, 17.0)])
+def test_lrn_is_a_norm_costed_per_element(tmp_path, size, ops):
+    # square 1 + window sum (size - 1) + scale and bias 2 + pow as exp(b*log) 9 + divide 1
+    (norm,) = import_model(lrn_net(tmp_path, size)).ops
+    assert isinstance(norm, VectorOp) and norm.function == "norm"
+    assert (norm.elements, norm.ops_per_element, norm.inputs_per_element) == (8 * 36, ops, 1.0)
+
+
+def test_lrn_without_a_window_is_a_clear_error(tmp_path):
+    with pytest.raises(HwsimError, match=r"LRN norm.*size 0"):
+        import_model(lrn_net(tmp_path, 0))
+
+
+ONNX_DIR = Path(__file__).resolve().parents[1] / "models" / "onnx"
+
+
+def test_zigzags_alexnet_imports_with_exact_macs():
+    """ZigZag's model-zoo AlexNet (224x224 input, grouped CONV2/4/5, LRN after CONV1/2)."""
+    path = ONNX_DIR / "alexnet.onnx"
+    with (ONNX_DIR / "SOURCES.csv").open(newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["file"] == "alexnet.onnx")
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == row["sha256"] and len(data) == int(row["bytes"])
+    m = import_model(path)
+    convs = [op for op in m.ops if isinstance(op, Conv2dOp)]
+    fcs = [op for op in m.ops if isinstance(op, MatmulOp)]
+    assert [c.groups for c in convs] == [1, 2, 1, 2, 2]
+    assert [(c.out_h, c.k) for c in convs] == [(54, 96), (26, 256), (12, 384), (12, 384),
+                                              (12, 256)]
+    conv_macs = (54 * 54 * 96 * 3 * 121 + 26 * 26 * 256 * 48 * 25 + 12 * 12 * 384 * 256 * 9
+                 + 12 * 12 * 384 * 192 * 9 + 12 * 12 * 256 * 192 * 9)
+    fc_macs = 9216 * 4096 + 4096 * 4096 + 4096 * 1000
+    assert sum(c.macs for c in convs) == conv_macs and sum(f.macs for f in fcs) == fc_macs
+    assert m.macs == conv_macs + fc_macs == 654_560_384
+    norms = [op for op in m.ops if isinstance(op, VectorOp) and op.function == "norm"]
+    assert [(n.elements, n.ops_per_element) for n in norms] == [(96 * 54 * 54, 17.0),
+                                                                (256 * 26 * 26, 17.0)]
+    assert sum(op.function == "pool" for op in m.ops if isinstance(op, VectorOp)) == 3
+    assert dict(m.skipped) == {"Dropout": 2, "Reshape": 1}

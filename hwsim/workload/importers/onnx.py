@@ -12,8 +12,9 @@ MatMul -> [scale, mask] -> Softmax -> MatMul on activations -> one AttentionOp (
 :mod:`.onnx_attention`, which also detects a causal mask, else full attention;
 ``fuse_attention=False`` keeps plain matmuls + softmax); Gather of an
 initializer by run-time indices -> EmbeddingOp; LSTM, GRU -> RecurrentOp per direction;
-elementwise arithmetic, activations, norms, reductions (``ReduceMean`` is costed as a norm:
-in exported transformers it is LayerNorm's mean), pools, Softmax, Pad/Tile/Resize (copies)
+elementwise arithmetic, activations, norms (LRN: ops counted in ``common.lrn_ops``),
+reductions (``ReduceMean`` is costed as a norm: in exported transformers it is LayerNorm's
+mean), pools, Softmax, Pad/Tile/Resize (copies)
 -> VectorOp.
 
 Constants fold (no cost): any node whose inputs are all compile-time constants (initializers,
@@ -51,6 +52,7 @@ from hwsim.workload.importers.common import (
     NodeError,
     WeightStats,
     conv2d_exact,
+    lrn_ops,
     matmul_exact,
     numel,
     same_padding,
@@ -234,6 +236,15 @@ def _pow(ctx: Context, node: Node, name: str) -> list[OpBase]:
     return _vector("elementwise", CHEAP_OPS if square else POW_OPS)(ctx, node, name)
 
 
+def _lrn(ctx: Context, node: Node, name: str) -> list[OpBase]:
+    # A norm over a window of neighbouring channels of the same pixel (AlexNet's norm1/norm2);
+    # it reads each input element once (the neighbours' squares are shared), see lrn_ops.
+    size = int(ctx.g.attrs(node)["size"])
+    if size < 1:
+        raise NodeError(f"size {size}: the channel window must hold at least one channel")
+    return _vector("norm", lrn_ops(size), 1)(ctx, node, name)
+
+
 def _resize(ctx: Context, node: Node, name: str) -> list[OpBase]:
     # Nearest is a copy; linear interpolates twice in x and once in y (multiply + add each).
     linear = ctx.g.attrs(node).get("mode", "nearest") != "nearest"
@@ -277,6 +288,7 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(["LayerNormalization", "InstanceNormalization", "GroupNormalization"],
                     _vector("norm", LAYERNORM_OPS, 1)),
     "BatchNormalization": _vector("norm", BATCHNORM_OPS, 1),
+    "LRN": _lrn,
     "LpNormalization": _vector("norm", L2NORM_OPS, 1),
     **dict.fromkeys(["ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
                      "ReduceL2", "ReduceSumSquare"], _reduce("norm")),
