@@ -62,7 +62,7 @@ def test_the_wheel_ships_every_data_file() -> None:
     assert not missing, f"not in pyproject's package-data, so not in the wheel: {missing}"
 
 
-@pytest.mark.parametrize("kind", ["gpu", "mcu"])
+@pytest.mark.parametrize("kind", ["gpu", "mcu", "accelerator/eyeriss"])
 def test_every_reference_file_says_whether_it_is_fitted_or_held_out(kind: str) -> None:
     folder = presets.reference_dir(kind)  # type: ignore[arg-type]
     text = (folder / "SOURCES.md").read_text(encoding="utf-8")

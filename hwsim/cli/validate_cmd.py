@@ -1,4 +1,5 @@
-"""``hwsim validate gpu|mcu``: hwsim against published measurements, each row with its source."""
+"""``hwsim validate gpu|mcu|accelerator``: hwsim against published measurements, each row with
+its source."""
 
 from __future__ import annotations
 
@@ -14,20 +15,25 @@ from hwsim.errors import input_error
 
 
 def validate_cmd(
-    kind: Annotated[str, typer.Argument(help="gpu | mcu: the model against published "
-                                        "measurements (and Vela for Ethos-U)")],
+    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator: the model against "
+                                        "published measurements (Vela for Ethos-U, Eyeriss "
+                                        "silicon for accelerators)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="mcu: also every layer "
                                             "against Vela's per-layer cycles")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
-    if kind not in ("gpu", "mcu"):
-        raise choice_error("kind", kind, ("gpu", "mcu"))
+    if kind not in ("gpu", "mcu", "accelerator"):
+        raise choice_error("kind", kind, ("gpu", "mcu", "accelerator"))
     if kind == "mcu":
         _validate_mcu(as_json, per_layer)
         return
     if per_layer:
-        raise input_error("--per-layer", "per-layer figures exist for `validate mcu` only")
+        raise input_error("--per-layer", "per-layer figures exist for `validate mcu` only",
+                          hint="`validate accelerator` always prints its layers")
+    if kind == "accelerator":
+        _validate_accelerator(as_json)
+        return
     _validate_gpu(as_json)
 
 
@@ -86,6 +92,37 @@ def _validate_mcu(as_json: bool, per_layer: bool) -> None:
     out().print("Per-layer errors cancel in the totals: the fitted per-kind efficiencies absorb "
                 "what the model does not resolve layer by layer. Sources: "
                 "hwsim/data/reference/mcu/SOURCES.md.")
+
+
+def _validate_accelerator(as_json: bool) -> None:
+    from hwsim.validation.eyeriss import report
+
+    doc = report()
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    gating = "gates" if doc["zero_features"]["zero_gating"] else "does not gate"
+    grid = table(("network", "layer", "quantity", "unit", "measured", "hwsim", "error"),
+                 title=f"Held out: {doc['chip']} vs Eyeriss silicon (JSSC 2017 Tables V, VI; "
+                 "AlexNet CONV batch 4, VGG-16 CONV batch 3; nothing here was fitted)",
+                 right=("measured", "hwsim", "error"))
+    for r in doc["rows"]:
+        grid.add_row(r["network"], r["layer"], r["metric"], r["unit"], sig4(r["measured"]),
+                     sig4(r["hwsim"]), signed_percent(r["error"]))
+    out().print(grid)
+    med = doc["median_abs_error"]
+    out().print(f"median |error| {percent(med['all'])} over {len(doc['rows'])} held-out figures ("
+                + ", ".join(f"{k} {percent(v)}" for k, v in med.items() if k != "all") + ")")
+    split = table(("component", "layer", "paper", "hwsim share of chip energy", "within"),
+                  title="Held out: power split (JSSC 2017 Fig. 16 text: bounds only)")
+    for r in doc["power_split"]:
+        split.add_row(r["component"], r["layer"], r["bound"], percent(r["hwsim"]),
+                      "yes" if r["within"] else "no")
+    out().print(split)
+    out().print(f"Each layer gets the paper's measured ifmap zero fraction as ReLU sparsity; the "
+                f"preset {gating} zero operands. DRAM accesses are 16-bit values (bytes / 2); "
+                "power is on-chip energy / latency (the paper measured the chip without DRAM). "
+                "Sources: " + doc["reference"])
 
 
 def _heldout_table(summary: list[dict[str, Any]]) -> Any:
