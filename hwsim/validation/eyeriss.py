@@ -65,8 +65,9 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         return {"network": self.network, "layer": self.layer, "metric": self.metric,
-                "unit": METRICS[self.metric], "measured": self.measured, "hwsim": self.hwsim,
-                "error": self.error, "held_out": self.held_out, "source": self.source}
+                "unit": METRICS[self.metric], "measured": float(self.measured),
+                "hwsim": float(self.hwsim), "error": float(self.error),
+                "held_out": self.held_out, "source": self.source}
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -165,7 +166,7 @@ def power_split() -> list[dict[str, Any]]:
             else:
                 part = sum(v for k, v in energy.items()
                            if k != level and k not in NOT_DATA_MOVEMENT)
-            fraction = part / onchip
+            fraction = float(part / onchip)
             limit = float(bound["fraction"])
             out.append({"component": bound["component"], "layer": layer.upper(),
                         "bound": f"{bound['bound']} {limit:.0%}", "hwsim": fraction,
