@@ -39,6 +39,10 @@ class SparseFeatures(StrictModel):
                                            "active block (element or skip block) in a lane")
     gather: bool = Field(False, description="fetch only active weight rows/columns")
     nm: tuple[int, int] | None = Field(None, description="N:M structured support, e.g. [2, 4]")
+    offchip_compression: Literal["none", "rle"] = Field(
+        "none", description="activations stored off chip run-length coded (Eyeriss: 5-bit zero "
+        "runs with 16-bit values, three pairs per 64-bit word): sparse ifmaps move fewer bytes "
+        "even on a chip that does not skip zeros")
 
 
 class GpuSparseFeatures(StrictModel):

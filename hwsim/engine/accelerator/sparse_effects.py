@@ -41,6 +41,22 @@ META_BYTES = {
 }
 
 
+# Eyeriss's run-length code (Chen et al., JSSC 2017, Sec. IV-B): a 5-bit zero run and a value
+# form a pair; pairs are packed whole into 64-bit words with one termination bit.
+RLE_RUN_BITS, RLE_WORD_BITS = 5, 64
+
+
+def rle_ratio(density: float, dtype_bytes: int) -> float:
+    """Off-chip bytes of run-length-coded activations over their raw bytes, at ``density``
+    nonzeros (independent zeros). Each nonzero ends a run; a run longer than 31 zeros takes an
+    extra pair per 32 zeros. A layer that would grow (dense inputs) is stored raw."""
+    bits = 8 * dtype_bytes
+    per_word = (RLE_WORD_BITS - 1) // (RLE_RUN_BITS + bits)
+    max_run = (1 << RLE_RUN_BITS)
+    pairs = density + (1.0 - density) ** max_run / max_run
+    return min(1.0, pairs * RLE_WORD_BITS / per_word / bits)
+
+
 @dataclass(frozen=True)
 class SparseEffect:
     """Multipliers and effective sizes for one GEMM (all 1.0 / unchanged for dense work)."""
@@ -195,6 +211,8 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
     elif gate:
         eff.update(mac_full=d, mac_gated=1.0 - d,
                    a_sram_energy=d + (1.0 - d) * gated_read_ratio)
+    if f.offchip_compression == "rle" and not f.zero_skipping:
+        eff.update(a_offchip=rle_ratio(d, dtype_bytes))
     if f.gather:
         slice_bytes = min(n, chip.array.cols) * dtype_bytes
         burst = chip.offchip.burst_bytes
