@@ -164,3 +164,13 @@ def test_a_shared_global_buffer_lends_ifmap_space_to_outputs():
     unique = 28 * 28 * 32 + 256 * 32 * 9 + 28 * 28 * 256
     assert hwsim.simulate(conv, shared).total.bytes["offchip"] == unique
     assert hwsim.simulate(conv, split).total.bytes["offchip"] > 2 * unique
+
+
+def test_wider_partial_sums_spill_more_bytes():
+    """A reduction cut into tiles spills partial sums at the accumulator width."""
+    g = hwsim.gemm(256, 256, 4096)
+    narrow = _chip(**{"dataflow": "ws", "array.accumulator_bytes": 2})
+    wide = hwsim.load_chip(narrow, {"array.accumulator_bytes": 4})
+    a, b = hwsim.simulate(g, narrow).total, hwsim.simulate(g, wide).total
+    assert a.bytes["ofmap_sram"] < b.bytes["ofmap_sram"]
+    assert a.bytes["offchip"] <= b.bytes["offchip"]

@@ -60,6 +60,9 @@ class Array(StrictModel):
     rows: int = Field(ge=1, le=4096, description="PE rows of the systolic array")
     cols: int = Field(ge=1, le=4096, description="PE columns of the systolic array")
     dtype: Dtype = Field("int8", description="operand data type of the MAC units")
+    accumulator_bytes: int = Field(4, ge=1, le=8, description="width of a partial sum, "
+                                   "bytes: what spilled partial sums and the psum scratchpad "
+                                   "move")
     mac_energy_pj: float | None = Field(None, gt=0, description="energy of one MAC, pJ, when "
                                         "a measurement or a peer's model gives it (cite it in "
                                         "sources); unset: the tech table's multiply + add")

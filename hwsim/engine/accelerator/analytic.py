@@ -212,7 +212,8 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
         g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, e_mac, e_off,
                        sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c,
                                               mp.prologue), comp, sparse, pre.e_gated_mac,
-                       sram=sram, efficiency=eff_rs, rf_j_per_mac=pre.rf_j_per_mac)
+                       sram=sram, efficiency=eff_rs, rf_j_per_mac=pre.rf_j_per_mac,
+                       psum_bytes=chip.array.accumulator_bytes)
         assert g.mapping_efficiency is not None
         effs = np.broadcast_to(g.mapping_efficiency, idx.shape)
         _accumulate(per_op, idx, g, "array")
@@ -287,7 +288,7 @@ def row_stationary(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared) 
     reads = tuple(float(pre.sram_e[b][0]) for b in ("ifmap_sram", "filter_sram", "ofmap_sram"))
     return rs_mapping([w.nest for w in works], pre.design.rows, pre.design.cols,
                       DTYPE_BYTES[chip.array.dtype], rf.ifmap_bytes, rf.filter_bytes,
-                      rf.psum_bytes, reads)  # type: ignore[arg-type]
+                      rf.psum_bytes, reads, chip.array.accumulator_bytes)  # type: ignore[arg-type]
 
 
 def offchip_mapping(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared,
@@ -298,7 +299,7 @@ def offchip_mapping(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared,
                      float(d.ifmap_bytes) / 2, float(d.filter_bytes) / 2,
                      float(d.ofmap_bytes) / 2, chip.mapping_objective, compute_cycles,
                      float(d.bw_bytes_per_cycle), pre.e_off, fixed_energy_j,
-                     chip.buffers.ifmap_ofmap_shared)
+                     chip.buffers.ifmap_ofmap_shared, chip.array.accumulator_bytes)
 
 
 def _accumulate(per_op: dict[int, dict[str, float]], idx: np.ndarray, c: Costs,

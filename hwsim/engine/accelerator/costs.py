@@ -119,7 +119,7 @@ def rf_energy_j_per_mac(tech: Tech, chip: AcceleratorChip, elem_bytes: int) -> f
     base = tech.rf_energy_j_per_byte()
     rd = base if rf.read_energy_pj_per_byte is None else rf.read_energy_pj_per_byte * PJ
     wr = base if rf.write_energy_pj_per_byte is None else rf.write_energy_pj_per_byte * PJ
-    acc = float(ACCUMULATOR_BYTES)
+    acc = float(chip.array.accumulator_bytes)
     return (2 * elem_bytes + acc) * rd + acc * wr
 
 
@@ -143,7 +143,8 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                sram_e: dict[str, tuple[np.ndarray, np.ndarray]], offchip: OffchipTraffic,
                compute_cycles: np.ndarray, sparse: SparseArrays | None = None,
                gated_mac_energy_j: float = 0.0, sram: SramTraffic | None = None,
-               efficiency: np.ndarray | None = None, rf_j_per_mac: float = 0.0) -> Costs:
+               efficiency: np.ndarray | None = None, rf_j_per_mac: float = 0.0,
+               psum_bytes: int = ACCUMULATOR_BYTES) -> Costs:
     """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point, given
     their array cycles (:func:`gemm_compute_cycles`) and the off-chip bytes the mapper chose.
 
@@ -154,7 +155,7 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
     cnt = np.asarray(count, dtype=np.float64)
     comp = compute_cycles
     tr = sram if sram is not None else sram_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols,
-                                                    dataflow)
+                                                    dataflow, psum_bytes)
     one = np.float64(1.0)
     s_a_off, s_a_sram, s_a_e, s_b_off, s_b_sram = (
         (one,) * 5 if sparse is None else (sparse.a_offchip, sparse.a_sram, sparse.a_sram_energy,

@@ -79,9 +79,11 @@ def _splits(extent: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4096)
-def candidates(nest: LoopNest, elem_bytes: int) -> Candidates:
-    """All candidate mappings of ``nest`` (per copy), operands stored at ``elem_bytes``."""
-    e, acc = float(elem_bytes), float(ACCUMULATOR_BYTES)
+def candidates(nest: LoopNest, elem_bytes: int,
+               psum_bytes: int = ACCUMULATOR_BYTES) -> Candidates:
+    """All candidate mappings of ``nest`` (per copy), operands stored at ``elem_bytes``,
+    partial sums at ``psum_bytes``."""
+    e, acc = float(elem_bytes), float(psum_bytes)
     grids = np.meshgrid(*(_splits(getattr(nest, d)) for d in DIMS), indexing="ij")
     b, k, c, oy, ox = (g.ravel() for g in grids)
     tb, tk, tc, toy, tox = (np.ceil(getattr(nest, d) / t) for d, t in zip(
@@ -167,7 +169,7 @@ class OffchipMapping:
 def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float, cap_c: float,
               objective: str, compute_cycles: np.ndarray, bw_bytes_per_cycle: float,
               offchip_j_per_byte: float, fixed_energy_j: np.ndarray,
-              shared_ac: bool = False) -> OffchipMapping:
+              shared_ac: bool = False, psum_bytes: int = ACCUMULATOR_BYTES) -> OffchipMapping:
     """Map every work item on one design. ``compute_cycles`` and ``fixed_energy_j`` are per
     work item, all repeats (the objective sees one copy's share)."""
     n = len(nests)
@@ -178,7 +180,7 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
     comp = np.broadcast_to(np.asarray(compute_cycles, np.float64), (n,))
     fixed = np.broadcast_to(np.asarray(fixed_energy_j, np.float64), (n,))
     for j, nest in enumerate(nests):
-        cands = candidates(_one_copy(nest), elem_bytes)
+        cands = candidates(_one_copy(nest), elem_bytes, psum_bytes)
         reps = max(nest.repeats, 0.0)
         per = max(reps, 1e-12)
         i, ok = select(cands, cap_a, cap_b, cap_c, objective, comp[j] / per,
@@ -200,7 +202,8 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
 def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b: np.ndarray,
                 cap_c: np.ndarray, objective: str, compute_cycles: np.ndarray,
                 bw_bytes_per_cycle: np.ndarray, offchip_j_per_byte: float,
-                fixed_energy_j: np.ndarray, shared_ac: bool = False) -> dict[str, np.ndarray]:
+                fixed_energy_j: np.ndarray, shared_ac: bool = False,
+                psum_bytes: int = ACCUMULATOR_BYTES) -> dict[str, np.ndarray]:
     """Map every work item on every design (a sweep): arrays of shape (works, designs), bytes for
     all repeats. Capacities are the buffers' working halves; ``compute_cycles`` is
     (works, designs) and ``fixed_energy_j`` per work, both for all repeats. The selection runs
@@ -208,7 +211,7 @@ def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b
     simulate never pays its import)."""
     from hwsim.kernels.mapper_kernel import OBJECTIVE_CODES, select_many
 
-    cands = [candidates(_one_copy(n), elem_bytes) for n in nests]
+    cands = [candidates(_one_copy(n), elem_bytes, psum_bytes) for n in nests]
     sizes = np.array([c.total.size for c in cands], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 

@@ -64,7 +64,8 @@ def _dims(nests: list[LoopNest]) -> dict[str, np.ndarray]:
 
 def rs_mapping(nests: list[LoopNest], rows: np.ndarray, cols: np.ndarray, elem_bytes: int,
                rf_ifmap_bytes: float, rf_filter_bytes: float, rf_psum_bytes: float,
-               read_j_per_byte: tuple[float, float, float]) -> RsMapping:
+               read_j_per_byte: tuple[float, float, float],
+               psum_bytes: int = ACCUMULATOR_BYTES) -> RsMapping:
     """Map every nest on every design (``rows``/``cols`` broadcast as (1, designs)).
 
     ``read_j_per_byte`` weighs the (ifmap, filter, psum) global-buffer bytes when choosing
@@ -72,7 +73,7 @@ def rs_mapping(nests: list[LoopNest], rows: np.ndarray, cols: np.ndarray, elem_b
     x = _dims(nests)
     r = np.asarray(rows, np.float64).reshape(1, -1)
     q_cols = np.asarray(cols, np.float64).reshape(1, -1)
-    e, acc = float(elem_bytes), float(ACCUMULATOR_BYTES)
+    e, acc = float(elem_bytes), float(psum_bytes)
     fy, oy = x["fy"], x["oy"]
     fits_rows = fy <= r
     v = np.where(fits_rows, np.floor(r / fy), 1.0)

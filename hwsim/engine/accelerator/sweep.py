@@ -101,7 +101,7 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
             reads = tuple(sram_e[b][0] for b in ("ifmap_sram", "filter_sram", "ofmap_sram"))
             rs = rs_mapping([w.nest for w in gemms], designs.rows, designs.cols, elem,
                             rf.ifmap_bytes, rf.filter_bytes, rf.psum_bytes,
-                            reads)  # type: ignore[arg-type]
+                            reads, chip.array.accumulator_bytes)  # type: ignore[arg-type]
             comp = rs.compute_cycles
             sram = SramTraffic(rs.read_a, rs.read_b, rs.read_c, rs.write_c,
                                rs.passes / np.maximum(np.round(cnt), 1.0), rs.first_bytes)
@@ -113,11 +113,13 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
         mp = map_designs([w.nest for w in gemms], elem, designs.ifmap_bytes / 2,
                          designs.filter_bytes / 2, designs.ofmap_bytes / 2,
                          chip.mapping_objective, comp, designs.bw_bytes_per_cycle, e_off,
-                         macs * e_mac, chip.buffers.ifmap_ofmap_shared)
+                         macs * e_mac, chip.buffers.ifmap_ofmap_shared,
+                         chip.array.accumulator_bytes)
         mapper_s = time.perf_counter() - t0
         g = gemm_costs(m, n, k, cnt, elem, d2, chip.dataflow, e_mac, e_off, sram_e,
                        OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp,
-                       sram=sram, efficiency=eff, rf_j_per_mac=pre.rf_j_per_mac)
+                       sram=sram, efficiency=eff, rf_j_per_mac=pre.rf_j_per_mac,
+                       psum_bytes=chip.array.accumulator_bytes)
         cycles += np.broadcast_to(g.cycles, (len(gemms), n_designs)).sum(axis=0)
         energy += sum(np.broadcast_to(v, (len(gemms), n_designs)).sum(axis=0)
                       for v in g.energy_j.values())

@@ -38,12 +38,13 @@ class SramTraffic:
 
 def sram_traffic(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                  dtype_bytes: ArrayLike, rows: ArrayLike, cols: ArrayLike,
-                 dataflow: str) -> SramTraffic:
-    """Global-buffer traffic of ``count`` GEMMs per design point (os, ws, is arrays)."""
+                 dataflow: str, psum_bytes: int = ACCUMULATOR_BYTES) -> SramTraffic:
+    """Global-buffer traffic of ``count`` GEMMs per design point (os, ws, is arrays); partial
+    sums move at ``psum_bytes``."""
     m, n, k, count = (np.asarray(x, dtype=np.float64) for x in (m, n, k, count))
     b = np.asarray(dtype_bytes, dtype=np.float64)
     rf, cf = (np.asarray(x, dtype=np.float64) for x in fold_counts(m, n, k, rows, cols, dataflow))
-    acc = float(ACCUMULATOR_BYTES)
+    acc = float(psum_bytes)
     a_bytes, b_bytes = m * k * b, k * n * b
     if dataflow == "os":  # rows of A (M) and cols of B (N) on the array edges, K streamed
         read_a, read_b = a_bytes * cf, b_bytes * rf
