@@ -39,8 +39,10 @@ def main() -> None:
     bw = 10 ** rng.uniform(9.5, 11.5, size=n)  # 3 GB/s .. 300 GB/s
     model = hwsim.load_model(args.model)
     results = []
-    for dataflow in ("os", "ws", "is"):
-        chip = hwsim.load_chip("systolic-32x32", {"dataflow": dataflow})
+    for dataflow in ("os", "ws", "is", "rs"):
+        # row-stationary needs PE scratchpads: the eyeriss-like preset with the same sweep
+        chip = (hwsim.load_chip("eyeriss-like") if dataflow == "rs" else
+                hwsim.load_chip("systolic-32x32", {"dataflow": dataflow}))
         designs, clock = designs_like(chip, rows=sizes[0], cols=sizes[1], ifmap_bytes=kib[0],
                                       filter_bytes=kib[1], ofmap_bytes=kib[2],
                                       bw_bytes_per_s=bw)
