@@ -103,7 +103,7 @@ def test_objectives_trade_bytes_for_time():
     cands = candidates(nest, 1)
     caps, comp, bw = (16384.0, 16384.0, 16384.0), 2e5, 4.0
     picks = {o: select(cands, *caps, o, comp, bw, 1e-10, 1e-4)[0] for o in OBJECTIVES}
-    cost = {o: objective_cost(o, cands.total, cands.prologue, comp, bw, 1e-10, 1e-4)
+    cost = {o: objective_cost(o, cands.total, comp, bw, 1e-10, 1e-4)
             for o in OBJECTIVES}
     for o in OBJECTIVES:
         for other in OBJECTIVES:

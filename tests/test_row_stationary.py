@@ -77,8 +77,12 @@ def test_scratchpad_energy_is_charged_per_mac_and_follows_its_figures():
     hot = hwsim.load_chip(c, {"pe_register_files.read_energy_pj_per_byte": 10.0,
                               "pe_register_files.write_energy_pj_per_byte": 10.0})
     macs = 128 ** 3
-    assert hwsim.simulate(g, hot).total.energy_breakdown_j["pe_rf"] == pytest.approx(
-        macs * (2 * 2 + 4 + 4) * 10e-12)
+    per_mac = (2 * 2 + 4 + 4) * 10e-12  # int16 ifmap and weight, 4-byte psum read and write
+    e_hot = hwsim.simulate(g, hot).total.energy_breakdown_j["pe_rf"]
+    assert e_hot > macs * per_mac  # plus the ifmap and weight bytes filled into the spads
+    psum = hwsim.load_chip(hot, {"pe_register_files.psum_read_energy_pj_per_byte": 20.0})
+    assert hwsim.simulate(g, psum).total.energy_breakdown_j["pe_rf"] - e_hot == pytest.approx(
+        macs * 4 * 10e-12)
     systolic = hwsim.simulate(g, "systolic-32x32").total.energy_breakdown_j["pe_rf"]
     assert systolic == 0.0
 

@@ -60,6 +60,11 @@ class Array(StrictModel):
     rows: int = Field(ge=1, le=4096, description="PE rows of the systolic array")
     cols: int = Field(ge=1, le=4096, description="PE columns of the systolic array")
     dtype: Dtype = Field("int8", description="operand data type of the MAC units")
+    systolic: bool = Field(True, description="os/ws/is: operands shift from PE to PE, so every "
+                           "fold pays "
+                           "fill, skew and drain (SCALE-Sim's timing); false: they are "
+                           "broadcast over a bus (Eyeriss's multicast network) and a fold lasts "
+                           "its temporal extent")
     accumulator_bytes: int = Field(4, ge=1, le=8, description="width of a partial sum, "
                                    "bytes: what spilled partial sums and the psum scratchpad "
                                    "move")
@@ -86,13 +91,20 @@ class Buffer(AccessEnergies):
 
 class PeRegisterFiles(AccessEnergies):
     """Scratchpads inside every PE (Eyeriss v1: 12 ifmap, 224 filter and 24 psum 16-bit
-    words). Each MAC then reads its operands and partial sum from them and writes the sum back;
-    the row-stationary dataflow sizes its reuse by them. Unset energies: the tech table's
+    words). Each MAC then reads its operands and partial sum from them and writes the sum back,
+    and every ifmap and weight byte the array reads from the global buffers is written into
+    them; the row-stationary dataflow sizes its reuse by them. Unset energies: the tech table's
     register-file energy."""
 
     ifmap_bytes: int = Field(ge=1, description="ifmap scratchpad per PE, bytes")
     filter_bytes: int = Field(ge=1, description="filter scratchpad per PE, bytes")
     psum_bytes: int = Field(ge=1, description="partial-sum scratchpad per PE, bytes")
+    psum_read_energy_pj_per_byte: float | None = Field(
+        None, gt=0, description="partial-sum scratchpad read energy, pJ per byte, when it "
+        "differs from the ifmap/filter scratchpads'; unset: read_energy_pj_per_byte")
+    psum_write_energy_pj_per_byte: float | None = Field(
+        None, gt=0, description="partial-sum scratchpad write energy, pJ per byte; unset: "
+        "write_energy_pj_per_byte")
 
 
 class Buffers(StrictModel):

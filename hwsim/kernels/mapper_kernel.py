@@ -18,7 +18,7 @@ OBJECTIVE_CODES = {"energy": 0, "latency": 1, "edp": 2}
 
 
 @njit(cache=True)
-def select_many(total: np.ndarray, prologue: np.ndarray, need_a: np.ndarray,
+def select_many(total: np.ndarray, need_a: np.ndarray,
                 need_b: np.ndarray, need_c: np.ndarray, offsets: np.ndarray,
                 smallest: np.ndarray, cap_a: np.ndarray, cap_b: np.ndarray, cap_c: np.ndarray,
                 bw: np.ndarray, compute: np.ndarray, fixed_j: np.ndarray, offchip_j: float,
@@ -58,7 +58,7 @@ def select_many(total: np.ndarray, prologue: np.ndarray, need_a: np.ndarray,
                 if objective == 0:
                     cost = t
                 else:
-                    cycles = max(comp, t / bw[d]) + prologue[i] / bw[d]
+                    cycles = max(comp, t / bw[d])
                     cost = cycles if objective == 1 else (t * offchip_j + fixed_j[w]) * cycles
                 if cost < best:
                     best = cost

@@ -19,7 +19,7 @@ from hwsim.engine.accelerator.costs import (
     SparseArrays,
     gemm_compute_cycles,
     gemm_costs,
-    rf_energy_j_per_mac,
+    rf_energies,
     sram_energies,
     vector_costs,
 )
@@ -86,7 +86,7 @@ class Prepared:
     e_vec: float
     e_gated_mac: float
     gated_read_ratio: float
-    rf_j_per_mac: float
+    rf_j: tuple[float, float]  # PE scratchpads: J per MAC, J per byte filled
     area_mm2: dict[str, float]
     static_power_w: float
 
@@ -108,7 +108,7 @@ def prepare(chip: AcceleratorChip) -> Prepared:
                     e_mac=e_mac, e_off=e_off,
                     e_vec=tech.add_energy_j(dt), e_gated_mac=gated,
                     gated_read_ratio=tech.gated_read_ratio,
-                    rf_j_per_mac=rf_energy_j_per_mac(tech, chip, DTYPE_BYTES[dt]),
+                    rf_j=rf_energies(tech, chip, DTYPE_BYTES[dt]),
                     area_mm2=area,
                     static_power_w=float(static_w))
 
@@ -207,12 +207,13 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
                                rs.first_bytes[:, 0])
             eff_rs = rs.utilization[:, 0]
         else:
-            comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse)
+            comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse,
+                                       chip.array.systolic)
         mp = offchip_mapping(ws, chip, pre, comp, macs * e_mac)
         g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, e_mac, e_off,
                        sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c,
                                               mp.prologue), comp, sparse, pre.e_gated_mac,
-                       sram=sram, efficiency=eff_rs, rf_j_per_mac=pre.rf_j_per_mac,
+                       sram=sram, efficiency=eff_rs, rf_j=pre.rf_j,
                        psum_bytes=chip.array.accumulator_bytes)
         assert g.mapping_efficiency is not None
         effs = np.broadcast_to(g.mapping_efficiency, idx.shape)

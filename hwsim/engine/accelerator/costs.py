@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
+from hwsim.engine.accelerator.systolic import broadcast_cycles, fold_counts, mapping_efficiency
 from hwsim.engine.accelerator.systolic import compute_cycles as systolic_compute_cycles
-from hwsim.engine.accelerator.systolic import fold_counts, mapping_efficiency
 from hwsim.engine.accelerator.traffic import SramTraffic, overlap_cycles, sram_traffic
 from hwsim.hardware.tech import Tech
 from hwsim.units import PJ
@@ -110,27 +110,34 @@ def sram_energies(tech: Tech, d: DesignArrays, chip: AcceleratorChip | None = No
     return out
 
 
-def rf_energy_j_per_mac(tech: Tech, chip: AcceleratorChip, elem_bytes: int) -> float:
-    """PE scratchpad energy of one MAC: read an ifmap and a weight, read the partial sum and
-    write it back (0 for a systolic array without scratchpads)."""
+def rf_energies(tech: Tech, chip: AcceleratorChip, elem_bytes: int) -> tuple[float, float]:
+    """PE scratchpad energy of one MAC (read an ifmap and a weight, read the partial sum and
+    write it back) and per byte filled from the global buffers (J, J/byte); (0, 0) for a
+    systolic array without scratchpads."""
     rf = chip.pe_register_files
     if rf is None:
-        return 0.0
-    base = tech.rf_energy_j_per_byte()
-    rd = base if rf.read_energy_pj_per_byte is None else rf.read_energy_pj_per_byte * PJ
-    wr = base if rf.write_energy_pj_per_byte is None else rf.write_energy_pj_per_byte * PJ
+        return 0.0, 0.0
+
+    def pj(value: float | None, default: float) -> float:
+        return default if value is None else value * PJ
+
+    rd = pj(rf.read_energy_pj_per_byte, tech.rf_energy_j_per_byte())
+    wr = pj(rf.write_energy_pj_per_byte, tech.rf_energy_j_per_byte())
     acc = float(chip.array.accumulator_bytes)
-    return (2 * elem_bytes + acc) * rd + acc * wr
+    per_mac = (2 * elem_bytes * rd + acc * pj(rf.psum_read_energy_pj_per_byte, rd)
+               + acc * pj(rf.psum_write_energy_pj_per_byte, wr))
+    return per_mac, wr
 
 
 def gemm_compute_cycles(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                         d: DesignArrays, dataflow: str,
-                        sparse: SparseArrays | None = None) -> np.ndarray:
-    """Array cycles of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point, SCALE-Sim's fold
-    timing; ``sparse`` shrinks the compute dimension and adds index decode per fold."""
+                        sparse: SparseArrays | None = None, systolic: bool = True) -> np.ndarray:
+    """Array cycles of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point: SCALE-Sim's fold
+    timing on a systolic array, folds x temporal extent on a broadcast one; ``sparse`` shrinks
+    the compute dimension and adds index decode per fold."""
     k_comp, n_comp = (k, n) if sparse is None else (sparse.k_compute, sparse.n_compute)
-    comp = systolic_compute_cycles(m, n_comp, k_comp, d.rows, d.cols, dataflow).astype(
-        np.float64)
+    timing = systolic_compute_cycles if systolic else broadcast_cycles
+    comp = timing(m, n_comp, k_comp, d.rows, d.cols, dataflow).astype(np.float64)
     if sparse is not None:  # index decode of the slowest lane, once per fold
         rf, cf = fold_counts(m, n_comp, k_comp, d.rows, d.cols, dataflow)
         comp = comp + np.ceil(sparse.decode_cycles * rf * cf)
@@ -143,15 +150,15 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                sram_e: dict[str, tuple[np.ndarray, np.ndarray]], offchip: OffchipTraffic,
                compute_cycles: np.ndarray, sparse: SparseArrays | None = None,
                gated_mac_energy_j: float = 0.0, sram: SramTraffic | None = None,
-               efficiency: np.ndarray | None = None, rf_j_per_mac: float = 0.0,
+               efficiency: np.ndarray | None = None, rf_j: tuple[float, float] = (0.0, 0.0),
                psum_bytes: int = ACCUMULATOR_BYTES) -> Costs:
     """Cycles and dynamic energy of ``count`` GEMMs (A[M,K] @ B[K,N]) per design point, given
     their array cycles (:func:`gemm_compute_cycles`) and the off-chip bytes the mapper chose.
 
     ``sparse`` (one entry per GEMM) scales traffic and energy by what the chip's sparse
     features exploit; ``None`` is dense work. ``sram`` and ``efficiency`` come from the
-    dataflow's own model when it is not a systolic one (row-stationary); ``rf_j_per_mac`` is
-    the PE scratchpads' energy per MAC."""
+    dataflow's own model when it is not a systolic one (row-stationary); ``rf_j`` is
+    the PE scratchpads' energy per MAC and per byte filled into them."""
     cnt = np.asarray(count, dtype=np.float64)
     comp = compute_cycles
     tr = sram if sram is not None else sram_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols,
@@ -182,8 +189,8 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
         "ofmap_sram": tr.write_c * cw + tr.read_c * cr + off_c * cr,
         "offchip": off * offchip_energy_j_per_byte,
     }
-    if rf_j_per_mac:
-        energy["pe_rf"] = macs * rf_j_per_mac
+    if rf_j[0] or rf_j[1]:
+        energy["pe_rf"] = macs * rf_j[0] + (rd_a + rd_b) * rf_j[1]
     sram_bytes = {"ifmap_sram": rd_a + off_a,
                   "filter_sram": rd_b + off_b,
                   "ofmap_sram": tr.write_c + tr.read_c + off_c}

@@ -27,9 +27,10 @@ fits moves its real ifmap once, not its im2col matrix.
 Objectives: ``energy`` takes the fewest off-chip bytes (each byte also costs one buffer write,
 a few percent of its off-chip energy, so the byte-minimal mapping is the energy-minimal one up
 to that spread), then the smallest first tile; ``latency`` the fewest estimated cycles
-``max(compute, bytes / bw) + first tile / bw``; ``edp`` their product with energy taken as
-``off-chip bytes x J/byte + compute energy``. Every objective picks from the same candidates,
-so a larger buffer (more candidates fit) never raises its objective.
+``max(compute, bytes / bw)`` (the pipeline's exposed prologue is the first fold's operands,
+whatever the tiling); ``edp`` their product with energy taken as ``off-chip bytes x J/byte +
+compute energy``. Ties go to fewer bytes. Every objective picks from the same candidates, so a
+larger buffer (more candidates fit) never raises its objective.
 
 The selection is plain numpy here (what :func:`hwsim.simulate` runs, one design);
 :mod:`hwsim.kernels.mapper_kernel` is the same rule in numba for sweeps over many designs, held
@@ -119,13 +120,13 @@ def candidates(nest: LoopNest, elem_bytes: int,
         tile=tile[rank], smallest=int(np.argmin(foot)))
 
 
-def objective_cost(objective: str, total: np.ndarray, prologue: np.ndarray,
-                   compute_cycles: float | np.ndarray, bw_bytes_per_cycle: float | np.ndarray,
-                   offchip_j_per_byte: float, fixed_energy_j: float | np.ndarray) -> np.ndarray:
+def objective_cost(objective: str, total: np.ndarray, compute_cycles: float | np.ndarray,
+                   bw_bytes_per_cycle: float | np.ndarray, offchip_j_per_byte: float,
+                   fixed_energy_j: float | np.ndarray) -> np.ndarray:
     """The objective of each candidate (lower is better), per copy of the nest."""
     if objective == "energy":
         return total
-    cycles = np.maximum(compute_cycles, total / bw_bytes_per_cycle) + prologue / bw_bytes_per_cycle
+    cycles = np.maximum(compute_cycles, total / bw_bytes_per_cycle)
     if objective == "latency":
         return cycles
     if objective == "edp":
@@ -145,8 +146,8 @@ def select(cands: Candidates, cap_a: float, cap_b: float, cap_c: float, objectiv
         fits = (cands.need_a <= cap_a) & (cands.need_b <= cap_b) & (cands.need_c <= cap_c)
     if not fits.any():
         return cands.smallest, False
-    cost = objective_cost(objective, cands.total, cands.prologue, compute_cycles,
-                          bw_bytes_per_cycle, offchip_j_per_byte, fixed_energy_j)
+    cost = objective_cost(objective, cands.total, compute_cycles, bw_bytes_per_cycle,
+                          offchip_j_per_byte, fixed_energy_j)
     # argmin returns the first minimum: ties go to fewer bytes, then the smaller first tile.
     return int(np.argmin(np.where(fits, cost, np.inf))), True
 
@@ -228,7 +229,7 @@ def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b
     def design(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(x, np.float64), (n_design,)))
 
-    pick, fits = select_many(cat("total"), cat("prologue"), cat("need_a"), cat("need_b"),
+    pick, fits = select_many(cat("total"), cat("need_a"), cat("need_b"),
                              cat("need_c"), offsets, smallest, design(cap_a), design(cap_b),
                              design(cap_c), design(bw_bytes_per_cycle), comp, fixed,
                              float(offchip_j_per_byte), OBJECTIVE_CODES[objective],

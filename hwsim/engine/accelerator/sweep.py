@@ -107,7 +107,8 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
                                rs.passes / np.maximum(np.round(cnt), 1.0), rs.first_bytes)
             eff = rs.utilization
         else:
-            comp = gemm_compute_cycles(m, n, k, cnt, d2, chip.dataflow)
+            comp = gemm_compute_cycles(m, n, k, cnt, d2, chip.dataflow,
+                                       systolic=chip.array.systolic)
         macs = (m * n * k * cnt)[:, 0]
         t0 = time.perf_counter()
         mp = map_designs([w.nest for w in gemms], elem, designs.ifmap_bytes / 2,
@@ -118,7 +119,7 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
         mapper_s = time.perf_counter() - t0
         g = gemm_costs(m, n, k, cnt, elem, d2, chip.dataflow, e_mac, e_off, sram_e,
                        OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp,
-                       sram=sram, efficiency=eff, rf_j_per_mac=pre.rf_j_per_mac,
+                       sram=sram, efficiency=eff, rf_j=pre.rf_j,
                        psum_bytes=chip.array.accumulator_bytes)
         cycles += np.broadcast_to(g.cycles, (len(gemms), n_designs)).sum(axis=0)
         energy += sum(np.broadcast_to(v, (len(gemms), n_designs)).sum(axis=0)

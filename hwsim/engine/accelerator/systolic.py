@@ -111,6 +111,19 @@ def operand_dims(
     return _spatial_temporal(m_, n_, k_, dataflow)
 
 
+def broadcast_cycles(
+    m: ArrayLike, n: ArrayLike, k: ArrayLike, rows: ArrayLike, cols: ArrayLike,
+    dataflow: Dataflow,
+) -> IntArray:
+    """Cycles of one GEMM on an array whose operands are broadcast to the PEs over a bus
+    (Eyeriss's multicast network, ZigZag's arrays without ``systolic_dimensions``) instead of
+    shifting PE to PE: the same folds, each lasting its temporal extent ``t``, with no fill,
+    skew or drain (stationary operands load into the PEs' double-buffered registers under the
+    previous fold)."""
+    mp = _Mapping(m, n, k, rows, cols, dataflow)
+    return np.asarray(mp.row_folds * mp.col_folds * mp.t)
+
+
 def fold_counts(
     m: ArrayLike, n: ArrayLike, k: ArrayLike, rows: ArrayLike, cols: ArrayLike,
     dataflow: Dataflow,
