@@ -86,6 +86,16 @@ def reference_dir(kind: ReferenceKind) -> Path:
     return _package_dir("hwsim.data") / "reference" / kind
 
 
+def onnx_dir() -> Path:
+    """The shipped ONNX workloads (``models/onnx``, origins in SOURCES.csv there)."""
+    return _package_dir("hwsim.data.models") / "onnx"
+
+
+def zigzag_reference_dir() -> Path:
+    """The cached ZigZag peer results (``reference/accelerator/zigzag``, with SOURCES.md)."""
+    return _package_dir("hwsim.data") / "reference" / "accelerator" / "zigzag"
+
+
 @dataclass(frozen=True)
 class Preset:
     name: str
