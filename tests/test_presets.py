@@ -21,7 +21,8 @@ def test_every_data_folder_resolves_into_the_checkout_of_this_editable_install()
     folders = {"chips": presets.preset_dir("chips"), "weights": presets.weights_dir(),
                "tflite": presets.tflite_dir(), "curves": presets.accuracy_curve_dir(),
                "claims": presets.claims_dir(), "gpu": presets.reference_dir("gpu"),
-               "mcu": presets.reference_dir("mcu"), "tech": presets.preset_dir("tech")}
+               "mcu": presets.reference_dir("mcu"), "tech": presets.preset_dir("tech"),
+               "onnx": presets.onnx_dir(), "zigzag": presets.zigzag_reference_dir()}
     assert folders["chips"] == REPO / "configs" / "hardware"
     assert folders["weights"] == REPO / "models" / "weights"
     for name, folder in folders.items():
@@ -62,7 +63,13 @@ def test_the_wheel_ships_every_data_file() -> None:
     assert not missing, f"not in pyproject's package-data, so not in the wheel: {missing}"
 
 
-@pytest.mark.parametrize("kind", ["gpu", "mcu", "accelerator/eyeriss"])
+# Every reference folder holding CSVs (gpu, mcu, accelerator/eyeriss, accelerator/zigzag),
+# found, not listed, so a new folder cannot skip its SOURCES table.
+REFERENCE_KINDS = sorted({p.parent.relative_to(ROOTS["hwsim.data.reference"]).as_posix()
+                          for p in ROOTS["hwsim.data.reference"].rglob("*.csv")})
+
+
+@pytest.mark.parametrize("kind", REFERENCE_KINDS)
 def test_every_reference_file_says_whether_it_is_fitted_or_held_out(kind: str) -> None:
     folder = presets.reference_dir(kind)  # type: ignore[arg-type]
     text = (folder / "SOURCES.md").read_text(encoding="utf-8")
