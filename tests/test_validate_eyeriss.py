@@ -1,13 +1,13 @@
 """`hwsim validate accelerator`: the Eyeriss silicon figures (JSSC 2017) and the comparison.
 
-Errors measured when this was written, eyeriss-like row-stationary with a shared GLB on main
-2ba6804: median |error| 63 % over 59 held-out figures; frames/s +27.7 % (AlexNet, 44.3 vs
-34.7) and +208 % (VGG-16, 2.16 vs 0.7); DRAM accesses/MAC 1.1-3.6x the measured per layer
-(0.0064 vs 0.0029 AlexNet, 0.0073 vs 0.0035 VGG-16); chip power -54 to -84 % (87.0 vs 278 mW,
-99.6 vs 236 mW); the paper's power-split bounds are missed (ALUs 29-34 % of on-chip energy
-against < 10 %, data movement 46-54 % against <= 45 %: hwsim has no clock network). Before the
-loop-nest mapper (main 2ef22a3) the median was 2193 %. Asserted below: only what holds today,
-with margin; the 15 % targets of issue 16 are the lead's to add.
+Errors measured on the merged issue-16 tree (eyeriss-like row-stationary, shared GLB, zero
+gating, run-length-coded fmaps off chip, the measured runs' 60 MHz link): median |error| 67 %
+over 59 held-out figures; frames/s +27.7 % (AlexNet, 44.3 vs 34.7) and +205 % (VGG-16, 2.14 vs
+0.7); DRAM accesses/MAC 1.09-2.77x the measured per layer (0.0049 vs 0.0029 AlexNet, 0.0055 vs
+0.0035 VGG-16); chip power -61 to -88 % (73 vs 278 mW, 81 vs 236 mW: 45 nm energies for a
+65 nm chip, no clock network). Before the loop-nest mapper (main 2ef22a3) the median was
+2193 %. The 15 % targets of issue 16 are missed here; docs/eyeriss.md says why. Asserted below:
+what holds today, with margin, so a regression fails.
 """
 
 from __future__ import annotations
@@ -116,15 +116,18 @@ def test_the_power_split_covers_the_papers_bounds(doc: dict) -> None:
 def test_what_the_model_meets_today(doc: dict) -> None:
     rows = doc["rows"]
     alex = [r for r in rows if r["network"] == "alexnet"]
-    # AlexNet is bound by the array on every layer: throughput within 50 % (today +27.7 %,
+    # AlexNet is bound by the array on every layer: throughput within 35 % (today +27.7 %,
     # per layer -9 % to -33 %).
-    assert all(abs(r["error"]) <= 0.5 for r in alex if r["metric"] in ("latency_ms",
-                                                                      "frames_per_s"))
-    # Off-chip traffic on the real loop nest: within 8x of the measured accesses per MAC on
-    # every layer and network (today 1.1-3.6x; the im2col traffic before the mapper was
-    # 68-219x).
+    assert all(abs(r["error"]) <= 0.35 for r in alex if r["metric"] in ("latency_ms",
+                                                                       "frames_per_s"))
+    # Off-chip traffic on the real loop nest: within 0.8-3x of the measured accesses per MAC on
+    # every layer and network (today 1.09-2.77x; the im2col traffic before the mapper was
+    # 68-219x), and the AlexNet total within 75 % (today +68 %).
     dram = [r["hwsim"] / r["measured"] for r in rows if r["metric"] == "dram_accesses_per_mac"]
-    assert len(dram) == 19 and all(1 / 8 <= x <= 8 for x in dram)
+    assert len(dram) == 19 and all(0.8 <= x <= 3.0 for x in dram)
+    total = next(r for r in alex if r["layer"] == "total"
+                 and r["metric"] == "dram_accesses_per_mac")
+    assert abs(total["error"]) <= 0.75
 
 
 def test_validate_accelerator_prints_held_out_first_and_json(run_cli) -> None:

@@ -95,11 +95,13 @@ def _validate_mcu(as_json: bool, per_layer: bool) -> None:
 
 
 def _validate_accelerator(as_json: bool) -> None:
+    from hwsim.validation import zigzag
     from hwsim.validation.eyeriss import report
 
     doc = report()
+    peer = {obj: zigzag.report(obj) for obj in ("energy", "latency")}
     if as_json:
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.write(json.dumps(doc | {"zigzag": peer}, indent=2) + "\n")
         return
     gating = "gates" if doc["zero_features"]["zero_gating"] else "does not gate"
     grid = table(("network", "layer", "quantity", "unit", "measured", "hwsim", "error"),
@@ -123,6 +125,37 @@ def _validate_accelerator(as_json: bool) -> None:
                 f"preset {gating} zero operands. DRAM accesses are 16-bit values (bytes / 2); "
                 "power is on-chip energy / latency (the paper measured the chip without DRAM). "
                 "Sources: " + doc["reference"])
+    _zigzag_tables(peer)
+
+
+def _zigzag_tables(peer: dict[str, dict[str, Any]]) -> None:
+    """hwsim vs ZigZag 3.9.1 on the same layers and designs: medians per design and workload,
+    under each objective both tools minimised, then energy by memory level."""
+    grid = table(("objective", "ZigZag design", "hwsim preset", "workload", "layers",
+                  "DRAM bytes", "energy", "latency"),
+                 title="Held out: hwsim vs ZigZag 3.9.1 (peer), median |error| per layer "
+                 "(target 15 %; docs/zigzag.md)", right=("layers", "DRAM bytes", "energy",
+                                                          "latency"))
+    for obj, rep in peer.items():
+        for r in rep["by_design_and_workload"]:
+            grid.add_row(obj, r["hardware"], r["preset"], r["workload"], str(r["layers"]),
+                         percent(r["dram_bytes"]), percent(r["energy_pj"]),
+                         percent(r["latency_cycles"]))
+        o = rep["overall_median_abs_error"]
+        grid.add_row(obj, "all", "", "", str(len(rep["layers"])), percent(o["dram_bytes"]),
+                     percent(o["energy_pj"]), percent(o["latency_cycles"]))
+    out().print(grid)
+    lv = table(("ZigZag design", "workload", "level", "ZigZag µJ", "hwsim µJ", "ratio"),
+               title="Energy by memory level, summed over layers (objective: energy)",
+               right=("ZigZag µJ", "hwsim µJ", "ratio"))
+    for r in peer["energy"]["energy_by_level_pj"]:
+        ratio = r["hwsim"] / r["zigzag"] if r["zigzag"] else float("nan")
+        lv.add_row(r["hardware"], r["workload"], r["level"], sig4(r["zigzag"] / 1e6),
+                   sig4(r["hwsim"] / 1e6), f"{ratio:.2f}")
+    out().print(lv)
+    out().print("Same layers, same designs (presets zigzag-*: ZigZag's shipped hardware "
+                "descriptions translated), same objective; nothing fitted. " +
+                peer["energy"]["peer"])
 
 
 def _heldout_table(summary: list[dict[str, Any]]) -> Any:
