@@ -65,7 +65,9 @@ KEY_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "accelerator": (
         _num("array.rows", "array rows (PEs)", integer=True),
         _num("array.cols", "array cols (PEs)", integer=True),
+        # rs (row-stationary) needs PE scratchpads: offered on chips that have them (eyeriss-like)
         _choice("dataflow", "dataflow", ("os", "ws", "is")),
+        _choice("mapping_objective", "mapper objective", ("energy", "latency", "edp")),
         _num("buffers.ifmap.size_bytes", "ifmap buffer (KiB)", _KIB, integer=True),
         _num("buffers.filter.size_bytes", "weight buffer (KiB)", _KIB, integer=True),
         _num("buffers.ofmap.size_bytes", "ofmap buffer (KiB)", _KIB, integer=True),
