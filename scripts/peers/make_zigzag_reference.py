@@ -32,6 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # the runner lives in the test suite (tests/peers), like Vela's
 
+from tests.peers.pinned import write_or_check  # noqa: E402
 from tests.peers.zigzag_runner import (  # noqa: E402
     HARDWARE_MAPPINGS,
     LAYER_COLUMNS,
@@ -92,14 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total {time.perf_counter() - start:.1f} s")
     files = dict(zip((args.out_dir / "zigzag_layers.csv", args.out_dir / "zigzag_levels.csv"),
                      texts, strict=True))
-    if args.check:
-        stale = [f.name for f, text in files.items()
-                 if not f.exists() or f.read_text(encoding="utf-8") != text]
-        print("stale: " + ", ".join(stale) if stale else "up to date")
-        return 1 if stale else 0
-    for f, text in files.items():
-        f.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(files, args.check)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ skip) when the package or its console script is missing.
 from __future__ import annotations
 
 import csv
-import importlib.metadata
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.peers.pinned import require_pinned
 
 VELA_VERSION = "5.2.0"
 CONFIGS = ("ethos-u55-32", "ethos-u55-128", "ethos-u55-256", "ethos-u65-256")
@@ -42,13 +43,7 @@ class VelaRun:
 
 def require_vela() -> str:
     """Path of the ``vela`` console script next to this Python, at the pinned version."""
-    try:
-        version = importlib.metadata.version("ethos-u-vela")
-    except importlib.metadata.PackageNotFoundError as e:
-        raise VelaUnavailable("ethos-u-vela is not installed (dev extra)") from e
-    if version != VELA_VERSION:
-        raise VelaUnavailable(f"ethos-u-vela {version} installed, the references are "
-                              f"{VELA_VERSION}")
+    require_pinned("ethos-u-vela", VELA_VERSION, VelaUnavailable)
     vela = shutil.which("vela", path=str(Path(sys.executable).parent))
     if vela is None:
         raise VelaUnavailable("the vela console script is not next to this Python")

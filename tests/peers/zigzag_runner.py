@@ -18,13 +18,14 @@ package is missing or not the pinned version.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.peers.pinned import require_pinned
 
 ZIGZAG_VERSION = "3.9.1"
 # ZigZag's shipped hardware -> the shipped mapping file used with it. eyeriss_like ships without
@@ -60,13 +61,7 @@ class ZigZagUnavailable(RuntimeError):
 
 def require_zigzag() -> Path:
     """The installed ``zigzag`` package folder, at the pinned version."""
-    try:
-        version = importlib.metadata.version("zigzag-dse")
-    except importlib.metadata.PackageNotFoundError as e:
-        raise ZigZagUnavailable("zigzag-dse is not installed (dev extra)") from e
-    if version != ZIGZAG_VERSION:
-        raise ZigZagUnavailable(f"zigzag-dse {version} installed, the references are "
-                                f"{ZIGZAG_VERSION}")
+    require_pinned("zigzag-dse", ZIGZAG_VERSION, ZigZagUnavailable)
     try:
         # its ONNX parser needs `six`, an undeclared dependency: fail here, not mid-run
         import zigzag.api

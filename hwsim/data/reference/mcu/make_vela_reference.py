@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from hwsim.presets import reference_dir, tflite_dir
+from tests.peers.pinned import write_or_check
 from tests.peers.vela_runner import CONFIGS, TFLITE_FILES, run_vela
 
 
@@ -48,14 +49,7 @@ def main() -> int:
     summary, layers = render()
     here = reference_dir("mcu")
     files = {here / "vela_summary.csv": summary, here / "vela_per_layer.csv": layers}
-    if "--check" in sys.argv[1:]:
-        stale = [p.name for p, text in files.items()
-                 if not p.exists() or p.read_text(encoding="utf-8") != text]
-        print("stale: " + ", ".join(stale) if stale else "up to date")
-        return 1 if stale else 0
-    for p, text in files.items():
-        p.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(files, "--check" in sys.argv[1:])
 
 
 if __name__ == "__main__":
