@@ -18,6 +18,7 @@ from hwsim.engine.accelerator.mapper import (
 from hwsim.mapping.loopnest import LoopNest
 
 BIG = 1 << 30
+J = (1.2e-10, 1.0e-10, 1.1e-10)  # J per off-chip byte of ifmap, weights, outputs
 
 
 def _chip(**overrides: object) -> object:
@@ -92,9 +93,15 @@ def test_bigger_buffers_never_move_more(seed: int):
         nest = LoopNest(**{**nest.__dict__, "in_h": nest.oy + 2, "in_w": nest.ox + 2})
         cands = candidates(nest, 1)
         caps = rng.integers(256, 1 << 20, size=3).astype(float)
-        small, _ = select(cands, *caps, "energy", 1e5, 8.0, 1e-10, 0.0)
-        big, _ = select(cands, *(caps * rng.uniform(1, 8, 3)), "energy", 1e5, 8.0, 1e-10, 0.0)
+        more = caps * rng.uniform(1, 8, 3)
+        small, _ = select(cands, *caps, "latency", 1e5, 8.0, J, 0.0)
+        big, _ = select(cands, *more, "latency", 1e5, 8.0, J, 0.0)
         assert cands.total[big] <= cands.total[small]
+        # the energy objective: never more energy with more buffer
+        e = objective_cost("energy", cands, 1e5, 8.0, J, 0.0)
+        small, _ = select(cands, *caps, "energy", 1e5, 8.0, J, 0.0)
+        big, _ = select(cands, *more, "energy", 1e5, 8.0, J, 0.0)
+        assert e[big] <= e[small]
 
 
 def test_objectives_trade_bytes_for_time():
@@ -102,8 +109,8 @@ def test_objectives_trade_bytes_for_time():
     nest = LoopNest(b=1, k=256, c=256, oy=28, ox=28, fy=3, fx=3, stride=1, in_h=30, in_w=30)
     cands = candidates(nest, 1)
     caps, comp, bw = (16384.0, 16384.0, 16384.0), 2e5, 4.0
-    picks = {o: select(cands, *caps, o, comp, bw, 1e-10, 1e-4)[0] for o in OBJECTIVES}
-    cost = {o: objective_cost(o, cands.total, comp, bw, 1e-10, 1e-4)
+    picks = {o: select(cands, *caps, o, comp, bw, J, 1e-4)[0] for o in OBJECTIVES}
+    cost = {o: objective_cost(o, cands, comp, bw, J, 1e-4)
             for o in OBJECTIVES}
     for o in OBJECTIVES:
         for other in OBJECTIVES:
@@ -133,13 +140,15 @@ def test_sweep_kernel_equals_the_numpy_rule(objective: str, shared: bool):
     bw = rng.uniform(0.5, 64, n_design)
     comp = rng.uniform(1e3, 1e6, (len(nests), n_design))
     fixed = rng.uniform(1e-6, 1e-3, len(nests))
-    got = map_designs(nests, 1, cap[0], cap[1], cap[2], objective, comp, bw, 1e-10, fixed,
+    byte_j = tuple(rng.uniform(5e-11, 2e-10, n_design) for _ in range(3))
+    got = map_designs(nests, 1, cap[0], cap[1], cap[2], objective, comp, bw, byte_j, fixed,
                       shared)
     for w, nest in enumerate(nests):
         cands = candidates(LoopNest(**{**nest.__dict__, "repeats": 1.0}), 1)
         for d in range(n_design):
             i, ok = select(cands, cap[0, d], cap[1, d], cap[2, d], objective,
-                           comp[w, d] / nest.repeats, bw[d], 1e-10, fixed[w] / nest.repeats,
+                           comp[w, d] / nest.repeats, bw[d],
+                           (byte_j[0][d], byte_j[1][d], byte_j[2][d]), fixed[w] / nest.repeats,
                            shared)
             assert got["fits"][w, d] == ok
             assert got["a"][w, d] == cands.offchip_a[i] * nest.repeats
@@ -150,7 +159,7 @@ def test_sweep_kernel_equals_the_numpy_rule(objective: str, shared: bool):
 def test_nothing_fits_takes_the_smallest_tile_and_says_so():
     nest = LoopNest(b=1, k=64, c=64, oy=64, ox=1)
     cands = candidates(nest, 1)
-    i, ok = select(cands, 1.0, 1.0, 1.0, "energy", 1.0, 1.0, 0.0, 0.0)
+    i, ok = select(cands, 1.0, 1.0, 1.0, "energy", 1.0, 1.0, J, 0.0)
     assert not ok and i == cands.smallest
     assert tuple(cands.tile[i]) == (1, 1, 1, 1, 1)
 

@@ -220,7 +220,7 @@ def test_sources_cover_every_number_and_name_the_scaling() -> None:
 
 def test_list_tech_names_every_file_with_a_description() -> None:
     listed = list_tech()
-    assert [n for n, _ in listed] == ["45nm", "28nm", "16nm", "7nm", "5nm"]
+    assert [n for n, _ in listed] == ["65nm", "45nm", "28nm", "16nm", "7nm", "5nm"]
     assert all(desc.strip() for _, desc in listed)
 
 

@@ -59,7 +59,7 @@ def _choice(path: str, label: str, choices: tuple[str, ...]) -> ParamSpec:
     return ParamSpec(path, label, choices=choices)
 
 
-TECH_NODES = ("45nm", "28nm", "16nm", "7nm", "5nm")  # the tables in configs/tech
+TECH_NODES = ("65nm", "45nm", "28nm", "16nm", "7nm", "5nm")  # the tables in configs/tech
 _KIB, _GBPS, _MHZ = 1024.0, 1e9, 1e6
 KEY_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "accelerator": (

@@ -19,6 +19,7 @@ from hwsim.engine.accelerator.costs import (
     SparseArrays,
     gemm_compute_cycles,
     gemm_costs,
+    offchip_byte_energies,
     rf_energies,
     sram_energies,
     vector_costs,
@@ -296,10 +297,11 @@ def offchip_mapping(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared,
                     compute_cycles: np.ndarray, fixed_energy_j: np.ndarray) -> OffchipMapping:
     """The mapper's tiling and loop order of every GEMM on ``chip`` (one design)."""
     d = pre.design
+    byte_j = tuple(float(x) for x in offchip_byte_energies(pre.sram_e, pre.e_off))
     return map_works([w.nest for w in works], DTYPE_BYTES[chip.array.dtype],
                      float(d.ifmap_bytes) / 2, float(d.filter_bytes) / 2,
                      float(d.ofmap_bytes) / 2, chip.mapping_objective, compute_cycles,
-                     float(d.bw_bytes_per_cycle), pre.e_off, fixed_energy_j,
+                     float(d.bw_bytes_per_cycle), byte_j, fixed_energy_j,  # type: ignore[arg-type]
                      chip.buffers.ifmap_ofmap_shared, chip.array.accumulator_bytes)
 
 

@@ -110,6 +110,15 @@ def sram_energies(tech: Tech, d: DesignArrays, chip: AcceleratorChip | None = No
     return out
 
 
+def offchip_byte_energies(sram_e: dict[str, tuple[np.ndarray, np.ndarray]],
+                          offchip_j_per_byte: float) -> tuple[np.ndarray, ...]:
+    """J per off-chip byte of each operand as the mapper weighs it: the off-chip access plus
+    the ifmap and weight buffers' fill (write) and the output buffer's read-out."""
+    return (offchip_j_per_byte + sram_e["ifmap_sram"][1],
+            offchip_j_per_byte + sram_e["filter_sram"][1],
+            offchip_j_per_byte + sram_e["ofmap_sram"][0])
+
+
 def rf_energies(tech: Tech, chip: AcceleratorChip, elem_bytes: int) -> tuple[float, float]:
     """PE scratchpad energy of one MAC (read an ifmap and a weight, read the partial sum and
     write it back) and per byte filled from the global buffers (J, J/byte); (0, 0) for a

@@ -24,12 +24,12 @@ An ifmap tile holds ``((oy-1)*stride + FY) x ((ox-1)*stride + FX)`` input pixels
 input size), so neighbouring output tiles re-fetch their overlap (the halo) and a layer that
 fits moves its real ifmap once, not its im2col matrix.
 
-Objectives: ``energy`` takes the fewest off-chip bytes (each byte also costs one buffer write,
-a few percent of its off-chip energy, so the byte-minimal mapping is the energy-minimal one up
-to that spread), then the smallest first tile; ``latency`` the fewest estimated cycles
-``max(compute, bytes / bw)`` (the pipeline's exposed prologue is the first fold's operands,
-whatever the tiling); ``edp`` their product with energy taken as ``off-chip bytes x J/byte +
-compute energy``. Ties go to fewer bytes. Every objective picks from the same candidates, so a
+Objectives: ``energy`` takes the least energy of the traffic: each operand's bytes at the
+off-chip energy plus its buffer's fill (ifmap, weights) or read-out (outputs, partial sums)
+energy per byte; ``latency`` the fewest estimated cycles ``max(compute, bytes / bw)`` (the
+pipeline's exposed prologue is the first fold's operands, whatever the tiling, so a mapping's
+time follows its bytes); ``edp`` their product, with the compute's energy added. Ties go to
+fewer bytes, then the smaller first tile. Every objective picks from the same candidates, so a
 larger buffer (more candidates fit) never raises its objective.
 
 The selection is plain numpy here (what :func:`hwsim.simulate` runs, one design);
@@ -120,22 +120,27 @@ def candidates(nest: LoopNest, elem_bytes: int,
         tile=tile[rank], smallest=int(np.argmin(foot)))
 
 
-def objective_cost(objective: str, total: np.ndarray, compute_cycles: float | np.ndarray,
-                   bw_bytes_per_cycle: float | np.ndarray, offchip_j_per_byte: float,
+ByteEnergies = tuple[float, float, float]  # J per off-chip byte of ifmap, weights, outputs
+
+
+def objective_cost(objective: str, cands: Candidates, compute_cycles: float | np.ndarray,
+                   bw_bytes_per_cycle: float | np.ndarray, byte_j: ByteEnergies,
                    fixed_energy_j: float | np.ndarray) -> np.ndarray:
     """The objective of each candidate (lower is better), per copy of the nest."""
+    energy = (cands.offchip_a * byte_j[0] + cands.offchip_b * byte_j[1]
+              + cands.offchip_c * byte_j[2])
     if objective == "energy":
-        return total
-    cycles = np.maximum(compute_cycles, total / bw_bytes_per_cycle)
+        return energy
+    cycles = np.maximum(compute_cycles, cands.total / bw_bytes_per_cycle)
     if objective == "latency":
         return cycles
     if objective == "edp":
-        return (total * offchip_j_per_byte + fixed_energy_j) * cycles
+        return (energy + fixed_energy_j) * cycles
     raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
 
 
 def select(cands: Candidates, cap_a: float, cap_b: float, cap_c: float, objective: str,
-           compute_cycles: float, bw_bytes_per_cycle: float, offchip_j_per_byte: float,
+           compute_cycles: float, bw_bytes_per_cycle: float, byte_j: ByteEnergies,
            fixed_energy_j: float, shared_ac: bool = False) -> tuple[int, bool]:
     """Index of the best candidate that fits the working halves of the buffers (capacities in
     bytes), and whether any fits (if none does, the smallest-footprint one). ``shared_ac``:
@@ -146,8 +151,8 @@ def select(cands: Candidates, cap_a: float, cap_b: float, cap_c: float, objectiv
         fits = (cands.need_a <= cap_a) & (cands.need_b <= cap_b) & (cands.need_c <= cap_c)
     if not fits.any():
         return cands.smallest, False
-    cost = objective_cost(objective, cands.total, compute_cycles, bw_bytes_per_cycle,
-                          offchip_j_per_byte, fixed_energy_j)
+    cost = objective_cost(objective, cands, compute_cycles, bw_bytes_per_cycle, byte_j,
+                          fixed_energy_j)
     # argmin returns the first minimum: ties go to fewer bytes, then the smaller first tile.
     return int(np.argmin(np.where(fits, cost, np.inf))), True
 
@@ -169,7 +174,7 @@ class OffchipMapping:
 
 def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float, cap_c: float,
               objective: str, compute_cycles: np.ndarray, bw_bytes_per_cycle: float,
-              offchip_j_per_byte: float, fixed_energy_j: np.ndarray,
+              byte_j: ByteEnergies, fixed_energy_j: np.ndarray,
               shared_ac: bool = False, psum_bytes: int = ACCUMULATOR_BYTES) -> OffchipMapping:
     """Map every work item on one design. ``compute_cycles`` and ``fixed_energy_j`` are per
     work item, all repeats (the objective sees one copy's share)."""
@@ -185,7 +190,7 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
         reps = max(nest.repeats, 0.0)
         per = max(reps, 1e-12)
         i, ok = select(cands, cap_a, cap_b, cap_c, objective, comp[j] / per,
-                       bw_bytes_per_cycle, offchip_j_per_byte, fixed[j] / per, shared_ac)
+                       bw_bytes_per_cycle, byte_j, fixed[j] / per, shared_ac)
         out["a"][j] = cands.offchip_a[i] * reps
         out["b"][j] = cands.offchip_b[i] * reps
         out["c"][j] = cands.offchip_c[i] * reps
@@ -202,7 +207,7 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
 
 def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b: np.ndarray,
                 cap_c: np.ndarray, objective: str, compute_cycles: np.ndarray,
-                bw_bytes_per_cycle: np.ndarray, offchip_j_per_byte: float,
+                bw_bytes_per_cycle: np.ndarray, byte_j: tuple[np.ndarray, np.ndarray, np.ndarray],
                 fixed_energy_j: np.ndarray, shared_ac: bool = False,
                 psum_bytes: int = ACCUMULATOR_BYTES) -> dict[str, np.ndarray]:
     """Map every work item on every design (a sweep): arrays of shape (works, designs), bytes for
@@ -229,10 +234,12 @@ def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b
     def design(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(x, np.float64), (n_design,)))
 
-    pick, fits = select_many(cat("total"), cat("need_a"), cat("need_b"),
+    pick, fits = select_many(cat("total"), cat("offchip_a"), cat("offchip_b"), cat("offchip_c"),
+                             cat("need_a"), cat("need_b"),
                              cat("need_c"), offsets, smallest, design(cap_a), design(cap_b),
                              design(cap_c), design(bw_bytes_per_cycle), comp, fixed,
-                             float(offchip_j_per_byte), OBJECTIVE_CODES[objective],
+                             design(byte_j[0]), design(byte_j[1]), design(byte_j[2]),
+                             OBJECTIVE_CODES[objective],
                              bool(shared_ac))
     r = reps[:, None]
     return {"a": cat("offchip_a")[pick] * r, "b": cat("offchip_b")[pick] * r,

@@ -20,6 +20,7 @@ from hwsim.engine.accelerator.costs import (
     OffchipTraffic,
     gemm_compute_cycles,
     gemm_costs,
+    offchip_byte_energies,
     sram_energies,
     vector_costs,
 )
@@ -113,7 +114,8 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
         t0 = time.perf_counter()
         mp = map_designs([w.nest for w in gemms], elem, designs.ifmap_bytes / 2,
                          designs.filter_bytes / 2, designs.ofmap_bytes / 2,
-                         chip.mapping_objective, comp, designs.bw_bytes_per_cycle, e_off,
+                         chip.mapping_objective, comp, designs.bw_bytes_per_cycle,
+                         tuple(np.ravel(x) for x in offchip_byte_energies(sram_e, e_off)),
                          macs * e_mac, chip.buffers.ifmap_ofmap_shared,
                          chip.array.accumulator_bytes)
         mapper_s = time.perf_counter() - t0
