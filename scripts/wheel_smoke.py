@@ -189,10 +189,11 @@ def check_commands(s: Smoke, tflite_dir: Path) -> None:
         s.step(f"hwsim simulate ({kind})", simulate)
 
     def validate() -> str:
-        rows = json.loads(s.hwsim("validate", "gpu", "--json"))
+        doc = json.loads(s.hwsim("validate", "gpu", "--json"))
+        rows, heldout = doc["calibration"], doc["heldout"]["rows"]
         assert rows and all(r["source"] and r["measured"] > 0 for r in rows), rows[:2]
-        held = [r for r in rows if not r["fitted"]]
-        return f"{len(rows)} rows, {len(held)} held out"
+        assert heldout and all(r["source"] and r["measured_s"] > 0 for r in heldout)
+        return f"{len(rows)} calibration rows, {len(heldout)} held-out public rows"
 
     s.step("hwsim validate gpu", validate)
 

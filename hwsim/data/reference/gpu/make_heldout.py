@@ -1,0 +1,192 @@
+"""Regenerates the held-out GPU CSVs of this folder from the two public sources (see SOURCES.md).
+
+Not run at test or run time: hwsim reads only the CSVs. Needs a checkout (or bare clone) of
+sitar-lab/NeuSight and the unpacked aiconfigurator-core 0.12.0 wheel from PyPI:
+
+    python make_heldout.py NEUSIGHT_GIT_DIR AICONFIGURATOR_CORE_DIR
+
+Every subset is a seeded sample (``SEED``) of the rows that fit a kind hwsim can represent, so the
+files stay small and the selection is reproducible; no row is picked by how well hwsim does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+SEED = 17
+HERE = Path(__file__).parent
+NEUSIGHT_REPO = "sitar-lab/NeuSight"
+NEUSIGHT_COMMIT = "6945927d9afcca2b9daf021f8395e53edc5b4eef"
+AIC_PKG = "aiconfigurator-core==0.12.0 (PyPI wheel; source repo NVIDIA/aiconfigurator)"
+# NeuSight device name -> (hwsim preset, file set). Only devices with a matching preset: the
+# A100 PCIe cards, the A100-SXM4-40GB and the V100 PCIe differ from hwsim's SXM presets.
+NEUSIGHT_DEVICES = {"NVIDIA H100 80GB HBM3": ("h100-sxm", "NVIDIA_H100_80GB_HBM3", ""),
+                    "NVIDIA L4": ("l4", "NVIDIA_L4", "_new_presets"),
+                    "Tesla T4": ("t4-pcie", "Tesla_T4", "_new_presets")}
+# aiconfigurator system folder -> (hwsim preset, vLLM version, file set).
+AIC_SYSTEMS = {"h100_sxm": ("h100-sxm", "0.24.0", ""),
+               "a100_sxm": ("a100-sxm-80gb", "0.14.0", ""),
+               "h200_sxm": ("h200-sxm", "0.24.0", "_new_presets")}
+# NeuSight's inference label runs that hwsim's transformer builder can express (dense GPT-2,
+# OPT and BERT stacks; SwitchTransformer is left out: its expert routing is not in the label).
+FORWARD_MODELS = ("bert_large", "gpt2_large", "gpt3_xl", "gpt3_27", "opt_13")
+GEMM_PER_GPU = 40
+NORM_PER_GPU = 30
+ATTN_PER_PHASE = 30
+
+
+def _git(repo: Path, path: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "show", f"{NEUSIGHT_COMMIT}:{path}"],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def _sample(rows: list, n: int, salt: str) -> list:
+    rng = random.Random(f"{SEED}:{salt}")
+    return rows if len(rows) <= n else rng.sample(rows, n)
+
+
+def _write(name: str, header: list[str], rows: list[list]) -> None:
+    with open(HERE / name, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _ns_source(path: str) -> str:
+    return f"{NEUSIGHT_REPO}@{NEUSIGHT_COMMIT}:{path}"
+
+
+def neusight_gemm(repo: Path) -> None:
+    header = ["gpu", "preset", "op", "batch", "m", "n", "k", "dtype", "latency_us", "kernel",
+              "source"]
+    out: dict[str, list[list]] = {"": [], "_new_presets": []}
+    for op in ("linear", "bmm"):
+        path = f"scripts/asplos/data/dataset/test/{op}.csv"
+        rows = list(csv.DictReader(io.StringIO(_git(repo, path))))
+        for device, (preset, _, fileset) in NEUSIGHT_DEVICES.items():
+            mine = [r for r in rows if r["Device"] == device]
+            for r in _sample(mine, GEMM_PER_GPU, f"{op}:{device}"):
+                out[fileset].append([device, preset, op, r["B"], r["M"], r["N"], r["K"], "fp32",
+                                     f"{float(r['Latency']) * 1e3:.4f}", r["Kernel Name"][:60],
+                                     _ns_source(path)])
+    for fileset, rows_out in out.items():
+        _write(f"neusight_gemm{fileset}.csv", header, rows_out)
+
+
+def neusight_norm(repo: Path) -> None:
+    header = ["gpu", "preset", "op", "rows", "row_elements", "dtype", "latency_us", "kernel",
+              "source"]
+    out: list[list] = []
+    for op in ("ln", "softmax"):
+        path = f"scripts/asplos/data/dataset/test/{op}.csv"
+        rows = list(csv.DictReader(io.StringIO(_git(repo, path))))
+        for device, (preset, _, fileset) in NEUSIGHT_DEVICES.items():
+            mine = [r for r in rows if r["Device"] == device]
+            if mine and fileset != "_new_presets":
+                raise SystemExit(f"{device}: norm rows would need a main-preset file")
+            for r in _sample(mine, NORM_PER_GPU, f"{op}:{device}"):
+                out.append([device, preset, "layernorm" if op == "ln" else "softmax", r["B"],
+                            r["H"], "fp32", f"{float(r['Latency']) * 1e3:.4f}",
+                            r["Kernel Name"][:60], _ns_source(path)])
+    _write("neusight_norm_new_presets.csv", header, out)
+
+
+def neusight_forward(repo: Path) -> None:
+    header = ["gpu", "preset", "model", "layers", "d_model", "heads", "d_ff", "vocab", "seq",
+              "batch", "dtype", "latency_ms", "source"]
+    out: dict[str, list[list]] = {"": [], "_new_presets": []}
+    listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only",
+                              NEUSIGHT_COMMIT, "scripts/asplos/label"], check=True,
+                             capture_output=True, text=True).stdout.split()
+    for device, (preset, folder, fileset) in NEUSIGHT_DEVICES.items():
+        for path in sorted(p for p in listing if p.startswith(f"scripts/asplos/label/{folder}/")):
+            stem = Path(path).name.removesuffix(".json")
+            parts = stem.split("-")
+            if not path.endswith(".json") or len(parts) != 4 or parts[1] != "inf":
+                continue
+            model, _, seq, batch = parts
+            if model not in FORWARD_MODELS:
+                continue
+            cfg = json.loads(_git(repo, f"scripts/asplos/data/DLmodel_configs/{model}.json"))
+            d = cfg.get("n_embd", cfg.get("hidden_size"))
+            layers = cfg.get("n_layer", cfg.get("num_hidden_layers"))
+            heads = cfg.get("n_head", cfg.get("num_attention_heads"))
+            d_ff = cfg.get("n_inner") or cfg.get("ffn_dim") or cfg.get("intermediate_size") or 4 * d
+            label = json.loads(_git(repo, path))
+            out[fileset].append([device, preset, model, layers, d, heads, d_ff,
+                                 cfg["vocab_size"], seq, batch, "fp32",
+                                 f"{label['e2e_latency']:.4f}", _ns_source(path)])
+    for fileset, rows_out in out.items():
+        _write(f"neusight_forward{fileset}.csv", header, rows_out)
+
+
+def _aic_path(system: str, version: str, kind: str, table: str) -> str:
+    return f"aiconfigurator_core/systems/data/{system}/{kind}/vllm/{version}/{table}.parquet"
+
+
+def aic_gemm(pkg: Path) -> None:
+    header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
+              "source"]
+    out: dict[str, list[list]] = {"": [], "_new_presets": []}
+    for system, (preset, version, fileset) in AIC_SYSTEMS.items():
+        path = _aic_path(system, version, "gemm", "gemm_perf")
+        df = pd.read_parquet(pkg / path)
+        df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
+        rows = list(df.itertuples(index=False))
+        for r in sorted(_sample(rows, GEMM_PER_GPU, system), key=lambda r: (r.m, r.n, r.k)):
+            out[fileset].append([r.device, preset, r.m, r.n, r.k, "bf16",
+                                 f"{r.latency * 1e3:.4f}", r.kernel_source,
+                                 f"vLLM {r.version}", f"{AIC_PKG}:{path}"])
+    for fileset, rows_out in out.items():
+        _write(f"aiconfigurator_gemm{fileset}.csv", header, rows_out)
+
+
+def aic_attention(pkg: Path) -> None:
+    header = ["gpu", "preset", "phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads",
+              "head_dim", "causal", "dtype", "latency_us", "kernel", "framework", "source"]
+    out: dict[str, list[list]] = {"": [], "_new_presets": []}
+    for system, (preset, version, fileset) in AIC_SYSTEMS.items():
+        for phase in ("context", "generation"):
+            path = _aic_path(system, version, "attention", f"{phase}_attention_perf")
+            df = pd.read_parquet(pkg / path)
+            keep = (df.kv_cache_dtype == "bfloat16") & (df.attn_dtype == "bfloat16")
+            keep &= df.kernel_source.isin(["vllm_flash_attn_fa3", "vllm_flash_attn"])
+            if "window_size" in df.columns:
+                keep &= df.window_size == 0
+            df = df[keep].drop_duplicates(["batch_size", "isl", "step", "num_heads",
+                                           "num_key_value_heads", "head_dim"])
+            rows = list(df.itertuples(index=False))
+            for r in _sample(rows, ATTN_PER_PHASE, f"{system}:{phase}"):
+                # Context: isl new tokens, causal, no cached prefix (step 0). Generation: one
+                # new token per sequence against isl + step cached tokens.
+                seq_q = r.isl if phase == "context" else 1
+                seq_kv = r.isl + r.step
+                out[fileset].append([r.device, preset, phase, r.batch_size, seq_q, seq_kv,
+                                     r.num_heads, r.num_key_value_heads, r.head_dim, "true",
+                                     "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
+                                     f"vLLM {r.version}", f"{AIC_PKG}:{path}"])
+    for fileset, rows_out in out.items():
+        _write(f"aiconfigurator_attention{fileset}.csv", header, rows_out)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        raise SystemExit(__doc__)
+    repo, pkg = Path(argv[0]), Path(argv[1])
+    neusight_gemm(repo)
+    neusight_norm(repo)
+    neusight_forward(repo)
+    aic_gemm(pkg)
+    aic_attention(pkg)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

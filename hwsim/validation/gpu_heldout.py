@@ -1,0 +1,191 @@
+"""The GPU model on held-out public measurements (NeuSight, NVIDIA AIConfigurator): none of these
+rows was used to fit any constant (``hwsim/data/reference/gpu/SOURCES.md``).
+
+Each CSV row is simulated through the public API (``hwsim.simulate`` on a GPU preset) and compared
+with its measured latency; the summary is the median |error| per GPU and kind against issue 17's
+targets. Harnesses differ, so each kind is simulated as it was measured:
+
+- NeuSight's per-operator rows are profiler kernel durations: no host launch cost
+  (``launch_overhead_s`` 0), so a small kernel's fixed cost shows up as a miss;
+- AIConfigurator's rows time the framework op (``torch.nn.functional.linear``, vLLM's attention
+  forward) replayed in a CUDA graph: hwsim's CUDA-graph mode (``cuda_graphs``: the per-kernel GPU
+  time ``graph_kernel_overhead_s`` fitted on gpt-fast, no host launch);
+- NeuSight's forward passes are eager PyTorch wall-clock runs of whole models: the preset's own
+  launch overhead applies, as in ``hwsim.report.validate_gpu``.
+
+Rows for a GPU without a preset in this install are skipped (counted, not an error).
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from hwsim.engine.simulate import simulate
+from hwsim.presets import list_presets, reference_dir
+from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
+from hwsim.workload.load import gemm, load_model
+from hwsim.workload.model import Model
+from hwsim.workload.ops import AttentionOp, VectorOp
+
+REFERENCE_DIR = reference_dir("gpu")
+# Every held-out CSV of this module, with the kind-builder that reads it. Files with suffix
+# ``_new_presets`` hold GPUs whose presets came with issue 17 (l4, t4-pcie, h200-sxm).
+HELDOUT_FILES = ("neusight_gemm.csv", "neusight_gemm_new_presets.csv",
+                 "neusight_norm_new_presets.csv", "neusight_forward.csv",
+                 "neusight_forward_new_presets.csv", "aiconfigurator_gemm.csv",
+                 "aiconfigurator_gemm_new_presets.csv", "aiconfigurator_attention.csv",
+                 "aiconfigurator_attention_new_presets.csv")
+# Issue 17's targets: median |error| per kind on held-out rows (GEMM on every GPU with data).
+TARGETS = {"gemm": 0.10, "attention": 0.12, "norm": 0.12, "decode": 0.08, "prefill": 0.10}
+# NeuSight (Lee et al., ASPLOS 2025), abstract: 9.7 % mean latency error over 7 GPUs (6.1 % on
+# H100) for GPT-3 training and inference; its own predictions, not hwsim's.
+ANCHOR = {"name": "NeuSight (ASPLOS 2025)", "mean_error": 0.097, "gpus": 7,
+          "h100_mean_error": 0.061}
+# Harnesses: profiler kernel durations (no launch cost) and CUDA-graph replays of one op.
+KERNEL_TIMED = {"launch_overhead_s": 0.0}
+GRAPH_REPLAY = {"cuda_graphs": True}
+# hwsim's stock builds for NeuSight's models: encoder (BERT) vs causal decoder with an LM head.
+ENCODERS = ("bert_large",)
+
+
+def _read(name: str, ref_dir: Path) -> Iterator[dict[str, str]]:
+    with open(ref_dir / name, newline="") as fh:
+        yield from csv.DictReader(fh)
+
+
+def _one(op: Any) -> Model:
+    return Model(name=op.name, ops=(op,), origin="validation")
+
+
+def _latency_s(model: Model, preset: str, batch: int = 1,
+               overrides: dict[str, Any] | None = None) -> float:
+    return simulate(model, preset, batch=batch, chip_overrides=overrides).total.latency_s
+
+
+def _gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    m, n, k, b = int(r["m"]), int(r["n"]), int(r["k"]), int(r.get("batch") or 1)
+    if r.get("op") == "linear":  # nn.Linear flattens the batch into the rows
+        return _latency_s(gemm(m * b, n, k, dtype=r["dtype"]), r["preset"], 1, harness)
+    # torch.bmm: b independent products, simulated as a batch of b over one GEMM shape.
+    return _latency_s(gemm(m, n, k, dtype=r["dtype"]), r["preset"], b, harness)
+
+
+def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    rows, width = int(r["rows"]), int(r["row_elements"])
+    softmax = r["op"] == "softmax"
+    op = VectorOp(name=r["op"], function="softmax" if softmax else "norm",
+                  elements=rows * width, ops_per_element=SOFTMAX_OPS if softmax
+                  else LAYERNORM_OPS, dtype=r["dtype"], row_elements=width)
+    return _latency_s(_one(op), r["preset"], 1, harness)
+
+
+def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    op = AttentionOp(name="attn", heads=int(r["heads"]), kv_heads=int(r["kv_heads"]),
+                     seq_q=int(r["seq_q"]), seq_kv=int(r["seq_kv"]),
+                     head_dim=int(r["head_dim"]), causal=r["causal"] == "true", dtype=r["dtype"])
+    return _latency_s(_one(op), r["preset"], int(r["batch"]), harness)
+
+
+def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    encoder = r["model"] in ENCODERS
+    base = "bert-base" if encoder else "gpt2-small"
+    over = {"builder.layers": int(r["layers"]), "builder.d_model": int(r["d_model"]),
+            "builder.heads": int(r["heads"]), "builder.d_ff": int(r["d_ff"]),
+            "builder.vocab": int(r["vocab"]), "builder.dtype": r["dtype"],
+            "builder.causal": not encoder, "builder.lm_head": not encoder}
+    model = load_model(base, seq=int(r["seq"]), overrides=over)
+    return _latency_s(model, r["preset"], int(r["batch"]), harness)
+
+
+# kind -> (measured-latency column, its scale to seconds, simulator)
+_KINDS: dict[str, tuple[str, float, Callable[[dict[str, str], Any], float]]] = {
+    "gemm": ("latency_us", 1e-6, _gemm_s), "norm": ("latency_us", 1e-6, _norm_s),
+    "attention": ("latency_us", 1e-6, _attention_s), "prefill": ("latency_ms", 1e-3, _forward_s)}
+
+
+def harness(name: str) -> dict[str, Any] | None:
+    """The chip overrides that model how a file's rows were timed (module docstring)."""
+    if name.startswith("aiconfigurator_"):
+        return GRAPH_REPLAY
+    return None if "_forward" in name else KERNEL_TIMED
+
+
+def file_kind(name: str) -> str:
+    """The kind a held-out CSV holds (its validator and its target)."""
+    for stem, kind in (("_gemm", "gemm"), ("_norm", "norm"), ("_attention", "attention"),
+                       ("_forward", "prefill")):
+        if stem in name:
+            return kind
+    raise ValueError(f"{name}: not a held-out GPU file (expected one of {HELDOUT_FILES})")
+
+
+def _case(kind: str, r: dict[str, str]) -> str:
+    if kind == "gemm":
+        b = f"{r['batch']}x" if r.get("batch", "1") not in ("", "1") else ""
+        return f"{r.get('op', 'gemm')} {b}{r['m']}x{r['n']}x{r['k']} {r['dtype']}"
+    if kind == "norm":
+        return f"{r['op']} {r['rows']}x{r['row_elements']} {r['dtype']}"
+    if kind == "attention":
+        return (f"{r['phase']} b{r['batch']} q{r['seq_q']} kv{r['seq_kv']} "
+                f"h{r['heads']}/{r['kv_heads']}x{r['head_dim']}")
+    return f"{r['model']} seq {r['seq']} batch {r['batch']} {r['dtype']}"
+
+
+def heldout_rows(ref_dir: Path = REFERENCE_DIR) -> tuple[list[dict[str, Any]], int]:
+    """Every held-out row on a GPU with a preset, and how many rows were skipped (no preset)."""
+    presets = {p.name for p in list_presets("chips") if p.group == "gpus"}
+    out: list[dict[str, Any]] = []
+    skipped = 0
+    for name in HELDOUT_FILES:
+        kind = file_kind(name)
+        column, scale, run = _KINDS[kind]
+        timing = harness(name)
+        for r in _read(name, ref_dir):
+            if r["preset"] not in presets:
+                skipped += 1
+                continue
+            measured_s = float(r[column]) * scale
+            model_s = run(r, timing)
+            out.append({"kind": kind, "chip": r["preset"], "gpu": r["gpu"],
+                        "case": _case(kind, r), "measured_s": measured_s, "model_s": model_s,
+                        "error": (model_s - measured_s) / measured_s, "file": name,
+                        "source": r["source"]})
+    return out, skipped
+
+
+def _median_abs(rows: list[dict[str, Any]]) -> float:
+    return statistics.median(abs(r["error"]) for r in rows)
+
+
+def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Median and mean |error| per (chip, kind) and per kind over all chips, with the target."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["chip"], r["kind"]), []).append(r)
+        groups.setdefault(("all", r["kind"]), []).append(r)
+    out = []
+    def order(key: tuple[str, str]) -> tuple[str, bool, str]:
+        return key[1], key[0] == "all", key[0]
+
+    for (chip, kind), members in sorted(groups.items(), key=lambda kv: order(kv[0])):
+        median = _median_abs(members)
+        signed = statistics.median(r["error"] for r in members)
+        out.append({"chip": chip, "kind": kind, "rows": len(members),
+                    "median_abs_error": median, "median_error": signed,
+                    "mean_abs_error": statistics.fmean(abs(r["error"]) for r in members),
+                    "target": TARGETS[kind], "met": median <= TARGETS[kind]})
+    return out
+
+
+def heldout_report(ref_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
+    """The held-out section of ``hwsim validate gpu``: rows, per-GPU/kind summary, the anchor."""
+    rows, skipped = heldout_rows(ref_dir)
+    kinds = sorted({r["kind"] for r in rows})
+    return {"rows": rows, "summary": summary(rows), "skipped_no_preset": skipped,
+            "targets": TARGETS, "anchor": ANCHOR,
+            "mean_abs_error_all": statistics.fmean(abs(r["error"]) for r in rows),
+            "kinds_without_data": sorted(set(TARGETS) - set(kinds))}
