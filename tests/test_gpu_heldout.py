@@ -1,0 +1,126 @@
+"""Held-out public GPU data (NeuSight, NVIDIA AIConfigurator) and its validator.
+
+Today's held-out errors (median |error|, signed median in brackets; h100-sxm and a100-sxm-80gb,
+the presets on main; rows for l4 / t4-pcie / h200-sxm are skipped until those presets land):
+
+- GEMM: h100-sxm 21.3 % (-13.4 %; NeuSight fp32 23.4 % too fast, AIConfigurator bf16 17.8 % too
+  slow), a100-sxm-80gb 15.1 % (-8.7 %); all 19.0 %. Target <= 10 %: missed.
+- attention (vLLM FlashAttention prefill and decode): h100-sxm 44.2 %, a100-sxm-80gb 47.5 %, all
+  47.0 %, every one too fast. Target <= 12 %: missed.
+- prefill-shaped forward passes (NeuSight fp32 eager, H100): 37.3 % too fast. Target <= 10 %:
+  missed.
+- norm and decode: no held-out rows on a preset of main.
+
+The bounds below are what holds today with margin (a regression guard), not the issue's targets,
+which `hwsim validate gpu` reports as met or missed. docs/gpu.md has the table and the causes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any
+
+import pytest
+
+from hwsim.presets import list_presets
+from hwsim.validation import gpu_heldout as gh
+
+REF = gh.REFERENCE_DIR
+# Columns every file has, and the shape columns per kind (units in the names or in SOURCES.md).
+COMMON = {"gpu", "preset", "dtype", "source"}
+SHAPES = {"gemm": {"m", "n", "k"}, "norm": {"op", "rows", "row_elements"},
+          "attention": {"phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads", "head_dim",
+                        "causal"},
+          "prefill": {"model", "layers", "d_model", "heads", "d_ff", "vocab", "seq", "batch"}}
+LATENCY_COLUMN = {"gemm": "latency_us", "norm": "latency_us", "attention": "latency_us",
+                  "prefill": "latency_ms"}
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(REF / name, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    return gh.heldout_report()
+
+
+@pytest.mark.parametrize("name", gh.HELDOUT_FILES)
+def test_heldout_file_columns_units_and_sources(name: str) -> None:
+    kind = gh.file_kind(name)
+    rows = _rows(name)
+    assert rows, name
+    assert set(rows[0]) >= COMMON | SHAPES[kind] | {LATENCY_COLUMN[kind]}, name
+    for r in rows:
+        assert float(r[LATENCY_COLUMN[kind]]) > 0, r
+        assert r["dtype"] in ("fp32", "bf16"), r
+        src = r["source"]
+        aic = "aiconfigurator-core==0.12.0" in src and ":aiconfigurator_core/systems/" in src
+        assert "sitar-lab/NeuSight@6945927d9afcca2b9daf021f8395e53edc5b4eef:" in src or aic
+        assert name.startswith("neusight_") == src.startswith("sitar-lab/NeuSight"), r
+
+
+def test_every_public_csv_is_read_and_declared_held_out() -> None:
+    on_disk = {p.name for p in REF.glob("*.csv") if p.name.startswith(("neusight_",
+                                                                        "aiconfigurator_"))}
+    assert on_disk == set(gh.HELDOUT_FILES)
+    text = (REF / "SOURCES.md").read_text(encoding="utf-8")
+    table = text.split("## Fitted or held out", 1)[1].split("\n## ", 1)[0]
+    for name in on_disk:
+        line = next(ln for ln in table.splitlines() if f"`{name}`" in ln)
+        assert "held out" in line and "fitted" not in line, line
+    assert sum((REF / n).stat().st_size for n in on_disk) < 300_000
+
+
+def test_new_preset_files_hold_only_new_presets() -> None:
+    main_presets = {"a100-sxm-80gb", "h100-sxm", "rtx-4090", "jetson-agx-orin-64gb"}
+    for name in gh.HELDOUT_FILES:
+        presets = {r["preset"] for r in _rows(name)}
+        assert (presets & main_presets == set()) == name.endswith("_new_presets.csv"), name
+
+
+def test_report_fields_and_skips(report: dict[str, Any]) -> None:
+    installed = {p.name for p in list_presets("chips") if p.group == "gpus"}
+    total = sum(len(_rows(n)) for n in gh.HELDOUT_FILES)
+    without = sum(r["preset"] not in installed for n in gh.HELDOUT_FILES for r in _rows(n))
+    assert report["skipped_no_preset"] == without
+    assert len(report["rows"]) == total - without > 200
+    assert set(report) >= {"rows", "summary", "targets", "anchor", "mean_abs_error_all",
+                           "kinds_without_data", "skipped_no_preset"}
+    for s in report["summary"]:
+        assert s["target"] == gh.TARGETS[s["kind"]]
+        assert s["met"] == (s["median_abs_error"] <= s["target"])
+    assert report["anchor"]["mean_error"] == 0.097
+    for r in report["rows"]:
+        assert r["measured_s"] > 0 and r["model_s"] > 0 and r["source"]
+
+
+def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
+    overall = {s["kind"]: s for s in report["summary"] if s["chip"] == "all"}
+    assert overall["gemm"]["median_abs_error"] < 0.30  # 19.0 % today
+    assert overall["attention"]["median_abs_error"] < 0.60  # 47.0 % today
+    assert overall["prefill"]["median_abs_error"] < 0.50  # 37.3 % today
+    # Attention and the fp32 forward passes come out too fast today (docs/gpu.md, causes).
+    assert overall["attention"]["median_error"] < 0 and overall["prefill"]["median_error"] < 0
+
+
+def test_validate_gpu_prints_heldout_first(run_cli) -> None:
+    code, out, _ = run_cli("validate", "gpu")
+    assert code == 0
+    held, calib = out.index("Held out"), out.index("Calibration set")
+    assert held < out.index("held out overall") < out.index("anchor: NeuSight") < calib
+    code, out, _ = run_cli("validate", "gpu", "--json")
+    doc = json.loads(out)
+    assert code == 0 and set(doc) == {"heldout", "calibration"}
+    assert doc["heldout"]["rows"] and doc["heldout"]["summary"] and doc["calibration"]
+
+
+def test_heldout_rows_change_with_the_preset() -> None:
+    """The validator simulates each row on its own preset: an A100 GEMM row moved to the H100
+    comes out faster (more tensor throughput and bandwidth)."""
+    row = _rows("aiconfigurator_gemm.csv")
+    a100 = next(r for r in row if r["preset"] == "a100-sxm-80gb" and int(r["m"]) >= 512)
+    fast = gh._gemm_s(a100 | {"preset": "h100-sxm"}, gh.GRAPH_REPLAY)
+    assert fast < gh._gemm_s(a100, gh.GRAPH_REPLAY)
