@@ -39,10 +39,11 @@ def validate_cmd(
 
 def _validate_gpu(as_json: bool) -> None:
     from hwsim.report.validate_gpu import group_means, validation_rows
-    from hwsim.validation.gpu_heldout import heldout_report
+    from hwsim.validation.gpu_heldout import calibration_decode, heldout_report
 
     heldout = heldout_report()
     rows = validation_rows()
+    heldout["decode_from_calibration"] = calibration_decode(rows)
     if as_json:
         doc = {"heldout": heldout, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -50,7 +51,7 @@ def _validate_gpu(as_json: bool) -> None:
     _print_heldout(heldout)
     grid = table(("group", "chip", "case", "measured", "hwsim", "unit", "error", "fit"),
                  title="Calibration set (in-sample: fit marks the row a constant was fitted "
-                 "on; the other rows share its A100 harnesses)",
+                 "on; the other rows fitted nothing but share the fitted rows' harnesses)",
                  right=("measured", "hwsim", "error"))
     for r in rows:
         grid.add_row(r["group"], r["chip"], r["case"], sig4(r["measured"]), sig4(r["model"]),
@@ -84,10 +85,23 @@ def _print_heldout(report: dict[str, Any]) -> None:
                 f"missed: {', '.join(missed) or 'none'}; no held-out data: "
                 f"{', '.join(report['kinds_without_data']) or 'none'}; "
                 f"{report['skipped_no_preset']} rows skipped (GPU without a preset)")
+    dec = report["decode_from_calibration"]
+    if dec:
+        out().print(f"decode (no public held-out rows): the calibration set's {dec['rows']} decode "
+                    f"rows that fitted nothing: median |error| "
+                    f"{percent(dec['median_abs_error'])} (target <= {percent(dec['target'])}, "
+                    f"{'met' if dec['met'] else 'MISSED'}); same harnesses as the fitted rows")
     a = report["anchor"]
     out().print(f"anchor: {a['name']} reports {percent(a['mean_error'])} mean error over "
-                f"{a['gpus']} GPUs ({percent(a['h100_mean_error'])} on H100); its rows and "
-                "metric differ from these (see docs/gpu.md)")
+                f"{a['gpus']} GPUs ({percent(a['h100_mean_error'])} on H100)")
+    same = report["anchor_same_rows"]
+    if same:
+        out().print(f"  on the {same['rows']} forward passes both cover "
+                    f"({', '.join(same['chips'])}): hwsim mean |error| "
+                    f"{percent(same['hwsim_mean_abs_error'])} (median "
+                    f"{percent(same['hwsim_median_abs_error'])}), NeuSight's own "
+                    f"{percent(same['neusight_mean_abs_error'])} (median "
+                    f"{percent(same['neusight_median_abs_error'])})")
 
 
 def _validate_mcu(as_json: bool, per_layer: bool) -> None:

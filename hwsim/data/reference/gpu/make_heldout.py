@@ -38,6 +38,10 @@ AIC_SYSTEMS = {"h100_sxm": ("h100-sxm", "0.24.0", ""),
 # NeuSight's inference label runs that hwsim's transformer builder can express (dense GPT-2,
 # OPT and BERT stacks; SwitchTransformer is left out: its expert routing is not in the label).
 FORWARD_MODELS = ("bert_large", "gpt2_large", "gpt3_xl", "gpt3_27", "opt_13")
+# NeuSight's column headers in summary/nvidia_inf.csv -> its label model names.
+SUMMARY_MODELS = {"BERT-Large": "bert_large", "GPT2-Large": "gpt2_large", "GPT3-XL": "gpt3_xl",
+                  "OPT-1.3B": "opt_13", "GPT3-2.7B": "gpt3_27"}
+SUMMARY_PATH = "scripts/asplos/summary/nvidia_inf.csv"
 GEMM_PER_GPU = 40
 NORM_PER_GPU = 30
 ATTN_PER_PHASE = 30
@@ -99,9 +103,31 @@ def neusight_norm(repo: Path) -> None:
     _write("neusight_norm_new_presets.csv", header, out)
 
 
+def neusight_own_errors(repo: Path) -> dict[tuple[str, str, str], str]:
+    """NeuSight's own published |error| (%) per (device folder, model, batch) for inference
+    (the paper's Table 7 figures, summary/nvidia_inf.csv)."""
+    out: dict[tuple[str, str, str], str] = {}
+    device, models, batches = "", [], []
+    for row in csv.reader(io.StringIO(_git(repo, SUMMARY_PATH))):
+        if len(row) == 1 or (row and not row[0].startswith(("Model", "Batch")) and len(row) > 1
+                             and row[0] not in ("Roofline", "Habitat", "Li et al.", "NeuSight")):
+            device = row[0] if row else device
+        elif row and row[0] == "Model":
+            models = [row[i] or row[i - 1] for i in range(1, len(row))]
+        elif row and row[0] == "Batch":
+            batches = row[1:]
+        elif row and row[0] == "NeuSight":
+            for name, batch, err in zip(models, batches, row[1:], strict=False):
+                if name in SUMMARY_MODELS and err:
+                    out[(device, SUMMARY_MODELS[name], batch)] = err
+    return out
+
+
 def neusight_forward(repo: Path) -> None:
     header = ["gpu", "preset", "model", "layers", "d_model", "heads", "d_ff", "vocab", "seq",
-              "batch", "dtype", "latency_ms", "source"]
+              "batch", "dtype", "latency_ms", "neusight_abs_error_pct", "source",
+              "neusight_error_source"]
+    own = neusight_own_errors(repo)
     out: dict[str, list[list]] = {"": [], "_new_presets": []}
     listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only",
                               NEUSIGHT_COMMIT, "scripts/asplos/label"], check=True,
@@ -123,7 +149,9 @@ def neusight_forward(repo: Path) -> None:
             label = json.loads(_git(repo, path))
             out[fileset].append([device, preset, model, layers, d, heads, d_ff,
                                  cfg["vocab_size"], seq, batch, "fp32",
-                                 f"{label['e2e_latency']:.4f}", _ns_source(path)])
+                                 f"{label['e2e_latency']:.4f}",
+                                 own.get((folder, model, batch), ""), _ns_source(path),
+                                 _ns_source(SUMMARY_PATH)])
     for fileset, rows_out in out.items():
         _write(f"neusight_forward{fileset}.csv", header, rows_out)
 
