@@ -12,9 +12,9 @@ the presets on main; rows for l4 / t4-pcie / h200-sxm are skipped until those pr
 - norm: no held-out rows on a preset of main. Decode: no public held-out rows; the calibration
   set's 7 decode rows that fitted nothing are at 3.4 % median (same harnesses, not independent).
 
-With the gpupresets branch (816280d) merged, not committed here: GEMM l4 56.7 %, t4-pcie 48.1 %,
-h200-sxm 20.8 %; norm l4 69.4 %, t4-pcie 37.8 % (softmax +60-80 %, layernorm -11-17 %); attention h200-sxm 44.7 %; forward l4 63.0 %,
-t4-pcie 57.6 %.
+With the gpupresets branch (816280d) merged, not committed here: GEMM l4 56.7 %, t4-pcie
+48.1 %, h200-sxm 20.8 %; norm l4 69.4 %, t4-pcie 37.8 % (softmax +60-80 %, layernorm -11-17 %);
+attention h200-sxm 44.7 %; forward l4 63.0 %, t4-pcie 57.6 %.
 
 The bounds below are what holds today with margin (a regression guard), not the issue's targets,
 which `hwsim validate gpu` reports as met or missed. docs/gpu.md has the table and the causes.
