@@ -14,25 +14,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
+from scipy.optimize import least_squares
 
 from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
 from hwsim.config.chip import GpuChip
-from hwsim.config.loading import read_yaml_file, validate
-from hwsim.presets import calibration_path
+from hwsim.engine.gpu.analytic import simulate_gpu
+from hwsim.engine.gpu.energy import calibrate_energy
+from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
 from hwsim.workload.model import Model
+
+__all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "load_calibration",
+           "predicted_power_w", "write_calibration"]
 
 # The fraction is of the TDP headroom; the fit stays strictly inside it.
 FRACTION_BOUNDS = (1e-4, 0.95)
-
-
-def load_calibration() -> GpuCalibration:
-    """The shipped GPU power constants, validated."""
-    path = calibration_path("gpu")
-    return validate(read_yaml_file(path), GpuCalibration, str(path))  # type: ignore[no-any-return]
-
-
-GPU_CALIBRATION = load_calibration()
 
 
 @dataclass(frozen=True)
@@ -48,9 +45,6 @@ class PowerRow:
 
 def predicted_power_w(row: PowerRow, active_power_fraction: float) -> float:
     """The engine's average power for ``row`` with a given busy-power fraction."""
-    from hwsim.engine.gpu.analytic import simulate_gpu
-    from hwsim.engine.gpu.energy import calibrate_energy
-
     energy = calibrate_energy(row.chip, active_power_fraction)
     _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
     return total.energy_j / total.latency_s
@@ -58,9 +52,6 @@ def predicted_power_w(row: PowerRow, active_power_fraction: float) -> float:
 
 def fit_active_power_fraction(rows: Sequence[PowerRow], x0: float = 0.3) -> float:
     """Least squares in log power over ``rows`` (bounded to :data:`FRACTION_BOUNDS`)."""
-    import numpy as np
-    from scipy.optimize import least_squares
-
     if not rows:
         raise ValueError("no power rows to fit on")
     y = np.log([r.measured_w for r in rows])

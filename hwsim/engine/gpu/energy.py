@@ -31,9 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hwsim.calibration.gpu import GPU_CALIBRATION
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.kernels import KernelCost, cuda_peak, gemm_cost, tensor_peak
+from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
 from hwsim.errors import input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import load_tech
