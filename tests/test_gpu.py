@@ -183,8 +183,9 @@ def test_large_gemm_draws_about_tdp(name: str) -> None:
     power = r.total.energy_j / r.total.latency_s
     assert power == pytest.approx(chip.tdp_w, rel=0.02)
     assert power <= chip.tdp_w * 1.0001
+    # "active": busy power beyond idle x time (the power model's clock-following term).
     assert set(r.total.energy_breakdown_j) == {"tensor", "cuda", "smem", "l2", "offchip",
-                                               "static"}
+                                               "active", "static"}
     assert r.total.energy_breakdown_j["static"] == pytest.approx(
         chip.idle_power_w * r.total.latency_s)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
 
@@ -69,3 +69,36 @@ class McuCalibration(StrictModel):
     scaled_libraries: dict[Literal["cmsis-nn"], ScaledLibraryFit]
     core_cycle_scales: dict[str, CoreCycleScaleFit]
     npu_kernels: NpuKernelsFit
+
+
+class GpuPowerConstant(StrictModel):
+    """One constant of the GPU power model (:mod:`hwsim.engine.gpu.energy`). A ``fitted`` one
+    names the rows it was fitted on; an ``assumption`` names none and says in ``source`` why
+    no fit was possible, so a reader never mistakes it for a measurement."""
+
+    value: float = Field(ge=0)
+    unit: str = Field(min_length=1)
+    status: Literal["fitted", "assumption"]
+    source: str = Field(min_length=1, description="how it was fitted, or why it is assumed")
+    fitted_on: str = Field("", description="the measurement rows it was fitted on, with their "
+                           "reference file (empty for an assumption)")
+
+    @model_validator(mode="after")
+    def _provenance(self) -> GpuPowerConstant:
+        if self.status == "fitted" and not self.fitted_on.strip():
+            raise ValueError("a fitted constant must name the rows it was fitted on "
+                             "(fitted_on)")
+        if self.status == "assumption" and self.fitted_on.strip():
+            raise ValueError("an assumption was fitted on nothing: leave fitted_on empty or "
+                             "set status: fitted")
+        return self
+
+
+class GpuCalibration(StrictModel):
+    """``configs/calibration/gpu.yaml``: the constants of the GPU power model."""
+
+    schema_version: Literal[1] = 1
+    description: str
+    active_power_fraction: GpuPowerConstant = Field(
+        description="busy power beyond idle of a GPU running any kernel, as a fraction of "
+        "tdp_w - idle_power_w, at boost_clock_hz")

@@ -12,7 +12,7 @@ energy calibration.
 from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.energy import gpu_energy
+from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
 from hwsim.engine.gpu.kernels import (
     KernelCost,
     attention_cost,
@@ -20,7 +20,7 @@ from hwsim.engine.gpu.kernels import (
     norm_cost,
     vector_cost,
 )
-from hwsim.engine.gpu.rows import OpTally, gpu_total, power_capped
+from hwsim.engine.gpu.rows import OpTally, gpu_total
 from hwsim.engine.result import OpResult, Total
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
@@ -57,22 +57,29 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
     return out
 
 
-def simulate_gpu(model: Model, chip: GpuChip, batch: int) -> tuple[list[OpResult], Total]:
+def simulate_gpu(model: Model, chip: GpuChip, batch: int,
+                 energy: GpuEnergy | None = None) -> tuple[list[OpResult], Total]:
     """Cost every op of ``model`` for ``batch`` inputs on ``chip`` (analytic fidelity).
 
     Returns per-op rows and totals. Energy components: tensor (tensor-core math), cuda
-    (CUDA-core math), smem, l2, offchip (DRAM/HBM/GDDR bytes) and static (idle power x time).
-    A kernel whose power would exceed the TDP is stretched to run at the TDP (power
-    throttling), and its bottleneck becomes ``power``."""
-    energy = gpu_energy(chip)
+    (CUDA-core math), smem, l2, offchip (DRAM/HBM/GDDR bytes), active (busy power beyond idle
+    x time) and static (idle power x time). A kernel whose power would exceed the TDP runs at
+    the lower clock at which it fits (:func:`~hwsim.engine.gpu.energy.throttle`), and its
+    bottleneck becomes ``power``. ``energy`` replaces the stored calibration (the re-fit in
+    :mod:`hwsim.calibration.gpu` varies it)."""
+    energy = energy or gpu_energy(chip)
     rows: list[OpResult] = []
     for op in model.ops:
         tally = OpTally()
         for k in op_kernels(op, batch, chip):
             parts = energy.breakdown(chip, k, op.dtype)
-            t, bottleneck = power_capped(energy, sum(parts.values()), k.time_s, k.bottleneck)
-            tally.add(k, parts, time_s=t, compute_s=k.compute_s, bottleneck=bottleneck,
-                      wave_efficiency=k.wave_efficiency, kernels=k.kernels)
+            run = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=k.launch_s,
+                           clocked_s=max(k.compute_s, k.l2_s), unclocked_s=k.dram_s,
+                           bottleneck=k.bottleneck)
+            parts["active"] = run.active_j
+            tally.add(k, parts, time_s=run.time_s, compute_s=k.compute_s,
+                      bottleneck=run.bottleneck, wave_efficiency=k.wave_efficiency,
+                      kernels=k.kernels)
             for key, value in k.mapping.items():
                 tally.mapping.setdefault(key, value)
         rows.append(tally.row(op, batch, chip, energy))

@@ -9,8 +9,9 @@ token counts they give (:mod:`hwsim.engine.gpu.realise`) - and cut into CTAs
 visible. Kernels run one after another (one stream, as in the analytic model).
 
 Energy uses the analytic per-action energies (:func:`hwsim.engine.gpu.energy.gpu_energy`) on the
-realised action counts; a kernel whose power would exceed the TDP is stretched to run at it (as
-the analytic path does); static energy is idle power x time. Rows, totals and energy components
+realised action counts plus active power x time; a kernel whose power would exceed the TDP is
+throttled to the clock at which it fits (as the analytic path does); static energy is idle power
+x time. Rows, totals and energy components
 have the analytic path's keys.
 """
 
@@ -34,7 +35,7 @@ from hwsim.engine.gpu.cycle_kernels import (
     realised,
     vector_ctas,
 )
-from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy
+from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
 from hwsim.engine.gpu.kernels import attention_cost, gemm_cost
 from hwsim.engine.gpu.realise import (
     MoeRoutes,
@@ -43,7 +44,7 @@ from hwsim.engine.gpu.realise import (
     moe_routes,
     moe_works,
 )
-from hwsim.engine.gpu.rows import OpTally, gpu_total, power_capped
+from hwsim.engine.gpu.rows import OpTally, gpu_total
 from hwsim.engine.result import OpResult
 from hwsim.engine.timeline import CycleRun
 from hwsim.hardware.memo import per_object
@@ -161,8 +162,15 @@ def _op_row(op: OpBase, kernels: list[CycleKernel], batch: int, chip: GpuChip,
     for k in kernels:
         run = run_kernel(k.groups, k.ports, k.launch_s, k.name, record)
         parts = energy.breakdown(chip, k.cost, op.dtype)
-        t, bottleneck = power_capped(energy, sum(parts.values()), run.time_s * k.repeats,
-                                     run.bottleneck)
+        # The simulated time does not split into clocked and DRAM parts: a DRAM-bound kernel's
+        # time is the memory's, any other kernel's follows the core clock.
+        busy_s = run.time_s * k.repeats
+        dram_bound = run.bottleneck == "offchip"
+        th = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=0.0,
+                      clocked_s=0.0 if dram_bound else busy_s,
+                      unclocked_s=busy_s if dram_bound else 0.0, bottleneck=run.bottleneck)
+        parts["active"] = th.active_j
+        t, bottleneck = th.time_s, th.bottleneck
         runs.append((run, t / k.repeats, k.repeats))
         tally.add(k.cost, parts, time_s=t, compute_s=run.compute_s * k.repeats,
                   bottleneck=bottleneck, wave_efficiency=run.ctas / (run.waves * chip.sms),

@@ -1,15 +1,30 @@
-"""GPU energy per action, calibrated so a large dense GEMM draws the board's TDP.
+"""GPU power: idle + active (busy-clock) power + compute energy per FLOP + memory energy per byte.
 
-Per-byte energies come from the chip's technology table (``configs/tech``, each entry cited
-there): shared memory as an SRAM of one SM's size, L2 as an SRAM of the L2's size, DRAM/HBM per
-bit by memory kind. The per-FLOP energy is not typed in: it is derived so that a large dense
-8192^3 GEMM in fp16/bf16, costed by this model at the boost clock (``boost_clock_hz``), draws
-exactly ``tdp_w`` (idle power plus memory power plus math power) - vendors size a board's power
-limit to its tensor cores' peak, which is why GEMM-heavy jobs run at the power limit. The
-energies per action do not depend on ``clock_hz`` ([assumption]: one supply voltage, no DVFS):
-a lower clock draws proportionally less math power, a clock above the boost clock hits the
-power limit and is throttled back to it. Other dtypes and the CUDA cores get the same math
-power at their own peak rate ([assumption]: each pipe is sized to the same power budget).
+A kernel draws
+
+    P = idle_power_w + active_w x clock_hz / boost_clock_hz + (E_math + E_memory) / time
+
+- ``idle_power_w`` (preset, cited): the board with nothing running.
+- ``active_w``: what a GPU that is running *any* kernel draws beyond idle whatever the kernel
+  does - clock tree, schedulers, uncore and interconnect switching at the core clock, and the
+  leakage of a die warmed by load. It is ``active_power_fraction`` (``configs/calibration/
+  gpu.yaml``) of the headroom ``tdp_w - idle_power_w``, and follows the clock (switching power at
+  one voltage). This is the term a memory-bound kernel draws on top of its HBM traffic, which
+  energy-per-action accounting alone misses.
+- Memory energy per byte from the chip's technology table (``configs/tech``, each entry cited):
+  shared memory as an SRAM of one SM's size, L2 as an SRAM of the L2's size, DRAM/HBM/GDDR/LPDDR
+  per bit by memory kind.
+- Math energy per FLOP is derived, not typed in: a large dense 8192^3 bf16 GEMM, costed by this
+  model at ``boost_clock_hz``, draws exactly ``tdp_w`` (idle + active + memory + math), because
+  vendors size a board's power limit to its tensor cores' peak. So the per-FLOP energy absorbs
+  only what idle, active and memory power leave of the TDP.
+
+Per-action energies do not depend on ``clock_hz`` ([assumption]: one supply voltage, no DVFS
+voltage curve). The power limit acts as a clock throttle (:func:`throttle`): a kernel whose
+power at ``clock_hz`` exceeds ``tdp_w`` runs at the highest clock at which it fits, so its
+clocked work (tensor, CUDA-core and L2 time) stretches while its DRAM time does not, and its
+math and active power per second fall. Other dtypes and the CUDA cores get the same math power
+at their own peak rate ([assumption]: each pipe is sized to the same power budget).
 """
 
 from __future__ import annotations
@@ -18,19 +33,20 @@ from dataclasses import dataclass
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.kernels import KernelCost, cuda_peak, gemm_cost, tensor_peak
+from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
 from hwsim.errors import input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork
 
-ENERGY_COMPONENTS = ("tensor", "cuda", "smem", "l2", "offchip", "static")
+ENERGY_COMPONENTS = ("tensor", "cuda", "smem", "l2", "offchip", "active", "static")
 # The calibration GEMM: big enough that tile and wave quantisation vanish (8192 = 64 tiles of 128).
 CALIBRATION_GEMM = 8192
 
 
 @dataclass(frozen=True)
 class GpuEnergy:
-    """Energies per action (J) and the power limits (W) of one GPU."""
+    """Energies per action (J), the active power (W) and the power limits (W) of one GPU."""
 
     tensor_j_per_flop: float  # fp16/bf16 tensor-core FLOP at the calibration point
     math_power_w: float  # dynamic math power of the calibration GEMM
@@ -39,6 +55,12 @@ class GpuEnergy:
     dram_j_per_byte: float
     idle_w: float
     tdp_w: float
+    active_w: float = 0.0  # busy power beyond idle at boost_clock_hz
+    boost_clock_hz: float = 1.0
+
+    def active_power_w(self, clock_hz: float) -> float:
+        """Busy power beyond idle at ``clock_hz`` (switching power follows the clock)."""
+        return self.active_w * clock_hz / self.boost_clock_hz
 
     def tensor_j(self, chip: GpuChip, dtype: str) -> float:
         """Energy per tensor FLOP of ``dtype``: the same math power at that dtype's peak."""
@@ -50,7 +72,8 @@ class GpuEnergy:
         return full_w / cuda_peak(chip)
 
     def breakdown(self, chip: GpuChip, cost: KernelCost, dtype: str) -> dict[str, float]:
-        """Dynamic energy of one kernel by component (static added by the caller)."""
+        """Energy of one kernel's actions by component (active and static added by the
+        caller, who knows the kernel's time)."""
         return {
             "tensor": cost.tensor_flops * self.tensor_j(chip, cost.math_dtype or dtype),
             "cuda": cost.cuda_flops * self.cuda_j(chip),
@@ -60,24 +83,79 @@ class GpuEnergy:
         }
 
 
+@dataclass(frozen=True)
+class Throttled:
+    """One kernel after the power limit: its time, the clock it ran at, its active energy."""
+
+    time_s: float
+    clock_hz: float
+    active_j: float
+    bottleneck: str
+
+
+def kernel_power_w(energy: GpuEnergy, action_j: float, time_s: float, clock_hz: float) -> float:
+    """Average power of a kernel of ``action_j`` per-action energy lasting ``time_s``."""
+    return energy.idle_w + energy.active_power_w(clock_hz) + action_j / time_s
+
+
+def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: float,
+             clocked_s: float, unclocked_s: float, bottleneck: str) -> Throttled:
+    """The power limit as a clock throttle. At clock f a kernel takes
+    ``fixed_s + max(clocked_s * clock_hz / f, unclocked_s)`` (clocked: tensor/CUDA-core/L2
+    time; unclocked: DRAM time, the memory's own clock; fixed: launch). When its power at
+    ``clock_hz`` exceeds ``tdp_w`` the clock drops (bisection: power rises with the clock)
+    to the highest clock at which it fits; the bottleneck becomes ``power``."""
+
+    def time_at(f: float) -> float:
+        return fixed_s + max(clocked_s * clock_hz / f, unclocked_s)
+
+    t = time_at(clock_hz)
+    if t <= 0 or kernel_power_w(energy, action_j, t, clock_hz) <= energy.tdp_w:
+        return Throttled(t, clock_hz, energy.active_power_w(clock_hz) * t, bottleneck)
+    lo, hi = 0.0, clock_hz
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid <= 0 or mid in (lo, hi):
+            break
+        if kernel_power_w(energy, action_j, time_at(mid), mid) > energy.tdp_w:
+            hi = mid
+        else:
+            lo = mid
+    if lo <= 0 or clocked_s <= 0:
+        # Nothing clocked to slow down (or no clock fits): stretch to the limit instead.
+        budget = energy.tdp_w - energy.idle_w - energy.active_power_w(clock_hz)
+        t = action_j / budget if budget > 0 else t
+        return Throttled(t, clock_hz, energy.active_power_w(clock_hz) * t, "power")
+    t = time_at(lo)
+    return Throttled(t, lo, energy.active_power_w(lo) * t, "power")
+
+
 @per_object
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
-    """Per-action energies of ``chip``, calibrated to its TDP (see the module docstring)."""
+    """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
+    docstring), with the stored ``active_power_fraction``."""
+    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value)
+
+
+def calibrate_energy(chip: GpuChip, active_power_fraction: float) -> GpuEnergy:
+    """:func:`gpu_energy` for a given ``active_power_fraction`` (the re-fit varies it)."""
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
     dram = float(tech.offchip_energy_j_per_byte(chip.offchip.kind))
+    active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz
     at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
     cost = gemm_cost(GemmWork(n, n, n, 1, 2, True), at_boost, "bf16")
     t = cost.time_s - cost.launch_s
     mem_w = (cost.smem_bytes * smem + cost.l2_bytes * l2 + cost.dram_bytes * dram) / t
-    math_w = chip.tdp_w - chip.idle_power_w - mem_w
+    math_w = chip.tdp_w - chip.idle_power_w - active_w - mem_w
     if math_w <= 0:
-        raise input_error(chip.name, "idle plus memory power of a large GEMM exceeds the TDP, "
-                          "so no per-FLOP energy can be calibrated", field="tdp_w",
+        raise input_error(chip.name, "idle, active and memory power of a large GEMM exceed "
+                          "the TDP, so no per-FLOP energy can be calibrated", field="tdp_w",
                           given=chip.tdp_w)
     return GpuEnergy(tensor_j_per_flop=math_w * t / cost.tensor_flops, math_power_w=math_w,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
-                     idle_w=chip.idle_power_w, tdp_w=chip.tdp_w)
+                     idle_w=chip.idle_power_w, tdp_w=chip.tdp_w, active_w=active_w,
+                     boost_clock_hz=boost)

@@ -17,16 +17,6 @@ from hwsim.workload.ops import OpBase
 BYTE_LEVELS = ("smem", "l2", "offchip")
 
 
-def power_capped(energy: GpuEnergy, dynamic_j: float, time_s: float,
-                 bottleneck: str) -> tuple[float, str]:
-    """A kernel whose power would exceed the GPU's power limit (``tdp_w``: a card's board
-    power, an SoC's GPU-rail budget) is stretched to run at it (power throttling), and its
-    bottleneck becomes ``power``."""
-    if dynamic_j + energy.idle_w * time_s > energy.tdp_w * time_s:
-        return dynamic_j / (energy.tdp_w - energy.idle_w), "power"
-    return time_s, bottleneck
-
-
 @dataclass
 class OpTally:
     """Kernels of one op added up: time, energy by component, bytes by level, wave use."""

@@ -1,0 +1,83 @@
+"""The GPU power model's constants (``configs/calibration/gpu.yaml``): load them, re-fit them.
+
+:mod:`hwsim.engine.gpu.energy` reads :data:`GPU_CALIBRATION`. :func:`fit_active_power_fraction`
+re-fits the busy-power fraction to measured average kernel (or decode-step) powers by
+log-space least squares (scipy.optimize.least_squares), running the engine itself for every
+candidate, so a fitted value reproduces with the code that uses it. Measurements come in as
+arguments; nothing here holds reference data. :func:`write_calibration` writes the file back,
+refusing a fitted constant that does not name its rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy.optimize import least_squares
+
+from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
+from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.analytic import simulate_gpu
+from hwsim.engine.gpu.energy import calibrate_energy
+from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
+from hwsim.workload.model import Model
+
+__all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "load_calibration",
+           "predicted_power_w", "write_calibration"]
+
+# The fraction is of the TDP headroom; the fit stays strictly inside it.
+FRACTION_BOUNDS = (1e-4, 0.95)
+
+
+@dataclass(frozen=True)
+class PowerRow:
+    """One measured average power: a workload on a GPU at a batch."""
+
+    chip: GpuChip
+    model: Model
+    batch: int
+    measured_w: float
+    label: str  # names the row in fitted_on: file and row
+
+
+def predicted_power_w(row: PowerRow, active_power_fraction: float) -> float:
+    """The engine's average power for ``row`` with a given busy-power fraction."""
+    energy = calibrate_energy(row.chip, active_power_fraction)
+    _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
+    return total.energy_j / total.latency_s
+
+
+def fit_active_power_fraction(rows: Sequence[PowerRow], x0: float = 0.3) -> float:
+    """Least squares in log power over ``rows`` (bounded to :data:`FRACTION_BOUNDS`)."""
+    if not rows:
+        raise ValueError("no power rows to fit on")
+    y = np.log([r.measured_w for r in rows])
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return np.log([predicted_power_w(r, float(p[0])) for r in rows]) - y
+
+    lo, hi = FRACTION_BOUNDS
+    r = least_squares(resid, [min(max(x0, lo), hi)], bounds=([lo], [hi]), xtol=1e-12)
+    return float(r.x[0])
+
+
+HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.py, "
+          "GpuCalibration).\n# Written by hwsim.calibration.gpu.write_calibration; read by "
+          "hwsim/engine/gpu/energy.py.\n")
+
+
+def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConstant | None = None,
+                      base: GpuCalibration = GPU_CALIBRATION) -> GpuCalibration:
+    """Write the file the engine reads: ``base`` with the re-fitted constant in place (a
+    fitted constant without ``fitted_on`` is refused by the schema). Returns the document."""
+    doc = base.model_dump(mode="json")
+    if active_power_fraction is not None:
+        doc["active_power_fraction"] = active_power_fraction.model_dump(mode="json")
+    checked = GpuCalibration.model_validate(doc)
+    text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
+                          allow_unicode=True)
+    Path(path).write_text(HEADER + text, encoding="utf-8")
+    return checked
