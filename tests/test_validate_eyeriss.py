@@ -5,9 +5,9 @@ gating, run-length-coded fmaps off chip, the measured runs' 60 MHz link, a 65 nm
 median |error| 44 % over 59 held-out figures; frames/s +27.7 % (AlexNet, 44.3 vs 34.7) and
 +205 % (VGG-16, 2.14 vs 0.7); DRAM accesses/MAC 1.09-2.77x the measured per layer (0.0049 vs
 0.0029 AlexNet, 0.0055 vs 0.0035 VGG-16); chip power -25 to -76 % (140 vs 278 mW, 155 vs
-236 mW: scaled energies, no clock network). Before the loop-nest mapper (main 2ef22a3) the median was
-2193 %. The 15 % targets of issue 16 are missed here; docs/eyeriss.md says why. Asserted below:
-what holds today, with margin, so a regression fails.
+236 mW: scaled energies, no clock network). Before the loop-nest mapper (main 2ef22a3) the
+median was 2193 %. The 15 % targets of issue 16 are missed here; docs/eyeriss.md says why.
+Asserted below: what holds today, with margin, so a regression fails.
 """
 
 from __future__ import annotations
