@@ -17,8 +17,8 @@ TECH_DTYPES: tuple[str, ...] = get_args(TechDtype)
 DTYPE_BYTES: dict[str, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
 
 # Off-chip memory technologies (energy per bit comes from the tech table of that name).
-OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6x",
-                      "flash"]
+OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6",
+                      "gddr6x", "flash"]
 OFFCHIP_KINDS: tuple[str, ...] = get_args(OffchipKind)
 # The memory on an Ethos-U's AXI1 port (weights in SRAM are npu.memory_mode: Sram_Only).
 WeightMemory = Literal["flash", "dram"]

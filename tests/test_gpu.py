@@ -26,7 +26,8 @@ from hwsim.sparsity.overrides import apply_sparsity
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp
 
-GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb")
+GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb", "l4", "t4-pcie",
+        "v100-sxm2-32gb", "h200-sxm")
 MODELS = ("asa-gpt2-small", "bert-base", "gpt2-small", "llama2-7b", "mixtral-8x7b",
           "mlperf-tiny-ad", "mlperf-tiny-ic", "mlperf-tiny-kws", "mlperf-tiny-vww", "moe-fine-16b",
           "relu-t5-base", "relu-vit-b16", "resnet18", "selective-gpt2-small",
@@ -57,7 +58,15 @@ def test_presets_are_gpus_with_sources(name: str) -> None:
         assert key in chip.sources, f"{name}: no source for {key}"
 
 
-@pytest.mark.parametrize("name", GPUS)
+# L4 has the least DRAM bandwidth per tensor FLOP of the presets (300 GB/s for 121 TFLOPS): the
+# CTA-tile heuristic weighs per-tile math and L2 time only, picks 64x64 tiles for their better
+# wave quantisation (283 waves of 58 SMs) and the 8192^3 GEMM goes DRAM-bound at 63 TFLOPS, 55 %
+# of the ceiling; 256x128 tiles would read 1.3 GB instead of 4.7 GB (issue 17, item 1).
+L4_TILE_DRAM = pytest.mark.xfail(strict=True, reason="tile heuristic ignores DRAM time (issue 17)")
+GEMM_GPUS = [pytest.param(n, marks=L4_TILE_DRAM) if n == "l4" else n for n in GPUS]
+
+
+@pytest.mark.parametrize("name", GEMM_GPUS)
 def test_large_gemm_reaches_efficiency_times_peak(name: str) -> None:
     chip = load_chip(name)
     assert isinstance(chip, GpuChip)

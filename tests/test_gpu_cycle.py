@@ -25,7 +25,8 @@ from hwsim.workload.load import load_model
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, MoeOp
 
-GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb")
+GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb", "l4", "t4-pcie",
+        "v100-sxm2-32gb", "h200-sxm")
 MODELS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "models").glob("*.yaml"))
 GATHER = {"sparse_features.gather": True}
 # Dense kernels: the cycle fidelity times each CTA with the analytic per-wave SM time and
