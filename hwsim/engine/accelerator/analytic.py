@@ -212,8 +212,8 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
                                        chip.array.systolic)
         mp = offchip_mapping(ws, chip, pre, comp, macs * e_mac)
         g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, e_mac, e_off,
-                       sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c,
-                                              mp.prologue), comp, sparse, pre.e_gated_mac,
+                       sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c), comp,
+                       sparse, pre.e_gated_mac,
                        sram=sram, efficiency=eff_rs, rf_j=pre.rf_j,
                        psum_bytes=chip.array.accumulator_bytes)
         assert g.mapping_efficiency is not None

@@ -59,7 +59,6 @@ class OffchipTraffic:
     a: np.ndarray  # ifmap bytes fetched
     b: np.ndarray  # weight bytes fetched
     c: np.ndarray  # outputs written, partial sums spilled and read back
-    prologue: np.ndarray  # first tile's load
 
 
 @dataclass(frozen=True)

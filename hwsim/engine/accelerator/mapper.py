@@ -67,7 +67,6 @@ class Candidates:
     need_a: np.ndarray  # ifmap tile footprint, bytes
     need_b: np.ndarray
     need_c: np.ndarray  # output tile at accumulator width, bytes
-    tiles: np.ndarray  # tile visits (product of trip counts)
     order: np.ndarray  # index into ORDER_CLASSES
     tile: np.ndarray  # (P, 5) tile sizes in DIMS order
     smallest: int  # the candidate with the smallest footprint (used when nothing fits)
@@ -110,13 +109,12 @@ def candidates(nest: LoopNest, elem_bytes: int,
     total = a + w + o
     pro = np.tile(need_a + need_b, 3)
     rank = np.lexsort((pro, total))
-    tiles_all = np.tile(tb * tk * tc * toy * tox, 3)
     tile = np.tile(np.stack([b, k, c, oy, ox], axis=1), (3, 1))
     foot = np.tile(need_a + need_b + need_c, 3)[rank]
     return Candidates(
         offchip_a=a[rank], offchip_b=w[rank], offchip_c=o[rank], total=total[rank],
         prologue=pro[rank], need_a=np.tile(need_a, 3)[rank], need_b=np.tile(need_b, 3)[rank],
-        need_c=np.tile(need_c, 3)[rank], tiles=tiles_all[rank], order=order[rank],
+        need_c=np.tile(need_c, 3)[rank], order=order[rank],
         tile=tile[rank], smallest=int(np.argmin(foot)))
 
 
@@ -164,9 +162,6 @@ class OffchipMapping:
     offchip_a: np.ndarray
     offchip_b: np.ndarray
     offchip_c: np.ndarray
-    prologue: np.ndarray  # first tile's load, bytes
-    epilogue: np.ndarray  # last tile's store, bytes
-    tiles: np.ndarray  # tile visits, all repeats
     order: list[str]
     tile: list[dict[str, int]]
     fits: np.ndarray
@@ -179,7 +174,7 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
     """Map every work item on one design. ``compute_cycles`` and ``fixed_energy_j`` are per
     work item, all repeats (the objective sees one copy's share)."""
     n = len(nests)
-    out = {f: np.zeros(n) for f in ("a", "b", "c", "pro", "epi", "tiles")}
+    out = {f: np.zeros(n) for f in ("a", "b", "c")}
     orders: list[str] = []
     tiles: list[dict[str, int]] = []
     fits = np.zeros(n, dtype=bool)
@@ -194,15 +189,10 @@ def map_works(nests: list[LoopNest], elem_bytes: int, cap_a: float, cap_b: float
         out["a"][j] = cands.offchip_a[i] * reps
         out["b"][j] = cands.offchip_b[i] * reps
         out["c"][j] = cands.offchip_c[i] * reps
-        out["pro"][j] = cands.prologue[i]
-        out["tiles"][j] = cands.tiles[i] * max(round(reps), 1)
-        # The last tile writes its share of the outputs (the epilogue nothing can hide).
-        out["epi"][j] = out["c"][j] / max(out["tiles"][j], 1.0)
         orders.append(ORDER_CLASSES[int(cands.order[i])])
         tiles.append({d: int(v) for d, v in zip(DIMS, cands.tile[i], strict=True)})
         fits[j] = ok
-    return OffchipMapping(out["a"], out["b"], out["c"], out["pro"], out["epi"], out["tiles"],
-                          orders, tiles, fits)
+    return OffchipMapping(out["a"], out["b"], out["c"], orders, tiles, fits)
 
 
 def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b: np.ndarray,
@@ -243,7 +233,7 @@ def map_designs(nests: list[LoopNest], elem_bytes: int, cap_a: np.ndarray, cap_b
                              bool(shared_ac))
     r = reps[:, None]
     return {"a": cat("offchip_a")[pick] * r, "b": cat("offchip_b")[pick] * r,
-            "c": cat("offchip_c")[pick] * r, "prologue": cat("prologue")[pick], "fits": fits}
+            "c": cat("offchip_c")[pick] * r, "fits": fits}
 
 
 def _one_copy(nest: LoopNest) -> LoopNest:

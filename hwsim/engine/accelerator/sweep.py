@@ -120,7 +120,7 @@ def sweep_accelerator(model: Model, chip: AcceleratorChip, designs: DesignArrays
                          chip.array.accumulator_bytes)
         mapper_s = time.perf_counter() - t0
         g = gemm_costs(m, n, k, cnt, elem, d2, chip.dataflow, e_mac, e_off, sram_e,
-                       OffchipTraffic(mp["a"], mp["b"], mp["c"], mp["prologue"]), comp,
+                       OffchipTraffic(mp["a"], mp["b"], mp["c"]), comp,
                        sram=sram, efficiency=eff, rf_j=pre.rf_j,
                        psum_bytes=chip.array.accumulator_bytes)
         cycles += np.broadcast_to(g.cycles, (len(gemms), n_designs)).sum(axis=0)
