@@ -10,8 +10,10 @@ targets. Harnesses differ, so each kind is simulated as it was measured:
 - AIConfigurator's rows time the framework op (``torch.nn.functional.linear``, vLLM's attention
   forward) replayed in a CUDA graph: hwsim's CUDA-graph mode (``cuda_graphs``: the per-kernel GPU
   time ``graph_kernel_overhead_s`` fitted on gpt-fast, no host launch);
-- NeuSight's forward passes are eager PyTorch wall-clock runs of whole models: the preset's own
-  launch overhead applies, as in ``hwsim.report.validate_gpu``.
+- NeuSight's forward passes are eager PyTorch wall-clock runs of whole HuggingFace models: built
+  as the kernels eager fp32 HuggingFace launches (:mod:`hwsim.workload.eager_hf`: scores
+  materialised, operand copies, GPT-2's eight-kernel GELU), with the preset's own launch
+  overhead, as in ``hwsim.report.validate_gpu``.
 
 Rows for a GPU without a preset in this install are skipped (counted, not an error).
 """
@@ -27,7 +29,8 @@ from typing import Any
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
-from hwsim.workload.load import gemm, load_model
+from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
+from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, VectorOp
 
@@ -49,8 +52,6 @@ ANCHOR = {"name": "NeuSight (ASPLOS 2025)", "mean_error": 0.097, "gpus": 7,
 # Harnesses: profiler kernel durations (no launch cost) and CUDA-graph replays of one op.
 KERNEL_TIMED = {"launch_overhead_s": 0.0}
 GRAPH_REPLAY = {"cuda_graphs": True}
-# hwsim's stock builds for NeuSight's models: encoder (BERT) vs causal decoder with an LM head.
-ENCODERS = ("bert_large",)
 
 
 def _read(name: str, ref_dir: Path) -> Iterator[dict[str, str]]:
@@ -92,13 +93,12 @@ def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
-    encoder = r["model"] in ENCODERS
-    base = "bert-base" if encoder else "gpt2-small"
-    over = {"builder.layers": int(r["layers"]), "builder.d_model": int(r["d_model"]),
-            "builder.heads": int(r["heads"]), "builder.d_ff": int(r["d_ff"]),
-            "builder.vocab": int(r["vocab"]), "builder.dtype": r["dtype"],
-            "builder.causal": not encoder, "builder.lm_head": not encoder}
-    model = load_model(base, seq=int(r["seq"]), overrides=over)
+    if r["dtype"] != "fp32":
+        raise ValueError(f"{r['source']}: eager HuggingFace forward passes are fp32 here, "
+                         f"got {r['dtype']!r}")
+    model = eager_hf_model(NEUSIGHT_FAMILY[r["model"]], layers=int(r["layers"]),
+                           d_model=int(r["d_model"]), heads=int(r["heads"]),
+                           d_ff=int(r["d_ff"]), vocab=int(r["vocab"]), seq=int(r["seq"]))
     return _latency_s(model, r["preset"], int(r["batch"]), harness)
 
 
