@@ -40,15 +40,18 @@ def validate_cmd(
 def _validate_gpu(as_json: bool) -> None:
     from hwsim.report.validate_gpu import group_means, validation_rows
     from hwsim.validation.gpu_heldout import calibration_decode, heldout_report
+    from hwsim.validation.gpu_logo import logo_report
 
     heldout = heldout_report()
     rows = validation_rows()
     heldout["decode_from_calibration"] = calibration_decode(rows)
+    logo = logo_report()
     if as_json:
-        doc = {"heldout": heldout, "calibration": rows}
+        doc = {"heldout": heldout, "leave_one_gpu_out": logo, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     _print_heldout(heldout)
+    _print_logo(logo)
     grid = table(("group", "chip", "case", "measured", "hwsim", "unit", "error", "fit"),
                  title="Calibration set (in-sample: fit marks the row a constant was fitted "
                  "on; the other rows fitted nothing but share the fitted rows' harnesses)",
@@ -102,6 +105,23 @@ def _print_heldout(report: dict[str, Any]) -> None:
                     f"{percent(same['hwsim_median_abs_error'])}), NeuSight's own "
                     f"{percent(same['neusight_mean_abs_error'])} (median "
                     f"{percent(same['neusight_median_abs_error'])})")
+
+
+def _print_logo(report: dict[str, Any]) -> None:
+    """Per fit problem and GPU: the median |error| on that GPU of constants fitted without it."""
+    grid = table(("problem", "left out", "rows", "median |error|", "fitted without it"),
+                 title="Leave one GPU out (refit on the other GPUs' fitting rows, predict this "
+                 "GPU)", right=("rows", "median |error|"))
+    for p in report["problems"]:
+        for g in p["per_gpu"]:
+            grid.add_row(p["problem"], g["preset"], str(g["rows"]),
+                         percent(g["median_abs_error"]),
+                         ", ".join(f"{k} {sig4(v)}" for k, v in g["values"].items()))
+        fitted = p["fit"]
+        grid.add_row(p["problem"], "none (all GPUs)", str(fitted["rows"]),
+                     percent(fitted["median_abs_error"]),
+                     ", ".join(f"{k} {sig4(v)}" for k, v in fitted["values"].items()))
+    out().print(grid)
 
 
 def _validate_mcu(as_json: bool, per_layer: bool) -> None:

@@ -123,16 +123,17 @@ def neusight_own_errors(repo: Path) -> dict[tuple[str, str, str], str]:
     return out
 
 
-def neusight_forward(repo: Path) -> None:
+def neusight_forward(repo: Path, devices: dict[str, tuple[str, str, str]] | None = None,
+                     filesets: tuple[str, ...] = ("", "_new_presets")) -> None:
     header = ["gpu", "preset", "model", "layers", "d_model", "heads", "d_ff", "vocab", "seq",
               "batch", "dtype", "latency_ms", "neusight_abs_error_pct", "source",
               "neusight_error_source"]
     own = neusight_own_errors(repo)
-    out: dict[str, list[list]] = {"": [], "_new_presets": []}
+    out: dict[str, list[list]] = {f: [] for f in filesets}
     listing = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only",
                               NEUSIGHT_COMMIT, "scripts/asplos/label"], check=True,
                              capture_output=True, text=True).stdout.split()
-    for device, (preset, folder, fileset) in NEUSIGHT_DEVICES.items():
+    for device, (preset, folder, fileset) in (devices or NEUSIGHT_DEVICES).items():
         for path in sorted(p for p in listing if p.startswith(f"scripts/asplos/label/{folder}/")):
             stem = Path(path).name.removesuffix(".json")
             parts = stem.split("-")

@@ -1,0 +1,45 @@
+"""The registry of GPU fit problems that ``hwsim validate gpu`` refits leave-one-GPU-out.
+
+One line per problem in :data:`PROVIDERS`: ``"module:function"``, the function taking no
+arguments and returning a :class:`~hwsim.calibration.fit.FitProblem`. Providers are imported
+only when the problems are asked for, so registering one costs nothing at import time.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from hwsim.calibration.fit import FitProblem
+
+__all__ = ["PROVIDERS", "fit_problems", "load_provider"]
+
+PROVIDERS: tuple[str, ...] = (
+    "hwsim.calibration.forward_problem:eager_forward_problem",
+)
+
+
+def load_provider(spec: str) -> FitProblem:
+    """Import ``module:function`` and call it; ValueError naming the entry if it is malformed or
+    does not return a FitProblem."""
+    module, sep, name = spec.partition(":")
+    if not sep or not module or not name:
+        raise ValueError(f"fit problem provider {spec!r}: expected 'module:function'")
+    try:
+        provider = getattr(import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"fit problem provider {spec!r}: {exc}") from exc
+    problem = provider()
+    if not isinstance(problem, FitProblem):
+        raise ValueError(f"fit problem provider {spec!r} returned {type(problem).__name__}, "
+                         "not a FitProblem")
+    return problem
+
+
+def fit_problems(providers: tuple[str, ...] = PROVIDERS) -> tuple[FitProblem, ...]:
+    """Every registered problem, in registration order; problem names must be unique."""
+    problems = tuple(load_provider(p) for p in providers)
+    names = [p.name for p in problems]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"fit problems registered twice: {dupes}")
+    return problems

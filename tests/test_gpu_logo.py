@@ -1,0 +1,127 @@
+"""Leave-one-GPU-out in ``hwsim validate gpu``: the fit-problem registry, the report's shape, and
+that no registered problem fits on a held-out row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from hwsim.calibration.fit import FitProblem, Param, fit
+from hwsim.calibration.forward_problem import eager_forward_problem, predict
+from hwsim.calibration.problems import PROVIDERS, fit_problems, load_provider
+from hwsim.engine.simulate import simulate
+from hwsim.presets import list_presets
+from hwsim.validation import gpu_heldout as gh
+from hwsim.validation.gpu_logo import logo_report
+from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
+
+
+def _synthetic() -> FitProblem:
+    """t = scale * size / speed[preset]; gpu-c runs 20 % slow, so leaving it out shows 1/6."""
+    speed = {"gpu-a": 1.0, "gpu-b": 2.0, "gpu-c": 4.0}
+    rows = tuple({"preset": p, "size": s, "source": f"synthetic {p} {s}",
+                  "measured": 3.0 * s / speed[p] * (1.2 if p == "gpu-c" else 1.0)}
+                 for p in speed for s in (1.0, 2.0, 5.0))
+    return FitProblem(name="synthetic", rows=rows,
+                      params=(Param("scale", 1.0, 0.1, 10.0, "s", "time per unit size"),),
+                      predict=lambda v, r: v["scale"] * float(r["size"]) / speed[r["preset"]])
+
+
+@pytest.fixture
+def synthetic_provider(monkeypatch: pytest.MonkeyPatch) -> str:
+    mod = types.ModuleType("logo_synthetic")
+    mod.problem = _synthetic  # type: ignore[attr-defined]
+    mod.not_a_problem = lambda: 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "logo_synthetic", mod)
+    return "logo_synthetic:problem"
+
+
+def test_report_shape_on_a_synthetic_problem(synthetic_provider: str) -> None:
+    doc = logo_report((synthetic_provider,))
+    (p,) = doc["problems"]
+    assert p["problem"] == "synthetic" and p["rows"] == 9
+    assert [g["preset"] for g in p["per_gpu"]] == ["gpu-a", "gpu-b", "gpu-c"]
+    by = {g["preset"]: g for g in p["per_gpu"]}
+    # Without gpu-c the fit is exact on a/b and misses gpu-c by 1 - 1/1.2.
+    assert by["gpu-c"]["median_abs_error"] == pytest.approx(1 - 1 / 1.2, rel=1e-3)
+    assert by["gpu-c"]["values"]["scale"] == pytest.approx(3.0, rel=1e-4)
+    assert by["gpu-a"]["median_abs_error"] > 0.01  # gpu-c pulls the constant when a is out
+    assert p["fit"]["rows"] == 9 and p["fit"]["sources"] == 9
+    assert p["params"][0]["name"] == "scale"
+    json.dumps(doc)  # the --json section serialises
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("no_colon", "expected 'module:function'"),
+    ("hwsim.no_such_module:x", "No module named"),
+    ("logo_synthetic:missing", "has no attribute"),
+    ("logo_synthetic:not_a_problem", "returned int, not a FitProblem"),
+])
+def test_bad_provider_is_named(synthetic_provider: str, spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_provider(spec)
+
+
+def test_a_problem_registered_twice_fails(synthetic_provider: str) -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        fit_problems((synthetic_provider, synthetic_provider))
+
+
+def _heldout_sources() -> set[str]:
+    out: set[str] = set()
+    for name in gh.HELDOUT_FILES:
+        with open(gh.REFERENCE_DIR / name, newline="") as fh:
+            out |= {r["source"] for r in csv.DictReader(fh)}
+    return out
+
+
+def test_registered_problems_fit_no_heldout_row_and_span_gpus() -> None:
+    presets = {p.name for p in list_presets("chips") if p.group == "gpus"}
+    held = _heldout_sources()
+    problems = fit_problems()
+    assert len(problems) == len(PROVIDERS) >= 1
+    for problem in problems:
+        used = {str(r["preset"]) for r in problem.rows}
+        assert len(used) >= 2 and used <= presets, problem.name
+        assert not {str(r["source"]) for r in problem.rows} & held, problem.name
+
+
+def test_forward_problem_layer_shortcut_matches_the_full_model() -> None:
+    row = eager_forward_problem().rows[2]
+    values = {"gemm_efficiency": 0.7, "dram_efficiency": 0.9}
+    model = eager_hf_model(NEUSIGHT_FAMILY[str(row["model"])], layers=int(row["layers"]),
+                           d_model=int(row["d_model"]), heads=int(row["heads"]),
+                           d_ff=int(row["d_ff"]), vocab=int(row["vocab"]), seq=int(row["seq"]))
+    full = simulate(model, str(row["preset"]), batch=int(row["batch"]),
+                    chip_overrides=values).total.latency_s
+    assert predict(values, row) == pytest.approx(full, rel=1e-9)
+
+
+def test_forward_fit_reproduces() -> None:
+    problem = eager_forward_problem()
+    first, second = fit(problem), fit(problem)
+    assert first.values == second.values
+    assert first.fitted_on and all("NeuSight@" in s for s in first.fitted_on)
+
+
+def test_validate_gpu_json_has_logo(run_cli: Any) -> None:
+    code, out, _ = run_cli("validate", "gpu", "--json")
+    assert code == 0
+    logo = json.loads(out)["leave_one_gpu_out"]
+    names = [p["problem"] for p in logo["problems"]]
+    assert names == [p.name for p in fit_problems()]
+    for p in logo["problems"]:
+        assert {g["preset"] for g in p["per_gpu"]} == {str(r["preset"]) for r in
+                                                       next(q for q in fit_problems()
+                                                            if q.name == p["problem"]).rows}
+        assert all(0 <= g["median_abs_error"] < 1 for g in p["per_gpu"])
+
+
+def test_validate_gpu_bad_kind_exits_2(run_cli: Any) -> None:
+    code, _, err = run_cli("validate", "gpus")
+    assert code == 2 and "gpus" in err
