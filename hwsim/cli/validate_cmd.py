@@ -73,7 +73,8 @@ def _print_heldout(report: dict[str, Any]) -> None:
     """Held-out public measurements first: per GPU and kind, then the targets and the anchor."""
     grid = table(("kind", "chip", "rows", "median |error|", "median error", "mean |error|",
                   "target", "met"),
-                 title="Held out (NeuSight, AIConfigurator; no row used for fitting)",
+                 title="Held out (NeuSight, AIConfigurator, llama.cpp decode; no row used for "
+                 "fitting)",
                  right=("rows", "median |error|", "median error", "mean |error|", "target"))
     for s in report["summary"]:
         grid.add_row(s["kind"], s["chip"], str(s["rows"]), percent(s["median_abs_error"]),
@@ -90,7 +91,7 @@ def _print_heldout(report: dict[str, Any]) -> None:
                 f"{report['skipped_no_preset']} rows skipped (GPU without a preset)")
     dec = report["decode_from_calibration"]
     if dec:
-        out().print(f"decode (no public held-out rows): the calibration set's {dec['rows']} decode "
+        out().print(f"decode, calibration set: the {dec['rows']} gpt-fast A100 decode "
                     f"rows that fitted nothing: median |error| "
                     f"{percent(dec['median_abs_error'])} (target <= {percent(dec['target'])}, "
                     f"{'met' if dec['met'] else 'MISSED'}); same harnesses as the fitted rows")
