@@ -160,8 +160,8 @@ def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
         doc[p.name] = _entry(p, simt, SIMT_FILE)
     for p in TENSOR_PARAMS:
         doc[p.name] = _entry(p, tensor, TENSOR_FILE)
-    doc["description"] = ("GEMM kernel constants shared by every GPU: fixed per-kernel time, "
-                          "per-round pipeline fill (SIMT, tensor), SIMT mainloop efficiency")
+    doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
+                          "(SIMT, tensor cores) and the SIMT mainloop efficiency")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

@@ -34,6 +34,9 @@ from hwsim.engine.gpu.rates import (
 )
 from hwsim.mapping.primitives import GemmWork
 
+# Candidates this close to the fastest count as tied (cuBLAS's heuristic ranks tiles by
+# estimates, not exact times) [assumption].
+TIE_TOLERANCE = 0.02
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
 
@@ -104,11 +107,11 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     flops = 2.0 * m * n * k * w.count * flop_frac
     kernels = math.ceil(w.count) if w.b_shared else 1
     per_kernel_count = 1.0 if w.b_shared else w.count
-    path = math_path(chip, dtype, peak)
+    path = math_path(chip, dtype, peak, sparse_tensor="nm" in info)
     fill_s = path.fill_cycles / chip.clock_hz
     a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
     half_l2 = chip.l2_bytes / 2
-    best: _Candidate | None = None
+    candidates: list[_Candidate] = []
     for tm, tn in feasible_tiles(chip, path):
         b_frac = b_fraction(tn)
         b_one = k * n * b * b_frac
@@ -136,9 +139,13 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
             cand = _Candidate(t, sm_s, (tm, tn, split), rounds, ctas / (per_sm_ctas * chip.sms),
                               l2_bytes, dram, b_frac)
-            if best is None or cand.time_s < best.time_s:
-                best = cand
-    assert best is not None
+            candidates.append(cand)
+    # Among candidates within TIE_TOLERANCE of the fastest, the one with the least SM time: a
+    # memory-bound GEMM gains nothing from a tile that saves bytes by computing padding, and
+    # that work costs power (a power-limited GPU would slow it down afterwards).
+    fastest = min(c.time_s for c in candidates)
+    best = min((c for c in candidates if c.time_s <= fastest * (1.0 + TIE_TOLERANCE)),
+               key=lambda c: (c.sm_s, c.time_s))
     tile, waves, b_frac = best.tile, best.rounds, best.b_frac
     if gather_u is not None:
         info["b_fraction"] = b_frac
@@ -178,10 +185,12 @@ class _Candidate:
     b_frac: float
 
 
-def math_path(chip: GpuChip, dtype: str, peak: float) -> MathPath:
-    """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes; every other dtype
-    on the tensor cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate)."""
-    if dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm:
+def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
+              ) -> MathPath:
+    """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes (unless its 2:4
+    weights run on the sparse tensor cores, ``sparse_tensor``); every other dtype on the tensor
+    cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate)."""
+    if dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm and not sparse_tensor:
         rate = (cuda_peak(chip) * simt_issue_efficiency(chip)
                 * gemm_constants().simt_mainloop_efficiency)
         return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,
