@@ -39,7 +39,7 @@ SIMT_TILES: tuple[tuple[int, int], ...] = ((128, 128), (128, 64), (64, 128), (12
 SIMT_K_BLOCK = 8
 # Threads per CTA: a SIMT thread holds an 8x8 accumulator block (CUTLASS SIMT sgemm's thread
 # tile, 64 per thread; a 128x128 CTA = 256 threads), a tensor-core warp a 64x64 (or smaller)
-# warp tile (CUTLASS SM80: 128x128 CTA = 4 warps), at least 2 warps either way.
+# warp tile (CUTLASS SM80: 128x128 CTA = 4 warps), at least 2 warps either way [assumption].
 SIMT_OUTPUTS_PER_THREAD = 64
 TENSOR_OUTPUTS_PER_THREAD = 128
 MIN_CTA_THREADS = 64
@@ -64,7 +64,9 @@ SIMT_ISSUE_OVERHEAD = 0.084
 SUB_PARTITIONS_PER_SM = 4
 WARP = 32
 # Split-K factors a library tries when the output tiles leave SMs idle (cuBLAS's grid-z splits
-# in NeuSight's traces: 2, 3, 4, ...), each slice at least 4 K blocks deep.
+# in NeuSight's traces: 2, 3, 4, 5, ...), each slice at least 4 K blocks deep and at most two
+# CTAs per SM in all [assumption: the bounds keep the search small; deeper splits only add
+# partial-sum traffic].
 SPLIT_K_FACTORS = (1, 2, 3, 4, 6, 8, 12, 16)
 MIN_K_BLOCKS_PER_SLICE = 4
 
