@@ -134,8 +134,8 @@ HEADER = ("# GEMM kernel constants shared by every GPU (schema: hwsim/config/cal
           "\n# read by hwsim/engine/gpu/tensor_gemm.py. Re-fit: hwsim.calibration.gpu_gemm.refit."
           "\n")
 FITTED_ON = {
-    SIMT_FILE: ("NeuSight fp32 nn.Linear/bmm durations on the A100 PCIe 40GB and V100 PCIe "
-                "32GB (sitar-lab/NeuSight@6945927 test/linear.csv, test/bmm.csv)"),
+    SIMT_FILE: ("NeuSight fp32 nn.Linear/bmm event-timed latencies on the A100 PCIe 40GB and "
+                "V100 PCIe 32GB (sitar-lab/NeuSight@6945927 test/linear.csv, test/bmm.csv)"),
     TENSOR_FILE: ("AIConfigurator bf16 vLLM 0.14.0 linears on the A100 SXM 80GB, disjoint from "
                   "the held-out aiconfigurator_gemm.csv (aiconfigurator-core 0.12.0)"),
 }

@@ -4,7 +4,7 @@
 Not run at test or run time: hwsim reads only the CSVs. Needs a checkout (or bare clone) of
 sitar-lab/NeuSight and the unpacked aiconfigurator-core 0.12.0 wheel from PyPI:
 
-    python make_fit.py NEUSIGHT_GIT_DIR AICONFIGURATOR_CORE_DIR
+    python make_gemm_fit.py NEUSIGHT_GIT_DIR AICONFIGURATOR_CORE_DIR
 
 The rows are NeuSight's measured fp32 ``nn.Linear`` / ``torch.bmm`` kernels on the two GPUs that
 have no held-out role (the A100 PCIe 40GB and the V100 PCIe 32GB; :mod:`make_heldout` samples
