@@ -102,3 +102,20 @@ class GpuCalibration(StrictModel):
     active_power_fraction: GpuPowerConstant = Field(
         description="busy power beyond idle of a GPU running any kernel, as a fraction of "
         "tdp_w - idle_power_w, at boost_clock_hz")
+
+
+class GpuGemmCalibration(StrictModel):
+    """``configs/calibration/gpu_gemm.yaml``: the GEMM kernel constants shared by every GPU
+    (:mod:`hwsim.engine.gpu.gemm_tiles`), each fitted on public kernel timings."""
+
+    schema_version: Literal[1] = 1
+    description: str
+    simt_tile_fill_cycles: GpuPowerConstant = Field(
+        description="cycles per round of co-resident SIMT sgemm CTAs outside their mainloop: "
+        "the software pipeline's fill (the first K blocks' global-to-shared latency) and the "
+        "epilogue's store")
+    tensor_tile_fill_cycles: GpuPowerConstant = Field(
+        description="the same for tensor-core GEMM CTAs (cp.async/TMA multistage pipelines)")
+    simt_mainloop_efficiency: GpuPowerConstant = Field(
+        description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
+        "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")

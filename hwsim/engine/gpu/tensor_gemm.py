@@ -4,12 +4,28 @@ for skinny GEMMs, operand reuse through L2, 2:4 sparse tensor cores and gather-G
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec
 from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.engine.gpu.cost import KernelCost
+from hwsim.engine.gpu.gemm_constants import gemm_constants
+from hwsim.engine.gpu.gemm_tiles import (
+    SIMT_K_BLOCK,
+    SIMT_OUTPUTS_PER_THREAD,
+    SIMT_TILES,
+    TENSOR_K_BLOCK,
+    TENSOR_OUTPUTS_PER_THREAD,
+    TENSOR_TILES,
+    MathPath,
+    feasible_tiles,
+    resident_ctas,
+    simt_issue_efficiency,
+    split_factors,
+)
 from hwsim.engine.gpu.rates import (
+    cuda_peak,
     dram_bw,
     kernel_overhead_s,
     l2_bw,
@@ -18,15 +34,9 @@ from hwsim.engine.gpu.rates import (
 )
 from hwsim.mapping.primitives import GemmWork
 
-# CTA tile shapes (rows of A x columns of B) a cuBLAS/CUTLASS heuristic picks among for SM80+
-# tensor-core GEMMs: 256x128 and 128x128 for large problems, narrower tiles for skinny ones.
-TILES: tuple[tuple[int, int], ...] = ((256, 128), (128, 256), (128, 128), (128, 64), (64, 128),
-                                      (64, 64), (32, 128), (16, 128))
-# A tile's fp32 accumulators may fill at most this share of the SM's register file: CUTLASS's
-# largest SM80 tile (256x128, 256 threads) holds 128 fp32 accumulators per thread of the 255
-# registers a thread can address, the rest holding A/B fragments and addresses.
-ACCUMULATOR_REGISTER_SHARE = 0.5
-ACCUMULATOR_BYTES = 4.0
+# Candidates this close to the fastest count as tied (cuBLAS's heuristic ranks tiles by
+# estimates, not exact times) [assumption].
+TIE_TOLERANCE = 0.02
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
 
@@ -36,16 +46,6 @@ def burst_factor(chip: GpuChip, row_bytes: float) -> float:
     (``offchip.burst_bytes``)."""
     burst = chip.offchip.burst_bytes
     return math.ceil(row_bytes / burst) * burst / row_bytes
-
-
-def feasible_tiles(chip: GpuChip) -> tuple[tuple[int, int], ...]:
-    """The tiles whose fp32 accumulators fit the register file's accumulator share (all tiles
-    when the register file is not given; the smallest tile when none fits)."""
-    if chip.register_file_bytes_per_sm is None:
-        return TILES
-    budget = chip.register_file_bytes_per_sm * ACCUMULATOR_REGISTER_SHARE
-    fit = tuple(t for t in TILES if t[0] * t[1] * ACCUMULATOR_BYTES <= budget)
-    return fit or (min(TILES, key=lambda t: t[0] * t[1]),)
 
 
 def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
@@ -107,55 +107,110 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     flops = 2.0 * m * n * k * w.count * flop_frac
     kernels = math.ceil(w.count) if w.b_shared else 1
     per_kernel_count = 1.0 if w.b_shared else w.count
-    per_sm = peak * chip.gemm_efficiency / chip.sms
-    best: tuple[float, tuple[int, int, int], int, float, float, float] | None = None
-    for tm, tn in feasible_tiles(chip):
+    path = math_path(chip, dtype, peak, sparse_tensor="nm" in info)
+    fill_s = path.fill_cycles / chip.clock_hz
+    a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
+    half_l2 = chip.l2_bytes / 2
+    candidates: list[_Candidate] = []
+    for tm, tn in feasible_tiles(chip, path):
         b_frac = b_fraction(tn)
+        b_one = k * n * b * b_frac
         mt, nt = math.ceil(m / tm), math.ceil(n / tn)
-        tiles = mt * nt * math.ceil(per_kernel_count)
-        # Split-K when the output tiles cannot fill the SMs (skinny decode GEMMs): K slices of
-        # at least 256 run on idle SMs, and their fp32 partial sums are reduced through L2.
-        split = max(1, min(chip.sms // tiles, k // 256)) if tiles < chip.sms else 1
-        waves = math.ceil(tiles * split / chip.sms)
-        k_slice = k / split
-        l2_per_sm = l2_bw_per_busy_sm(chip, tiles * split)
-        tile_math = 2.0 * tm * tn * k_slice * flop_frac / per_sm
-        tile_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
-        tile_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
-                        if b_converts_per_s else 0.0)
-        t = waves * max(tile_math, tile_l2, tile_convert)
-        partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
-        l2_traffic = (m * k * b * nt + k * n * b * b_frac * mt) * per_kernel_count + partials
-        if best is None or t < best[0]:
-            best = (t, (tm, tn, split), waves, tiles * split / (waves * chip.sms), l2_traffic,
-                    b_frac)
-    assert best is not None
-    compute_per_kernel, tile, waves, wave_eff, l2_traffic, b_frac = best
+        out_ctas = mt * nt * math.ceil(per_kernel_count)
+        resident = resident_ctas(chip, path, (tm, tn))
+        for split in split_factors(k, path.k_block, out_ctas, chip):
+            ctas = out_ctas * split
+            k_slice = math.ceil(k / split)
+            k_padded = math.ceil(k_slice / path.k_block) * path.k_block
+            per_sm_ctas = math.ceil(ctas / chip.sms)
+            rounds = math.ceil(per_sm_ctas / resident)
+            l2_per_sm = l2_bw_per_busy_sm(chip, min(ctas, chip.sms))
+            cta_math = 2.0 * tm * tn * k_padded * flop_frac / path.flops_per_s_per_sm
+            cta_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
+            cta_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
+                           if b_converts_per_s else 0.0)
+            sm_s = per_sm_ctas * max(cta_math, cta_l2, cta_convert) + rounds * fill_s
+            # Split-K: each slice writes fp32 partial sums that the last one reads back.
+            partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
+            l2_bytes = (m * k * b * nt + k * n * b * b_frac * mt) * per_kernel_count + partials
+            dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac,
+                               ctas, resident, per_kernel_count)
+            dram += partials if partials > half_l2 else 0.0
+            t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
+            cand = _Candidate(t, sm_s, (tm, tn, split), rounds, ctas / (per_sm_ctas * chip.sms),
+                              l2_bytes, dram, b_frac)
+            candidates.append(cand)
+    # Among candidates within TIE_TOLERANCE of the fastest, the one with the least SM time: a
+    # memory-bound GEMM gains nothing from a tile that saves bytes by computing padding, and
+    # that work costs power (a power-limited GPU would slow it down afterwards).
+    fastest = min(c.time_s for c in candidates)
+    best = min((c for c in candidates if c.time_s <= fastest * (1.0 + TIE_TOLERANCE)),
+               key=lambda c: (c.sm_s, c.time_s))
+    tile, waves, b_frac = best.tile, best.rounds, best.b_frac
     if gather_u is not None:
         info["b_fraction"] = b_frac
-    b_one = k * n * b * b_frac
-    half_l2 = chip.l2_bytes / 2
-    a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
+    compute_per_kernel = best.sm_s
+    l2_traffic, dram_total = best.l2_bytes, best.dram_bytes
     if w.b_shared:
         # Sequential steps (a recurrent cell) reuse one weight matrix: an L2 hit after the
         # first step when it fits, else streamed again every step.
+        b_one = k * n * b * b_frac
         dram_total = (a_one + c_one) * kernels + (b_one if b_one <= half_l2 else b_one * kernels)
-    else:
-        compulsory = a_one + b_one * per_kernel_count + c_one
-        if min(a_one, b_one * per_kernel_count) <= half_l2:
-            dram_total = compulsory  # the smaller operand stays resident while the other streams
-        else:
-            # Wave-level reuse: the CTAs of one wave cover a ~square block of output tiles whose
-            # A row-bands and B column-bands stream through L2 once per wave.
-            out_tiles = math.ceil(m / tile[0]) * math.ceil(n / tile[1]) * per_kernel_count
-            side = math.sqrt(min(chip.sms, out_tiles))
-            per_wave = (tile[0] + tile[1] * b_frac) * side * k * b
-            dram_total = max(compulsory, waves * per_wave + c_one)
     l2_total = (l2_traffic + c_one) * kernels
-    info |= {"tile": list(tile[:2]), "split_k": tile[2], "waves": waves * kernels}
+    info |= {"tile": list(tile[:2]), "split_k": tile[2], "waves": waves * kernels,
+             "path": path.name}
+    simt = path.name == "simt"
     return KernelCost(
         kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
         l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / dram_bw(chip) * slowdown,
-        launch_s=kernels * kernel_overhead_s(chip), tensor_flops=flops,
-        smem_bytes=l2_total, l2_bytes=l2_total, dram_bytes=dram_total,
-        wave_efficiency=wave_eff, mapping=info)
+        launch_s=kernels * kernel_overhead_s(chip),
+        tensor_flops=0.0 if simt else flops,
+        cuda_flops=flops if simt else 0.0, smem_bytes=l2_total, l2_bytes=l2_total,
+        dram_bytes=dram_total, wave_efficiency=best.wave_efficiency, mapping=info,
+        unit="cuda" if simt else "tensor")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One (tile, split-K) choice: its time, SM time, rounds of co-resident CTAs, the share of
+    CTA slots its last round fills, and its traffic."""
+
+    time_s: float
+    sm_s: float
+    tile: tuple[int, int, int]
+    rounds: int
+    wave_efficiency: float
+    l2_bytes: float
+    dram_bytes: float
+    b_frac: float
+
+
+def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
+              ) -> MathPath:
+    """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes (unless its 2:4
+    weights run on the sparse tensor cores, ``sparse_tensor``); every other dtype on the tensor
+    cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate)."""
+    if dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm and not sparse_tensor:
+        rate = (cuda_peak(chip) * simt_issue_efficiency(chip)
+                * gemm_constants().simt_mainloop_efficiency)
+        return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,
+                        rate / chip.sms, gemm_constants().simt_tile_fill_cycles)
+    return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
+                    peak * chip.gemm_efficiency / chip.sms,
+                    gemm_constants().tensor_tile_fill_cycles)
+
+
+def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,
+                tile: tuple[int, int], b_frac: float, ctas: int, resident: int,
+                per_kernel_count: float) -> float:
+    """DRAM bytes of one kernel: each operand once when the smaller one stays resident in half
+    the L2 while the other streams, else per wave the A row-bands and B column-bands of the ~square
+    block of output tiles its CTAs cover (row-band rasterisation)."""
+    compulsory = a_one + b_one * per_kernel_count + c_one
+    if w.b_shared or min(a_one, b_one * per_kernel_count) <= chip.l2_bytes / 2:
+        return compulsory
+    slots = chip.sms * resident
+    out_tiles = math.ceil(w.m / tile[0]) * math.ceil(w.n / tile[1]) * per_kernel_count
+    side = math.sqrt(min(slots, out_tiles))
+    per_wave = (tile[0] + tile[1] * b_frac) * side * w.k * w.dtype_bytes
+    return max(compulsory, math.ceil(ctas / slots) * per_wave + c_one)

@@ -1,0 +1,169 @@
+"""The GEMM kernel constants (``configs/calibration/gpu_gemm.yaml``): fit problems and the refit.
+
+Two problems through :mod:`hwsim.calibration.fit`, on fitting rows only (the held-out files are
+never read here), each predicting with the engine itself - the whole ``simulate`` path with the
+power-limit throttle - with candidate constants installed:
+
+- SIMT sgemm (:func:`simt_problem`): ``simt_tile_fill_cycles`` and
+  ``simt_mainloop_efficiency`` on ``neusight_gemm_fit.csv`` (fp32 nn.Linear/bmm on the A100
+  PCIe 40GB and V100 PCIe 32GB, GPUs with no held-out role), timed as NeuSight timed them: CUDA
+  events around one eager PyTorch call, so the launch is in the time (the preset's
+  ``launch_overhead_s``);
+- tensor cores (:func:`tensor_problem`): ``tensor_tile_fill_cycles`` on
+  ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
+  A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
+  as fitted.
+
+:func:`refit` solves both; :func:`write_gemm_calibration` writes the result with provenance.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.config.calibration import GpuGemmCalibration
+from hwsim.engine.gpu.gemm_constants import (
+    GEMM_CALIBRATION,
+    GemmConstants,
+    gemm_constants,
+    use_gemm_constants,
+)
+from hwsim.engine.simulate import simulate
+from hwsim.presets import reference_dir
+from hwsim.workload.load import gemm
+from hwsim.workload.model import Model
+from hwsim.workload.ops import MatmulOp
+
+SIMT_FILE = "neusight_gemm_fit.csv"
+TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
+# AIConfigurator replays each op in a CUDA graph (as hwsim.validation.gpu_heldout times it).
+GRAPH_REPLAY = {"cuda_graphs": True}
+SIMT_PARAMS = (
+    Param("simt_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
+          "SIMT pipeline fill and epilogue per round of co-resident CTAs"),
+    Param("simt_mainloop_efficiency", 0.85, 0.3, 1.0, "fraction of the FP32 pipes' peak",
+          "sustained share of the FP32 peak in a SIMT sgemm mainloop"),
+)
+TENSOR_PARAMS = (
+    Param("tensor_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
+          "tensor-core pipeline fill and epilogue per round of co-resident CTAs"),
+)
+
+
+def _read(name: str, ref_dir: Path | None) -> list[dict[str, str]]:
+    with open((ref_dir or reference_dir("gpu")) / name, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def simt_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The SIMT fitting rows: one per CSV row, measured in seconds, with file and line."""
+    return tuple({"preset": r["preset"], "measured": float(r["latency_us"]) * 1e-6,
+                  "source": f"{SIMT_FILE}:{i + 2} ({r['source']})", "op": r["op"],
+                  "batch": int(r["batch"]), "m": int(r["m"]), "n": int(r["n"]),
+                  "k": int(r["k"]), "dtype": r["dtype"]}
+                 for i, r in enumerate(_read(SIMT_FILE, ref_dir)))
+
+
+def tensor_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The tensor-core fitting rows (AIConfigurator's (m, k) x (k, n) linears)."""
+    return tuple({"preset": r["preset"], "measured": float(r["latency_us"]) * 1e-6,
+                  "source": f"{TENSOR_FILE}:{i + 2} ({r['source']})", "op": "gemm",
+                  "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
+                  "dtype": r["dtype"]}
+                 for i, r in enumerate(_read(TENSOR_FILE, ref_dir)))
+
+
+def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
+    """A NeuSight GEMM row as hwsim's GEMM and batch. NeuSight's (B, M, N, K) are
+    ``nn.Linear(N, K)`` on a (B, M, N) input, or ``torch.bmm`` of (B, M, N) by (B, N, K)
+    (neusight/Dataset/collect.py, profile_kernel): N is the reduction, K the output columns;
+    hwsim's ``gemm(m, n, k)`` reduces over k."""
+    m, n, k, b = (int(row[key]) for key in ("m", "n", "k", "batch"))  # type: ignore[call-overload]
+    dtype = str(row["dtype"])
+    if row["op"] == "linear":  # nn.Linear flattens the batch into the rows
+        return gemm(m * b, k, n, dtype=dtype), 1
+    # torch.bmm: b independent products, each with its own B (an activation, not a weight).
+    op = MatmulOp(name="bmm", m=m, n=k, k=n, batch=b, b_is_weight=False, dtype=dtype)
+    return Model(name=f"bmm {b}x{m}x{k}x{n}", ops=(op,), origin="validation"), 1
+
+
+def _predict(base: GemmConstants, values: Mapping[str, float],
+             row: Mapping[str, object]) -> float:
+    consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
+    with use_gemm_constants(consts):
+        if row["op"] == "gemm":
+            model = gemm(int(row["m"]), int(row["n"]), int(row["k"]),  # type: ignore[call-overload]
+                         dtype=str(row["dtype"]))
+            return simulate(model, str(row["preset"]),
+                            chip_overrides=GRAPH_REPLAY).total.latency_s
+        model, batch = neusight_gemm(row)
+        return simulate(model, str(row["preset"]), batch=batch).total.latency_s
+
+
+def simt_problem(ref_dir: Path | None = None,
+                 base: GemmConstants | None = None) -> FitProblem:
+    """The SIMT constants' fit problem (the tensor constant held at ``base``'s value)."""
+    b = base or gemm_constants()
+    return FitProblem(name="gpu_gemm_simt", params=SIMT_PARAMS, rows=simt_rows(ref_dir),
+                      predict=lambda v, r: _predict(b, v, r))
+
+
+def tensor_problem(ref_dir: Path | None = None,
+                   base: GemmConstants | None = None) -> FitProblem:
+    """The tensor-core constant's fit problem (the SIMT constants held at ``base``'s)."""
+    b = base or gemm_constants()
+    return FitProblem(name="gpu_gemm_tensor", params=TENSOR_PARAMS, rows=tensor_rows(ref_dir),
+                      predict=lambda v, r: _predict(b, v, r))
+
+
+def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
+    """Fit the SIMT constants, then the tensor constant given them (deterministic)."""
+    simt = fit(simt_problem(ref_dir))
+    base = dataclasses.replace(gemm_constants(), **simt.values)
+    return simt, fit(tensor_problem(ref_dir, base))
+
+
+HEADER = ("# GEMM kernel constants shared by every GPU (schema: hwsim/config/calibration.py,\n"
+          "# GpuGemmCalibration). Written by hwsim.calibration.gpu_gemm.write_gemm_calibration;"
+          "\n# read by hwsim/engine/gpu/tensor_gemm.py. Re-fit: hwsim.calibration.gpu_gemm.refit."
+          "\n")
+FITTED_ON = {
+    SIMT_FILE: ("NeuSight fp32 nn.Linear/bmm event-timed latencies on the A100 PCIe 40GB and "
+                "V100 PCIe 32GB (sitar-lab/NeuSight@6945927 test/linear.csv, test/bmm.csv)"),
+    TENSOR_FILE: ("AIConfigurator bf16 vLLM 0.14.0 linears on the A100 SXM 80GB, disjoint from "
+                  "the held-out aiconfigurator_gemm.csv (aiconfigurator-core 0.12.0)"),
+}
+
+
+def _entry(p: Param, result: FitResult, file: str) -> dict[str, object]:
+    return {"value": float(f"{result.values[p.name]:.6g}"), "unit": p.unit, "status": "fitted",
+            "source": (f"{p.description}; fitted by hwsim.calibration.gpu_gemm.refit (scipy "
+                       f"least_squares on log(predicted/measured), soft_l1, bounds "
+                       f"[{p.lower:g}, {p.upper:g}]); median |error| "
+                       f"{result.median_abs_error:.3f} on its {result.rows} rows"),
+            "fitted_on": (f"{result.rows} rows of hwsim/data/reference/gpu/{file}: "
+                          f"{FITTED_ON[file]}")}
+
+
+def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
+                           base: GpuGemmCalibration = GEMM_CALIBRATION) -> GpuGemmCalibration:
+    """Write both fits into the file the engine reads (each constant marked fitted, naming its
+    rows); the schema refuses a fitted constant without them."""
+    doc = base.model_dump(mode="json")
+    for p in SIMT_PARAMS:
+        doc[p.name] = _entry(p, simt, SIMT_FILE)
+    for p in TENSOR_PARAMS:
+        doc[p.name] = _entry(p, tensor, TENSOR_FILE)
+    doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
+                          "(SIMT, tensor cores) and the SIMT mainloop efficiency")
+    checked = GpuGemmCalibration.model_validate(doc)
+    text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
+                          allow_unicode=True)
+    Path(path).write_text(HEADER + text, encoding="utf-8")
+    return checked

@@ -1,0 +1,81 @@
+"""Regenerates the GPU GEMM *fitting* CSVs of this folder (``neusight_gemm_fit.csv``,
+``aiconfigurator_gemm_fit.csv``) from NeuSight and AIConfigurator.
+
+Not run at test or run time: hwsim reads only the CSVs. Needs a checkout (or bare clone) of
+sitar-lab/NeuSight and the unpacked aiconfigurator-core 0.12.0 wheel from PyPI:
+
+    python make_gemm_fit.py NEUSIGHT_GIT_DIR AICONFIGURATOR_CORE_DIR
+
+The rows are NeuSight's measured fp32 ``nn.Linear`` / ``torch.bmm`` kernels on the two GPUs that
+have no held-out role (the A100 PCIe 40GB and the V100 PCIe 32GB; :mod:`make_heldout` samples
+H100, L4 and T4), so the fitting set is disjoint from every held-out row by GPU. A seeded sample
+(the held-out ``SEED``, salted per file) keeps the file small and the selection reproducible; no
+row is picked by how well hwsim does.
+
+The AIConfigurator rows are the A100 SXM's bf16 vLLM GEMMs (the calibration GPU) minus every
+(m, n, k) of the held-out ``aiconfigurator_gemm.csv``, so they share no row with it; H100 and
+H200 stay held out whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import pandas as pd
+from make_heldout import AIC_PKG, AIC_SYSTEMS, _aic_path, _git, _ns_source, _sample, _write
+
+# NeuSight device name -> hwsim preset (created for this fitting set).
+FIT_DEVICES = {"NVIDIA A100-PCIE-40GB": "a100-pcie-40gb",
+               "Tesla V100-PCIE-32GB": "v100-pcie-32gb"}
+ROWS_PER_OP = {"linear": 60, "bmm": 30}
+AIC_FIT_SYSTEM = "a100_sxm"
+AIC_FIT_ROWS = 60
+
+
+def neusight_gemm_fit(repo: Path) -> None:
+    header = ["gpu", "preset", "op", "batch", "m", "n", "k", "dtype", "latency_us", "kernel",
+              "grid", "source"]
+    out: list[list] = []
+    for op, n_rows in ROWS_PER_OP.items():
+        path = f"scripts/asplos/data/dataset/test/{op}.csv"
+        rows = list(csv.DictReader(io.StringIO(_git(repo, path))))
+        for device, preset in FIT_DEVICES.items():
+            mine = [r for r in rows if r["Device"] == device]
+            for r in _sample(mine, n_rows, f"fit:{op}:{device}"):
+                grid = f"{r['Grid x']}x{r['Grid y']}x{r['Grid z']}"
+                out.append([device, preset, op, r["B"], r["M"], r["N"], r["K"], "fp32",
+                            f"{float(r['Latency']) * 1e3:.4f}", r["Kernel Name"][:60], grid,
+                            _ns_source(path)])
+    _write("neusight_gemm_fit.csv", header, out)
+
+
+def aic_gemm_fit(pkg: Path) -> None:
+    header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
+              "source"]
+    preset, version, _ = AIC_SYSTEMS[AIC_FIT_SYSTEM]
+    with open(Path(__file__).parent / "aiconfigurator_gemm.csv", newline="") as fh:
+        held = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(fh)
+                if r["preset"] == preset}
+    path = _aic_path(AIC_FIT_SYSTEM, version, "gemm", "gemm_perf")
+    df = pd.read_parquet(pkg / path)
+    df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
+    rows = [r for r in df.itertuples(index=False) if (r.m, r.n, r.k) not in held]
+    out = [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
+            f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
+           for r in sorted(_sample(rows, AIC_FIT_ROWS, f"fit:{AIC_FIT_SYSTEM}"),
+                           key=lambda r: (r.m, r.n, r.k))]
+    _write("aiconfigurator_gemm_fit.csv", header, out)
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        raise SystemExit(__doc__)
+    neusight_gemm_fit(Path(argv[0]))
+    aic_gemm_fit(Path(argv[1]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

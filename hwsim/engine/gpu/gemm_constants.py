@@ -1,0 +1,59 @@
+"""The GEMM kernel constants shared by every GPU, as the engine reads them:
+``configs/calibration/gpu_gemm.yaml`` (validated by
+:class:`hwsim.config.calibration.GpuGemmCalibration`; each says what it was fitted on).
+:mod:`hwsim.calibration.gpu_gemm` re-fits them; while it tries candidate values it installs them
+with :func:`use_gemm_constants` (a context variable, so the engine itself stays pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from hwsim.config.calibration import GpuGemmCalibration
+from hwsim.config.loading import read_yaml_file, validate
+from hwsim.presets import calibration_path
+
+
+@dataclass(frozen=True)
+class GemmConstants:
+    """Values of the GEMM constants (units in the names)."""
+
+    simt_tile_fill_cycles: float
+    simt_mainloop_efficiency: float
+    tensor_tile_fill_cycles: float
+
+
+def load_gemm_calibration() -> GpuGemmCalibration:
+    """The shipped GEMM constants with their provenance, validated."""
+    path = calibration_path("gpu_gemm")
+    return validate(read_yaml_file(path), GpuGemmCalibration,  # type: ignore[no-any-return]
+                    str(path))
+
+
+def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
+    """The values of a calibration document."""
+    return GemmConstants(simt_tile_fill_cycles=cal.simt_tile_fill_cycles.value,
+                         simt_mainloop_efficiency=cal.simt_mainloop_efficiency.value,
+                         tensor_tile_fill_cycles=cal.tensor_tile_fill_cycles.value)
+
+
+GEMM_CALIBRATION = load_gemm_calibration()
+SHIPPED = constants_of(GEMM_CALIBRATION)
+_ACTIVE: ContextVar[GemmConstants | None] = ContextVar("gemm_constants", default=None)
+
+
+def gemm_constants() -> GemmConstants:
+    """The constants in force (the shipped ones unless a re-fit installed candidates)."""
+    return _ACTIVE.get() or SHIPPED
+
+
+@contextmanager
+def use_gemm_constants(values: GemmConstants) -> Iterator[None]:
+    """Run the engine with ``values`` in place of the shipped constants (for a re-fit)."""
+    token = _ACTIVE.set(values)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)

@@ -1,0 +1,77 @@
+"""The GEMM constants (configs/calibration/gpu_gemm.yaml) are reproducible and fitted only on
+fitting data: a refit on the fitting files returns the shipped values, every constant names its
+rows, and no fitting row is a held-out row (NeuSight: other GPUs; AIConfigurator: other shapes)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from hwsim.calibration.gpu_gemm import (
+    SIMT_FILE,
+    SIMT_PARAMS,
+    TENSOR_FILE,
+    TENSOR_PARAMS,
+    refit,
+    simt_rows,
+    tensor_rows,
+)
+from hwsim.config.calibration import GpuGemmCalibration, GpuPowerConstant
+from hwsim.engine.gpu.gemm_constants import GEMM_CALIBRATION
+from hwsim.presets import reference_dir
+
+HELD_OUT = ("neusight_gemm.csv", "neusight_gemm_new_presets.csv", "aiconfigurator_gemm.csv",
+            "aiconfigurator_gemm_new_presets.csv")
+
+
+def _held_out() -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for name in HELD_OUT:
+        with open(reference_dir("gpu") / name, newline="") as fh:
+            rows += list(csv.DictReader(fh))
+    return rows
+
+
+def test_refit_reproduces_the_shipped_constants() -> None:
+    simt, tensor = refit()
+    shipped = GEMM_CALIBRATION
+    for p in SIMT_PARAMS:
+        assert simt.values[p.name] == pytest.approx(getattr(shipped, p.name).value, rel=1e-3,
+                                                    abs=1e-3), p.name
+    for p in TENSOR_PARAMS:
+        assert tensor.values[p.name] == pytest.approx(getattr(shipped, p.name).value, rel=1e-3,
+                                                      abs=1e-3), p.name
+    # The fits explain their own rows to within the issue's 10 % (SIMT) / 15 % (tensor).
+    assert simt.median_abs_error <= 0.10
+    assert tensor.median_abs_error <= 0.15
+
+
+def test_every_constant_is_fitted_and_names_its_file() -> None:
+    for p, file in [(p, SIMT_FILE) for p in SIMT_PARAMS] + [(p, TENSOR_FILE)
+                                                             for p in TENSOR_PARAMS]:
+        const = getattr(GEMM_CALIBRATION, p.name)
+        assert const.status == "fitted" and file in const.fitted_on
+
+
+def test_a_fitted_constant_without_rows_is_refused() -> None:
+    doc = GEMM_CALIBRATION.model_dump(mode="json")
+    doc["simt_tile_fill_cycles"]["fitted_on"] = ""
+    with pytest.raises(ValueError, match="fitted_on"):
+        GpuGemmCalibration.model_validate(doc)
+    assert GpuPowerConstant.model_validate(
+        {"value": 1.0, "unit": "s", "status": "assumption", "source": "x"}).fitted_on == ""
+
+
+def test_fitting_rows_are_disjoint_from_the_held_out_rows() -> None:
+    held = _held_out()
+    held_gpus = {r["gpu"] for r in held if "op" in r}
+    simt = simt_rows()
+    assert len(simt) == 180 and all(str(r["source"]).startswith(SIMT_FILE) for r in simt)
+    with open(reference_dir("gpu") / SIMT_FILE, newline="") as fh:
+        assert not {r["gpu"] for r in csv.DictReader(fh)} & held_gpus
+    aic_held = {(r["preset"], int(r["m"]), int(r["n"]), int(r["k"])) for r in held
+                if "op" not in r}
+    tensor = tensor_rows()
+    assert tensor
+    assert not {(r["preset"], r["m"], r["n"], r["k"]) for r in tensor} & aic_held

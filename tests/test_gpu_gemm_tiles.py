@@ -1,0 +1,136 @@
+"""GEMM tile selection (hwsim/engine/gpu/gemm_tiles.py, tensor_gemm.py) against an independent
+numpy re-derivation: for every (tile, split-K) candidate the SM time is
+
+    ceil(CTAs / SMs) x max(math, L2) per CTA + ceil(ceil(CTAs / SMs) / resident) x fill
+
+with CTAs = ceil(M / tm) x ceil(N / tn) x split, the math over K padded to whole K blocks at the
+path's per-SM rate; the library takes the fastest candidate once L2 and DRAM time are counted.
+Plus the math paths' facts: fp32 runs SIMT on the FP32 pipes, 16-bit on the tensor cores."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.gemm_constants import gemm_constants
+from hwsim.engine.gpu.gemm_tiles import (
+    SIMT_ISSUE_OVERHEAD,
+    SIMT_TILES,
+    TENSOR_TILES,
+    resident_ctas,
+    simt_issue_efficiency,
+)
+from hwsim.engine.gpu.rates import cuda_peak, l2_bw_per_busy_sm, tensor_peak
+from hwsim.engine.gpu.tensor_gemm import math_path, tensor_gemm
+from hwsim.hardware.chips import load_chip
+from hwsim.mapping.primitives import GemmWork
+
+
+def _chip(name: str) -> GpuChip:
+    chip = load_chip(name)
+    assert isinstance(chip, GpuChip)
+    return chip
+
+
+def test_fp32_runs_simt_on_the_fp32_pipes_and_bf16_on_the_tensor_cores() -> None:
+    chip = _chip("a100-sxm-80gb")
+    simt = math_path(chip, "fp32", tensor_peak(chip, "fp32"))
+    tensor = math_path(chip, "bf16", tensor_peak(chip, "bf16"))
+    assert simt.name == "simt" and simt.tiles == SIMT_TILES and simt.k_block == 8
+    assert tensor.name == "tensor" and tensor.tiles == TENSOR_TILES
+    eff = gemm_constants().simt_mainloop_efficiency
+    assert simt.flops_per_s_per_sm * chip.sms == pytest.approx(cuda_peak(chip) * eff)
+    assert tensor.flops_per_s_per_sm * chip.sms == pytest.approx(
+        312e12 * chip.gemm_efficiency, rel=0.01)
+    cost = tensor_gemm(GemmWork(4096, 4096, 4096, 1, 4, True), chip, "fp32")
+    assert cost.unit == "cuda" and cost.tensor_flops == 0.0
+    assert cost.cuda_flops == pytest.approx(2 * 4096**3)
+
+
+def test_issue_limit_binds_only_where_a_warp_ffma_takes_one_clock() -> None:
+    # 64 FP32 lanes per SM (16 per sub-partition: V100, A100, T4): two clocks per warp FFMA.
+    assert simt_issue_efficiency(_chip("v100-pcie-32gb")) == 1.0
+    assert simt_issue_efficiency(_chip("t4-pcie")) == 1.0
+    # 128 lanes per SM (L4, H100): one clock per warp FFMA, the loads take issue slots.
+    assert simt_issue_efficiency(_chip("l4")) == pytest.approx(1 / (1 + SIMT_ISSUE_OVERHEAD))
+    assert simt_issue_efficiency(_chip("h100-sxm")) == pytest.approx(1 / 1.084)
+
+
+def test_co_resident_ctas_follow_registers_and_threads() -> None:
+    chip = _chip("a100-sxm-80gb")
+    path = math_path(chip, "fp32", 0.0)
+    # 128x128 fp32 accumulators = 64 KiB; half of the 256 KiB register file holds two.
+    assert resident_ctas(chip, path, (128, 128)) == 2
+    # 32x32: 64 threads (floor) x 32 = 2048 threads; 4 KiB accumulators x 32; capped at 16.
+    assert resident_ctas(chip, path, (32, 32)) == 16
+
+
+def _numpy_choice(w: GemmWork, chip: GpuChip, dtype: str) -> tuple[tuple[int, int, int], float]:
+    """The fastest candidate by SM time alone, vectorised over tiles and splits (DRAM/L2 are
+    not binding for the shapes used below)."""
+    path = math_path(chip, dtype, tensor_peak(chip, dtype))
+    fill_s = path.fill_cycles / chip.clock_hz
+    best: tuple[float, tuple[int, int, int]] | None = None
+    tiles = np.array(path.tiles)
+    for split in (1, 2, 3, 4, 6, 8, 12, 16):
+        out = np.ceil(w.m / tiles[:, 0]) * np.ceil(w.n / tiles[:, 1])
+        if split > 1 and (out.min() >= chip.sms or split > w.k // (path.k_block * 4)):
+            continue
+        ok = (split == 1) | ((out < chip.sms) & (out * split <= 2 * chip.sms))
+        ctas = out * split
+        k_pad = np.ceil(np.ceil(w.k / split) / path.k_block) * path.k_block
+        per_sm = np.ceil(ctas / chip.sms)
+        res = np.array([resident_ctas(chip, path, (int(a), int(b))) for a, b in tiles])
+        math_s = 2.0 * tiles[:, 0] * tiles[:, 1] * k_pad / path.flops_per_s_per_sm
+        l2_s = np.array([(a + b) * math.ceil(w.k / split) * w.dtype_bytes
+                         / l2_bw_per_busy_sm(chip, int(min(c, chip.sms)))
+                         for (a, b), c in zip(tiles, ctas, strict=True)])
+        sm_s = per_sm * np.maximum(math_s, l2_s) + np.ceil(per_sm / res) * fill_s
+        sm_s = np.where(ok, sm_s, np.inf)
+        i = int(np.argmin(sm_s))
+        if best is None or sm_s[i] < best[0]:
+            best = (float(sm_s[i]), (int(tiles[i, 0]), int(tiles[i, 1]), split))
+    assert best is not None
+    return best[1], best[0]
+
+
+@pytest.mark.parametrize(("name", "dtype", "shape"), [
+    ("a100-sxm-80gb", "bf16", (8192, 8192, 8192)),
+    ("a100-sxm-80gb", "fp32", (4096, 3072, 1024)),
+    ("v100-pcie-32gb", "fp32", (2048, 2048, 2048)),
+    ("h100-sxm", "bf16", (4096, 1024, 8192)),
+])
+def test_compute_bound_choice_matches_numpy(name: str, dtype: str,
+                                            shape: tuple[int, int, int]) -> None:
+    chip = _chip(name)
+    b = 4 if dtype == "fp32" else 2
+    w = GemmWork(*shape, 1, b, True)
+    cost = tensor_gemm(w, chip, dtype)
+    tile, sm_s = _numpy_choice(w, chip, dtype)
+    assert cost.bottleneck in ("tensor", "cuda")
+    assert cost.compute_s == pytest.approx(sm_s, rel=1e-9)
+    assert (*cost.mapping["tile"], cost.mapping["split_k"]) == tile  # type: ignore[misc]
+
+
+def test_skinny_gemm_splits_k_to_fill_the_sms() -> None:
+    # 16 x 1024 output, K = 16384: one row band of 8 tiles of 128 cannot fill 108 SMs.
+    chip = _chip("a100-sxm-80gb")
+    cost = tensor_gemm(GemmWork(16, 1024, 16384, 1, 2, True), chip, "bf16")
+    assert int(cost.mapping["split_k"]) > 1  # type: ignore[call-overload]
+    unsplit = math.ceil(16 / 16) * math.ceil(1024 / 128)
+    assert unsplit < chip.sms
+
+
+def test_fill_cost_grows_with_rounds_not_with_k() -> None:
+    # Same tiles, 4x deeper K: the mainloop grows 4x, the per-round fill does not.
+    chip = _chip("v100-pcie-32gb")
+    fill_s = gemm_constants().simt_tile_fill_cycles / chip.clock_hz
+    shallow = tensor_gemm(GemmWork(4096, 4096, 512, 1, 4, True), chip, "fp32")
+    deep = tensor_gemm(GemmWork(4096, 4096, 2048, 1, 4, True), chip, "fp32")
+    assert shallow.mapping["tile"] == deep.mapping["tile"]
+    rounds = int(shallow.mapping["waves"])  # type: ignore[call-overload]
+    main_shallow = shallow.compute_s - rounds * fill_s
+    assert deep.compute_s - rounds * fill_s == pytest.approx(4 * main_shallow, rel=1e-9)
