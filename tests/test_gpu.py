@@ -27,7 +27,7 @@ from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp
 
 GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb", "l4", "t4-pcie",
-        "v100-sxm2-32gb", "h200-sxm")
+        "v100-sxm2-32gb", "h200-sxm", "a100-pcie-40gb", "v100-pcie-32gb")
 MODELS = ("asa-gpt2-small", "bert-base", "gpt2-small", "llama2-7b", "mixtral-8x7b",
           "mlperf-tiny-ad", "mlperf-tiny-ic", "mlperf-tiny-kws", "mlperf-tiny-vww", "moe-fine-16b",
           "relu-t5-base", "relu-vit-b16", "resnet18", "selective-gpt2-small",

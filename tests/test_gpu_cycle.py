@@ -26,7 +26,7 @@ from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, MoeOp
 
 GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb", "l4", "t4-pcie",
-        "v100-sxm2-32gb", "h200-sxm")
+        "v100-sxm2-32gb", "h200-sxm", "a100-pcie-40gb", "v100-pcie-32gb")
 MODELS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "models").glob("*.yaml"))
 GATHER = {"sparse_features.gather": True}
 # Dense kernels: the cycle fidelity times each CTA with the analytic per-wave SM time and

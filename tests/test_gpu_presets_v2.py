@@ -1,7 +1,8 @@
-"""The issue-17 GPU presets (L4, T4, V100 SXM2 32GB, H200 SXM) reproduce their datasheets: dense
-tensor peaks (per clock per SM x SMs x boost clock), memory bandwidth and TDP, each against the
-figure NVIDIA publishes (cited beside it); the tensor dtypes and 2:4 support follow the
-architecture; and Llama-2-7B decode at batch 1 can be no faster than reading its weights once."""
+"""The issue-17 GPU presets (L4, T4, V100 SXM2 32GB, H200 SXM, A100 PCIe 40GB, V100 PCIe 32GB)
+reproduce their datasheets: dense tensor peaks (per clock per SM x SMs x boost clock), memory
+bandwidth and TDP, each against the figure NVIDIA publishes (cited beside it); the tensor dtypes
+and 2:4 support follow the architecture; and Llama-2-7B decode at batch 1 can be no faster than
+reading its weights once."""
 
 from __future__ import annotations
 
@@ -39,9 +40,15 @@ DATASHEETS = {
     # HBM3e 4.8 TB/s, up to 700 W. FP32: the 989.5 TFLOPS dense rate implies 1.83 GHz, where
     # 132 SMs x 256 FLOP give 61.8 TFLOPS (the datasheet's 67 is at the 1.98 GHz maximum boost).
     "h200-sxm": Datasheet(1979e12 / 2, 61.8e12, 4.8e12, 700.0),
+    # NVIDIA A100 datasheet (40GB PCIe column): FP16 tensor 312 TFLOPS, FP32 19.5 TFLOPS,
+    # HBM2 1555 GB/s, 250 W.
+    "a100-pcie-40gb": Datasheet(312e12, 19.5e12, 1555e9, 250.0),
+    # NVIDIA V100 PCIe datasheet (32GB): tensor 112 TFLOPS, single precision 14 TFLOPS,
+    # HBM2 900 GB/s, 250 W.
+    "v100-pcie-32gb": Datasheet(112e12, 14e12, 900e9, 250.0),
 }
-# Architectures with BF16 and 2:4 sparse tensor cores (Ampere and later): Ada and Hopper.
-BF16_AND_SPARSE = {"l4", "h200-sxm"}
+# Architectures with BF16 and 2:4 sparse tensor cores (Ampere and later): Ampere, Ada, Hopper.
+BF16_AND_SPARSE = {"l4", "h200-sxm", "a100-pcie-40gb"}
 
 
 def _chip(name: str) -> GpuChip:
