@@ -26,10 +26,11 @@ from typing import Any
 
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
+from hwsim.validation.vllm_attention import vllm_attention_model
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.load import gemm, load_model
 from hwsim.workload.model import Model
-from hwsim.workload.ops import AttentionOp, VectorOp
+from hwsim.workload.ops import VectorOp
 
 REFERENCE_DIR = reference_dir("gpu")
 # Every held-out CSV of this module, with the kind-builder that reads it. Files with suffix
@@ -85,10 +86,8 @@ def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 
 
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
-    op = AttentionOp(name="attn", heads=int(r["heads"]), kv_heads=int(r["kv_heads"]),
-                     seq_q=int(r["seq_q"]), seq_kv=int(r["seq_kv"]),
-                     head_dim=int(r["head_dim"]), causal=r["causal"] == "true", dtype=r["dtype"])
-    return _latency_s(_one(op), r["preset"], int(r["batch"]), harness)
+    # vLLM's attention forward: the KV-cache write, then FlashAttention (vllm_attention).
+    return _latency_s(vllm_attention_model(r), r["preset"], int(r["batch"]), harness)
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:

@@ -12,7 +12,10 @@ energy calibration.
 from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
+from hwsim.config.sparsity import DenseSpec
 from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
+from hwsim.engine.gpu.flash import flash_attention
+from hwsim.engine.gpu.kernel_constants import FLASH, flash_kernel_s
 from hwsim.engine.gpu.kernels import (
     KernelCost,
     attention_cost,
@@ -38,6 +41,11 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
     dtype = op.dtype
     if isinstance(op, AttentionOp) and len(works) == 3:
         qk, sm, pv = works
+        if isinstance(op.sparsity, DenseSpec | None):
+            # Dense attention: the FlashAttention-2/3 kernel model (CTAs, causal tiles, GQA,
+            # split-KV decode). Sparse or gated attention keeps the GEMM-based kernel below.
+            return [flash_attention(op.shape, batch, chip, dtype, op.dtype_bytes, FLASH,
+                                    flash_kernel_s(chip, FLASH))]
         if isinstance(qk, GemmWork) and isinstance(sm, VectorWork) and isinstance(pv, GemmWork):
             return [attention_cost(qk, sm, pv, chip, dtype, sm.ops_per_element, op.shape)]
     out: list[KernelCost] = []
