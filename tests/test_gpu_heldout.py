@@ -68,14 +68,19 @@ def test_heldout_file_columns_units_and_sources(name: str) -> None:
 
 
 def test_every_public_csv_is_read_and_declared_held_out() -> None:
-    on_disk = {p.name for p in REF.glob("*.csv") if p.name.startswith(("neusight_",
-                                                                        "aiconfigurator_"))}
+    public = {p.name for p in REF.glob("*.csv") if p.name.startswith(("neusight_",
+                                                                       "aiconfigurator_"))}
+    fitting = {n for n in public if n.endswith("_fit.csv")}  # fitting data, never validated
+    on_disk = public - fitting
     assert on_disk == set(gh.HELDOUT_FILES)
     text = (REF / "SOURCES.md").read_text(encoding="utf-8")
     table = text.split("## Fitted or held out", 1)[1].split("\n## ", 1)[0]
     for name in on_disk:
         line = next(ln for ln in table.splitlines() if f"`{name}`" in ln)
         assert "held out" in line and "fitted" not in line, line
+    for name in fitting:
+        line = next(ln for ln in table.splitlines() if f"`{name}`" in ln)
+        assert "fitt" in line and "held out" not in line, line
     assert sum((REF / n).stat().st_size for n in on_disk) < 300_000
 
 
@@ -108,15 +113,18 @@ def test_report_fields_and_skips(report: dict[str, Any]) -> None:
 def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     overall = {s["kind"]: s for s in report["summary"] if s["chip"] == "all"}
     # Today on the merged tree (H100, A100 and the new L4, T4, H200 presets): GEMM 38.5 %,
-    # attention 45.3 %, norm 40.0 %, prefill 44.8 % (H100/A100 alone: 19.0 / 47.0 / - / 37.3 %).
+    # attention 10.0 % (FlashAttention-2/3 kernel model, branch gpu-attn; 45.3 % before),
+    # norm 40.0 %, prefill 44.8 %.
     assert overall["gemm"]["median_abs_error"] < 0.45
-    assert overall["attention"]["median_abs_error"] < 0.60
+    assert overall["attention"]["median_abs_error"] < 0.13
     assert overall["prefill"]["median_abs_error"] < 0.55
     # NeuSight's own error on the same H100 forward passes is 6.4 % mean: hwsim does not beat it.
     same = report["anchor_same_rows"]
     assert same["hwsim_mean_abs_error"] > same["neusight_mean_abs_error"]
-    # Attention and the fp32 forward passes come out too fast today (docs/gpu.md, causes).
-    assert overall["attention"]["median_error"] < 0 and overall["prefill"]["median_error"] < 0
+    # The fp32 forward passes come out too fast today (docs/gpu.md, causes); attention is
+    # no longer biased one way (signed median -3.5 %).
+    assert overall["prefill"]["median_error"] < 0
+    assert abs(overall["attention"]["median_error"]) < 0.08
 
 
 def test_validate_gpu_prints_heldout_first(run_cli) -> None:
