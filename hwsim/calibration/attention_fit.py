@@ -27,7 +27,7 @@ PARAMS = (
           "FlashAttention-2 mainloop share of the SM's dense tensor-core peak"),
     Param("fa3_mainloop_efficiency", 0.7, 0.2, 1.0, "fraction of tensor peak",
           "FlashAttention-3 mainloop share of the SM's dense tensor-core peak"),
-    Param("flash_cta_fixed_cycles", 4000.0, 100.0, 40000.0, "cycles",
+    Param("flash_cta_fixed_s", 3e-6, 5e-8, 3e-5, "s",
           "per-CTA prologue and epilogue of a FlashAttention kernel"),
     Param("flash_kernel_fixed_s", 4e-6, 1e-7, 2e-5, "s",
           "fixed GPU time of one attention kernel inside a CUDA graph"),

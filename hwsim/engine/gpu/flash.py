@@ -9,7 +9,8 @@ tiles are computed in full). Per key tile it runs two tensor-core GEMMs (S = QK^
 ``4 x rows x keys x head_dim`` FLOP) and one exponential per score on the SM's MUFU unit. FA3
 overlaps the two (ping-pong warpgroups: the tile costs the slower one); FA2 issues them from the
 same warps (the tile costs their sum). Each CTA also pays a fixed prologue/epilogue (load Q, first
-K/V, write O: ``cta_fixed_cycles``), and the kernel a fixed GPU time (``kernel_fixed_s``).
+K/V, write O: ``cta_fixed_s``, mostly memory latency, so in seconds, not cycles), and the kernel a
+fixed GPU time (``kernel_fixed_s``).
 
 The grid runs in waves over ``SMs x CTAs per SM`` slots; the mainloop makespan is the larger of
 the longest CTA and the mean CTA times the waves (balanced scheduling of unequal causal CTAs).
@@ -45,6 +46,10 @@ MAX_SPLITS = 128
 FA3_MIN_SPLIT_BLOCKS = 4
 # The partial outputs of a split are fp32 (4 bytes) plus one fp32 log-sum-exp per row.
 PARTIAL_BYTES = 4.0
+# FA2's decode GQA swap (flash_api.cpp mha_varlen_fwd, seqlenq_ngroups_swapped) reshapes the
+# transposed q into (batch x groups) rows and the output back: two copy kernels around the
+# attention kernel (FA3 packs GQA inside its kernel).
+FA2_SWAP_COPY_KERNELS = 2
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class FlashConstants:
 
     fa2_efficiency: float  # fraction of the SM's tensor peak in FA2's mainloop
     fa3_efficiency: float  # fraction of the SM's tensor peak in FA3's mainloop
-    cta_fixed_cycles: float  # per CTA: prologue (Q, first K/V tile) and epilogue (write O)
+    cta_fixed_s: float  # per CTA: prologue (Q, first K/V tile) and epilogue (write O)
     kernel_fixed_s: float  # per kernel inside a CUDA graph: launch of the grid, gap, drain
 
 
@@ -69,17 +74,16 @@ class Tiles:
 def tiles(family: str, head_dim: int, decode: bool) -> Tiles:
     """Tile shapes of the kernels as shipped. FA3 (hopper/tile_size.h, tile_size_fwd_sm90):
     128 x 128 rows x keys for head dims up to 128 (192 x 128 at 64), 128 x 80 above, 64 rows
-    for decode's packed GQA rows; one CTA (three warpgroups) per SM. FA2
-    (flash_fwd_launch_template.h, sm80): 128 x 64 (128 x 128 at head dim 64), split-KV decode
-    64 x 256/128/64 by head dim; two 4-warp CTAs per SM up to head dim 128 (registers), one
+    for decode's packed GQA rows; one CTA (three warpgroups) per SM. FA2 over a paged KV cache
+    (vLLM) always runs the split-KV kernel (flash_api.cpp: ``force_split_kernel`` for a
+    block table; Flash_fwd_kernel_traits of run_mha_fwd_splitkv_dispatch): 64 rows x 256/128/64
+    keys by head dim, prefill and decode alike; two 4-warp CTAs per SM up to head dim 128, one
     above."""
     if family == "fa3":
         rows = 64 if decode else (192 if head_dim <= 64 else 128)
         return Tiles(rows, 128 if head_dim <= 128 else 80, 1)
-    if decode:
-        keys = 256 if head_dim <= 64 else (128 if head_dim <= 128 else 64)
-        return Tiles(64, keys, 2 if head_dim <= 128 else 1)
-    return Tiles(128, 128 if head_dim <= 64 else 64, 2 if head_dim <= 128 else 1)
+    keys = 256 if head_dim <= 64 else (128 if head_dim <= 128 else 64)
+    return Tiles(64, keys, 2 if head_dim <= 128 else 1)
 
 
 def key_tiles_per_block(shape: AttentionShape, t: Tiles, packed: bool) -> np.ndarray:
@@ -123,11 +127,17 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
     fam = family(chip)
     decode = shape.seq_q * shape.group <= tiles(fam, shape.head_dim, True).rows
     t = tiles(fam, shape.head_dim, decode)
-    packed = decode and shape.group > 1
+    # FA3 packs a K/V head's query heads as rows whenever the queries are varlen (vLLM's
+    # cu_seqlens_q) or the KV cache is paged (hopper/flash_api.cpp get_pack_gqa,
+    # should_pack_gqa); FA2 only in its decode swap (below).
+    packed = shape.group > 1 and (fam == "fa3" or decode)
     per_block = key_tiles_per_block(shape, t, packed)
     heads = shape.kv_heads if packed else shape.heads
     grid = batch * heads * len(per_block)
-    splits = num_splits(fam, grid, chip.sms, int(per_block.max())) if decode else 1
+    # FA2 splits only the decode it reshapes to pack GQA (flash_api.cpp mha_varlen_fwd: split-KV
+    # "only for decoding" with seqlenq_ngroups_swapped, i.e. heads > kv_heads); FA3 any decode.
+    can_split = decode and (fam == "fa3" or packed)
+    splits = num_splits(fam, grid, chip.sms, int(per_block.max())) if can_split else 1
     steps = -(-per_block // splits)  # key tiles per CTA
     ctas = grid * splits
     slots = chip.sms * t.ctas_per_sm
@@ -137,11 +147,14 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
     per_sm_flops = tensor_peak(chip, dtype) / chip.sms
     math_s = 4.0 * t.rows * t.keys * shape.head_dim / (per_sm_flops * eff)
     exp_s = t.rows * t.keys / (MUFU_EXP_PER_CLK_PER_SM * chip.clock_hz)
-    step_s = (max(math_s, exp_s) if fam == "fa3" else math_s + exp_s) * t.ctas_per_sm
+    # Resident CTAs share their SM's tensor cores and MUFU; a grid smaller than the SMs gets
+    # one SM per CTA.
+    sharing = min(t.ctas_per_sm, math.ceil(ctas / chip.sms))
+    step_s = (max(math_s, exp_s) if fam == "fa3" else math_s + exp_s) * sharing
     # Waves of the mean CTA (exact for equal CTAs; causal CTAs of unequal length are
     # balanced over the slots), never less than the longest CTA.
     mainloop_s = max(float(steps.max()), float(np.mean(steps)) * waves) * step_s
-    fixed_s = waves * k.cta_fixed_cycles / chip.clock_hz
+    fixed_s = waves * k.cta_fixed_s
     b = dtype_bytes
     kv_bytes = 2.0 * batch * shape.kv_heads * shape.seq_kv * shape.head_dim * b
     qo_bytes = 2.0 * batch * shape.heads * shape.seq_q * shape.head_dim * b
@@ -152,10 +165,16 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
             * PARTIAL_BYTES
         kernels = 2
     dram = kv_bytes + qo_bytes + partial
+    copy_s = 0.0
+    if fam == "fa2" and packed:  # q in, out back: each a small kernel reading + writing
+        kernels += FA2_SWAP_COPY_KERNELS
+        copy_s = FA2_SWAP_COPY_KERNELS * k.cta_fixed_s
+        dram += 2.0 * qo_bytes
     computed_rows = float(np.sum(steps)) * splits * batch * heads * t.rows
     flops = 4.0 * computed_rows * t.keys * shape.head_dim
     return KernelCost(
-        kernels=kernels, compute_s=fixed_s + mainloop_s, l2_s=0.0, dram_s=dram / dram_bw(chip),
+        kernels=kernels, compute_s=fixed_s + mainloop_s + copy_s, l2_s=0.0,
+        dram_s=dram / dram_bw(chip),
         launch_s=kernels * kernel_s, tensor_flops=flops, cuda_flops=computed_rows * t.keys,
         smem_bytes=dram, l2_bytes=dram, dram_bytes=dram,
         wave_efficiency=ctas / (waves * slots),

@@ -11,7 +11,7 @@ from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
 
 FLASH_KEYS = {"fa2_efficiency": "fa2_mainloop_efficiency",
               "fa3_efficiency": "fa3_mainloop_efficiency",
-              "cta_fixed_cycles": "flash_cta_fixed_cycles",
+              "cta_fixed_s": "flash_cta_fixed_s",
               "kernel_fixed_s": "flash_kernel_fixed_s"}
 
 
