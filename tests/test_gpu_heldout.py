@@ -114,9 +114,10 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     overall = {s["kind"]: s for s in report["summary"] if s["chip"] == "all"}
     # Today on the merged tree (H100, A100 and the new L4, T4, H200 presets): GEMM 38.5 %,
     # attention 10.0 % (FlashAttention-2/3 kernel model, branch gpu-attn; 45.3 % before),
-    # norm 40.0 %, prefill 44.8 %.
+    # norm 15.1 % (PyTorch's softmax reads on-chip rows once; 40.0 % before), prefill 44.8 %.
     assert overall["gemm"]["median_abs_error"] < 0.45
     assert overall["attention"]["median_abs_error"] < 0.13
+    assert overall["norm"]["median_abs_error"] < 0.20
     assert overall["prefill"]["median_abs_error"] < 0.55
     # NeuSight's own error on the same H100 forward passes is 6.4 % mean: hwsim does not beat it.
     same = report["anchor_same_rows"]

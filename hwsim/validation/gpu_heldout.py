@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +76,17 @@ def _gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     return _latency_s(gemm(m, n, k, dtype=r["dtype"]), r["preset"], b, harness)
 
 
-def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+def norm_op(r: Mapping[str, Any]) -> VectorOp:
+    """A NeuSight layernorm/softmax row as one op (rows x row_elements, over the last dim)."""
     rows, width = int(r["rows"]), int(r["row_elements"])
     softmax = r["op"] == "softmax"
-    op = VectorOp(name=r["op"], function="softmax" if softmax else "norm",
-                  elements=rows * width, ops_per_element=SOFTMAX_OPS if softmax
-                  else LAYERNORM_OPS, dtype=r["dtype"], row_elements=width)
-    return _latency_s(_one(op), r["preset"], 1, harness)
+    return VectorOp(name=r["op"], function="softmax" if softmax else "norm",
+                    elements=rows * width, ops_per_element=SOFTMAX_OPS if softmax
+                    else LAYERNORM_OPS, dtype=r["dtype"], row_elements=width)
+
+
+def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    return _latency_s(_one(norm_op(r)), r["preset"], 1, harness)
 
 
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:

@@ -21,6 +21,7 @@ from hwsim.engine.gpu.kernels import (
     attention_cost,
     gemm_cost,
     norm_cost,
+    softmax_cost,
     vector_cost,
 )
 from hwsim.engine.gpu.rows import OpTally, gpu_total
@@ -28,11 +29,6 @@ from hwsim.engine.result import OpResult, Total
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, OpBase, VectorOp
-
-# PyTorch's softmax kernel reads its input three times: row max, sum of exponentials, normalise
-# (aten/src/ATen/native/cuda/SoftMax.cu, cunn_SoftMaxForward). A fused attention's softmax never
-# leaves the SM (FlashAttention), so this applies to standalone softmax ops only.
-SOFTMAX_INPUT_PASSES = 3.0
 
 
 def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
@@ -56,9 +52,11 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
             fn = op.function if isinstance(op, VectorOp) else ""
             if fn == "norm":
                 out.append(norm_cost(w, chip, op.row_elements))  # type: ignore[attr-defined]
+            elif fn == "softmax":
+                out.append(softmax_cost(w, chip, op.row_elements,  # type: ignore[attr-defined]
+                                        op.dtype_bytes))
             else:
-                passes = SOFTMAX_INPUT_PASSES if fn == "softmax" else 1.0
-                out.append(vector_cost(w, chip, passes))
+                out.append(vector_cost(w, chip))
         elif isinstance(w, MoveWork):
             # An embedding gather: read the looked-up rows, write them out.
             out.append(vector_cost(VectorWork(0, 1.0, w.bytes, w.bytes), chip))

@@ -1,6 +1,6 @@
 """The kernel-timing constants shared by every GPU (``configs/calibration/gpu.yaml``, section
-``kernels``; each entry says what it was fitted on), as the kernel models read them. They are
-fitted by :mod:`hwsim.calibration.attention_fit` and :mod:`hwsim.calibration.norm_fit`."""
+``kernels``; each entry says what it was fitted on), as the kernel models read them. Fitted by
+:mod:`hwsim.calibration.attention_fit`."""
 
 from __future__ import annotations
 
