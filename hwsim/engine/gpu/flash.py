@@ -14,7 +14,8 @@ fixed GPU time (``kernel_fixed_s``).
 
 The grid runs in waves over ``SMs x CTAs per SM`` slots; the mainloop makespan is the larger of
 the longest CTA and the mean CTA times the waves (balanced scheduling of unequal causal CTAs).
-DRAM (Q, K, V and O once, K/V once per K/V head) bounds the kernel from below. Decode splits the
+DRAM (Q and O once, the visible K/V once per K/V head) and L2 (every CTA's K/V tiles) bound the
+kernel from below. Decode splits the
 key range over CTAs when the grid cannot fill the GPU (the FlashAttention num_splits heuristic),
 then a combine kernel reduces the fp32 partial outputs.
 """
@@ -28,7 +29,7 @@ import numpy as np
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cost import KernelCost
-from hwsim.engine.gpu.rates import dram_bw, tensor_peak
+from hwsim.engine.gpu.rates import dram_bw, l2_bw, tensor_peak
 from hwsim.workload.attention import AttentionShape, key_ranges
 
 # Results per clock per SM of MUFU.EX2 (exp2f), the instruction the softmax's exponentials run
@@ -156,27 +157,33 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
     mainloop_s = max(float(steps.max()), float(np.mean(steps)) * waves) * step_s
     fixed_s = waves * k.cta_fixed_s
     b = dtype_bytes
-    kv_bytes = 2.0 * batch * shape.kv_heads * shape.seq_kv * shape.head_dim * b
+    # DRAM: K/V of the keys any query sees, once per (sequence, K/V head); Q and O once.
+    kv_bytes = 2.0 * batch * shape.kv_heads * shape.keys_touched * shape.head_dim * b
     qo_bytes = 2.0 * batch * shape.heads * shape.seq_q * shape.head_dim * b
-    partial = 0.0
+    # L2: every CTA's K/V tiles (re-reads across query blocks hit L2), Q and O, and the small
+    # L2-resident intermediates: split partials (fp32 O and LSE, written then read by the
+    # combine kernel) and FA2's swap copies of Q and O.
+    kv_l2 = float(np.sum(steps)) * splits * batch * heads * 2.0 * t.keys * shape.head_dim * b
+    extra_l2 = 0.0
     kernels = 1
-    if splits > 1:  # fp32 partial O and LSE written, then read back by the combine kernel
-        partial = 2.0 * splits * batch * shape.heads * shape.seq_q * (shape.head_dim + 1) \
+    if splits > 1:
+        extra_l2 += 2.0 * splits * batch * shape.heads * shape.seq_q * (shape.head_dim + 1) \
             * PARTIAL_BYTES
         kernels = 2
-    dram = kv_bytes + qo_bytes + partial
     copy_s = 0.0
     if fam == "fa2" and packed:  # q in, out back: each a small kernel reading + writing
         kernels += FA2_SWAP_COPY_KERNELS
         copy_s = FA2_SWAP_COPY_KERNELS * k.cta_fixed_s
-        dram += 2.0 * qo_bytes
+        extra_l2 += 2.0 * qo_bytes
+    dram = kv_bytes + qo_bytes
+    l2 = kv_l2 + qo_bytes + extra_l2
     computed_rows = float(np.sum(steps)) * splits * batch * heads * t.rows
     flops = 4.0 * computed_rows * t.keys * shape.head_dim
     return KernelCost(
-        kernels=kernels, compute_s=fixed_s + mainloop_s + copy_s, l2_s=0.0,
+        kernels=kernels, compute_s=fixed_s + mainloop_s + copy_s, l2_s=l2 / l2_bw(chip),
         dram_s=dram / dram_bw(chip),
         launch_s=kernels * kernel_s, tensor_flops=flops, cuda_flops=computed_rows * t.keys,
-        smem_bytes=dram, l2_bytes=dram, dram_bytes=dram,
+        smem_bytes=l2, l2_bytes=l2, dram_bytes=dram,
         wave_efficiency=ctas / (waves * slots),
         mapping={"kernel": f"flash_attention_{fam}", "q_blocks": len(per_block),
                  "tile": [t.rows, t.keys], "splits": splits, "waves": waves,
