@@ -141,7 +141,9 @@ def test_gqa_kv_bytes_scale_with_kv_heads(chip, fidelity):
     # Decode, int8, batch 2: K and V of kv heads are 2 x 2048 x kv x 64 x 1 B x 2 = 524288 kv.
     b = {kv: attn_bytes(one(kv_heads=kv, causal=True), chip, fidelity) for kv in (8, 4, 2)}
     per_kv_head = (b[8] - b[4]) / 4
-    assert b[4] - b[2] == pytest.approx(2 * per_kv_head, rel=1e-9)  # linear in kv_heads
+    # Linear in kv_heads, up to split-KV decode's fp32 partial outputs (their count follows the
+    # grid, so the split count changes with kv_heads: hwsim.engine.gpu.flash).
+    assert b[4] - b[2] == pytest.approx(2 * per_kv_head, rel=0.05)
     assert per_kv_head >= 2 * 2048 * 64 * 2 * (1 - 1e-9)  # each K/V head read at least once
     assert b[2] < b[8] / 3  # 8 -> 2 K/V heads: nearly a quarter of the bytes
 

@@ -125,7 +125,9 @@ def test_int8_decode_is_monotone_and_continuous_in_batch(weight_only: bool) -> N
         assert t >= prev_s, batch
         assert ratio < 1.0, batch
         if prev_ratio is not None:
-            assert abs(ratio - prev_ratio) < 0.02, (batch, prev_ratio, ratio)
+            # FlashAttention's waves of CTAs step with the batch (13 -> 14 adds a wave on the
+            # A100: +0.022 in the ratio, +0.032 at 20 -> 21); a kernel switch jumps by ~0.6.
+            assert abs(ratio - prev_ratio) < 0.04, (batch, prev_ratio, ratio)
         prev_s, prev_ratio = t, ratio
 
 

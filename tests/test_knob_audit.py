@@ -54,6 +54,12 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
         "ops": [{"kind": "vector", "name": "ln", "function": "norm", "elements": 64 * 32768,
                  "row_elements": 32768, "ops_per_element": 8.0,
                  "dtype": "fp16" if kind == "gpu" else "int8"}]}, "knob audit"), None)
+    # A standalone softmax over 4096-wide rows (softmax_smem: one DRAM read or three).
+    softmax = ("softmax", model_from_doc({
+        "schema_version": 1, "name": "long-row-softmax", "source": "knob audit",
+        "ops": [{"kind": "vector", "name": "sm", "function": "softmax", "elements": 64 * 4096,
+                 "row_elements": 4096, "ops_per_element": 8.0,
+                 "dtype": "fp16" if kind == "gpu" else "int8"}]}, "knob audit"), None)
     if kind == "mcu":
         return [(n, hwsim.load_model(n), None) for n in
                 ("mlperf-tiny-kws", "mlperf-tiny-ad", "mlperf-tiny-vww", "digits-mlp")] + [
@@ -67,7 +73,7 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
         ("sparse-decode", _model(sparse, layers=1, seq=256, phase="decode"), None),
         ("sparse-prefill", _model(sparse, layers=1, seq=64, phase="prefill"), None),
         ("relu", _model(llm, layers=1, seq=64), ["*ffn_down:relu:density=0.3"]),
-        two_four, *two_four_dtypes, conv, norm, *gemms,
+        two_four, *two_four_dtypes, conv, norm, softmax, *gemms,
         ("decode-batch16", _model(llm, layers=1, seq=256, phase="decode"), "batch16"),
     ]
 

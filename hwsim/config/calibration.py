@@ -102,6 +102,10 @@ class GpuCalibration(StrictModel):
     active_power_fraction: GpuPowerConstant = Field(
         description="busy power beyond idle of a GPU running any kernel, as a fraction of "
         "tdp_w - idle_power_w, at boost_clock_hz")
+    kernels: dict[str, GpuPowerConstant] = Field(
+        default_factory=dict, description="kernel-timing constants shared by every GPU "
+        "(FlashAttention mainloop efficiencies, per-CTA and per-kernel fixed costs, norm "
+        "kernels), read by hwsim.engine.gpu.kernel_constants")
 
 
 class GpuGemmCalibration(StrictModel):

@@ -257,6 +257,15 @@ class GpuChip(ChipBase):
     graph_kernel_overhead_s: float = Field(6.73e-6, ge=0, description="fixed time per kernel "
                                            "inside a CUDA graph (inter-kernel gap, pipeline "
                                            "fill and drain), s (fitted)")
+    softmax_smem: bool = Field(
+        True, description="the framework's standalone softmax keeps a row of up to 48 KB in "
+        "shared memory and reads it once (recent PyTorch, cunn_SoftMaxForwardSmem); false: "
+        "rows over 1024 elements are read three times (PyTorch before that kernel) - "
+        "hwsim.engine.gpu.softmax")
+    attention_kernel: Literal["fa2", "fa3"] = Field(
+        "fa2", description="FlashAttention generation the frameworks run: fa3 (warp-specialised "
+        "wgmma, Hopper) or fa2 (mma.sync, Ampere/Ada/Turing); sets the attention kernel's tiles "
+        "and whether its softmax overlaps its GEMMs (hwsim.engine.gpu.flash)")
     int8_weight_only: bool = Field(False, description="int8 weights meet 16-bit activations "
                                    "(weight-only W8A16: gpt-fast int8, TensorRT-LLM "
                                    "weight-only): each weight is dequantised before its "

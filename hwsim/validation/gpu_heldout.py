@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import csv
 import statistics
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,12 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
+from hwsim.validation.vllm_attention import vllm_attention_model
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
 from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
-from hwsim.workload.ops import AttentionOp, VectorOp
+from hwsim.workload.ops import VectorOp
 
 REFERENCE_DIR = reference_dir("gpu")
 # Every held-out CSV of this module, with the kind-builder that reads it. Files with suffix
@@ -87,20 +88,22 @@ def _gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
                       r["preset"], 1, harness)
 
 
-def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+def norm_op(r: Mapping[str, Any]) -> VectorOp:
+    """A NeuSight layernorm/softmax row as one op (rows x row_elements, over the last dim)."""
     rows, width = int(r["rows"]), int(r["row_elements"])
     softmax = r["op"] == "softmax"
-    op = VectorOp(name=r["op"], function="softmax" if softmax else "norm",
-                  elements=rows * width, ops_per_element=SOFTMAX_OPS if softmax
-                  else LAYERNORM_OPS, dtype=r["dtype"], row_elements=width)
-    return _latency_s(_one(op), r["preset"], 1, harness)
+    return VectorOp(name=r["op"], function="softmax" if softmax else "norm",
+                    elements=rows * width, ops_per_element=SOFTMAX_OPS if softmax
+                    else LAYERNORM_OPS, dtype=r["dtype"], row_elements=width)
+
+
+def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    return _latency_s(_one(norm_op(r)), r["preset"], 1, harness)
 
 
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
-    op = AttentionOp(name="attn", heads=int(r["heads"]), kv_heads=int(r["kv_heads"]),
-                     seq_q=int(r["seq_q"]), seq_kv=int(r["seq_kv"]),
-                     head_dim=int(r["head_dim"]), causal=r["causal"] == "true", dtype=r["dtype"])
-    return _latency_s(_one(op), r["preset"], int(r["batch"]), harness)
+    # vLLM's attention forward: the KV-cache write, then FlashAttention (vllm_attention).
+    return _latency_s(vllm_attention_model(r), r["preset"], int(r["batch"]), harness)
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:

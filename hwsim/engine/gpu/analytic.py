@@ -12,12 +12,16 @@ energy calibration.
 from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
+from hwsim.config.sparsity import DenseSpec
 from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
+from hwsim.engine.gpu.flash import flash_attention
+from hwsim.engine.gpu.kernel_constants import FLASH, flash_kernel_s
 from hwsim.engine.gpu.kernels import (
     KernelCost,
     attention_cost,
     gemm_cost,
     norm_cost,
+    softmax_cost,
     vector_cost,
 )
 from hwsim.engine.gpu.rows import OpTally, gpu_total
@@ -26,11 +30,6 @@ from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower
 from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, OpBase, VectorOp
 
-# PyTorch's softmax kernel reads its input three times: row max, sum of exponentials, normalise
-# (aten/src/ATen/native/cuda/SoftMax.cu, cunn_SoftMaxForward). A fused attention's softmax never
-# leaves the SM (FlashAttention), so this applies to standalone softmax ops only.
-SOFTMAX_INPUT_PASSES = 3.0
-
 
 def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
     """The kernels one op launches for ``batch`` inputs, each costed."""
@@ -38,6 +37,11 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
     dtype = op.dtype
     if isinstance(op, AttentionOp) and len(works) == 3:
         qk, sm, pv = works
+        if isinstance(op.sparsity, DenseSpec | None):
+            # Dense attention: the FlashAttention-2/3 kernel model (CTAs, causal tiles, GQA,
+            # split-KV decode). Sparse or gated attention keeps the GEMM-based kernel below.
+            return [flash_attention(op.shape, batch, chip, dtype, op.dtype_bytes, FLASH,
+                                    flash_kernel_s(chip, FLASH))]
         if isinstance(qk, GemmWork) and isinstance(sm, VectorWork) and isinstance(pv, GemmWork):
             return [attention_cost(qk, sm, pv, chip, dtype, sm.ops_per_element, op.shape)]
     out: list[KernelCost] = []
@@ -48,9 +52,11 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
             fn = op.function if isinstance(op, VectorOp) else ""
             if fn == "norm":
                 out.append(norm_cost(w, chip, op.row_elements))  # type: ignore[attr-defined]
+            elif fn == "softmax":
+                out.append(softmax_cost(w, chip, op.row_elements,  # type: ignore[attr-defined]
+                                        op.dtype_bytes))
             else:
-                passes = SOFTMAX_INPUT_PASSES if fn == "softmax" else 1.0
-                out.append(vector_cost(w, chip, passes))
+                out.append(vector_cost(w, chip))
         elif isinstance(w, MoveWork):
             # An embedding gather: read the looked-up rows, write them out.
             out.append(vector_cost(VectorWork(0, 1.0, w.bytes, w.bytes), chip))

@@ -14,6 +14,7 @@ import math
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cost import KernelCost
 from hwsim.engine.gpu.rates import cuda_peak, dram_bw, kernel_overhead_s, l2_bw, tensor_peak
+from hwsim.engine.gpu.softmax import softmax_input_passes
 from hwsim.engine.gpu.tensor_gemm import FLASH_Q_BLOCK, tensor_gemm
 from hwsim.engine.gpu.weight_only import weight_only_gemm
 from hwsim.mapping.primitives import GemmWork, VectorWork
@@ -26,7 +27,8 @@ from hwsim.workload.attention import AttentionShape
 FLASH_KV_BLOCK = 64
 
 __all__ = ["KernelCost", "attention_cost", "cuda_peak", "dram_bw", "gemm_cost",
-           "kernel_overhead_s", "l2_bw", "norm_cost", "tensor_peak", "vector_cost"]
+           "kernel_overhead_s", "l2_bw", "norm_cost", "softmax_cost", "tensor_peak",
+           "vector_cost"]
 
 
 def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) -> KernelCost:
@@ -128,4 +130,14 @@ def norm_cost(w: VectorWork, chip: GpuChip, row_elements: int | None) -> KernelC
         info |= {"looped": True, "rereads_on_chip": fits}
     cost = vector_cost(w, chip, passes)
     cost.mapping = info | {"input_passes": passes}
+    return cost
+
+
+def softmax_cost(w: VectorWork, chip: GpuChip, row_elements: int | None,
+                 dtype_bytes: int) -> KernelCost:
+    """PyTorch's standalone softmax (aten SoftMax.cu): one DRAM read of rows that stay on chip,
+    three otherwise (:func:`hwsim.engine.gpu.softmax.softmax_input_passes`)."""
+    passes = softmax_input_passes(row_elements, dtype_bytes, chip.softmax_smem)
+    cost = vector_cost(w, chip, passes)
+    cost.mapping = {"kernel": "softmax", "input_passes": passes}
     return cost

@@ -178,6 +178,14 @@ def aic_gemm(pkg: Path) -> None:
         _write(f"aiconfigurator_gemm{fileset}.csv", header, rows_out)
 
 
+def aic_attention_seq(phase: str, isl: int, step: int) -> tuple[int, int]:
+    """(seq_q, seq_kv) of an AIConfigurator vLLM attention row. Context: ``isl`` new tokens,
+    causal, no cached prefix (step 0). Generation: one new token per sequence whose KV length,
+    the new token included, is ``step`` (collector/vllm/collect_attn.py: ``seq_lens =
+    [input_len]``, ``query_lens = [1]``, logged as ``isl = 1, step = input_len``)."""
+    return (isl, isl) if phase == "context" else (1, step)
+
+
 def aic_attention(pkg: Path) -> None:
     header = ["gpu", "preset", "phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads",
               "head_dim", "causal", "dtype", "latency_us", "kernel", "framework", "source"]
@@ -194,10 +202,7 @@ def aic_attention(pkg: Path) -> None:
                                            "num_key_value_heads", "head_dim"])
             rows = list(df.itertuples(index=False))
             for r in _sample(rows, ATTN_PER_PHASE, f"{system}:{phase}"):
-                # Context: isl new tokens, causal, no cached prefix (step 0). Generation: one
-                # new token per sequence against isl + step cached tokens.
-                seq_q = r.isl if phase == "context" else 1
-                seq_kv = r.isl + r.step
+                seq_q, seq_kv = aic_attention_seq(phase, r.isl, r.step)
                 out[fileset].append([r.device, preset, phase, r.batch_size, seq_q, seq_kv,
                                      r.num_heads, r.num_key_value_heads, r.head_dim, "true",
                                      "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,

@@ -1,0 +1,78 @@
+"""Fits the FlashAttention kernel model's constants (:mod:`hwsim.engine.gpu.flash`) on the
+AIConfigurator vLLM attention FITTING sample (``aiconfigurator_attention_fit.csv``, disjoint from
+the held-out rows) through :mod:`hwsim.calibration.fit`.
+
+A row is what the collector times (:mod:`hwsim.validation.vllm_attention`): the KV-cache write
+kernel (costed as the engine costs it; it has no free constant) plus the FlashAttention kernel
+with the candidate constants, on the row's GPU in CUDA-graph mode."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from functools import cache
+from typing import cast
+
+from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.analytic import op_kernels
+from hwsim.engine.gpu.flash import FlashConstants, flash_attention
+from hwsim.engine.gpu.kernel_constants import FLASH_KEYS, flash_kernel_s
+from hwsim.hardware.chips import load_chip
+from hwsim.presets import reference_dir
+from hwsim.validation.vllm_attention import attention_op, cache_write_op
+
+FIT_FILE = "aiconfigurator_attention_fit.csv"
+PARAMS = (
+    Param("fa2_mainloop_efficiency", 0.75, 0.2, 1.0, "fraction of tensor peak",
+          "FlashAttention-2 mainloop share of the SM's dense tensor-core peak"),
+    Param("fa3_mainloop_efficiency", 0.7, 0.2, 1.0, "fraction of tensor peak",
+          "FlashAttention-3 mainloop share of the SM's dense tensor-core peak"),
+    Param("flash_cta_fixed_s", 3e-6, 5e-8, 3e-5, "s",
+          "per-CTA prologue and epilogue of a FlashAttention kernel"),
+    Param("flash_kernel_fixed_s", 4e-6, 1e-7, 2e-5, "s",
+          "fixed GPU time of one attention kernel inside a CUDA graph"),
+)
+
+
+@cache
+def graph_chip(preset: str) -> GpuChip:
+    """The preset as AIConfigurator timed it: kernels replayed from a CUDA graph."""
+    # The fitting rows name GPU presets only (aiconfigurator_attention_fit.csv).
+    return cast(GpuChip, load_chip(preset, {"cuda_graphs": True}))
+
+
+def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
+    """The fitting rows, each with ``preset``, ``measured`` (s) and ``source`` (file:line)."""
+    out = []
+    with open(reference_dir("gpu") / name, newline="") as fh:
+        for i, r in enumerate(csv.DictReader(fh), start=2):
+            out.append(dict(r) | {"measured": float(r["latency_us"]) * 1e-6,
+                                  "source": f"hwsim/data/reference/gpu/{name}:{i}"})
+    return tuple(out)
+
+
+def _cache_write_s(row: Mapping[str, object]) -> float:
+    chip = graph_chip(str(row["preset"]))
+    op = cache_write_op(row)  # type: ignore[arg-type]
+    return sum(k.time_s for k in op_kernels(op, int(row["batch"]), chip))  # type: ignore[call-overload]
+
+
+def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
+    """Seconds for one row under candidate constants ``values``."""
+    k = FlashConstants(**{f: values[key] for f, key in FLASH_KEYS.items()})
+    chip = graph_chip(str(row["preset"]))
+    op = attention_op(row)  # type: ignore[arg-type]
+    cost = flash_attention(op.shape, int(row["batch"]), chip, op.dtype,  # type: ignore[call-overload]
+                           op.dtype_bytes, k, flash_kernel_s(chip, k))
+    return _cache_write_s(row) + cost.time_s
+
+
+def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:
+    return FitProblem(name="flash_attention", params=PARAMS,
+                      rows=rows if rows is not None else read_rows(), predict=predict)
+
+
+def fit_attention() -> FitResult:
+    """The fit the shipped constants come from (``configs/calibration/gpu.yaml``)."""
+    return fit(problem())
