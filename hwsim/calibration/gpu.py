@@ -25,11 +25,13 @@ from hwsim.engine.gpu.energy import calibrate_energy
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
 from hwsim.workload.model import Model
 
-__all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "load_calibration",
-           "predicted_power_w", "write_calibration"]
+__all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "fit_power_constants",
+           "load_calibration", "predicted_power_w", "write_calibration"]
 
 # The fraction is of the TDP headroom; the fit stays strictly inside it.
 FRACTION_BOUNDS = (1e-4, 0.95)
+# The HBM per-bit scale: from a tenth to ten times the tech table's cited value.
+HBM_SCALE_BOUNDS = (0.1, 10.0)
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,32 @@ class PowerRow:
     label: str  # names the row in fitted_on: file and row
 
 
-def predicted_power_w(row: PowerRow, active_power_fraction: float) -> float:
-    """The engine's average power for ``row`` with a given busy-power fraction."""
-    energy = calibrate_energy(row.chip, active_power_fraction)
+def predicted_power_w(row: PowerRow, active_power_fraction: float,
+                      hbm_energy_scale: float = 1.0) -> float:
+    """The engine's average power for ``row`` with given power constants."""
+    energy = calibrate_energy(row.chip, active_power_fraction, hbm_energy_scale)
     _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
     return total.energy_j / total.latency_s
+
+
+def fit_power_constants(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0)
+                        ) -> tuple[float, float]:
+    """``(active_power_fraction, hbm_energy_scale)`` by least squares in log power over
+    ``rows``, bounded to :data:`FRACTION_BOUNDS` and :data:`HBM_SCALE_BOUNDS`. The two are
+    separable on decode rows because the HBM term scales with bytes per second, which differs
+    between models and batches, while the active term does not."""
+    if not rows:
+        raise ValueError("no power rows to fit on")
+    y = np.log([r.measured_w for r in rows])
+
+    def resid(p: np.ndarray) -> np.ndarray:
+        return np.log([predicted_power_w(r, float(p[0]), float(p[1])) for r in rows]) - y
+
+    lo = [FRACTION_BOUNDS[0], HBM_SCALE_BOUNDS[0]]
+    hi = [FRACTION_BOUNDS[1], HBM_SCALE_BOUNDS[1]]
+    start = [min(max(v, a), b) for v, a, b in zip(x0, lo, hi, strict=True)]
+    r = least_squares(resid, start, bounds=(lo, hi), xtol=1e-12)
+    return float(r.x[0]), float(r.x[1])
 
 
 def fit_active_power_fraction(rows: Sequence[PowerRow], x0: float = 0.3) -> float:
@@ -70,12 +93,15 @@ HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.
 
 
 def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConstant | None = None,
+                      hbm_energy_scale: GpuPowerConstant | None = None,
                       base: GpuCalibration = GPU_CALIBRATION) -> GpuCalibration:
     """Write the file the engine reads: ``base`` with the re-fitted constant in place (a
     fitted constant without ``fitted_on`` is refused by the schema). Returns the document."""
     doc = base.model_dump(mode="json")
     if active_power_fraction is not None:
         doc["active_power_fraction"] = active_power_fraction.model_dump(mode="json")
+    if hbm_energy_scale is not None:
+        doc["hbm_energy_scale"] = hbm_energy_scale.model_dump(mode="json")
     checked = GpuCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

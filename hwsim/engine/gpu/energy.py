@@ -134,15 +134,21 @@ def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: fl
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
     """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
     docstring), with the stored ``active_power_fraction``."""
-    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value)
+    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
+                            GPU_CALIBRATION.hbm_energy_scale.value)
 
 
-def calibrate_energy(chip: GpuChip, active_power_fraction: float) -> GpuEnergy:
-    """:func:`gpu_energy` for a given ``active_power_fraction`` (the re-fit varies it)."""
+def calibrate_energy(chip: GpuChip, active_power_fraction: float,
+                     hbm_energy_scale: float = 1.0) -> GpuEnergy:
+    """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM scale
+    multiplies the tech table's per-bit HBM energy only: it was fitted on HBM GPUs, and GDDR/
+    LPDDR parts have no power rows to scale theirs."""
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
     dram = float(tech.offchip_energy_j_per_byte(chip.offchip.kind))
+    if chip.offchip.kind.startswith("hbm"):
+        dram *= hbm_energy_scale
     active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz

@@ -1,0 +1,60 @@
+"""GPU power on held-out serving measurements: Llama-3.1-8B decoding on one H100 under vLLM
+0.11.1 (ML.ENERGY Leaderboard v3, ``mlenergy_h100_decode_heldout.csv``), none of whose rows
+fitted anything (the power constants were fitted on the Qwen3 rows of ``*_fit.csv``).
+
+Each row is a decode step costed by the engine (:mod:`hwsim.calibration.gpu_power_rows`) and
+compared twice: its average power (W) and its energy per output token (J, the step's energy
+over the batch; it carries the step-latency error as well as the power error). Issue 17's
+targets are for batch 1-64; the leaderboard starts at 8, so the rows are batch 8-64.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from hwsim.calibration.gpu_power_rows import HELDOUT_FILE, REFERENCE_DIR, read_rows
+from hwsim.engine.simulate import simulate
+
+# Issue 17's targets: median |error| on held-out rows.
+POWER_TARGETS = {"power": 0.10, "energy_per_token": 0.15}
+MAX_BATCH = 64
+
+
+def power_rows(ref_dir: Path = REFERENCE_DIR) -> list[dict[str, Any]]:
+    """One result per held-out row and quantity (power, energy per token)."""
+    out: list[dict[str, Any]] = []
+    for row in read_rows(HELDOUT_FILE, ref_dir, MAX_BATCH):
+        total = simulate(row.model, row.chip, batch=row.batch).total
+        model = {"power": total.energy_j / total.latency_s,
+                 "energy_per_token": total.energy_j / row.batch}
+        measured = {"power": row.measured_w, "energy_per_token": row.measured_j_per_token}
+        for kind in POWER_TARGETS:
+            out.append({"kind": kind, "chip": row.chip.name, "case": row.label,
+                        "measured": measured[kind], "model": model[kind],
+                        "unit": "W" if kind == "power" else "J/token",
+                        "error": (model[kind] - measured[kind]) / measured[kind],
+                        "file": HELDOUT_FILE, "source": row.source})
+    return out
+
+
+def power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Median |error| per kind against its target."""
+    out = []
+    for kind, target in POWER_TARGETS.items():
+        errs = [r["error"] for r in rows if r["kind"] == kind]
+        if not errs:
+            continue
+        median = statistics.median(abs(e) for e in errs)
+        out.append({"kind": kind, "rows": len(errs), "median_abs_error": median,
+                    "median_error": statistics.median(errs), "target": target,
+                    "met": median <= target})
+    return out
+
+
+def power_report(ref_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
+    """The power section of ``hwsim validate gpu``: held-out rows and their summary."""
+    rows = power_rows(ref_dir)
+    return {"rows": rows, "summary": power_summary(rows), "targets": POWER_TARGETS,
+            "leave_one_gpu_out": "not possible: every power row is one GPU (H100 SXM)"}
