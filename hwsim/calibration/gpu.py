@@ -21,42 +21,57 @@ from scipy.optimize import least_squares
 from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import simulate_gpu
-from hwsim.engine.gpu.energy import calibrate_energy
+from hwsim.engine.gpu.energy import GpuEnergy, calibrate_energy
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
 from hwsim.workload.model import Model
 
 __all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "fit_power_constants",
-           "load_calibration", "predicted_power_w", "write_calibration"]
+           "load_calibration", "predicted_power_w", "step_cost", "write_calibration"]
 
 # The fraction is of the TDP headroom; the fit stays strictly inside it.
 FRACTION_BOUNDS = (1e-4, 0.95)
 # The HBM per-bit scale: from a tenth to ten times the tech table's cited value.
-HBM_SCALE_BOUNDS = (0.1, 10.0)
+HBM3_SCALE_BOUNDS = (0.1, 10.0)
 
 
 @dataclass(frozen=True)
 class PowerRow:
-    """One measured average power: a workload on a GPU at a batch."""
+    """One measured average power: a workload on a GPU at a batch. A serving run's steady
+    state also prefills the requests that replace finished ones: ``prefill`` (one request's
+    prompt) runs ``prefills_per_step`` times per step of ``model`` (batch / mean output tokens)."""
 
     chip: GpuChip
     model: Model
     batch: int
     measured_w: float
     label: str  # names the row in fitted_on: file and row
+    prefill: Model | None = None
+    prefills_per_step: float = 0.0
+
+
+def step_cost(row: PowerRow, energy: GpuEnergy) -> tuple[float, float]:
+    """``(time_s, energy_j)`` of one step of ``row`` (its prefill share included)."""
+    _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
+    time_s, energy_j = total.latency_s, total.energy_j
+    if row.prefill is not None and row.prefills_per_step > 0:
+        _, pre = simulate_gpu(row.prefill, row.chip, 1, energy=energy)
+        time_s += row.prefills_per_step * pre.latency_s
+        energy_j += row.prefills_per_step * pre.energy_j
+    return time_s, energy_j
 
 
 def predicted_power_w(row: PowerRow, active_power_fraction: float,
-                      hbm_energy_scale: float = 1.0) -> float:
+                      hbm3_energy_scale: float = 1.0) -> float:
     """The engine's average power for ``row`` with given power constants."""
-    energy = calibrate_energy(row.chip, active_power_fraction, hbm_energy_scale)
-    _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
-    return total.energy_j / total.latency_s
+    time_s, energy_j = step_cost(row, calibrate_energy(row.chip, active_power_fraction,
+                                                       hbm3_energy_scale))
+    return energy_j / time_s
 
 
 def fit_power_constants(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0)
                         ) -> tuple[float, float]:
-    """``(active_power_fraction, hbm_energy_scale)`` by least squares in log power over
-    ``rows``, bounded to :data:`FRACTION_BOUNDS` and :data:`HBM_SCALE_BOUNDS`. The two are
+    """``(active_power_fraction, hbm3_energy_scale)`` by least squares in log power over
+    ``rows``, bounded to :data:`FRACTION_BOUNDS` and :data:`HBM3_SCALE_BOUNDS`. The two are
     separable on decode rows because the HBM term scales with bytes per second, which differs
     between models and batches, while the active term does not."""
     if not rows:
@@ -66,8 +81,8 @@ def fit_power_constants(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3
     def resid(p: np.ndarray) -> np.ndarray:
         return np.log([predicted_power_w(r, float(p[0]), float(p[1])) for r in rows]) - y
 
-    lo = [FRACTION_BOUNDS[0], HBM_SCALE_BOUNDS[0]]
-    hi = [FRACTION_BOUNDS[1], HBM_SCALE_BOUNDS[1]]
+    lo = [FRACTION_BOUNDS[0], HBM3_SCALE_BOUNDS[0]]
+    hi = [FRACTION_BOUNDS[1], HBM3_SCALE_BOUNDS[1]]
     start = [min(max(v, a), b) for v, a, b in zip(x0, lo, hi, strict=True)]
     r = least_squares(resid, start, bounds=(lo, hi), xtol=1e-12)
     return float(r.x[0]), float(r.x[1])
@@ -93,15 +108,15 @@ HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.
 
 
 def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConstant | None = None,
-                      hbm_energy_scale: GpuPowerConstant | None = None,
+                      hbm3_energy_scale: GpuPowerConstant | None = None,
                       base: GpuCalibration = GPU_CALIBRATION) -> GpuCalibration:
     """Write the file the engine reads: ``base`` with the re-fitted constant in place (a
     fitted constant without ``fitted_on`` is refused by the schema). Returns the document."""
     doc = base.model_dump(mode="json")
     if active_power_fraction is not None:
         doc["active_power_fraction"] = active_power_fraction.model_dump(mode="json")
-    if hbm_energy_scale is not None:
-        doc["hbm_energy_scale"] = hbm_energy_scale.model_dump(mode="json")
+    if hbm3_energy_scale is not None:
+        doc["hbm3_energy_scale"] = hbm3_energy_scale.model_dump(mode="json")
     checked = GpuCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

@@ -21,13 +21,14 @@ FITTED_ON = (f"hwsim/data/reference/gpu/{FIT_FILE}: every row (Qwen3-8B and Qwen
              "power over the steady state), ML.ENERGY Leaderboard v3")
 METHOD = ("scipy.optimize.least_squares on log(predicted / measured average power), jointly "
           "with {other}, each decode step simulated by the engine on h100-sxm in CUDA-graph "
-          f"mode at context {PROMPT_TOKENS} + half the mean output tokens "
-          "(hwsim.calibration.gpu_power_rows); one GPU, so the fraction of other GPUs is this "
-          "H100 value (no leave-one-GPU-out possible)")
+          f"mode at context {PROMPT_TOKENS} + half the mean output tokens, plus batch / mean "
+          f"output tokens prefills of a {PROMPT_TOKENS}-token prompt per step (the steady "
+          "state's arriving requests; hwsim.calibration.gpu_power_rows); one GPU, so other "
+          "GPUs take this H100 value (no leave-one-GPU-out possible)")
 
 
 def refit() -> tuple[float, float]:
-    """``(active_power_fraction, hbm_energy_scale)`` fitted on the fitting rows."""
+    """``(active_power_fraction, hbm3_energy_scale)`` fitted on the fitting rows."""
     return fit_power_constants([r.power_row() for r in read_rows(FIT_FILE)])
 
 
@@ -35,14 +36,16 @@ def main(out: str | None = None) -> GpuCalibration:
     fraction, scale = refit()
     active = GpuPowerConstant(
         value=round(fraction, 4), unit="fraction of (tdp_w - idle_power_w), at boost_clock_hz",
-        status="fitted", source=METHOD.format(other="hbm_energy_scale"), fitted_on=FITTED_ON)
+        status="fitted", source=METHOD.format(other="hbm3_energy_scale"), fitted_on=FITTED_ON)
     hbm = GpuPowerConstant(
         value=round(scale, 4),
-        unit="multiplier on configs/tech offchip_j_per_bit for every HBM kind",
-        status="fitted", source=METHOD.format(other="active_power_fraction") + "; fitted on "
-        "HBM3 (H100), applied to HBM2/2e/3e as well [assumption]", fitted_on=FITTED_ON)
+        unit="multiplier on configs/tech offchip_j_per_bit of hbm3 (H100, H200)",
+        status="fitted", source=METHOD.format(other="active_power_fraction") + "; HBM3 only, "
+        "the kind measured (HBM2/2e parts keep the table value: no power rows); an effective "
+        "per-byte energy of the whole path (HBM device, PHY, memory controller, NoC) as GPU "
+        "power sensors see it, so above the device-only table value", fitted_on=FITTED_ON)
     return write_calibration(out or calibration_path("gpu"), active_power_fraction=active,
-                             hbm_energy_scale=hbm)
+                             hbm3_energy_scale=hbm)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ run's batch, on a preset in CUDA-graph mode (vLLM replays decode steps from CUDA
 
 The context a step attends to is not published per run: it is taken as an assumed mean prompt
 of :data:`PROMPT_TOKENS` plus half the mean output length (a request is on average half way
-through its answer). The measured power is the run's steady-state average; prefills of arriving
-requests run inside that window and are not costed here (a small compute share: the prompts are
-short against the ~400-650-token answers), so the model reads slightly low at large batch.
+through its answer). The measured power and energy per token are steady-state averages, and in
+the steady state finished requests are replaced: each step also carries batch / mean-output-
+tokens prefills of one prompt (costed as a separate prefill pass without the LM head; vLLM
+chunks them into decode steps, which this does not model).
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ class ServingRow:
     batch: int
     measured_w: float
     measured_j_per_token: float
+    measured_itl_s: float  # the run's median inter-token latency (a step, roughly)
     label: str  # file, model and batch: what fitted_on names
     source: str
+    prefill: Model
+    prefills_per_step: float
 
     def power_row(self) -> PowerRow:
         """The row as the power fitter takes it."""
-        return PowerRow(self.chip, self.model, self.batch, self.measured_w, self.label)
+        return PowerRow(self.chip, self.model, self.batch, self.measured_w, self.label,
+                        self.prefill, self.prefills_per_step)
 
 
 def _row(r: dict[str, str], name: str) -> ServingRow:
@@ -56,13 +61,17 @@ def _row(r: dict[str, str], name: str) -> ServingRow:
     over["builder.dtype"] = r["dtype"]
     context = PROMPT_TOKENS + round(float(r["avg_output_tokens"]) / 2)
     model = load_model("llama2-7b", seq=context, phase="decode", overrides=over)
+    # A prompt's prefill: its logits are not sampled but the last token's, so no LM head.
+    prefill = load_model("llama2-7b", seq=PROMPT_TOKENS, phase="prefill",
+                         overrides={**over, "builder.lm_head": False})
     chip = load_chip(r["preset"], HARNESS)  # type: ignore[arg-type]
     if not isinstance(chip, GpuChip):
         raise ValueError(f"{name}: preset {r['preset']} is not a GPU")
     batch = int(r["max_num_seqs"])
     label = f"{name} {r['model']} batch {batch}"
     return ServingRow(chip, model, batch, float(r["avg_power_w"]),
-                      float(r["energy_per_token_j"]), label, r["source"])
+                      float(r["energy_per_token_j"]), float(r["median_itl_ms"]) * 1e-3, label,
+                      r["source"], prefill, batch / float(r["avg_output_tokens"]))
 
 
 def read_rows(name: str, ref_dir: Path = REFERENCE_DIR,

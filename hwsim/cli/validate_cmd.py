@@ -239,7 +239,8 @@ def _print_power(report: dict[str, Any]) -> None:
                      signed_percent(r["error"]))
     out().print(grid)
     for s in report["summary"]:
+        verdict = ("no target: diagnostic" if s["target"] is None else
+                   f"target {percent(s['target'])}, {'met' if s['met'] else 'missed'}")
         out().print(f"{s['kind']}: median |error| {percent(s['median_abs_error'])} over "
-                    f"{s['rows']} rows (target {percent(s['target'])}, "
-                    f"{'met' if s['met'] else 'missed'})")
+                    f"{s['rows']} rows ({verdict})")
     out().print(f"leave-one-GPU-out: {report['leave_one_gpu_out']}")

@@ -102,6 +102,6 @@ class GpuCalibration(StrictModel):
     active_power_fraction: GpuPowerConstant = Field(
         description="busy power beyond idle of a GPU running any kernel, as a fraction of "
         "tdp_w - idle_power_w, at boost_clock_hz")
-    hbm_energy_scale: GpuPowerConstant = Field(
-        description="multiplier on the technology table's HBM energy per bit (every HBM kind); "
-        "GDDR and LPDDR keep their table values")
+    hbm3_energy_scale: GpuPowerConstant = Field(
+        description="multiplier on the technology table's HBM3 energy per bit (the kind the "
+        "power rows measured); other memory kinds keep their table values")
