@@ -109,7 +109,11 @@ def test_jetson_power_modes_order() -> None:
 
 def test_heldout_power_report_covers_batches_1_to_64() -> None:
     rep = power_report()
-    kinds = {s["kind"] for s in rep["summary"]}
-    assert kinds == {"power", "energy_per_token"}
+    targets = {s["kind"]: s["target"] for s in rep["summary"]}
+    assert targets == {"power": 0.10, "energy_per_token": 0.15, "step_time": None}
     assert all(r["chip"] == "h100-sxm" for r in rep["rows"])
     assert all(int(r["case"].rsplit(" ", 1)[1]) <= 64 for r in rep["rows"])
+    # Each fitting model predicted by constants fitted on the other one alone.
+    lomo = rep["leave_one_model_out"]
+    assert set(lomo) == {"Qwen/Qwen3-8B", "Qwen/Qwen3-14B"}
+    assert all(v["rows"] == 5 and 0 <= v["median_abs_error"] < 1 for v in lomo.values())

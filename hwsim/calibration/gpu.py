@@ -1,23 +1,23 @@
 """The GPU power model's constants (``configs/calibration/gpu.yaml``): load them, re-fit them.
 
 :mod:`hwsim.engine.gpu.energy` reads :data:`GPU_CALIBRATION`. :func:`fit_active_power_fraction`
-re-fits the busy-power fraction to measured average kernel (or decode-step) powers by
-log-space least squares (scipy.optimize.least_squares), running the engine itself for every
-candidate, so a fitted value reproduces with the code that uses it. Measurements come in as
-arguments; nothing here holds reference data. :func:`write_calibration` writes the file back,
+and :func:`fit_power_constants` re-fit the power constants to measured average kernel (or
+decode-step) powers through the GPU fitting protocol (:mod:`hwsim.calibration.fit`: scipy
+least squares in log space), running the engine itself for every candidate, so a fitted value
+reproduces with the code that uses it. Measurements come in as arguments; nothing here holds
+reference data. :func:`write_calibration` writes the file back,
 refusing a fitted constant that does not name its rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import yaml
-from scipy.optimize import least_squares
 
+from hwsim.calibration.fit import FitProblem, Param, fit
 from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import simulate_gpu
@@ -26,7 +26,8 @@ from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
 from hwsim.workload.model import Model
 
 __all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "fit_power_constants",
-           "load_calibration", "predicted_power_w", "step_cost", "write_calibration"]
+           "load_calibration", "power_problem", "predicted_power_w", "step_cost",
+           "write_calibration"]
 
 # The fraction is of the TDP headroom; the fit stays strictly inside it.
 FRACTION_BOUNDS = (1e-4, 0.95)
@@ -68,38 +69,54 @@ def predicted_power_w(row: PowerRow, active_power_fraction: float,
     return energy_j / time_s
 
 
+def power_problem(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0),
+                  source: str = "power row") -> FitProblem:
+    """The power fit as a :class:`hwsim.calibration.fit.FitProblem`: ``active_power_fraction``
+    and ``hbm3_energy_scale`` against measured average power, each row simulated by the
+    engine. The two separate on decode rows because the HBM term scales with bytes per second,
+    which differs between models and batches, while the active term does not."""
+    params = (
+        Param("active_power_fraction", min(max(x0[0], FRACTION_BOUNDS[0]), FRACTION_BOUNDS[1]),
+              *FRACTION_BOUNDS, "fraction of tdp_w - idle_power_w",
+              "busy power beyond idle at the boost clock"),
+        Param("hbm3_energy_scale",
+              min(max(x0[1], HBM3_SCALE_BOUNDS[0]), HBM3_SCALE_BOUNDS[1]),
+              *HBM3_SCALE_BOUNDS, "x configs/tech hbm3 pJ/bit", "HBM3 energy per bit scale"))
+    mapped = tuple({"preset": r.chip.name, "measured": r.measured_w,
+                    "source": f"{source}: {r.label}", "row": r} for r in rows)
+
+    def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
+        return predicted_power_w(row["row"], values["active_power_fraction"],  # type: ignore[arg-type]
+                                 values["hbm3_energy_scale"])
+
+    return FitProblem("gpu_power", params, mapped, predict)
+
+
 def fit_power_constants(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0)
                         ) -> tuple[float, float]:
-    """``(active_power_fraction, hbm3_energy_scale)`` by least squares in log power over
-    ``rows``, bounded to :data:`FRACTION_BOUNDS` and :data:`HBM3_SCALE_BOUNDS`. The two are
-    separable on decode rows because the HBM term scales with bytes per second, which differs
-    between models and batches, while the active term does not."""
+    """``(active_power_fraction, hbm3_energy_scale)`` fitted on ``rows`` by
+    :func:`hwsim.calibration.fit.fit` (log power, soft_l1, bounded to :data:`FRACTION_BOUNDS`
+    and :data:`HBM3_SCALE_BOUNDS`)."""
     if not rows:
         raise ValueError("no power rows to fit on")
-    y = np.log([r.measured_w for r in rows])
-
-    def resid(p: np.ndarray) -> np.ndarray:
-        return np.log([predicted_power_w(r, float(p[0]), float(p[1])) for r in rows]) - y
-
-    lo = [FRACTION_BOUNDS[0], HBM3_SCALE_BOUNDS[0]]
-    hi = [FRACTION_BOUNDS[1], HBM3_SCALE_BOUNDS[1]]
-    start = [min(max(v, a), b) for v, a, b in zip(x0, lo, hi, strict=True)]
-    r = least_squares(resid, start, bounds=(lo, hi), xtol=1e-12)
-    return float(r.x[0]), float(r.x[1])
+    values = fit(power_problem(rows, x0)).values
+    return values["active_power_fraction"], values["hbm3_energy_scale"]
 
 
 def fit_active_power_fraction(rows: Sequence[PowerRow], x0: float = 0.3) -> float:
-    """Least squares in log power over ``rows`` (bounded to :data:`FRACTION_BOUNDS`)."""
+    """The fraction alone (HBM3 scale 1) by :func:`hwsim.calibration.fit.fit`."""
     if not rows:
         raise ValueError("no power rows to fit on")
-    y = np.log([r.measured_w for r in rows])
+    param = Param("active_power_fraction", min(max(x0, FRACTION_BOUNDS[0]), FRACTION_BOUNDS[1]),
+                  *FRACTION_BOUNDS, "fraction of tdp_w - idle_power_w", "busy power beyond idle")
+    mapped = tuple({"preset": r.chip.name, "measured": r.measured_w, "source": r.label,
+                    "row": r} for r in rows)
 
-    def resid(p: np.ndarray) -> np.ndarray:
-        return np.log([predicted_power_w(r, float(p[0])) for r in rows]) - y
+    def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
+        return predicted_power_w(row["row"], values["active_power_fraction"])  # type: ignore[arg-type]
 
-    lo, hi = FRACTION_BOUNDS
-    r = least_squares(resid, [min(max(x0, lo), hi)], bounds=([lo], [hi]), xtol=1e-12)
-    return float(r.x[0])
+    return fit(FitProblem("gpu_active_power", (param,), mapped, predict)).values[
+        "active_power_fraction"]
 
 
 HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.py, "
