@@ -41,16 +41,19 @@ def _validate_gpu(as_json: bool) -> None:
     from hwsim.report.validate_gpu import group_means, validation_rows
     from hwsim.validation.gpu_heldout import calibration_decode, heldout_report
     from hwsim.validation.gpu_logo import logo_report
+    from hwsim.validation.gpu_power_heldout import power_report
 
     heldout = heldout_report()
     rows = validation_rows()
     heldout["decode_from_calibration"] = calibration_decode(rows)
     logo = logo_report()
+    heldout["power"] = power_report()
     if as_json:
         doc = {"heldout": heldout, "leave_one_gpu_out": logo, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     _print_heldout(heldout)
+    _print_power(heldout["power"])
     _print_logo(logo)
     grid = table(("group", "chip", "case", "measured", "hwsim", "unit", "error", "fit"),
                  title="Calibration set (in-sample: fit marks the row a constant was fitted "
@@ -244,3 +247,25 @@ def _per_layer_summary(summary: list[dict[str, Any]]) -> Any:
                     percent(r["within_15pct"], 0), percent(r["within_50pct"], 0),
                     signed_percent(r["signed_median_error"]))
     return lay
+
+
+def _print_power(report: dict[str, Any]) -> None:
+    """Held-out GPU power and energy per token (hwsim.validation.gpu_power_heldout)."""
+    grid = table(("kind", "case", "measured", "hwsim", "unit", "error"),
+                 title="Held out: GPU power and energy per token (ML.ENERGY v3, H100; the power "
+                 "constants were fitted on other models' rows)",
+                 right=("measured", "hwsim", "error"))
+    for r in report["rows"]:
+        grid.add_row(r["kind"], r["case"], sig4(r["measured"]), sig4(r["model"]), r["unit"],
+                     signed_percent(r["error"]))
+    out().print(grid)
+    for s in report["summary"]:
+        verdict = ("no target: diagnostic" if s["target"] is None else
+                   f"target {percent(s['target'])}, {'met' if s['met'] else 'missed'}")
+        out().print(f"{s['kind']}: median |error| {percent(s['median_abs_error'])} over "
+                    f"{s['rows']} rows ({verdict})")
+    out().print(f"leave-one-GPU-out: {report['leave_one_gpu_out']}")
+    for model, r in report["leave_one_model_out"].items():
+        out().print(f"leave-one-model-out (fitting rows): {model} predicted from the other "
+                    f"model's fit, power median |error| {percent(r['median_abs_error'])} over "
+                    f"{r['rows']} rows")

@@ -107,6 +107,10 @@ class GpuCalibration(StrictModel):
         "(FlashAttention mainloop efficiencies, per-CTA and per-kernel fixed costs, norm "
         "kernels), read by hwsim.engine.gpu.kernel_constants")
 
+    hbm3_energy_scale: GpuPowerConstant = Field(
+        description="multiplier on the technology table's HBM3 energy per bit (the kind the "
+        "power rows measured); other memory kinds keep their table values")
+
 
 class GpuGemmCalibration(StrictModel):
     """``configs/calibration/gpu_gemm.yaml``: the GEMM kernel constants shared by every GPU

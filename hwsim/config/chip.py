@@ -238,6 +238,15 @@ class GpuChip(ChipBase):
         "memory), W", json_schema_extra={"informational": "hwsim models the GPU alone, whose "
                                          "budget is tdp_w; the module figure is kept for "
                                          "reference"})
+    power_limit_w: Positive | None = Field(
+        None, description="enforced power cap, W (nvidia-smi -pl, a Jetson mode's GPU budget): a "
+        "kernel above it runs at a lower clock; per-action energies stay calibrated at tdp_w "
+        "(unset: tdp_w)")
+    power_mode_of: str | None = Field(
+        None, description="GPU preset this chip is a power mode of (same silicon with lower "
+        "clock, fewer powered SMs or a capped memory clock): per-action energies and active "
+        "power per SM come from that preset's calibration, not from this mode's own limit "
+        "(unset: calibrated on this chip)")
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
     die_area_mm2: float | None = Field(None, gt=0, description="GPU die area, mm^2")
     gemm_efficiency: float = Field(0.9, gt=0, le=1, description="fraction of tensor-core peak "

@@ -29,7 +29,7 @@ at their own peak rate ([assumption]: each pipe is sized to the same power budge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.kernels import KernelCost, cuda_peak, gemm_cost, tensor_peak
@@ -54,7 +54,7 @@ class GpuEnergy:
     l2_j_per_byte: float
     dram_j_per_byte: float
     idle_w: float
-    tdp_w: float
+    tdp_w: float  # the limit the throttle enforces: the chip's power_limit_w, else its tdp_w
     active_w: float = 0.0  # busy power beyond idle at boost_clock_hz
     boost_clock_hz: float = 1.0
 
@@ -133,16 +133,42 @@ def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: fl
 @per_object
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
     """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
-    docstring), with the stored ``active_power_fraction``."""
-    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value)
+    docstring), with the stored power constants; a power mode (``power_mode_of``) takes its
+    base preset's (:func:`mode_energy`)."""
+    if chip.power_mode_of:
+        return mode_energy(chip)
+    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
+                            GPU_CALIBRATION.hbm3_energy_scale.value)
 
 
-def calibrate_energy(chip: GpuChip, active_power_fraction: float) -> GpuEnergy:
-    """:func:`gpu_energy` for a given ``active_power_fraction`` (the re-fit varies it)."""
+def mode_energy(chip: GpuChip) -> GpuEnergy:
+    """A power mode of another preset: the same silicon, so the base preset's energy per FLOP
+    and per byte; active power scales with the powered SMs and (as before) with the clock; the
+    mode's own idle power and limit. Calibrating the mode on its own limit instead would give a
+    down-clocked GPU a higher energy per FLOP than at full clock. [assumption] No voltage drop
+    with the lower clock (DVFS would lower energy per FLOP further), so this is an upper bound."""
+    from hwsim.hardware.chips import load_chip  # the preset loader sits above the engine
+
+    base = load_chip(chip.power_mode_of)  # type: ignore[arg-type]
+    if not isinstance(base, GpuChip) or base.power_mode_of:
+        raise input_error(chip.name, "power_mode_of must name a GPU preset that is not itself "
+                          "a power mode", field="power_mode_of", given=chip.power_mode_of)
+    e = gpu_energy(base)
+    return replace(e, idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
+                   active_w=e.active_w * chip.sms / base.sms)
+
+
+def calibrate_energy(chip: GpuChip, active_power_fraction: float,
+                     hbm3_energy_scale: float = 1.0) -> GpuEnergy:
+    """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM3 scale
+    multiplies the tech table's per-bit HBM3 energy only: the power rows are HBM3 GPUs (H100),
+    and HBM2/2e, GDDR and LPDDR parts have no power rows to scale theirs."""
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
     dram = float(tech.offchip_energy_j_per_byte(chip.offchip.kind))
+    if chip.offchip.kind == "hbm3":
+        dram *= hbm3_energy_scale
     active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz
@@ -157,5 +183,6 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float) -> GpuEnergy:
                           given=chip.tdp_w)
     return GpuEnergy(tensor_j_per_flop=math_w * t / cost.tensor_flops, math_power_w=math_w,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
-                     idle_w=chip.idle_power_w, tdp_w=chip.tdp_w, active_w=active_w,
+                     idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
+                     active_w=active_w,
                      boost_clock_hz=boost)

@@ -1,0 +1,119 @@
+"""The fitted GPU power constants (issue 17, item 2): the refit reproduces the shipped values,
+the HBM scale acts on HBM parts only, memory-bound work draws well above idle, the power limit
+stretches time, and the Jetson power-mode presets order as their modes do."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from hwsim.calibration.gpu_power_fit import refit
+from hwsim.calibration.gpu_power_rows import FIT_FILE, HELDOUT_FILE, read_rows
+from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.energy import calibrate_energy, gpu_energy
+from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
+from hwsim.engine.simulate import simulate
+from hwsim.errors import HwsimError
+from hwsim.hardware.chips import load_chip
+from hwsim.validation.gpu_power_heldout import power_report
+from hwsim.workload.load import gemm, load_model
+
+JETSON_MODES = ("jetson-agx-orin-64gb-15w", "jetson-agx-orin-64gb-30w",
+                "jetson-agx-orin-64gb-50w", "jetson-agx-orin-64gb")
+
+
+def _chip(name: str, **overrides: object) -> GpuChip:
+    chip = load_chip(name, overrides or None)  # type: ignore[arg-type]
+    assert isinstance(chip, GpuChip)
+    return chip
+
+
+def test_refit_reproduces_the_shipped_constants() -> None:
+    fraction, scale = refit()
+    assert fraction == pytest.approx(GPU_CALIBRATION.active_power_fraction.value, abs=1e-4)
+    assert scale == pytest.approx(GPU_CALIBRATION.hbm3_energy_scale.value, abs=1e-4)
+    for c in (GPU_CALIBRATION.active_power_fraction, GPU_CALIBRATION.hbm3_energy_scale):
+        assert c.status == "fitted" and FIT_FILE in c.fitted_on
+        assert HELDOUT_FILE not in c.fitted_on
+
+
+def test_fit_and_heldout_rows_are_disjoint_models() -> None:
+    fit = {r.label.split(" batch")[0].split(" ", 1)[1] for r in read_rows(FIT_FILE)}
+    held = {r.label.split(" batch")[0].split(" ", 1)[1] for r in read_rows(HELDOUT_FILE)}
+    assert fit and held and not fit & held
+
+
+def test_hbm3_scale_acts_on_hbm3_only() -> None:
+    h100 = _chip("h100-sxm")
+    assert calibrate_energy(h100, 0.1, 2.0).dram_j_per_byte == pytest.approx(
+        2 * calibrate_energy(h100, 0.1, 1.0).dram_j_per_byte)
+    for other in ("rtx-4090", "a100-sxm-80gb", "jetson-agx-orin-64gb"):
+        chip = _chip(other)
+        assert chip.offchip.kind != "hbm3"
+        assert calibrate_energy(chip, 0.1, 2.0).dram_j_per_byte == \
+            calibrate_energy(chip, 0.1, 1.0).dram_j_per_byte
+
+
+def test_memory_bound_kernel_draws_well_above_idle() -> None:
+    """A GEMV streams HBM: its power is idle + active + HBM traffic, far above idle."""
+    chip = _chip("h100-sxm")
+    r = simulate(gemm(1, 8192, 8192, dtype="bf16"), chip).total
+    power_w = r.energy_j / r.latency_s
+    assert power_w > 2.5 * chip.idle_power_w
+    assert r.energy_breakdown_j["offchip"] / r.latency_s > gpu_energy(chip).active_w
+
+
+def test_power_limit_stretches_time_not_energy() -> None:
+    """Lowering the limit slows a compute-bound GEMM (the clock drops) while its power sits at
+    the new limit; its per-action energy is unchanged, so energy does not fall to the cap."""
+    g = gemm(8192, 8192, 8192, dtype="bf16")
+    full = simulate(g, _chip("h100-sxm")).total
+    capped = simulate(g, _chip("h100-sxm", power_limit_w=450.0)).total
+    assert capped.latency_s > 1.2 * full.latency_s
+    assert capped.energy_j / capped.latency_s == pytest.approx(450.0, rel=1e-3)
+    # Same FLOPs and bytes at the same per-action energies: only idle power, which runs for
+    # longer, adds energy; the cap never trims energy to limit x the unthrottled time.
+    for k in ("tensor", "offchip", "l2", "smem"):
+        assert capped.energy_breakdown_j[k] == pytest.approx(full.energy_breakdown_j[k])
+    assert capped.energy_j > 450.0 * full.latency_s
+
+
+def test_power_mode_keeps_the_base_presets_energy_per_flop() -> None:
+    """A down-clocked mode is the same silicon: it must not cost more per FLOP than MAXN."""
+    g = gemm(4096, 4096, 4096, dtype="fp16")
+    tensor_j = [simulate(g, n).total.energy_breakdown_j["tensor"] for n in JETSON_MODES]
+    assert tensor_j == pytest.approx([tensor_j[-1]] * len(JETSON_MODES))
+    with pytest.raises(HwsimError):
+        gpu_energy(_chip("jetson-agx-orin-64gb", power_mode_of="jetson-agx-orin-64gb-15w"))
+
+
+def test_jetson_power_modes_order() -> None:
+    chips = [_chip(n) for n in JETSON_MODES]
+    for lo, hi in itertools.pairwise(chips):
+        assert lo.clock_hz < hi.clock_hz and lo.sms <= hi.sms
+        assert lo.tdp_w < hi.tdp_w and (lo.module_power_w or 0) < (hi.module_power_w or 0)
+        assert lo.offchip.bw_bytes_per_s <= hi.offchip.bw_bytes_per_s
+    g = gemm(4096, 4096, 4096, dtype="fp16")
+    gemm_s = [simulate(g, c).total.latency_s for c in chips]
+    assert gemm_s == sorted(gemm_s, reverse=True) and len(set(gemm_s)) == len(gemm_s)
+    decode = load_model("llama2-7b", seq=512, phase="decode")
+    dec = [simulate(decode, c).total for c in chips]
+    assert [d.latency_s for d in dec] == sorted((d.latency_s for d in dec), reverse=True)
+    # The 15 W mode caps the memory clock: decode is slower there than in every other mode.
+    assert dec[0].latency_s > 1.3 * dec[1].latency_s
+    powers = [d.energy_j / d.latency_s for d in dec]
+    assert powers == sorted(powers)
+    assert all(p <= c.tdp_w * (1 + 1e-6) for p, c in zip(powers, chips, strict=True))
+
+
+def test_heldout_power_report_covers_batches_1_to_64() -> None:
+    rep = power_report()
+    targets = {s["kind"]: s["target"] for s in rep["summary"]}
+    assert targets == {"power": 0.10, "energy_per_token": 0.15, "step_time": None}
+    assert all(r["chip"] == "h100-sxm" for r in rep["rows"])
+    assert all(int(r["case"].rsplit(" ", 1)[1]) <= 64 for r in rep["rows"])
+    # Each fitting model predicted by constants fitted on the other one alone.
+    lomo = rep["leave_one_model_out"]
+    assert set(lomo) == {"Qwen/Qwen3-8B", "Qwen/Qwen3-14B"}
+    assert all(v["rows"] == 5 and 0 <= v["median_abs_error"] < 1 for v in lomo.values())
