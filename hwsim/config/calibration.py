@@ -74,6 +74,9 @@ class NpuStructuralFit(Fitted):
     block_overhead_cycles: float = Field(ge=0, description="NPU cycles per output block of an "
                                          "op on the MAC array")
     op_overhead_cycles: float = Field(ge=0, description="NPU cycles per op on the MAC array")
+    weight_dense_ratio: float = Field(gt=0, description="Vela's encoded / raw bytes of non-zero "
+                                      "weights")
+    weight_zero_ratio: float = Field(gt=0, description="... of zero weights")
 
 
 class McuCalibration(StrictModel):

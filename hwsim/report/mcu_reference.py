@@ -98,3 +98,10 @@ def vela_op_layers() -> list[dict[str, str]]:
     """Vela 5.2.0's per-layer rows of the same runs (``vela_ops_layers.csv``): cycles and access
     cycles per memory area of every NPU pass (softmax has 29)."""
     return _rows("vela_ops_layers.csv")
+
+
+@lru_cache(maxsize=1)
+def vela_encoded_weights() -> list[dict[str, str]]:
+    """Vela 5.2.0's raw and encoded weight bytes of the MLPerf Tiny models per config
+    (``vela_encoded_weights.csv``): the weight-compression ratios are fitted to these."""
+    return _rows("vela_encoded_weights.csv")

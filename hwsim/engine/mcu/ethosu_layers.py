@@ -29,7 +29,8 @@ from hwsim.engine.mcu.ethosu_perf import (
     NpuLayer,
     layer_cycles,
 )
-from hwsim.engine.mcu.library import CALIBRATION, NPU_KERNELS, NpuKernels
+from hwsim.engine.mcu.library import CALIBRATION
+from hwsim.engine.mcu.npu import NpuCost
 from hwsim.mapping.primitives import GemmWork, VectorWork, Work
 from hwsim.workload.ops import Conv2dOp, MatmulOp, OpBase, VectorOp
 
@@ -45,6 +46,8 @@ class StructuralConstants:
     pool_cycle_factor: float
     block_overhead_cycles: float
     op_overhead_cycles: float
+    weight_dense_ratio: float  # encoded / raw bytes of non-zero weights
+    weight_zero_ratio: float  # encoded / raw bytes of zero weights
 
 
 STRUCTURAL = StructuralConstants(
@@ -62,14 +65,14 @@ def memories(npu: NpuSpec, ifm_on_axi1: bool = False, ofm_on_axi1: bool = False)
 
 
 def encoded_weights(raw_bytes: float, out_channels: int, zero_fraction: float,
-                    k: NpuKernels = NPU_KERNELS) -> float:
+                    c: StructuralConstants = STRUCTURAL) -> float:
     """Vela's encoded weight stream: compressed weights plus scale and bias per channel."""
-    dense = k.dense_weight_ratio * (1.0 - zero_fraction) + k.zero_weight_ratio * zero_fraction
+    dense = c.weight_dense_ratio * (1.0 - zero_fraction) + c.weight_zero_ratio * zero_fraction
     return raw_bytes * dense + BIAS_BYTES_PER_CHANNEL * out_channels
 
 
 def npu_layer(op: OpBase, w: Work, zero_fraction: float = 0.0,
-              k: NpuKernels = NPU_KERNELS) -> NpuLayer | None:
+              c: StructuralConstants = STRUCTURAL) -> NpuLayer | None:
     """The NPU operation of one work item, or None where the structural model does not apply."""
     if isinstance(op, Conv2dOp) and isinstance(w, GemmWork):
         dw = op.groups > 1 and op.groups == op.c
@@ -78,12 +81,12 @@ def npu_layer(op: OpBase, w: Work, zero_fraction: float = 0.0,
         raw = op.r * op.s * (op.c // op.groups) * op.k
         return NpuLayer("depthwise" if dw else "conv", (op.h, op.w, op.c),
                         (op.out_h, op.out_w, op.k), (op.r, op.s), op.stride,
-                        encoded_weights(raw, op.k, zero_fraction, k))
+                        encoded_weights(raw, op.k, zero_fraction, c))
     if isinstance(op, MatmulOp) and isinstance(w, GemmWork) and w.b_is_weight \
             and not w.b_shared:
         # Rows of a fully connected layer are output pixels of a 1x1 convolution.
         return NpuLayer("fc", (1, w.m, w.k), (1, w.m, w.n), (1, 1), 1,
-                        encoded_weights(w.k * w.n, w.n, zero_fraction, k))
+                        encoded_weights(w.k * w.n, w.n, zero_fraction, c))
     if isinstance(op, VectorOp) and isinstance(w, VectorWork):
         if op.function == "pool":
             # The op keeps no spatial shape: each output pools its own window of
@@ -133,3 +136,33 @@ def softmax_layer(op: OpBase, w: Work) -> tuple[int, int] | None:
         row = op.row_elements or w.elements
         return w.elements, max(1, math.ceil(w.elements / row))
     return None
+
+
+def structural_npu_cost(op: OpBase, w: Work, npu: NpuSpec, zero_fraction: float = 0.0,
+                        ifm_on_axi1: bool = False, ofm_on_axi1: bool = False,
+                        c: StructuralConstants = STRUCTURAL) -> NpuCost | None:
+    """The structural model's cost of one work item as the engine's :class:`NpuCost`, or None
+    where it does not apply (the caller falls back to the fitted regression). A batch of
+    inputs repeats the op once per input."""
+    mem = memories(npu, ifm_on_axi1, ofm_on_axi1)
+    soft = softmax_layer(op, w)
+    if soft is not None:
+        assert isinstance(w, VectorWork)
+        rate = arch_for(npu.product, npu.macs_per_cycle).out_conv
+        cycles = softmax_cycles(*soft, rate, c)
+        fm = float(w.bytes_in + w.bytes_out)
+        on_axi1 = (w.bytes_in if ifm_on_axi1 else 0.0) + (w.bytes_out if ofm_on_axi1 else 0.0)
+        return NpuCost(cycles, on_axi1 / mem.axi1.bytes_per_cycle,
+                       (fm - on_axi1) / mem.sram.bytes_per_cycle, cycles, 0.0, fm - on_axi1,
+                       on_axi1)
+    layer = npu_layer(op, w, zero_fraction, c)
+    if layer is None:
+        return None
+    repeat = 1.0
+    if isinstance(op, Conv2dOp) and isinstance(w, GemmWork):
+        repeat = w.m / (op.out_h * op.out_w)
+    elif isinstance(w, GemmWork):
+        repeat = float(w.count)
+    lc = structural_cycles(layer, npu, mem, c)
+    return NpuCost(lc.npu * repeat, lc.axi1 * repeat, lc.sram * repeat, lc.total * repeat,
+                   layer.weight_bytes * repeat, lc.sram_bytes * repeat, lc.axi1_bytes * repeat)

@@ -267,8 +267,10 @@ def npu_cycles(layer: NpuLayer, arch: EthosUArch, blk: Block, mem: Memories) -> 
     dpu = dpu_cycles_per_block(layer, arch, blk)
     out = math.ceil(_out_rate(layer, arch) * blk_elems)
     if layer.weight_bytes:
-        const = mem.axi1 if mem.weights_on_axi1 else mem.sram
-        out = max(out, 10 * min(blk.ofm[2], layer.ofm[2]) * const.read_latency / 256)
+        # Scales and biases are read from SRAM (weights in flash/DRAM are DMA'd there first),
+        # at the SRAM's latency per 256 bytes of a block depth's 10-byte entries.
+        out = max(out, BIAS_BYTES_PER_CHANNEL * min(blk.ofm[2], layer.ofm[2])
+                  * mem.sram.read_latency / 256)
     cmd = (io + out + dpu) / 4
     dpu, out = max(dpu, cmd), max(out, cmd)
     return max(dpu, out) * blocks + min(dpu, out)
