@@ -165,4 +165,4 @@ def structural_npu_cost(op: OpBase, w: Work, npu: NpuSpec, zero_fraction: float 
         repeat = float(w.count)
     lc = structural_cycles(layer, npu, mem, c)
     return NpuCost(lc.npu * repeat, lc.axi1 * repeat, lc.sram * repeat, lc.total * repeat,
-                   layer.weight_bytes * repeat, lc.sram_bytes * repeat, lc.axi1_bytes * repeat)
+                   lc.weight_bytes * repeat, lc.sram_bytes * repeat, lc.axi1_bytes * repeat)

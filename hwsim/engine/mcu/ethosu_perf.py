@@ -88,6 +88,7 @@ class LayerCycles:
     sram_bytes: float
     axi1_bytes: float
     blocks: int = 1  # output blocks the op runs in
+    weight_bytes: float = 0.0  # weight, scale and bias bytes read from the memory holding them
 
     @property
     def total(self) -> float:
@@ -306,16 +307,20 @@ def layer_cycles(layer: NpuLayer, arch: EthosUArch, mem: Memories) -> LayerCycle
     move(mem.ifm_on_axi1, ifm_read, 1.0)
     move(mem.ofm_on_axi1, ofm_write,
          burst_factor(mem.axi1, _write_run(blk, arch, layer)) if mem.ofm_on_axi1 else 1.0)
+    weights = 0.0
     if layer.weight_bytes:
         if mem.weights_on_axi1:
-            # DMA'd into an SRAM buffer: read from AXI1 once, written to and read from SRAM.
-            move(True, layer.weight_bytes + BIAS_BYTES_PER_CHANNEL * oc, 1.0)
+            # DMA'd into an SRAM buffer: read from AXI1 once (scales and biases once more, as
+            # Vela counts them), written to and read from SRAM.
+            weights = layer.weight_bytes + BIAS_BYTES_PER_CHANNEL * oc
+            move(True, weights, 1.0)
             by_area["sram"] += layer.weight_bytes
-        else:
-            move(False, layer.weight_bytes * max(1, blocks_xy) + BIAS_BYTES_PER_CHANNEL * oc,
-                 1.0)
+        else:  # read in place from SRAM, once per output block position
+            weights = layer.weight_bytes * max(1, blocks_xy) + BIAS_BYTES_PER_CHANNEL * oc
+            move(False, weights, 1.0)
     blocks = blocks_xy * _div(oc, bd)
-    return LayerCycles(npu, time["sram"], time["axi1"], by_area["sram"], by_area["axi1"], blocks)
+    return LayerCycles(npu, time["sram"], time["axi1"], by_area["sram"], by_area["axi1"], blocks,
+                       weights)
 
 
 def _with_weight_dma(npu: float, layer: NpuLayer, blk: Block, src: MemArea) -> float:
