@@ -60,6 +60,25 @@ class NpuKernelsFit(Fitted):
     zero_weight_ratio: float = Field(gt=0)
 
 
+class NpuStructuralFit(Fitted):
+    """What the structural Ethos-U model (:mod:`hwsim.engine.mcu.ethosu_perf`) leaves unknown:
+    Vela's softmax decomposition as a whole and its pooling cost."""
+
+    softmax_cycles_per_element: float = Field(gt=0, description="cycles per input element at "
+                                              "a 256-MAC output-stage rate")
+    softmax_cycles_per_row: float = Field(ge=0, description="cycles per softmax row (21 "
+                                          "passes on one value per row) at the same rate")
+    softmax_fixed_cycles: float = Field(ge=0, description="cycles per softmax, any size")
+    pool_cycle_factor: float = Field(gt=0, description="Vela 5.2.0's pooling MAC cycles over "
+                                     "the structural model's")
+    block_overhead_cycles: float = Field(ge=0, description="NPU cycles per output block of an "
+                                         "op on the MAC array")
+    op_overhead_cycles: float = Field(ge=0, description="NPU cycles per op on the MAC array")
+    weight_dense_ratio: float = Field(gt=0, description="Vela's encoded / raw bytes of non-zero "
+                                      "weights")
+    weight_zero_ratio: float = Field(gt=0, description="... of zero weights")
+
+
 class McuCalibration(StrictModel):
     """``configs/calibration/mcu.yaml``: every fitted constant of the MCU core and NPU models."""
 
@@ -69,6 +88,7 @@ class McuCalibration(StrictModel):
     scaled_libraries: dict[Literal["cmsis-nn"], ScaledLibraryFit]
     core_cycle_scales: dict[str, CoreCycleScaleFit]
     npu_kernels: NpuKernelsFit
+    npu_structural: NpuStructuralFit
 
 
 class GpuPowerConstant(StrictModel):

@@ -83,3 +83,25 @@ def vela_memory_modes() -> list[dict[str, str]]:
     model and case, with the hwsim chip describing the same system (``hwsim`` column: a preset
     then ``field=value`` overrides). Held out: nothing is fitted to these."""
     return _rows("vela_memory_modes.csv")
+
+
+@lru_cache(maxsize=1)
+def vela_op_runs() -> list[dict[str, str]]:
+    """Vela 5.2.0 on the synthetic single-op sweep (``vela_ops_runs.csv``): one row per op x
+    accelerator config x memory mode, with the op's shape, its ``split`` (fit | heldout), the
+    summary's cycles and bytes per memory, and the command."""
+    return _rows("vela_ops_runs.csv")
+
+
+@lru_cache(maxsize=1)
+def vela_op_layers() -> list[dict[str, str]]:
+    """Vela 5.2.0's per-layer rows of the same runs (``vela_ops_layers.csv``): cycles and access
+    cycles per memory area of every NPU pass (softmax has 29)."""
+    return _rows("vela_ops_layers.csv")
+
+
+@lru_cache(maxsize=1)
+def vela_encoded_weights() -> list[dict[str, str]]:
+    """Vela 5.2.0's raw and encoded weight bytes of the MLPerf Tiny models per config
+    (``vela_encoded_weights.csv``): the weight-compression ratios are fitted to these."""
+    return _rows("vela_encoded_weights.csv")

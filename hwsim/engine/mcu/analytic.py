@@ -17,6 +17,7 @@ from typing import Any
 
 from hwsim.config.chip import McuChip
 from hwsim.engine.mcu.core import CoreCost, core_cost, streams_weights, tcm_weight_ops
+from hwsim.engine.mcu.ethosu_layers import structural_npu_cost
 from hwsim.engine.mcu.fit import memory_fit
 from hwsim.engine.mcu.npu import (
     FmPlacement,
@@ -126,7 +127,7 @@ def cost_op(op: OpBase, batch: int, chip: McuChip, zero_fraction: float, tech: A
         kind = kernel_kind(op, w)
         kinds.add(kind)
         if chip.npu is not None and runs_on_npu(op, w, host):
-            n = _npu_work(acc, w, kind, chip, zero_fraction, tech, ifm_bytes(op, w), fm)
+            n = _npu_work(acc, op, w, kind, chip, zero_fraction, tech, fm)
             works.append(WorkCost("npu", kind, npu=n))
         else:
             d = densities[j] if densities is not None else None
@@ -178,13 +179,16 @@ def npu_weight_passes(w: Work, chip: McuChip) -> float:
     return 1.0
 
 
-def _npu_work(acc: dict[str, float], w: Work, kind: str, chip: McuChip,
-              zero_fraction: float, tech: Any, ifm: float | None,
-              fm: FmPlacement) -> NpuCost:
+def _npu_work(acc: dict[str, float], op: OpBase, w: Work, kind: str, chip: McuChip,
+              zero_fraction: float, tech: Any, fm: FmPlacement) -> NpuCost:
+    """Cost one NPU work item: the structural Ethos-U model where it describes the op
+    (:mod:`hwsim.engine.mcu.ethosu_layers`), else the fitted per-kind regression."""
     npu = chip.npu
     assert npu is not None
-    c: NpuCost = npu_cost(w, kind, npu, zero_fraction, npu_weight_passes(w, chip), ifm=ifm,
-                          fm=fm)
+    c = structural_npu_cost(op, w, npu, zero_fraction, fm.ifm_on_axi1, fm.ofm_on_axi1)
+    if c is None:
+        c = npu_cost(w, kind, npu, zero_fraction, npu_weight_passes(w, chip),
+                     ifm=ifm_bytes(op, w), fm=fm)
     latency = c.cycles / npu.clock_hz
     acc["npu_cycles"] += c.cycles
     acc["compute_cycles"] += c.compute_cycles * chip.clock_hz / npu.clock_hz
