@@ -51,7 +51,9 @@ def test_eager_costs_more_than_the_fused_stock_build() -> None:
     stock = load_model("gpt2-small", seq=1024, overrides=over)
     t_eager = simulate(eager, "h100-sxm", batch=4).total.latency_s
     t_stock = simulate(stock, "h100-sxm", batch=4).total.latency_s
-    assert t_eager > 1.15 * t_stock
+    # Materialised scores, operand copies and gelu_new's 8 kernels: 1.13x on the merged tree (a
+    # 1024-long fp32 softmax row is read once from shared memory: hwsim/engine/gpu/softmax.py).
+    assert t_eager > 1.10 * t_stock
 
 
 @pytest.mark.parametrize(("family", "shape", "message"), [
