@@ -23,23 +23,25 @@ from pathlib import Path
 
 import pandas as pd
 from make_heldout import (
+    AIC_ATTN_KEY,
     AIC_PKG,
     AIC_SYSTEMS,
+    ATTN_HEADER,
     ATTN_PER_PHASE,
     HERE,
-    _aic_path,
     _git,
     _ns_source,
     _sample,
     _write,
     aic_attention_seq,
+    aic_attention_table,
 )
 
 NEUSIGHT_FIT_DEVICES = {"NVIDIA A100-PCIE-40GB": "a100-pcie-40gb",
                         "Tesla V100-PCIE-32GB": "v100-pcie-32gb"}
 NORM_FIT_PER_GPU = 30
 ATTN_FIT_PER_PHASE = 40
-KEY = ("batch_size", "isl", "step", "num_heads", "num_key_value_heads", "head_dim")
+KEY = AIC_ATTN_KEY
 
 
 def _heldout_keys(system: str, phase: str, df: pd.DataFrame) -> set[tuple]:
@@ -50,18 +52,10 @@ def _heldout_keys(system: str, phase: str, df: pd.DataFrame) -> set[tuple]:
 
 
 def aic_attention_fit(pkg: Path) -> None:
-    header = ["gpu", "preset", "phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads",
-              "head_dim", "causal", "dtype", "latency_us", "kernel", "framework", "source"]
     out: list[list] = []
     for system, (preset, version, _) in AIC_SYSTEMS.items():
         for phase in ("context", "generation"):
-            path = _aic_path(system, version, "attention", f"{phase}_attention_perf")
-            df = pd.read_parquet(pkg / path)
-            keep = (df.kv_cache_dtype == "bfloat16") & (df.attn_dtype == "bfloat16")
-            keep &= df.kernel_source.isin(["vllm_flash_attn_fa3", "vllm_flash_attn"])
-            if "window_size" in df.columns:
-                keep &= df.window_size == 0
-            df = df[keep].drop_duplicates(list(KEY))
+            path, df = aic_attention_table(pkg, system, version, phase)
             held = _heldout_keys(system, phase, df)
             rows = [r for r in df.itertuples(index=False)
                     if tuple(getattr(r, k) for k in KEY) not in held]
@@ -71,7 +65,7 @@ def aic_attention_fit(pkg: Path) -> None:
                             r.num_key_value_heads, r.head_dim, "true", "bf16",
                             f"{r.latency * 1e3:.4f}", r.kernel_source, f"vLLM {r.version}",
                             f"{AIC_PKG}:{path}"])
-    _write("aiconfigurator_attention_fit.csv", header, out)
+    _write("aiconfigurator_attention_fit.csv", ATTN_HEADER, out)
 
 
 def neusight_norm_fit(repo: Path) -> None:

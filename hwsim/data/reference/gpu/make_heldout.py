@@ -186,20 +186,30 @@ def aic_attention_seq(phase: str, isl: int, step: int) -> tuple[int, int]:
     return (isl, isl) if phase == "context" else (1, step)
 
 
+ATTN_HEADER = ["gpu", "preset", "phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads",
+               "head_dim", "causal", "dtype", "latency_us", "kernel", "framework", "source"]
+# One measured attention call per distinct shape.
+AIC_ATTN_KEY = ("batch_size", "isl", "step", "num_heads", "num_key_value_heads", "head_dim")
+
+
+def aic_attention_table(pkg: Path, system: str, version: str,
+                        phase: str) -> tuple[str, pd.DataFrame]:
+    """(path, rows) of one AIConfigurator attention table that hwsim can represent: bf16 KV
+    cache and math, vLLM's FlashAttention kernels, no sliding window, one row per shape."""
+    path = _aic_path(system, version, "attention", f"{phase}_attention_perf")
+    df = pd.read_parquet(pkg / path)
+    keep = (df.kv_cache_dtype == "bfloat16") & (df.attn_dtype == "bfloat16")
+    keep &= df.kernel_source.isin(["vllm_flash_attn_fa3", "vllm_flash_attn"])
+    if "window_size" in df.columns:
+        keep &= df.window_size == 0
+    return path, df[keep].drop_duplicates(list(AIC_ATTN_KEY))
+
+
 def aic_attention(pkg: Path) -> None:
-    header = ["gpu", "preset", "phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads",
-              "head_dim", "causal", "dtype", "latency_us", "kernel", "framework", "source"]
     out: dict[str, list[list]] = {"": [], "_new_presets": []}
     for system, (preset, version, fileset) in AIC_SYSTEMS.items():
         for phase in ("context", "generation"):
-            path = _aic_path(system, version, "attention", f"{phase}_attention_perf")
-            df = pd.read_parquet(pkg / path)
-            keep = (df.kv_cache_dtype == "bfloat16") & (df.attn_dtype == "bfloat16")
-            keep &= df.kernel_source.isin(["vllm_flash_attn_fa3", "vllm_flash_attn"])
-            if "window_size" in df.columns:
-                keep &= df.window_size == 0
-            df = df[keep].drop_duplicates(["batch_size", "isl", "step", "num_heads",
-                                           "num_key_value_heads", "head_dim"])
+            path, df = aic_attention_table(pkg, system, version, phase)
             rows = list(df.itertuples(index=False))
             for r in _sample(rows, ATTN_PER_PHASE, f"{system}:{phase}"):
                 seq_q, seq_kv = aic_attention_seq(phase, r.isl, r.step)
@@ -208,7 +218,7 @@ def aic_attention(pkg: Path) -> None:
                                      "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
                                      f"vLLM {r.version}", f"{AIC_PKG}:{path}"])
     for fileset, rows_out in out.items():
-        _write(f"aiconfigurator_attention{fileset}.csv", header, rows_out)
+        _write(f"aiconfigurator_attention{fileset}.csv", ATTN_HEADER, rows_out)
 
 
 def main(argv: list[str]) -> None:
