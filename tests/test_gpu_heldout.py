@@ -118,16 +118,21 @@ def test_report_fields_and_skips(report: dict[str, Any]) -> None:
 def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     overall = {s["kind"]: s for s in report["summary"] if s["chip"] == "all"}
     # Today on the merged tree (issue 17's GEMM, FlashAttention, softmax and eager-HF builds;
-    # before them: GEMM 38.5 %, attention 45.3 %, norm 40.0 %, prefill 44.8 %): GEMM 35.9 %,
-    # attention 11.5 %, norm 15.1 %, prefill 27.2 % (H100 2.1 %, L4 34.9 %, T4 33.2 %: fp32 on the
-    # power-limited L4/T4 is not throttled enough, docs/gpu.md).
+    # before them: GEMM 38.5 %, attention 45.3 %, norm 40.0 %, prefill 44.8 %): GEMM 33.8 %,
+    # attention 11.5 %, norm 15.1 %, prefill 16.2 % (H100 2.1 %, L4 17.9 %, T4 33.0 %).
     assert overall["gemm"]["median_abs_error"] < 0.40
     assert overall["attention"]["median_abs_error"] < 0.13
     assert overall["norm"]["median_abs_error"] < 0.18
-    assert overall["prefill"]["median_abs_error"] < 0.32
+    assert overall["prefill"]["median_abs_error"] < 0.20
     h100 = {s["kind"]: s for s in report["summary"] if s["chip"] == "h100-sxm"}
     assert h100["prefill"]["median_abs_error"] < 0.05
-    # NeuSight's own error on the same 22 forward passes is 11.8 % mean (hwsim 19.1 %).
+    # fp32 sgemm on the 72 W L4 is power-throttled since SIMT FLOPs cost their register-file
+    # operand traffic (hwsim/engine/gpu/path_energy.py): GEMM median 59.9 % -> 43.5 % too fast,
+    # forward passes 34.9 % -> 17.9 %. Still too fast, and the T4 is not throttled (docs/gpu.md).
+    per_chip = {(s["kind"], s["chip"]): s for s in report["summary"]}
+    assert -0.50 < per_chip[("gemm", "l4")]["median_error"] < -0.30
+    assert per_chip[("prefill", "l4")]["median_abs_error"] < 0.25
+    # NeuSight's own error on the same 22 forward passes is 11.8 % mean (hwsim 14.9 %).
     same = report["anchor_same_rows"]
     assert same["hwsim_mean_abs_error"] > same["neusight_mean_abs_error"]
     # Held-out llama.cpp decode: the RTX 4090 within 5 %; the A100 SXM ~45 % too fast (llama.cpp's

@@ -23,6 +23,7 @@ from hwsim.units import Dtype, OffchipKind, WeightMemory
 
 KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized"]
 Positive = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
 
 
 class SparseFeatures(StrictModel):
@@ -224,6 +225,11 @@ class GpuChip(ChipBase):
                                              "memory array per SM, bytes")
     register_file_bytes_per_sm: int | None = Field(None, ge=0, description="register file per "
                                                    "SM, bytes")
+    mma_shape_mnk: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(
+        (16, 8, 16), description="m, n, k of the half-precision tensor-core MMA instruction, "
+        "whose register operands are shared by its m*n*k multiply-adds: sets the tensor path's "
+        "energy per FLOP against the SIMT FP32 path's (hwsim.engine.gpu.path_energy); "
+        "default mma.m16n8k16, the shape of SM80 and later (PTX ISA, warp-level MMA shapes)")
     l2_bytes: int = Field(ge=0, description="L2 capacity, bytes")
     l2_bytes_per_clk: Positive | None = Field(None, description="L2 read bandwidth of the whole "
                                               "chip, bytes per core clock (unset: A100's per-SM "

@@ -23,8 +23,13 @@ Per-action energies do not depend on ``clock_hz`` ([assumption]: one supply volt
 voltage curve). The power limit acts as a clock throttle (:func:`throttle`): a kernel whose
 power at ``clock_hz`` exceeds ``tdp_w`` runs at the highest clock at which it fits, so its
 clocked work (tensor, CUDA-core and L2 time) stretches while its DRAM time does not, and its
-math and active power per second fall. Other dtypes and the CUDA cores get the same math power
-at their own peak rate ([assumption]: each pipe is sized to the same power budget).
+math and active power per second fall. Other tensor dtypes get the same math power at their own
+peak rate ([assumption]: each tensor pipe is sized to the same power budget). The CUDA-core
+(SIMT) path does not: each FFMA moves its three operands and its result through the register
+file, where an MMA shares them over a whole tile, so a SIMT FLOP costs
+:func:`hwsim.engine.gpu.path_energy.simt_to_tensor_ratio` times a tensor FLOP (per-operation
+energies from the tech table). An fp32 sgemm then draws more than the TDP at full clock and is
+throttled, as real power-limited parts (L4, T4) are.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.kernels import KernelCost, cuda_peak, gemm_cost, tensor_peak
+from hwsim.engine.gpu.kernels import KernelCost, gemm_cost, tensor_peak
+from hwsim.engine.gpu.path_energy import simt_to_tensor_ratio
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
 from hwsim.errors import input_error
 from hwsim.hardware.memo import per_object
@@ -57,6 +63,7 @@ class GpuEnergy:
     tdp_w: float  # the limit the throttle enforces: the chip's power_limit_w, else its tdp_w
     active_w: float = 0.0  # busy power beyond idle at boost_clock_hz
     boost_clock_hz: float = 1.0
+    cuda_j_per_flop: float = 0.0  # SIMT FP32 FLOP: tensor_j_per_flop x path_energy's ratio
 
     def active_power_w(self, clock_hz: float) -> float:
         """Busy power beyond idle at ``clock_hz`` (switching power follows the clock)."""
@@ -67,9 +74,8 @@ class GpuEnergy:
         return self.tensor_j_per_flop * tensor_peak(chip, "bf16") / tensor_peak(chip, dtype)
 
     def cuda_j(self, chip: GpuChip) -> float:
-        """Energy per CUDA-core FLOP: the calibration's math power at the CUDA-core peak."""
-        full_w = self.tensor_j_per_flop * tensor_peak(chip, "bf16") * chip.gemm_efficiency
-        return full_w / cuda_peak(chip)
+        """Energy per CUDA-core FLOP (SIMT FFMA with its register-file operand traffic)."""
+        return self.cuda_j_per_flop
 
     def breakdown(self, chip: GpuChip, cost: KernelCost, dtype: str) -> dict[str, float]:
         """Energy of one kernel's actions by component (active and static added by the
@@ -181,8 +187,9 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
         raise input_error(chip.name, "idle, active and memory power of a large GEMM exceed "
                           "the TDP, so no per-FLOP energy can be calibrated", field="tdp_w",
                           given=chip.tdp_w)
-    return GpuEnergy(tensor_j_per_flop=math_w * t / cost.tensor_flops, math_power_w=math_w,
+    tensor_j = math_w * t / cost.tensor_flops
+    return GpuEnergy(tensor_j_per_flop=tensor_j, math_power_w=math_w,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
                      idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
-                     active_w=active_w,
-                     boost_clock_hz=boost)
+                     active_w=active_w, boost_clock_hz=boost,
+                     cuda_j_per_flop=tensor_j * simt_to_tensor_ratio(chip))
