@@ -117,3 +117,17 @@ def test_heldout_power_report_covers_batches_1_to_64() -> None:
     lomo = rep["leave_one_model_out"]
     assert set(lomo) == {"Qwen/Qwen3-8B", "Qwen/Qwen3-14B"}
     assert all(v["rows"] == 5 and 0 <= v["median_abs_error"] < 1 for v in lomo.values())
+
+
+def test_power_mode_of_an_unknown_preset_names_the_field(tmp_path, run_cli) -> None:
+    """A power mode whose base preset does not exist: exit 2, the chip, field and value named."""
+    from hwsim.presets import resolve
+
+    src = resolve("chips", "l4").read_text(encoding="utf-8")
+    bad = tmp_path / "l4-mode.yaml"
+    bad.write_text(src.replace("name: l4\n", "name: l4-mode\npower_mode_of: no-such-gpu\n"),
+                   encoding="utf-8")
+    code, _, err = run_cli("simulate", "--chip", str(bad), "--model", "llama2-7b",
+                           "--phase", "decode", "--seq", "128")
+    assert code == 2
+    assert "power_mode_of" in err and "no-such-gpu" in err and "Traceback" not in err

@@ -40,7 +40,7 @@ from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.kernels import KernelCost, gemm_cost, tensor_peak
 from hwsim.engine.gpu.path_energy import simt_to_tensor_ratio
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
-from hwsim.errors import input_error
+from hwsim.errors import HwsimError, input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork
@@ -155,7 +155,12 @@ def mode_energy(chip: GpuChip) -> GpuEnergy:
     with the lower clock (DVFS would lower energy per FLOP further), so this is an upper bound."""
     from hwsim.hardware.chips import load_chip  # the preset loader sits above the engine
 
-    base = load_chip(chip.power_mode_of)  # type: ignore[arg-type]
+    try:
+        base = load_chip(chip.power_mode_of)  # type: ignore[arg-type]
+    except HwsimError as exc:
+        raise input_error(chip.name, f"power_mode_of: {exc.summary or exc}",
+                          field="power_mode_of", given=chip.power_mode_of,
+                          hint="name a GPU preset (hwsim list chips) or a chip file") from None
     if not isinstance(base, GpuChip) or base.power_mode_of:
         raise input_error(chip.name, "power_mode_of must name a GPU preset that is not itself "
                           "a power mode", field="power_mode_of", given=chip.power_mode_of)
