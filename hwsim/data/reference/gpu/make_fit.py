@@ -16,8 +16,6 @@ the NeuSight rows are the ln/softmax test rows of GPUs that have no held-out rol
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -29,12 +27,14 @@ from make_heldout import (
     ATTN_HEADER,
     ATTN_PER_PHASE,
     HERE,
-    _git,
-    _ns_source,
+    NORM_HEADER,
+    NORM_OPS,
     _sample,
     _write,
     aic_attention_seq,
     aic_attention_table,
+    neusight_norm_table,
+    norm_row,
 )
 
 NEUSIGHT_FIT_DEVICES = {"NVIDIA A100-PCIE-40GB": "a100-pcie-40gb",
@@ -69,19 +69,14 @@ def aic_attention_fit(pkg: Path) -> None:
 
 
 def neusight_norm_fit(repo: Path) -> None:
-    header = ["gpu", "preset", "op", "rows", "row_elements", "dtype", "latency_us", "kernel",
-              "source"]
     out: list[list] = []
-    for op in ("ln", "softmax"):
-        path = f"scripts/asplos/data/dataset/test/{op}.csv"
-        rows = list(csv.DictReader(io.StringIO(_git(repo, path))))
+    for op in NORM_OPS:
+        path, rows = neusight_norm_table(repo, op)
         for device, preset in NEUSIGHT_FIT_DEVICES.items():
             mine = [r for r in rows if r["Device"] == device]
             for r in _sample(mine, NORM_FIT_PER_GPU, f"fit:{op}:{device}"):
-                out.append([device, preset, "layernorm" if op == "ln" else "softmax", r["B"],
-                            r["H"], "fp32", f"{float(r['Latency']) * 1e3:.4f}",
-                            r["Kernel Name"][:60], _ns_source(path)])
-    _write("neusight_norm_fit.csv", header, out)
+                out.append(norm_row(device, preset, op, r, path))
+    _write("neusight_norm_fit.csv", NORM_HEADER, out)
 
 
 def main(argv: list[str]) -> None:

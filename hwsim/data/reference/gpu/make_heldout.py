@@ -85,22 +85,34 @@ def neusight_gemm(repo: Path) -> None:
         _write(f"neusight_gemm{fileset}.csv", header, rows_out)
 
 
+NORM_HEADER = ["gpu", "preset", "op", "rows", "row_elements", "dtype", "latency_us", "kernel",
+               "source"]
+NORM_OPS = ("ln", "softmax")  # NeuSight's test file stems
+
+
+def neusight_norm_table(repo: Path, op: str) -> tuple[str, list[dict[str, str]]]:
+    """(path, rows) of NeuSight's fp32 ``op`` (ln | softmax) test file."""
+    path = f"scripts/asplos/data/dataset/test/{op}.csv"
+    return path, list(csv.DictReader(io.StringIO(_git(repo, path))))
+
+
+def norm_row(device: str, preset: str, op: str, r: dict[str, str], path: str) -> list:
+    """One output row: ``B`` rows of ``H`` elements, NeuSight's ms latency in microseconds."""
+    return [device, preset, "layernorm" if op == "ln" else "softmax", r["B"], r["H"], "fp32",
+            f"{float(r['Latency']) * 1e3:.4f}", r["Kernel Name"][:60], _ns_source(path)]
+
+
 def neusight_norm(repo: Path) -> None:
-    header = ["gpu", "preset", "op", "rows", "row_elements", "dtype", "latency_us", "kernel",
-              "source"]
     out: list[list] = []
-    for op in ("ln", "softmax"):
-        path = f"scripts/asplos/data/dataset/test/{op}.csv"
-        rows = list(csv.DictReader(io.StringIO(_git(repo, path))))
+    for op in NORM_OPS:
+        path, rows = neusight_norm_table(repo, op)
         for device, (preset, _, fileset) in NEUSIGHT_DEVICES.items():
             mine = [r for r in rows if r["Device"] == device]
             if mine and fileset != "_new_presets":
                 raise SystemExit(f"{device}: norm rows would need a main-preset file")
             for r in _sample(mine, NORM_PER_GPU, f"{op}:{device}"):
-                out.append([device, preset, "layernorm" if op == "ln" else "softmax", r["B"],
-                            r["H"], "fp32", f"{float(r['Latency']) * 1e3:.4f}",
-                            r["Kernel Name"][:60], _ns_source(path)])
-    _write("neusight_norm_new_presets.csv", header, out)
+                out.append(norm_row(device, preset, op, r, path))
+    _write("neusight_norm_new_presets.csv", NORM_HEADER, out)
 
 
 def neusight_own_errors(repo: Path) -> dict[tuple[str, str, str], str]:
