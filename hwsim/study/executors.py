@@ -38,6 +38,10 @@ class LocalExecutor:
         for chunk in chunks:
             yield evaluate_chunk(study, chunk)
 
+# A chunk cancelled by the scheduler (its scattered study lost with a killed worker) is sent
+# again up to this many times; a real error in a chunk is raised at once.
+MAX_RESUBMITS = 3
+
 
 class DaskExecutor:
     """Evaluate chunks on a ``distributed`` cluster, a few in flight per worker, results in
@@ -52,16 +56,24 @@ class DaskExecutor:
     def map_chunks(self, study: Study, chunks: Iterable[list[Point]]) -> Iterator[Rows]:
         workers = max(1, len(self.client.scheduler_info().get("workers", {})))
         limit = workers * self.in_flight_per_worker
-        [study_future] = self.client.scatter([study], broadcast=True)
+        scattered: list[Any] = []
         it = iter(chunks)
-        pending: list[Any] = []
+        pending: dict[Any, tuple[list[Point], int]] = {}  # future -> (chunk, attempt)
 
-        def submit() -> bool:
-            chunk = next(it, None)
+        def study_ref() -> Any:
+            # Scattered data cannot be recomputed: when a killed worker held the last replica
+            # the scheduler cancels its dependents, so a cancelled chunk re-scatters the study.
+            if not scattered or scattered[0].status != "finished":
+                scattered[:] = self.client.scatter([study], broadcast=True)
+            return scattered[0]
+
+        def submit(chunk: list[Point] | None = None, attempt: int = 0) -> bool:
+            chunk = next(it, None) if chunk is None else chunk
             if chunk is None:
                 return False
             # pure=False: each chunk is its own task even when two chunks look alike.
-            pending.append(self.client.submit(evaluate_chunk, study_future, chunk, pure=False))
+            future = self.client.submit(evaluate_chunk, study_ref(), chunk, pure=False)
+            pending[future] = (chunk, attempt)
             return True
 
         while len(pending) < limit and submit():
@@ -73,9 +85,13 @@ class DaskExecutor:
             if not done:
                 time.sleep(POLL_S)
                 continue
-            results = self.client.gather(done)
-            for f, rows in zip(done, results, strict=True):
-                pending.remove(f)
+            for f in done:
+                chunk, attempt = pending.pop(f)
+                if f.status == "cancelled" and attempt < MAX_RESUBMITS:
+                    f.release()
+                    submit(chunk, attempt + 1)
+                    continue
+                rows = f.result()
                 f.release()
                 submit()
                 yield rows
