@@ -72,9 +72,15 @@ def test_large_gemm_reaches_efficiency_times_peak(name: str) -> None:
     achieved = 2 * 8192**3 / r.total.latency_s
     ceiling = chip.gemm_efficiency * tensor_peak(chip, "bf16")
     assert achieved <= ceiling * 1.0001
+    assert r.ops[0].mapping["waves"] >= 1
+    if r.ops[0].bottleneck == "power":
+        # A power-limited card (math_energy_of: T4, L4) runs the GEMM at the clock at which it
+        # draws exactly its limit.
+        assert chip.math_energy_of is not None
+        assert r.total.energy_j / r.total.latency_s == pytest.approx(chip.tdp_w, rel=1e-3)
+        return
     # Wave quantisation and L2 operand traffic may cost some; never more than a quarter.
     assert achieved >= 0.75 * ceiling
-    assert r.ops[0].mapping["waves"] >= 1
 
 
 def test_a100_large_gemm_is_compute_bound() -> None:

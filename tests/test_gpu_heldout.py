@@ -117,24 +117,28 @@ def test_report_fields_and_skips(report: dict[str, Any]) -> None:
 
 def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     overall = {s["kind"]: s for s in report["summary"] if s["chip"] == "all"}
-    # Today on the merged tree (issue 17's GEMM, FlashAttention, softmax and eager-HF builds;
-    # before them: GEMM 38.5 %, attention 45.3 %, norm 40.0 %, prefill 44.8 %): GEMM 33.8 %,
-    # attention 11.5 %, norm 15.1 %, prefill 16.2 % (H100 2.1 %, L4 17.9 %, T4 33.0 %).
-    assert overall["gemm"]["median_abs_error"] < 0.40
+    # Today on the merged tree (issue 17's GEMM, FlashAttention, softmax and eager-HF builds,
+    # and L4/T4 sharing their node's energy per FLOP; before them: GEMM 38.5 %, attention
+    # 45.3 %, norm 40.0 %, prefill 44.8 %): GEMM 19.3 %, attention 11.6 %, norm 15.1 %,
+    # prefill 4.0 % (H100 2.1 %, L4 7.6 %, T4 18.1 %).
+    assert overall["gemm"]["median_abs_error"] < 0.22
     assert overall["attention"]["median_abs_error"] < 0.13
     assert overall["norm"]["median_abs_error"] < 0.18
-    assert overall["prefill"]["median_abs_error"] < 0.20
+    assert overall["prefill"]["median_abs_error"] < 0.06
     h100 = {s["kind"]: s for s in report["summary"] if s["chip"] == "h100-sxm"}
     assert h100["prefill"]["median_abs_error"] < 0.05
-    # fp32 sgemm on the 72 W L4 is power-throttled since SIMT FLOPs cost their register-file
-    # operand traffic (hwsim/engine/gpu/path_energy.py): GEMM median 59.9 % -> 43.5 % too fast,
-    # forward passes 34.9 % -> 17.9 %. Still too fast, and the T4 is not throttled (docs/gpu.md).
+    # The power-limited L4 (72 W) and T4 (70 W) take the energy per FLOP of a full-power part on
+    # their node (math_energy_of: h100-sxm, v100-sxm2-32gb), so their fp32 sgemm throttles: GEMM
+    # median error L4 -43.5 % -> -17.8 %, T4 -42.6 % -> -25.4 %. Both still too fast
+    # (docs/gpu.md: no DVFS voltage curve, SIMT tile efficiency borrowed from the A100).
     per_chip = {(s["kind"], s["chip"]): s for s in report["summary"]}
-    assert -0.50 < per_chip[("gemm", "l4")]["median_error"] < -0.30
-    assert per_chip[("prefill", "l4")]["median_abs_error"] < 0.25
-    # NeuSight's own error on the same 22 forward passes is 11.8 % mean (hwsim 14.9 %).
+    assert -0.25 < per_chip[("gemm", "l4")]["median_error"] < -0.10
+    assert -0.32 < per_chip[("gemm", "t4-pcie")]["median_error"] < -0.18
+    assert per_chip[("prefill", "l4")]["median_abs_error"] < 0.10
+    assert per_chip[("prefill", "t4-pcie")]["median_abs_error"] < 0.22
+    # On the 22 forward passes NeuSight also predicts: hwsim 6.8 % mean, NeuSight's own 11.8 %.
     same = report["anchor_same_rows"]
-    assert same["hwsim_mean_abs_error"] > same["neusight_mean_abs_error"]
+    assert same["hwsim_mean_abs_error"] < same["neusight_mean_abs_error"]
     # Held-out llama.cpp decode: the RTX 4090 within 5 %; the A100 SXM ~45 % too fast (llama.cpp's
     # fp16 batch-1 kernels reach ~42 % of HBM bandwidth there, 87 % of the 4090's GDDR6X).
     decode = {s["chip"]: s for s in report["summary"] if s["kind"] == "decode"}

@@ -8,6 +8,7 @@ import pytest
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.energy import gpu_energy
+from hwsim.engine.gpu.kernels import tensor_peak
 from hwsim.engine.gpu.path_energy import simt_fma_j, simt_to_tensor_ratio, tensor_mac_j
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
@@ -49,9 +50,20 @@ def _gemm(dtype: str) -> Model:
     return Model(name="g", ops=(MatmulOp(name="g", m=8192, n=8192, k=8192, dtype=dtype),))
 
 
-def test_fp32_sgemm_on_l4_is_power_throttled_and_bf16_is_not() -> None:
+def test_l4_throttles_fp32_sgemm_harder_than_bf16() -> None:
+    # L4 shares H100's energy per FLOP (math_energy_of): at 72 W both paths are power-limited,
+    # and the SIMT path, ~13x the energy per FLOP, keeps a smaller share of its peak.
     chip = _chip("l4")
-    fp32 = simulate(_gemm("fp32"), chip).ops[0]
-    bf16 = simulate(_gemm("bf16"), chip).ops[0]
-    assert fp32.bottleneck == "power"
-    assert bf16.bottleneck != "power"
+    fp32 = simulate(_gemm("fp32"), chip)
+    bf16 = simulate(_gemm("bf16"), chip)
+    assert fp32.ops[0].bottleneck == bf16.ops[0].bottleneck == "power"
+    flop = 2 * 8192**3
+    fp32_share = flop / fp32.total.latency_s / (chip.cuda_flops_per_clk_per_sm * chip.sms
+                                                * chip.clock_hz)
+    bf16_share = flop / bf16.total.latency_s / tensor_peak(chip, "bf16")
+    assert fp32_share < 0.5 * bf16_share
+
+
+def test_h100_bf16_gemm_runs_under_its_limit() -> None:
+    # A board sized to its tensor peak: the calibration GEMM fits the TDP at full clock.
+    assert simulate(_gemm("bf16"), _chip("h100-sxm")).ops[0].bottleneck != "power"

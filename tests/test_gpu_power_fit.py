@@ -131,3 +131,32 @@ def test_power_mode_of_an_unknown_preset_names_the_field(tmp_path, run_cli) -> N
                            "--phase", "decode", "--seq", "128")
     assert code == 2
     assert "power_mode_of" in err and "no-such-gpu" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["no-such-gpu", "t4-pcie", "stm32h7a3-m7"])
+def test_math_energy_of_a_bad_preset_names_the_field(tmp_path, run_cli, value: str) -> None:
+    """math_energy_of naming a missing preset, a borrower (t4-pcie borrows V100's) or a non-GPU:
+    exit 2 with the chip, field and value named."""
+    from hwsim.presets import resolve
+
+    src = resolve("chips", "l4").read_text(encoding="utf-8")
+    bad = tmp_path / "l4-x.yaml"
+    bad.write_text(src.replace("math_energy_of: h100-sxm\n", f"math_energy_of: {value}\n"),
+                   encoding="utf-8")
+    code, _, err = run_cli("simulate", "--chip", str(bad), "--model", "llama2-7b",
+                           "--phase", "decode", "--seq", "128")
+    assert code == 2
+    assert "math_energy_of" in err and value in err and "Traceback" not in err
+
+
+def test_math_energy_of_slows_a_power_limited_gemm() -> None:
+    """The knob acts: unset, the L4 calibrates on its own 72 W and its FLOPs are cheaper, so an
+    8192^3 bf16 GEMM runs faster than with the H100's energy per FLOP."""
+    from hwsim.engine.simulate import simulate
+    from hwsim.workload.model import Model
+    from hwsim.workload.ops import MatmulOp
+
+    gemm = Model(name="g", ops=(MatmulOp(name="g", m=8192, n=8192, k=8192, dtype="bf16"),))
+    shared = simulate(gemm, _chip("l4")).total.latency_s
+    own = simulate(gemm, _chip("l4", math_energy_of=None)).total.latency_s
+    assert own < 0.9 * shared

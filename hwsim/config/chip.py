@@ -253,6 +253,12 @@ class GpuChip(ChipBase):
         "clock, fewer powered SMs or a capped memory clock): per-action energies and active "
         "power per SM come from that preset's calibration, not from this mode's own limit "
         "(unset: calibrated on this chip)")
+    math_energy_of: str | None = Field(
+        None, description="GPU preset on the same process node whose energies per FLOP "
+        "(tensor and CUDA-core) this chip shares, for a power-limited part: the TDP calibration "
+        "assumes a board sized to run its tensor cores at full clock, which a low-power card "
+        "(L4, T4) is not, so its own anchor would make its FLOPs implausibly cheap (unset: "
+        "calibrated on this chip's TDP)")
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
     die_area_mm2: float | None = Field(None, gt=0, description="GPU die area, mm^2")
     gemm_efficiency: float = Field(0.9, gt=0, le=1, description="fraction of tensor-core peak "

@@ -143,8 +143,38 @@ def gpu_energy(chip: GpuChip) -> GpuEnergy:
     base preset's (:func:`mode_energy`)."""
     if chip.power_mode_of:
         return mode_energy(chip)
-    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
-                            GPU_CALIBRATION.hbm3_energy_scale.value)
+    own = calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
+                           GPU_CALIBRATION.hbm3_energy_scale.value)
+    return shared_math_energy(chip, own) if chip.math_energy_of else own
+
+
+def _base_gpu(chip: GpuChip, field: str) -> GpuChip:
+    """The GPU preset a chip's ``field`` names, checked: a GPU preset that borrows nothing."""
+    from hwsim.hardware.chips import load_chip  # the preset loader sits above the engine
+
+    name = getattr(chip, field)
+    try:
+        base = load_chip(name)
+    except HwsimError as exc:
+        raise input_error(chip.name, f"{field}: {exc.summary or exc}", field=field,
+                          given=name, hint="name a GPU preset (hwsim list chips) or a chip "
+                          "file") from None
+    if not isinstance(base, GpuChip) or base.power_mode_of or base.math_energy_of:
+        raise input_error(chip.name, f"{field} must name a GPU preset that neither is a power "
+                          "mode nor borrows its math energy", field=field, given=name)
+    return base
+
+
+def shared_math_energy(chip: GpuChip, own: GpuEnergy) -> GpuEnergy:
+    """A power-limited part's energies: its own memory, idle and active power, and the energy
+    per tensor and CUDA-core FLOP of a preset on the same node (``math_energy_of``) whose board
+    is sized to its tensor peak. The math power at full rate then exceeds the limit and the
+    throttle finds the clock it runs at. [assumption] Same node, same energy per FLOP across SM
+    generations (the MMA shape and register file are alike from Volta to Hopper)."""
+    e = gpu_energy(_base_gpu(chip, "math_energy_of"))
+    return replace(own, tensor_j_per_flop=e.tensor_j_per_flop,
+                   cuda_j_per_flop=e.cuda_j_per_flop,
+                   math_power_w=e.tensor_j_per_flop * tensor_peak(chip, "bf16"))
 
 
 def mode_energy(chip: GpuChip) -> GpuEnergy:
@@ -153,17 +183,7 @@ def mode_energy(chip: GpuChip) -> GpuEnergy:
     mode's own idle power and limit. Calibrating the mode on its own limit instead would give a
     down-clocked GPU a higher energy per FLOP than at full clock. [assumption] No voltage drop
     with the lower clock (DVFS would lower energy per FLOP further), so this is an upper bound."""
-    from hwsim.hardware.chips import load_chip  # the preset loader sits above the engine
-
-    try:
-        base = load_chip(chip.power_mode_of)  # type: ignore[arg-type]
-    except HwsimError as exc:
-        raise input_error(chip.name, f"power_mode_of: {exc.summary or exc}",
-                          field="power_mode_of", given=chip.power_mode_of,
-                          hint="name a GPU preset (hwsim list chips) or a chip file") from None
-    if not isinstance(base, GpuChip) or base.power_mode_of:
-        raise input_error(chip.name, "power_mode_of must name a GPU preset that is not itself "
-                          "a power mode", field="power_mode_of", given=chip.power_mode_of)
+    base = _base_gpu(chip, "power_mode_of")
     e = gpu_energy(base)
     return replace(e, idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
                    active_w=e.active_w * chip.sms / base.sms)
