@@ -16,8 +16,9 @@ take depends on how the PE pairs the nonzeros (``sparse_features.pe_join``):
   multipliers (fragmentation: ``E[Nw Na] / (F I E[ceil(Nw/F)] E[ceil(Na/I)])``), the F*I
   products per cycle scatter to ``accumulator_banks`` banks (a fluid model: at most one write
   per bank per cycle, so fewer banks than products throttle the array to banks/(F I)), and all
-  PEs wait for the one with the most nonzero activations (inter-PE imbalance, the expected
-  maximum over PEs of a binomial count).
+  PEs of an output group wait for the one with the most activation vectors summed over the
+  input channels (inter-PE imbalance: the weights are broadcast, so only the activation tiles
+  differ; the expected maximum over PEs of that sum, normal approximation).
 
 The result is an effective K for the engine's fold formulas: the dense K times the ratio of
 the PE's sparse cycles to its dense cycles, so the array's own fold and fill timing stays the
@@ -33,18 +34,37 @@ import numpy as np
 from hwsim.config.chip import AcceleratorChip, SparseFeatures
 
 
-def expected_ceil_binomial(n: int, density: float, width: int) -> float:
-    """E[ceil(N / width)] for N ~ Binomial(n, density): vectors of ``width`` a PE issues for
-    ``N`` nonzeros out of ``n`` candidates."""
+def ceil_binomial_moments(n: int, density: float, width: int) -> tuple[float, float]:
+    """Mean and variance of ceil(N / width) for N ~ Binomial(n, density): the vectors of
+    ``width`` a PE issues for ``N`` nonzeros out of ``n`` candidates."""
     if n <= 0:
-        return 0.0
+        return 0.0, 0.0
     if density >= 1.0:
-        return float(math.ceil(n / width))
+        return float(math.ceil(n / width)), 0.0
     from scipy import stats  # here, not at import (slow)
 
     counts = np.arange(n + 1)
     pmf = stats.binom.pmf(counts, n, density)
-    return float(np.dot(pmf, np.ceil(counts / width)))
+    vectors = np.ceil(counts / width)
+    mean = float(np.dot(pmf, vectors))
+    return mean, max(0.0, float(np.dot(pmf, vectors**2)) - mean * mean)
+
+
+def expected_ceil_binomial(n: int, density: float, width: int) -> float:
+    """E[ceil(N / width)] for N ~ Binomial(n, density)."""
+    return ceil_binomial_moments(n, density, width)[0]
+
+
+def expected_max_of_sums(mean: float, var: float, terms: int, lanes: int) -> float:
+    """Expected largest of ``lanes`` independent sums of ``terms`` iid terms (each of the given
+    mean and variance): the normal approximation with Blom's expected maximum, as
+    :func:`hwsim.sparsity.realise.expected_max_lane_nnz` does for counts."""
+    if lanes <= 1 or var <= 0.0:
+        return terms * mean
+    from scipy import stats  # here, not at import (slow)
+
+    m_l = float(stats.norm.ppf((lanes - 0.375) / (lanes + 0.25)))
+    return terms * mean + math.sqrt(terms * var) * m_l
 
 
 def cartesian_utilisation(v_w: int, d_w: float, v_a: int, d_a: float, f: int, i: int) -> float:
@@ -69,27 +89,27 @@ def cartesian_ratio(d_a: float, d_w: float, m: int, n: int, k: int, window: int,
 
     ``m`` output positions (the planar tile is split over the PEs), ``n`` output channels (in
     groups of ``output_group``), ``k = C * window`` (window = R*S for a convolution)."""
-    from hwsim.sparsity.realise import expected_max_lane_nnz
-
     f, i = feat.cartesian_f, feat.cartesian_i
     pes = max(1, rows // f) * max(1, cols // i)
     channels = max(1, k // max(1, window))
     v_a = max(1, math.ceil(m / pes))
     v_w = min(n, feat.output_group) * max(1, window)
     dense = math.ceil(v_w / f) * math.ceil(v_a / i)
-    sparse = expected_ceil_binomial(v_w, d_w, f) * expected_ceil_binomial(v_a, d_a, i)
-    # every PE waits for the one whose tile holds the most nonzero activations
-    total_a = v_a * channels
-    mean_a = total_a * d_a
-    imbalance = 1.0 if mean_a <= 0 or pes == 1 or d_a >= 1.0 else float(
-        expected_max_lane_nnz(total_a, d_a, pes)) / mean_a
-    return sparse * imbalance / bank_throughput(f, i, feat.accumulator_banks) / dense
+    w_vectors = expected_ceil_binomial(v_w, d_w, f)
+    # the weights are broadcast, so PEs differ only in their activation vectors per channel;
+    # each output group waits for the PE with the most (summed over the input channels)
+    a_mean, a_var = ceil_binomial_moments(v_a, d_a, i)
+    slowest = expected_max_of_sums(a_mean, a_var, channels, pes) / channels
+    sparse = w_vectors * slowest
+    return sparse / bank_throughput(f, i, feat.accumulator_banks) / dense
 
 
 def intersect_lane_work(d_a: float, d_w: float, k: int, lanes: int, chip: AcceleratorChip
                         ) -> float:
-    """Elements of K the busiest lane of a fold processes when only matching nonzero pairs
-    issue (the mean lane's when the chip balances its lanes or K is not streamed in time)."""
+    """Elements of K the busiest of ``lanes`` PEs of a fold processes when only matching
+    nonzero pairs issue (the mean PE's when the chip balances its PEs or K is not streamed in
+    time). Every PE of an output-stationary fold pairs its own token with its own filter, so
+    each is a lane: ``lanes`` = the fold's rows x columns."""
     from hwsim.sparsity.realise import expected_max_lane_nnz
 
     w = d_a * d_w

@@ -243,8 +243,8 @@ def both_sided_effect(d_a: float, d_w: float, m: int, n: int, k: int, window: in
                                             chip.array.cols, f)
         work = k * ratio
     else:
-        work = dual_sparse.intersect_lane_work(d_a, d_w, k, max(1, min(chip.array.rows, m)),
-                                               chip)
+        lanes = max(1, min(chip.array.rows, m)) * max(1, min(chip.array.cols, n))
+        work = dual_sparse.intersect_lane_work(d_a, d_w, k, lanes, chip)
     meta = META_BYTES[f.index_format]
     a_bytes = d_a + meta(k, d_a * k) / (k * dtype_bytes) if d_a < 1.0 else 1.0
     b_bytes = d_w + meta(k, d_w * k) / (k * dtype_bytes) if d_w < 1.0 else 1.0
