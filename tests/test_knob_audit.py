@@ -73,6 +73,9 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
         ("sparse-decode", _model(sparse, layers=1, seq=256, phase="decode"), None),
         ("sparse-prefill", _model(sparse, layers=1, seq=64, phase="prefill"), None),
         ("relu", _model(llm, layers=1, seq=64), ["*ffn_down:relu:density=0.3"]),
+        # pruned weights and ReLU activations (two-sided skipping: weight_skipping, pe_join)
+        ("relu-pruned-conv", hwsim.conv2d(28, 28, 128, 128, 3, 3, padding=1),
+         ["*:relu:density=0.4,weight_density=0.35"]),
         two_four, *two_four_dtypes, conv, norm, softmax, *gemms,
         ("decode-batch16", _model(llm, layers=1, seq=256, phase="decode"), "batch16"),
     ]

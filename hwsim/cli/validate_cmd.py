@@ -1,5 +1,5 @@
-"""``hwsim validate gpu|mcu|accelerator``: hwsim against published measurements, each row with
-its source."""
+"""``hwsim validate gpu|mcu|accelerator|sparse-accel``: hwsim against published measurements,
+each row with its source."""
 
 from __future__ import annotations
 
@@ -15,16 +15,18 @@ from hwsim.errors import input_error
 
 
 def validate_cmd(
-    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator: the model against "
-                                        "published measurements (Vela for Ethos-U, Eyeriss "
-                                        "silicon for accelerators)")],
+    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator | sparse-accel: the "
+                                        "model against published measurements (Vela for "
+                                        "Ethos-U, Eyeriss silicon for accelerators, published "
+                                        "sparse accelerators for sparse-accel)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="mcu: also every layer "
                                             "against Vela's per-layer cycles")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
-    if kind not in ("gpu", "mcu", "accelerator"):
-        raise choice_error("kind", kind, ("gpu", "mcu", "accelerator"))
+    kinds = ("gpu", "mcu", "accelerator", "sparse-accel")
+    if kind not in kinds:
+        raise choice_error("kind", kind, kinds)
     if kind == "mcu":
         _validate_mcu(as_json, per_layer)
         return
@@ -33,6 +35,9 @@ def validate_cmd(
                           hint="`validate accelerator` always prints its layers")
     if kind == "accelerator":
         _validate_accelerator(as_json)
+        return
+    if kind == "sparse-accel":
+        _validate_sparse_accel(as_json)
         return
     _validate_gpu(as_json)
 
@@ -198,6 +203,40 @@ def _validate_accelerator(as_json: bool) -> None:
                 "power is on-chip energy / latency (the paper measured the chip without DRAM). "
                 "Sources: " + doc["reference"])
     _zigzag_tables(peer)
+
+
+def _validate_sparse_accel(as_json: bool) -> None:
+    from hwsim.validation.sparse_accel import report
+
+    doc = report()
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    grid = table(("design", "preset", "workload", "layer", "d_act", "d_w", "published",
+                  "hwsim", "error", "Sparseloop", "error "),
+                 title="Held out: speedup over dense (x), published sparse accelerators vs "
+                 "hwsim (nothing here was fitted)",
+                 right=("d_act", "d_w", "published", "hwsim", "error", "Sparseloop", "error "))
+    for r in doc["rows"]:
+        peer = "" if r["peer"] is None else sig4(r["peer"])
+        peer_err = "" if r["peer_error"] is None else signed_percent(r["peer_error"])
+        grid.add_row(r["design"], r["preset"], r["workload"], r["layer"],
+                     f"{r['iact_density']:.2f}", f"{r['weight_density']:.2f}",
+                     sig4(r["published"]), sig4(r["hwsim"]), signed_percent(r["error"]), peer,
+                     peer_err)
+    out().print(grid)
+    summary = table(("design", "rows", "median |error|", "target", "Sparseloop median |error|"),
+                    title="Per design (held out)", right=("rows", "median |error|", "target",
+                                                         "Sparseloop median |error|"))
+    for design, s in doc["by_design"].items():
+        med, peer = s["median_abs_error"], s["peer_median_abs_error"]
+        summary.add_row(design, str(s["rows"]), "-" if med is None else percent(med),
+                        percent(doc["target_median_abs_error"]),
+                        "-" if peer is None else percent(peer))
+    out().print(summary)
+    for design, why in doc["gaps"].items():
+        out().print(f"{design}: " + " ".join(why.split()))
+    out().print("Sources: " + doc["reference"] + "; docs/sparse-accelerators.md.")
 
 
 def _zigzag_tables(peer: dict[str, dict[str, Any]]) -> None:

@@ -40,6 +40,29 @@ class SparseFeatures(StrictModel):
                                            "active block (element or skip block) in a lane")
     gather: bool = Field(False, description="fetch only active weight rows/columns")
     nm: tuple[int, int] | None = Field(None, description="N:M structured support, e.g. [2, 4]")
+    weight_skipping: bool = Field(False, description="with zero_skipping: zero weights are "
+                                  "skipped too (both-sided sparsity: a product issues only when "
+                                  "both operands are nonzero) and weights are stored compressed "
+                                  "(index_format metadata per nonzero)")
+    pe_join: Literal["intersect", "cartesian"] = Field(
+        "intersect", description="how a PE pairs nonzero weights with nonzero activations under "
+        "weight_skipping: intersect (Eyeriss v2 CSC, SparTen bitmask inner join: one useful "
+        "product per MAC per cycle) or cartesian (SCNN: an F x I multiplier array multiplies "
+        "every nonzero weight vector by every nonzero activation vector of an input channel)")
+    cartesian_f: int = Field(4, ge=1, le=64, description="pe_join=cartesian: nonzero weights "
+                             "per multiplier-array row vector (SCNN's F)")
+    cartesian_i: int = Field(4, ge=1, le=64, description="pe_join=cartesian: nonzero "
+                             "activations per multiplier-array column vector (SCNN's I)")
+    accumulator_banks: int = Field(32, ge=1, le=1024, description="pe_join=cartesian: "
+                                   "accumulator banks the F x I products scatter to; fewer "
+                                   "banks than products per cycle throttle the array")
+    output_group: int = Field(8, ge=1, le=4096, description="pe_join=cartesian: output "
+                              "channels per group (SCNN's Kc) whose weights form one input "
+                              "channel's weight vector stream")
+    load_balance: Literal["none", "greedy"] = Field(
+        "none", description="pe_join=intersect on an output-stationary array: none, a fold "
+        "lasts as long as its busiest lane; greedy (SparTen), work is spread so a fold lasts "
+        "the mean lane's work")
     offchip_compression: Literal["none", "rle"] = Field(
         "none", description="activations stored off chip run-length coded (Eyeriss: 5-bit zero "
         "runs with 16-bit values, three pairs per 64-bit word): sparse ifmaps move fewer bytes "

@@ -45,6 +45,10 @@ class ReluSpec(StrictModel):
 
     kind: Literal["relu"] = "relu"
     density: Fraction = Field(description="mean fraction of nonzero activations")
+    weight_density: Fraction = Field(1.0, description="fraction of nonzero weights of the op "
+                                     "(unstructured pruning, e.g. Han et al. 2015); only a chip "
+                                     "with sparse_features.weight_skipping skips them, any other "
+                                     "multiplies and moves them like dense weights")
     variability: Variability = Variability()
 
 

@@ -124,8 +124,9 @@ def _effect(w: GemmWork, op_name: str, chip: AcceleratorChip, pre: Prepared,
                               hint="ops in the trace: " + ", ".join(sorted(masks)[:8]))
         mask = masks[op_name]
     try:
+        window = w.conv.fy * w.conv.fx if w.conv is not None else 1
         return gemm_effect(w.sparsity, w.m, w.n, w.k, elem_bytes, chip, pre.gated_read_ratio,
-                           w.sparse_dim, mask)
+                           w.sparse_dim, mask, window)
     except ValueError as exc:
         raise input_error(str(getattr(w.sparsity, "path", op_name)), f"op '{op_name}': {exc}"
                           ) from None

@@ -73,6 +73,7 @@ class SparseEffect:
     b_offchip: float = 1.0  # multiplier on B's off-chip bytes (gather, N:M)
     b_sram: float = 1.0  # multiplier on B's SRAM bytes
     decode_cycles: float = 0.0  # index-decode cycles added per fold's slowest lane
+    c_sram: float = 1.0  # multiplier on partial-sum SRAM traffic (fewer reduction folds)
 
 
 DENSE = SparseEffect()
@@ -136,12 +137,13 @@ class MaskStats:
 
 def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: AcceleratorChip,
                 gated_read_ratio: float, sparse_dim: str = "k",
-                mask: PackedMask | None = None) -> SparseEffect:
+                mask: PackedMask | None = None, window: int = 1) -> SparseEffect:
     """The :class:`SparseEffect` of ``spec`` on a GEMM (M tokens x K) @ (K x N) on ``chip``.
 
     ``sparse_dim="n"`` is sparsity on the output columns (routed attention: the keys each
     query scores); a skipping or gathering chip computes and fetches only the columns some row
-    of the GEMM needs (the union over M)."""
+    of the GEMM needs (the union over M). ``window`` is a lowered convolution's R*S (K = C *
+    window), which a Cartesian-product PE needs to size its weight vectors."""
     from hwsim.sparsity.realise import expected_max_lane_nnz
 
     if spec is None or isinstance(spec, DenseSpec):
@@ -167,6 +169,10 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
         d = stats.density
     else:
         d = activation_density(spec)
+    d_w = float(getattr(spec, "weight_density", 1.0))
+    if (f.zero_skipping and f.weight_skipping and sparse_dim == "k"
+            and (d_w < 1.0 or (d < 1.0 and f.pe_join == "cartesian"))):
+        return both_sided_effect(d, d_w, m, n, k, window, dtype_bytes, chip)
     if d >= 1.0:
         return DENSE
     if sparse_dim == "n":
@@ -223,3 +229,33 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
             eff.update(k_compute=max(1, math.ceil(union * k)), mac_full=d if gate else union,
                        mac_gated=max(0.0, union - d) if gate else 0.0)
     return SparseEffect(**eff)  # type: ignore[arg-type]
+
+
+def both_sided_effect(d_a: float, d_w: float, m: int, n: int, k: int, window: int,
+                      dtype_bytes: int, chip: AcceleratorChip) -> SparseEffect:
+    """Zero weights and zero activations both skipped (:mod:`.dual_sparse`): K shrinks to the
+    PE's sparse/dense cycle ratio, only the useful products cost MAC energy, both operands are
+    stored compressed with the chip's index metadata, and where K is spatial (ws, is) the
+    partial sums spill once per fold of the shrunk K instead of the dense K."""
+    from hwsim.engine.accelerator import dual_sparse
+
+    f = chip.sparse_features
+    if f.pe_join == "cartesian":
+        ratio = dual_sparse.cartesian_ratio(d_a, d_w, m, n, k, window, chip.array.rows,
+                                            chip.array.cols, f)
+        work = k * ratio
+    else:
+        lanes = max(1, min(chip.array.rows, m)) * max(1, min(chip.array.cols, n))
+        work = dual_sparse.intersect_lane_work(d_a, d_w, k, lanes, chip)
+    k_c = max(1, math.ceil(work))
+    psum = 1.0
+    if chip.dataflow in ("ws", "is"):  # K is spatial: partial sums spill once per K fold
+        rows = chip.array.rows
+        psum = math.ceil(k_c / rows) / math.ceil(k / rows)
+    meta = META_BYTES[f.index_format]
+    a_bytes = d_a + meta(k, d_a * k) / (k * dtype_bytes) if d_a < 1.0 else 1.0
+    b_bytes = d_w + meta(k, d_w * k) / (k * dtype_bytes) if d_w < 1.0 else 1.0
+    return SparseEffect(density=d_a, union_density=d_a, k_compute=k_c,
+                        mac_full=d_a * d_w, mac_gated=0.0, a_offchip=a_bytes, a_sram=a_bytes,
+                        b_offchip=b_bytes, b_sram=b_bytes,
+                        decode_cycles=f.decode_cycles_per_block * work, c_sram=psum)

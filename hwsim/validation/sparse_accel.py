@@ -1,0 +1,126 @@
+"""Published sparse accelerators against hwsim's presets: ``hwsim validate sparse-accel``.
+
+Reference figures live in ``hwsim/data/reference/accelerator/<design>/`` with a SOURCES.md
+(paper, figure or table, how each value was read, units, held-out or fitted per row). Every
+row here is held out: nothing in the presets or the engine was fitted to it.
+
+- ``eyeriss_v2``: an Eyeriss v2 PE with one MAC (the configuration of Sparseloop's validation,
+  Wu et al. MICRO 2022, Fig. 12) on eight pointwise layers of a sparse MobileNet-0.5; the
+  ground-truth cycles are those distributed with Sparseloop's artifact. hwsim runs the same
+  layer, with the same weight and activation densities, on ``eyeriss-v2-like`` reduced to one
+  lane and one MAC column, and compares the speedup over the same PE running the layer dense
+  (dense compute cycles / sparse compute cycles against dense MACs / ground-truth cycles).
+- ``scnn``, ``sparten``: no per-layer figure could be obtained in a form that can be cited
+  (their per-layer results are bar charts; see SOURCES.md of each); the mechanisms are tested
+  against brute-force references in tests/test_sparse_accel_*.py instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from hwsim.engine.simulate import simulate
+from hwsim.hardware.chips import load_chip
+from hwsim.presets import reference_dir
+from hwsim.workload.load import conv2d
+
+DESIGNS = ("eyeriss_v2", "scnn", "sparten")
+PE_OVERRIDES = {"array.rows": 1, "array.cols": 1}  # one PE, one MAC (Sparseloop Fig. 12)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One published figure and hwsim's value for it."""
+
+    design: str
+    preset: str
+    workload: str
+    layer: str
+    metric: str
+    iact_density: float
+    weight_density: float
+    published: float
+    hwsim: float
+    peer: float | None  # the peer model's value for the same figure (Sparseloop), if any
+    source: str
+    held_out: bool = True
+
+    @property
+    def error(self) -> float:
+        return (self.hwsim - self.published) / self.published
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"design": self.design, "preset": self.preset, "workload": self.workload,
+                "layer": self.layer, "metric": self.metric, "unit": "x (dense / sparse)",
+                "iact_density": self.iact_density, "weight_density": self.weight_density,
+                "published": self.published, "hwsim": self.hwsim, "error": self.error,
+                "peer": self.peer, "peer_error": None if self.peer is None else
+                (self.peer - self.published) / self.published,
+                "held_out": self.held_out, "source": self.source}
+
+
+def _read(design: str, name: str) -> list[dict[str, str]]:
+    with (reference_dir(f"accelerator/{design}") / name).open(newline="",
+                                                              encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _compute_cycles(chip: Any, layer: dict[str, str], sparsity: list[str] | None) -> float:
+    model = conv2d(int(layer["e"]), int(layer["f"]), int(layer["c"]), int(layer["m"]),
+                   int(layer["r"]), int(layer["s"]), name="layer")
+    r = simulate(model, chip, batch=1, sparsity=sparsity, fidelity="analytic")
+    return float(sum(op.compute_cycles for op in r.ops))
+
+
+def eyeriss_v2_rows() -> list[Row]:
+    """Sparseloop Fig. 12: the Eyeriss v2 PE's speedup over dense per MobileNet-0.5 layer."""
+    chip = load_chip("eyeriss-v2-like", overrides=PE_OVERRIDES)
+    rows = []
+    for lay in _read("eyeriss_v2", "sparseloop_fig12_pe_cycles.csv"):
+        d_a, d_w = float(lay["iact_density"]), float(lay["weight_density"])
+        dense = _compute_cycles(chip, lay, None)
+        sparse = _compute_cycles(chip, lay, [f"*:relu:density={d_a},weight_density={d_w}"])
+        macs = float(lay["dense_macs"])
+        rows.append(Row("eyeriss_v2", "eyeriss-v2-like (1 PE, 1 MAC)",
+                        "mobilenet0.5-sparse", lay["layer"], "speedup_vs_dense", d_a, d_w,
+                        macs / float(lay["ground_truth_cycles"]), dense / sparse,
+                        macs / float(lay["sparseloop_uniform_cycles"]),
+                        "Wu et al., MICRO 2022, Fig. 12 (ground-truth cycles from the "
+                        "Sparseloop artifact)", lay["split"] == "held_out"))
+    return rows
+
+
+def _median_abs(rows: list[Row], peer: bool = False) -> float | None:
+    errs = [abs(r.to_dict()["peer_error"] if peer else r.error) for r in rows
+            if r.held_out and (r.peer is not None or not peer)]
+    return statistics.median(errs) if errs else None
+
+
+def _gaps() -> dict[str, str]:
+    """Why a design has no compared rows (the first paragraph of its SOURCES.md gap note)."""
+    out = {}
+    for design in DESIGNS:
+        text = (reference_dir(f"accelerator/{design}") / "SOURCES.md").read_text(
+            encoding="utf-8")
+        if "## Not available" in text:
+            out[design] = text.split("## Not available", 1)[1].strip().split("\n\n")[0]
+    return out
+
+
+@cache
+def report() -> dict[str, Any]:
+    """Rows (held-out first), the median |error| per design, and the gaps."""
+    rows = eyeriss_v2_rows()
+    rows.sort(key=lambda r: (not r.held_out, r.design, r.layer))
+    by_design = {}
+    for design in DESIGNS:
+        sel = [r for r in rows if r.design == design]
+        by_design[design] = {"rows": len(sel), "median_abs_error": _median_abs(sel),
+                             "peer_median_abs_error": _median_abs(sel, peer=True)}
+    return {"rows": [r.to_dict() for r in rows], "by_design": by_design,
+            "target_median_abs_error": 0.10, "gaps": _gaps(),
+            "reference": "hwsim/data/reference/accelerator/{eyeriss_v2,scnn,sparten}/SOURCES.md"}
