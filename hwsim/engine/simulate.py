@@ -89,6 +89,10 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
 def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
          timeline: bool = False) -> Result:
     backend = backend_for(c)
+    if c.kind != "accelerator":  # these engines price density only: measure it on the masks
+        from hwsim.sparsity.trace_density import traces_as_density
+
+        m = traces_as_density(m)
     timelines = None
     if fidelity == "cycle":
         run = backend.cycle(m, c, batch, seed=seed, record=timeline)
