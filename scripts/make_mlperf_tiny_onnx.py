@@ -10,7 +10,8 @@ This script (run with hwsim's python) then:
    --opset 17`` (int8 weights become float initialisers; the int8 input is dequantised inside
    the graph, and the fused ReLUs come out as Relu nodes, so ReLU zeros are exact zeros);
 2. fixes the symbolic batch dimension to 1 (hwsim applies the batch at simulation time);
-3. renames every Conv / MatMul node to the name hwsim's TFLite importer gives the same layer
+3. names internal tensors canonically (tf2onnx's helper names vary between runs) and
+   renames every Conv / MatMul node to the name hwsim's TFLite importer gives the same layer
    (``conv_0``, ``dwconv_1``, ..., matched in order, filters, kernel and groups checked), so a
    trace captured from the ONNX file drives the ``mlperf-tiny-*`` presets as they are.
 
@@ -90,6 +91,33 @@ def rename_to_tflite(proto: onnx.ModelProto, tflite: Path) -> int:
     return renamed
 
 
+def canonical_names(proto: onnx.ModelProto) -> None:
+    """Name every internal tensor by first use and every other node by type and position:
+    tf2onnx numbers its helper tensors from a counter that differs between runs, so without
+    this two conversions of one file differ byte for byte."""
+    g = proto.graph
+    keep = {v.name for v in [*g.input, *g.output]}
+    names: dict[str, str] = {}
+
+    def canon(name: str) -> str:
+        if not name or name in keep:
+            return name
+        return names.setdefault(name, f"t{len(names)}")
+
+    for i, node in enumerate(g.node):
+        node.input[:] = [canon(x) for x in node.input]
+        node.output[:] = [canon(x) for x in node.output]
+        if node.op_type not in ("Conv", "MatMul"):
+            node.name = f"{node.op_type}_{i}"
+    for init in g.initializer:
+        init.name = canon(init.name)
+    for info in g.value_info:
+        info.name = canon(info.name)
+    inits = sorted(g.initializer, key=lambda t: int(t.name[1:]) if t.name[1:].isdigit() else -1)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tf-python", required=True,
@@ -103,6 +131,7 @@ def main() -> None:
             proto = onnx.load(raw)
         fix_batch(proto)
         renamed = rename_to_tflite(proto, TFLITE / src)
+        canonical_names(proto)
         onnx.checker.check_model(proto)
         data = proto.SerializeToString()
         (HERE / name).write_bytes(data)
