@@ -12,7 +12,8 @@ This script (run with hwsim's python) then:
 2. fixes the symbolic batch dimension to 1 (hwsim applies the batch at simulation time);
 3. names internal tensors canonically (tf2onnx's helper names vary between runs) and
    renames every Conv / MatMul node to the name hwsim's TFLite importer gives the same layer
-   (``conv_0``, ``dwconv_1``, ..., matched in order, filters, kernel and groups checked), so a
+   (``conv_0``, ``dwconv_1``, ...: matched by the TFLite output tensor each node writes,
+   filters, kernel and groups checked), so a
    trace captured from the ONNX file drives the ``mlperf-tiny-*`` presets as they are.
 
 The outputs go to tests/data/mlperf_tiny_onnx/ (test data, not package data) with a

@@ -55,3 +55,12 @@ def test_trace_errors_on_mcu(tmp_path, run_cli) -> None:
     code, _, err = run_cli("simulate", "--chip", "rtx-4090", "--gemm", f"64,128,{K}",
                            "--sparsity", f"gemm:trace:path={other}")
     assert code == 2 and "no mask for op 'gemm'" in err and "fc9" in err
+
+
+def test_mcu_samples_use_the_trace(trace) -> None:
+    path, _ = trace
+    dense = hwsim.simulate(_gemm(), "stm32u585-m33").total.latency_s
+    res = hwsim.simulate(_gemm(), "stm32u585-m33", sparsity=[f"gemm:trace:path={path}"],
+                         fidelity="cycle", samples=5, seed=1)
+    assert res.distribution is not None
+    assert res.distribution["latency_s"]["max"] < 0.5 * dense

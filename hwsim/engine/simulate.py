@@ -55,6 +55,10 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
         raise input_error("batch", f"batch {batch} x the largest op's {biggest:.3g} MACs exceeds "
                           f"the {MAX_OP_MACS:.3g} MACs hwsim costs in one op", given=batch)
     c = chip if _is_chip(chip) and not chip_overrides else load_chip(chip, chip_overrides)
+    if c.kind != "accelerator":  # these engines price density only: measure it on the masks
+        from hwsim.sparsity.trace_density import traces_as_density
+
+        m = traces_as_density(m)
     for name, value, lo in (("samples", samples, 0), ("seed", seed, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < lo:
             raise input_error(name, f"{name} must be a whole number >= {lo}", given=value)
@@ -89,10 +93,6 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
 def _run(m: Model, c: AnyChip, batch: int, fidelity: str, seed: int = 0,
          timeline: bool = False) -> Result:
     backend = backend_for(c)
-    if c.kind != "accelerator":  # these engines price density only: measure it on the masks
-        from hwsim.sparsity.trace_density import traces_as_density
-
-        m = traces_as_density(m)
     timelines = None
     if fidelity == "cycle":
         run = backend.cycle(m, c, batch, seed=seed, record=timeline)
