@@ -1,6 +1,8 @@
 """Real activation masks from a real model: run an ONNX model on the user's inputs with ONNX
-Runtime and record, for every matmul op hwsim's ONNX importer maps, which elements of the op's
-activation operand are active, in hwsim's trace format (:mod:`hwsim.sparsity.traces`).
+Runtime and record, for every matmul and float conv op hwsim's ONNX importer maps, which
+elements of the op's activation operand are active, in hwsim's trace format
+(:mod:`hwsim.sparsity.traces`). A conv's rows are its im2col windows
+(:mod:`hwsim.capture_conv`).
 
 Op names are the importer's (:func:`hwsim.workload.importers.onnx.read_onnx`), so a trace
 captured from ``model.onnx`` drives ``hwsim simulate --model model.onnx --sparsity
@@ -22,11 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from hwsim.capture_conv import ConvWindows, conv_windows
 from hwsim.errors import input_error
 
 EXTRA_HINT = "install the capture extra: pip install 'hwsim[capture]' (ONNX Runtime >= 1.17)"
-# ONNX node types whose hwsim matmul op reads an activation A (rows = tokens, K = A's last dim).
-CAPTURED_NODES = ("MatMul", "Gemm")
+# ONNX node types whose hwsim op reads an activation A: matmuls (rows = tokens, K = A's last
+# dim) and float convolutions (rows = output pixels per group, K = the filter window).
+CAPTURED_NODES = ("MatMul", "Gemm", "Conv")
 MAX_INPUTS = 100_000
 
 
@@ -81,6 +85,7 @@ class OpCapture:
     k: int
     tokens_per_input: int
     transpose: bool = False  # Gemm transA: A is stored (K, tokens)
+    conv: ConvWindows | None = None  # a Conv: rows are its im2col windows
     densities: list[float] = field(default_factory=list)
 
     def stats(self) -> dict[str, float | int | str]:
@@ -136,7 +141,7 @@ def capture(model_path: str | Path, inputs_path: str | Path, rule: MaskRule = Ma
     targets, skipped = _targets(imported, g)
     if not targets:
         raise input_error(source, "no op of this model has an activation hwsim can capture",
-                          hint="capture records MatMul/Gemm inputs; not captured: "
+                          hint="capture records MatMul/Gemm/Conv inputs; not captured: "
                           + "; ".join(f"{k}: {v}" for k, v in list(skipped.items())[:5]))
     session = _session(ort, proto, g, [c.tensor for c in targets.values()], source)
     feeds = _feeds(session, Path(inputs_path), max_inputs)
@@ -155,7 +160,9 @@ def capture(model_path: str | Path, inputs_path: str | Path, rule: MaskRule = Ma
         values |= {k: v for k, v in feed.items() if k in graph_inputs}
         for op, c in targets.items():
             x = np.asarray(values[c.tensor])
-            if c.transpose:
+            if c.conv is not None:
+                x = c.conv.rows(x)
+            elif c.transpose:
                 x = np.swapaxes(x, -1, -2)
             if x.shape[-1] != c.k:
                 raise input_error(source, f"op '{op}': activation {c.tensor!r} has K="
@@ -186,10 +193,19 @@ def _targets(imported: Any, g: Any) -> tuple[dict[str, OpCapture], dict[str, str
     for op in imported.ops:
         idx = imported.origins.get(op.name)
         node = g.nodes[idx] if idx is not None else None
-        if op.kind != "matmul" or node is None or node.op_type not in CAPTURED_NODES:
+        if op.kind not in ("matmul", "conv2d") or node is None or (
+                node.op_type not in CAPTURED_NODES):
             if op.kind in ("matmul", "conv2d", "recurrent"):
                 what = node.op_type if node is not None else "a fused attention"
-                skipped[op.name] = f"{what}: capture records MatMul and Gemm activations only"
+                skipped[op.name] = (f"{what}: capture records MatMul, Gemm and float Conv "
+                                    "activations only")
+            continue
+        if node.op_type == "Conv":
+            x, w, y = node.input[0], node.input[1], node.output[0]
+            xs, ws_, ys = g.shape(x), g.shape(w), g.shape(y)
+            win = conv_windows(g.attrs(node), tuple(xs[2:]), tuple(ws_[2:]), tuple(ys[2:]))
+            targets[op.name] = OpCapture(op.name, node.name, x, win.k(int(xs[1])), 0,
+                                         conv=win)
             continue
         a, b = node.input[0], node.input[1]
         if g.is_static(a) and not g.is_static(b):

@@ -64,6 +64,10 @@ def simulate(model: Model | str | Path, chip: AnyChip | str | Path, *, batch: in
     if system is not None and not _is_chip(chip):
         chip = system.chip
     c = chip if _is_chip(chip) and not chip_overrides else load_chip(chip, chip_overrides)
+    if c.kind != "accelerator":  # these engines price density only: measure it on the masks
+        from hwsim.sparsity.trace_density import traces_as_density
+
+        m = traces_as_density(m)
     for name, value, lo in (("samples", samples, 0), ("seed", seed, 0)):
         if not isinstance(value, int) or isinstance(value, bool) or value < lo:
             raise input_error(name, f"{name} must be a whole number >= {lo}", given=value)

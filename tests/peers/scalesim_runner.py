@@ -57,6 +57,22 @@ Layer = GemmLayer | ConvLayer
 
 
 @dataclass(frozen=True)
+class NmSparsity:
+    """SCALE-Sim's N:M weight sparsity for one layer.
+
+    Layer-wise (``row_wise=False``): every filter column keeps the first ``n`` of each ``m``
+    weights (the topology's ``N:M`` column). Row-wise (``row_wise=True``, SCALE-Sim's
+    ``OptimizedMapping``, ws only): each filter column draws its own N in 1..block/2 (seeded),
+    and the array stores block/2 slots per block of ``block_size``; ``n:m`` then only sets the
+    metadata bits of its sparse report (give ``block_size // 2 : block_size``)."""
+
+    n: int
+    m: int
+    row_wise: bool = False
+    block_size: int = 8
+
+
+@dataclass(frozen=True)
 class ScaleSimResult:
     """One layer's numbers from SCALE-Sim's reports (cycles in array clocks, counts in words)."""
 
@@ -73,6 +89,11 @@ class ScaleSimResult:
     dram_filter_reads: int
     dram_ofmap_writes: int
     wall_time_s: float  # SCALE-Sim construction + run only, not our file writing or parsing
+    # SPARSE_REPORT (sparse runs only), in SCALE-Sim's 32-bit words: dense filter, compressed
+    # filter incl. metadata, metadata alone.
+    filter_original_words: float | None = None
+    filter_compressed_words: float | None = None
+    filter_metadata_words: float | None = None
 
 
 def require_scalesim() -> ModuleType:
@@ -125,10 +146,10 @@ FilterSRAMBankNum = 10
 FilterSRAMBankPort = 2
 
 [sparsity]
-SparsitySupport = false
+SparsitySupport = {sparse}
 SparseRep = ellpack_block
-OptimizedMapping = false
-BlockSize = 8
+OptimizedMapping = {row_wise}
+BlockSize = {block_size}
 RandomNumberGeneratorSeed = 40
 
 [run_presets]
@@ -144,15 +165,19 @@ _LAYOUT = (
 )
 
 
-def _topology(layer: Layer) -> str:
+def _topology(layer: Layer, sparsity: NmSparsity | None = None) -> str:
     # Layer names must not contain "DP": SCALE-Sim splits those into per-channel layers.
+    # The N:M ratio is an extra last column (SCALE-Sim assumes 1:1 when it is absent).
+    ratio_head, ratio = ("", "") if sparsity is None else (
+        " Sparsity,", f" {sparsity.n}:{sparsity.m},")
     if isinstance(layer, GemmLayer):
-        return f"Layer, M, N, K,\nlayer0, {layer.m}, {layer.n}, {layer.k},\n"
+        return (f"Layer, M, N, K,{ratio_head}\n"
+                f"layer0, {layer.m}, {layer.n}, {layer.k},{ratio}\n")
     return (
         "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels,"
-        " Num Filter, Strides,\n"
+        f" Num Filter, Strides,{ratio_head}\n"
         f"layer0, {layer.h}, {layer.w}, {layer.r}, {layer.s}, {layer.c}, {layer.filters},"
-        f" {layer.stride},\n"
+        f" {layer.stride},{ratio}\n"
     )
 
 
@@ -166,7 +191,7 @@ def _read_report(path: Path) -> dict[str, str]:
 def write_inputs(
     work: Path, layer: Layer, rows: int, cols: int, dataflow: str, *,
     ifmap_sram_kb: int = 6144, filter_sram_kb: int = 6144, ofmap_sram_kb: int = 2048,
-    bandwidth_words_per_cycle: int | None = None,
+    bandwidth_words_per_cycle: int | None = None, sparsity: NmSparsity | None = None,
 ) -> tuple[Path, Path, Path]:
     """Write SCALE-Sim's config, topology and layout files into ``work``; return their paths
     (arch.cfg, topology.csv, layout.csv). Arguments as in :func:`run_layer`."""
@@ -177,8 +202,11 @@ def write_inputs(
         rows=rows, cols=cols, dataflow=dataflow, ifmap_kb=ifmap_sram_kb,
         filter_kb=filter_sram_kb, ofmap_kb=ofmap_sram_kb,
         bandwidth=bandwidth_words_per_cycle or 10,
-        interface="USER" if bandwidth_words_per_cycle else "CALC"))
-    topology.write_text(_topology(layer))
+        interface="USER" if bandwidth_words_per_cycle else "CALC",
+        sparse="true" if sparsity else "false",
+        row_wise="true" if sparsity and sparsity.row_wise else "false",
+        block_size=sparsity.block_size if sparsity else 8))
+    topology.write_text(_topology(layer, sparsity))
     layout.write_text(_LAYOUT)
     return config, topology, layout
 
@@ -186,14 +214,15 @@ def write_inputs(
 def run_layer(
     layer: Layer, rows: int, cols: int, dataflow: str, *,
     ifmap_sram_kb: int = 6144, filter_sram_kb: int = 6144, ofmap_sram_kb: int = 2048,
-    bandwidth_words_per_cycle: int | None = None,
+    bandwidth_words_per_cycle: int | None = None, sparsity: NmSparsity | None = None,
 ) -> ScaleSimResult:
     """Run SCALE-Sim on ``layer`` for a ``rows`` x ``cols`` array (ArrayHeight x ArrayWidth).
 
     Uses ``InterfaceBandwidth: CALC`` (stall-free read buffers) unless
     ``bandwidth_words_per_cycle`` is given, which selects ``USER`` mode: DRAM delivers that many
     words per cycle and SCALE-Sim counts the stalls. Generous SRAM defaults (KB) keep the ofmap
-    write buffer from ever stalling; check ``stall_cycles`` if you shrink them.
+    write buffer from ever stalling; check ``stall_cycles`` if you shrink them. ``sparsity``
+    turns on SCALE-Sim's N:M weight sparsity (blocked-ELLPACK representation).
     """
     if dataflow not in DATAFLOWS:
         raise ValueError(f"dataflow must be one of {DATAFLOWS}, got {dataflow!r}")
@@ -203,7 +232,7 @@ def run_layer(
         config, topology, layout = write_inputs(
             work, layer, rows, cols, dataflow, ifmap_sram_kb=ifmap_sram_kb,
             filter_sram_kb=filter_sram_kb, ofmap_sram_kb=ofmap_sram_kb,
-            bandwidth_words_per_cycle=bandwidth_words_per_cycle)
+            bandwidth_words_per_cycle=bandwidth_words_per_cycle, sparsity=sparsity)
         sink = io.StringIO()
         start_s = time.perf_counter()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
@@ -219,6 +248,7 @@ def run_layer(
         reports = work / "out" / "hwsim_peer"
         comp = _read_report(reports / "COMPUTE_REPORT.csv")
         acc = _read_report(reports / "DETAILED_ACCESS_REPORT.csv")
+        sparse = (_read_report(reports / "SPARSE_REPORT.csv") if sparsity else {})
     return ScaleSimResult(
         total_cycles=int(comp["Total Cycles"]),
         total_cycles_incl_prefetch=int(comp["Total Cycles (incl. prefetch)"]),
@@ -233,4 +263,11 @@ def run_layer(
         dram_filter_reads=int(float(acc["DRAM Filter Reads"])),
         dram_ofmap_writes=int(float(acc["DRAM OFMAP Writes"])),
         wall_time_s=wall_time_s,
+        filter_original_words=_float_or_none(sparse, "Original Filter Storage"),
+        filter_compressed_words=_float_or_none(sparse, "New Storage (Filter+Metadata)"),
+        filter_metadata_words=_float_or_none(sparse, "Filter Metadata Storage"),
     )
+
+
+def _float_or_none(report: dict[str, str], column: str) -> float | None:
+    return float(report[column]) if column in report else None

@@ -191,32 +191,9 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
     if gemms:
         idx = np.array([i for i, _ in gemms])
         ws = [w for _, w in gemms]
-        n_arr, k_arr = np.array([w.n for w in ws]), np.array([w.k for w in ws])
-        effects = [_effect(w, model.ops[i].name, chip, pre, elem_bytes,
-                           None if masks is None else masks.get(j))
-                   for j, (i, w) in enumerate(gemms)]
-        sparse = (SparseArrays.from_effects(effects, n_arr, k_arr)
-                  if any(e is not DENSE for e in effects) else None)
-        m_arr = np.array([w.m for w in ws])
-        cnt = np.array([w.count for w in ws], dtype=np.float64)
+        batch_costs = cost_gemms(model, gemms, chip, pre, masks)
+        effects, g, mp = batch_costs.effects, batch_costs.costs, batch_costs.mapping
         macs = np.array([w.m * w.n * w.k * w.count for w in ws], dtype=np.float64)
-        sram, eff_rs = None, None
-        if chip.dataflow == "rs":
-            rs = row_stationary(ws, chip, pre)
-            comp = rs.compute_cycles[:, 0]
-            sram = SramTraffic(rs.read_a[:, 0], rs.read_b[:, 0], rs.read_c[:, 0],
-                               rs.write_c[:, 0], rs.passes[:, 0] / np.maximum(np.round(cnt), 1),
-                               rs.first_bytes[:, 0])
-            eff_rs = rs.utilization[:, 0]
-        else:
-            comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse,
-                                       chip.array.systolic)
-        mp = offchip_mapping(ws, chip, pre, comp, macs * e_mac)
-        g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, e_mac, e_off,
-                       sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c), comp,
-                       sparse, pre.e_gated_mac,
-                       sram=sram, efficiency=eff_rs, rf_j=pre.rf_j,
-                       psum_bytes=chip.array.accumulator_bytes)
         assert g.mapping_efficiency is not None
         effs = np.broadcast_to(g.mapping_efficiency, idx.shape)
         _accumulate(per_op, idx, g, "array")
@@ -282,6 +259,49 @@ def simulate_accelerator(model: Model, chip: AcceleratorChip, batch: int, *,
             | ({"sparsity": sparse_info[i]} if i in sparse_info else {})))
     total = _total(rows, chip, area, p_static, pes)
     return rows, total
+
+
+@dataclass(frozen=True)
+class GemmBatch:
+    """The array GEMMs of a model costed on one chip (one entry per GEMM work item)."""
+
+    effects: list[SparseEffect]
+    costs: Costs
+    mapping: OffchipMapping
+
+
+def cost_gemms(model: Model, gemms: list[tuple[int, GemmWork]], chip: AcceleratorChip,
+               pre: Prepared, masks: Mapping[int, PackedMask] | None = None) -> GemmBatch:
+    """Sparsity effects, array cycles, off-chip mapping and costs of the array GEMMs
+    (``split_works``'s first list) of ``model`` on ``chip``."""
+    d, elem_bytes = pre.design, DTYPE_BYTES[chip.array.dtype]
+    ws = [w for _, w in gemms]
+    n_arr, k_arr = np.array([w.n for w in ws]), np.array([w.k for w in ws])
+    effects = [_effect(w, model.ops[i].name, chip, pre, elem_bytes,
+                       None if masks is None else masks.get(j))
+               for j, (i, w) in enumerate(gemms)]
+    sparse = (SparseArrays.from_effects(effects, n_arr, k_arr)
+              if any(e is not DENSE for e in effects) else None)
+    m_arr = np.array([w.m for w in ws])
+    cnt = np.array([w.count for w in ws], dtype=np.float64)
+    macs = np.array([w.m * w.n * w.k * w.count for w in ws], dtype=np.float64)
+    sram, eff_rs = None, None
+    if chip.dataflow == "rs":
+        rs = row_stationary(ws, chip, pre)
+        comp = rs.compute_cycles[:, 0]
+        sram = SramTraffic(rs.read_a[:, 0], rs.read_b[:, 0], rs.read_c[:, 0],
+                           rs.write_c[:, 0], rs.passes[:, 0] / np.maximum(np.round(cnt), 1),
+                           rs.first_bytes[:, 0])
+        eff_rs = rs.utilization[:, 0]
+    else:
+        comp = gemm_compute_cycles(m_arr, n_arr, k_arr, cnt, d, chip.dataflow, sparse,
+                                   chip.array.systolic)
+    mp = offchip_mapping(ws, chip, pre, comp, macs * pre.e_mac)
+    g = gemm_costs(m_arr, n_arr, k_arr, cnt, elem_bytes, d, chip.dataflow, pre.e_mac, pre.e_off,
+                   pre.sram_e, OffchipTraffic(mp.offchip_a, mp.offchip_b, mp.offchip_c), comp,
+                   sparse, pre.e_gated_mac, sram=sram, efficiency=eff_rs, rf_j=pre.rf_j,
+                   psum_bytes=chip.array.accumulator_bytes)
+    return GemmBatch(effects, g, mp)
 
 
 def row_stationary(works: list[GemmWork], chip: AcceleratorChip, pre: Prepared) -> RsMapping:

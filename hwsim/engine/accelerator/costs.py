@@ -171,8 +171,9 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
     the PE scratchpads' energy per MAC and per byte filled into them."""
     cnt = np.asarray(count, dtype=np.float64)
     comp = compute_cycles
-    tr = sram if sram is not None else sram_traffic(m, n, k, count, dtype_bytes, d.rows, d.cols,
-                                                    dataflow, psum_bytes)
+    tr = sram if sram is not None else sram_traffic(
+        m, n, k, count, dtype_bytes, d.rows, d.cols, dataflow, psum_bytes,
+        k_reduce=None if sparse is None else sparse.k_compute)
     one = np.float64(1.0)
     s_a_off, s_a_sram, s_a_e, s_b_off, s_b_sram = (
         (one,) * 5 if sparse is None else (sparse.a_offchip, sparse.a_sram, sparse.a_sram_energy,

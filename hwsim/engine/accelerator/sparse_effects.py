@@ -13,8 +13,9 @@ A chip only benefits through the ``sparse_features`` it has:
   through (the union). Activations are stored compressed (values + index metadata).
 - ``gather``: only the weight rows (K) some token of the GEMM needs are fetched from off-chip,
   each row of a column tile costing whole bursts (``offchip.burst_bytes``).
-- ``nm``: N:M-structured weights (the op's spec ``nm`` with operand=weights) compact K by n/m on a
-  chip that supports that N:M pattern, with log2(m) bits of metadata per kept weight.
+- ``nm``: N:M-structured weights (the op's spec ``nm`` with operand=weights) compact K to the
+  chip's n:m slots when the weights fit the chip's pattern, with log2(m) bits of metadata per
+  slot (rules in :mod:`hwsim.engine.accelerator.nm`).
 
 The union over the M tokens of a GEMM uses the closed forms of :mod:`hwsim.sparsity.realise`
 (1-(1-d)^M when independent, less when correlated or skewed).
@@ -29,6 +30,7 @@ import numpy as np
 
 from hwsim.config.chip import AcceleratorChip
 from hwsim.config.sparsity import DenseSpec, NmSpec, ReluSpec, TopKSpec, TraceSpec
+from hwsim.engine.accelerator.nm import nm_fits, nm_metadata_bits, nm_slots
 from hwsim.sparsity.masks import PackedMask
 
 # Index metadata per token, in bytes, as a function of (K, nonzeros): bitmask 1 bit per element;
@@ -150,11 +152,13 @@ def gemm_effect(spec: object, m: int, n: int, k: int, dtype_bytes: int, chip: Ac
         return DENSE
     f = chip.sparse_features
     if isinstance(spec, NmSpec) and spec.operand == "weights":
-        if f.nm is None or tuple(f.nm) != (spec.n, spec.m):
-            return DENSE  # stored and computed dense: no N:M support for this pattern
-        keep = spec.n / spec.m
-        meta = math.ceil(math.log2(spec.m)) / 8.0 / dtype_bytes  # bytes per kept weight byte
-        return SparseEffect(k_compute=max(1, math.ceil(k * keep)), mac_full=keep, mac_gated=0.0,
+        if f.nm is None or not nm_fits((spec.n, spec.m), (f.nm[0], f.nm[1])):
+            return DENSE  # stored and computed dense: the chip's N:M cannot hold this pattern
+        # The chip computes and stores its own slots (a sparser pattern leaves some empty).
+        slots = nm_slots(k, f.nm[0], f.nm[1])
+        keep = slots / k
+        meta = nm_metadata_bits(f.nm[1]) / 8.0 / dtype_bytes  # bytes per kept weight byte
+        return SparseEffect(k_compute=slots, mac_full=keep, mac_gated=0.0,
                             b_offchip=keep * (1.0 + meta), b_sram=keep * (1.0 + meta))
     stats = None
     if isinstance(spec, TraceSpec) and mask is None:

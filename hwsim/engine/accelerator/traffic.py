@@ -38,12 +38,17 @@ class SramTraffic:
 
 def sram_traffic(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
                  dtype_bytes: ArrayLike, rows: ArrayLike, cols: ArrayLike,
-                 dataflow: str, psum_bytes: int = ACCUMULATOR_BYTES) -> SramTraffic:
+                 dataflow: str, psum_bytes: int = ACCUMULATOR_BYTES,
+                 k_reduce: ArrayLike | None = None) -> SramTraffic:
     """Global-buffer traffic of ``count`` GEMMs per design point (os, ws, is arrays); partial
-    sums move at ``psum_bytes``."""
+    sums move at ``psum_bytes``. ``k_reduce`` is the K the array reduces over when sparsity
+    compacts it (N:M slots, skipped rows; default K): on ws/is arrays the reduction folds, and
+    so the partial sums written and read back, follow it (operand bytes stay relative to K)."""
     m, n, k, count = (np.asarray(x, dtype=np.float64) for x in (m, n, k, count))
     b = np.asarray(dtype_bytes, dtype=np.float64)
-    rf, cf = (np.asarray(x, dtype=np.float64) for x in fold_counts(m, n, k, rows, cols, dataflow))
+    k_arr = k if k_reduce is None else np.asarray(k_reduce, dtype=np.float64)
+    rf, cf = (np.asarray(x, dtype=np.float64)
+              for x in fold_counts(m, n, k_arr, rows, cols, dataflow))
     acc = float(psum_bytes)
     a_bytes, b_bytes = m * k * b, k * n * b
     if dataflow == "os":  # rows of A (M) and cols of B (N) on the array edges, K streamed
