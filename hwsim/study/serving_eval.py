@@ -104,14 +104,35 @@ def check_serving(study_doc: Any) -> None:
     from hwsim.study.spec import cached_model
 
     s = study_doc.serving
-    swept = [p.path for p in study_doc.space if p.path.startswith("parallel.")]
-    if swept and not supports_parallel():
-        raise input_error(swept[0], "tensor/pipeline/expert parallelism is not in this "
-                          "checkout's hwsim.serving", hint="remove the parallel.* parameters")
     parse_lengths(s.prompt_tokens, "serving.prompt_tokens")
     parse_lengths(s.output_tokens, "serving.output_tokens")
+    swept = [p for p in study_doc.space if p.path.startswith("parallel.")]
     for i, w in enumerate(study_doc.workloads):
-        if not is_decoder(cached_model(w.model, 1, "decode")):
+        model = cached_model(w.model, 1, "decode")
+        if not is_decoder(model):
             raise input_error(f"workloads[{i}].model", f"{w.model} is not a decoder model "
                               "(attention and an lm_head): a serving study serves decoders",
                               given=w.model)
+        for p in swept:  # each degree alone, as chip fields are probed value by value
+            for value in p.grid_values() if p.values is not None else [p.low, p.high]:
+                check_degree(model, p.path, value)
+    if swept and not supports_parallel():
+        raise input_error(swept[0].path, "tensor/pipeline/expert parallelism is not in this "
+                          "checkout's hwsim.serving", hint="remove the parallel.* parameters")
+
+
+def check_degree(model: Any, path: str, value: Any) -> None:
+    """One parallel degree against the model (tp dividing the heads, ep the experts, pp at
+    most the layers): hwsim.parallel's own checks, errors naming the path and value."""
+    from hwsim.parallel import parse_parallel
+    from hwsim.parallel.shard import check_spec
+
+    name = path.split(".", 1)[1]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        check_spec(model, parse_parallel({name: value}))
+    except HwsimError as exc:
+        first = exc.problems[0] if exc.problems else None
+        raise input_error(path, first.message if first else exc.summary, given=value,
+                          hint=first.hint if first else None) from None
