@@ -99,9 +99,11 @@ def show(doc: dict) -> None:
     cols = st.columns(6)
     cols[0].metric("TTFT p90", fmt.seconds(doc["ttft_s"]["p90"]))
     cols[1].metric("TPOT p50", fmt.seconds(tpot["p50"]) if tpot else "n/a")
-    cols[2].metric("throughput", f"{doc['throughput_tokens_per_s']:.4g} tokens/s")
-    cols[3].metric("goodput", "n/a" if good["fraction"] is None else
-                   f"{good['requests_per_s']:.4g} req/s ({good['fraction'] * 100:.1f} %)")
+    cols[2].metric("throughput (tokens/s)", f"{doc['throughput_tokens_per_s']:.4g}")
+    cols[3].metric("goodput (requests/s)", "n/a" if good["fraction"] is None else
+                   f"{good['requests_per_s']:.4g}", delta_color="off",
+                   delta=None if good["fraction"] is None else
+                   f"{good['fraction'] * 100:.1f} % meet the SLOs")
     cols[4].metric("energy per token", fmt.joules(doc["energy_j_per_token"]))
     cols[5].metric("KV cache peak", f"{doc['kv_cache']['occupancy_max'] * 100:.1f} %")
     rows = [{"metric": name, **{k: (doc[key] or {}).get(k) for k in ("p50", "p90", "p99",
