@@ -5,7 +5,6 @@ parallel settings as a sorted tuple), returning its ``to_dict()`` document — t
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +12,9 @@ import streamlit as st
 import yaml
 
 from hwsim.errors import HwsimError
+from hwsim.study.serving_check import supports_parallel
+
+__all__ = ["ServeInputs", "decoder_presets", "rate_sweep", "serve", "supports_parallel"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,6 @@ class ServeInputs:
         if self.parallel:
             kw["parallel"] = dict(self.parallel)
         return kw
-
-
-def supports_parallel() -> bool:
-    """Does this checkout's ``serve_tokens`` take ``parallel=`` (issue 19 item 3)?"""
-    from hwsim.serving import serve_tokens
-
-    return "parallel" in inspect.signature(serve_tokens).parameters
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

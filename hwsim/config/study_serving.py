@@ -34,6 +34,11 @@ SERVING_INFO_COLUMNS: dict[str, str] = {
 }
 
 
+def serving_columns() -> list[tuple[str, str]]:
+    """Store columns of a serving study, after the fixed ones."""
+    return [(m, "DOUBLE") for m in SERVING_METRICS] + list(SERVING_INFO_COLUMNS.items())
+
+
 def is_run_param(path: str) -> bool:
     return path.startswith(RUN_PREFIXES)
 

@@ -89,7 +89,7 @@ def finish(study: Study, p: Point, row: dict[str, Any]) -> dict[str, Any]:
     for k in ("fits", "fit_detail", "error", "evaluator", "chip_hash"):
         out[k] = row.get(k)
     if study.doc.serving is not None:
-        from hwsim.study.serving_eval import serving_columns
+        from hwsim.config.study_serving import serving_columns
 
         for k, _ in serving_columns():
             out[k] = row.get(k)

@@ -103,9 +103,11 @@ def study_from_doc(doc: dict[str, Any], source: str = "study document") -> Study
                 for b in w.batch:
                     variants.append(Variant(wi, w.model, b, seq, w.phase, specs))
     if parsed.serving is not None:
-        from hwsim.study.serving_eval import check_serving
+        from hwsim.study.serving_check import check_serving
 
-        _checked(source, "serving", lambda: check_serving(parsed))
+        models = {w.model: _checked(source, "workloads", lambda w=w: cached_model(
+            w.model, 1, "decode")) for w in parsed.workloads}
+        _checked(source, "serving", lambda: check_serving(parsed, models))
     return Study(parsed, source, chip_hashes, kinds, model_hashes, tuple(variants))
 
 

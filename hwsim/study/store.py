@@ -84,7 +84,7 @@ def open_store(study: Study, path: Path, *, resume: bool) -> int:
                           hint="add --resume to finish it, or delete the file to start over")
     cols = FIXED_COLUMNS + param_columns(study)
     if study.doc.serving is not None:
-        from hwsim.study.serving_eval import serving_columns
+        from hwsim.config.study_serving import serving_columns
 
         cols += serving_columns()
     con = connect(path)
