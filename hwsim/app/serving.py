@@ -36,6 +36,8 @@ def _index(options: list[str], wanted: str) -> int:
 def inputs() -> ServeInputs:
     """The widgets, top of the page, as one ServeInputs."""
     chips = [name for name, _, _ in compute.presets("chips")]
+    if supports_parallel():  # many-device systems (dgx-h100, ...): serve_tokens takes them
+        chips += [name for name, _, _ in compute.presets("systems")]
     models = decoder_presets()
     a, b, c = st.columns([2, 2, 3])
     chip = a.selectbox("chip", chips, index=_index(chips, DEFAULT_CHIP), key="serve_chip")
