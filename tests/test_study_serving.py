@@ -136,3 +136,22 @@ def test_shipped_serving_parallel_study(run_cli, capsys, tmp_path: Path) -> None
     code, _, err = run_cli("study", "report", "serving-parallel", "-o",
                            str(tmp_path / "r.html"), "--store-dir", str(tmp_path))
     assert code == 0, err and "energy_j_per_token" in (tmp_path / "r.html").read_text()
+
+
+def test_system_presets_as_serving_bases(tmp_path: Path) -> None:
+    """Devices x parallelism: a system preset (dgx-a100) beside a plain chip, tp swept."""
+    study = study_from_doc(doc(chips=["h100-sxm", "dgx-a100"],
+                               space=[{"path": "parallel.tp", "values": [1, 2]}]))
+    df = read_points(run_study(study, store_dir=tmp_path))
+    assert len(df) == 4 and df["error"].isna().all(), df["error"].tolist()
+    row = df[(df["chip"] == "dgx-a100") & (df["param.parallel.tp"] == 2)].iloc[0]
+    want = serve_tokens("gpt2-small", "dgx-a100", **SERVING,
+                        parallel={"tp": 2, "pp": 1, "ep": 1}).to_dict()
+    assert row["ttft_p90_s"] == want["ttft_s"]["p90"] and row["devices"] == 2
+    assert row["chip_kind"] == "gpu"
+    from hwsim.study import design_of
+
+    assert design_of(study, row.to_dict())["chip"] == "a100-sxm-80gb"
+    with pytest.raises(HwsimError) as err:
+        study_from_doc(doc(chips=["dgx-a100"], space=[{"path": "sms", "values": [100, 108]}]))
+    assert "system preset" in err.value.render()

@@ -21,6 +21,10 @@ def design_of(study: Study, point_row: Mapping[str, Any]) -> dict[str, Any]:
     if chip not in study.doc.chips:
         raise input_error("point", "the point's chip is not a base chip of this study",
                           given=chip)
+    from hwsim.parallel import is_system, load_system
+
+    if is_system(chip):  # a serving study's system preset: its document (chip + network)
+        return load_system(chip).model_dump(mode="json")
     params = json.loads(point_row.get("params_json") or "{}")
     overrides: dict[str, Any] = {}
     for p in study.params_for(chip):

@@ -57,3 +57,22 @@ def check_degree(model: Any, path: str, value: Any) -> None:
         first = exc.problems[0] if exc.problems else None
         raise input_error(path, first.message if first else exc.summary, given=value,
                           hint=first.hint if first else None) from None
+
+
+def system_base(study_doc: Any, name: str) -> tuple[str, str]:
+    """(chip kind, content hash) of a system preset used as a serving study's base: its
+    devices share the system's chip, so chip fields cannot be swept on it."""
+    from hwsim.config.loading import read_yaml_file
+    from hwsim.hardware.chips import load_chip
+    from hwsim.parallel import load_system
+    from hwsim.presets import resolve
+    from hwsim.workload.model import content_hash
+
+    system = load_system(name)
+    for p in study_doc.space:
+        if not any(x.startswith(("parallel.", "serving.")) for x in p.paths) and (
+                p.chips is None or name in p.chips):
+            raise input_error(p.path, f"{name} is a system preset: its chip fields are not "
+                              "swept", hint=f"sweep them on its chip ({system.chip}) or limit "
+                              "the parameter with 'chips:'")
+    return load_chip(system.chip).kind, content_hash(read_yaml_file(resolve("systems", name)))

@@ -44,6 +44,7 @@ def evaluate_serving_point(study: Study, p: Point) -> dict[str, Any]:
     """One serving run. An input error (tp not dividing the heads, a model that does not fit
     even with an empty KV cache) becomes an infeasible row with the message."""
     from hwsim.hardware.chips import load_chip
+    from hwsim.parallel import is_system
     from hwsim.serving import serve_tokens
 
     v = p.variant
@@ -57,7 +58,11 @@ def evaluate_serving_point(study: Study, p: Point) -> dict[str, Any]:
     info = {"parallel_json": json.dumps(parallel, sort_keys=True) if parallel else None,
             "serving_json": json.dumps(kw, sort_keys=True)}
     try:
-        chip = load_chip(base_chip(p.chip), p.overrides) if p.overrides else base_chip(p.chip)
+        if is_system(p.chip):  # a system preset: serve_tokens reads its chip and network
+            chip: Any = p.chip
+        else:
+            chip = load_chip(base_chip(p.chip), p.overrides) if p.overrides else \
+                base_chip(p.chip)
         model = variant_model(v.model, 1, "decode", v.sparsity)
         r = serve_tokens(model, chip, **kw, **extra)
         devices = devices_of(parallel)

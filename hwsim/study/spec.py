@@ -74,6 +74,12 @@ def study_from_doc(doc: dict[str, Any], source: str = "study document") -> Study
     chip_hashes: dict[str, str] = {}
     kinds: dict[str, str] = {}
     for i, name in enumerate(parsed.chips):
+        if parsed.serving is not None and _is_system(name):  # dgx-h100 & co: serving only
+            from hwsim.study.serving_check import system_base
+
+            kinds[name], chip_hashes[name] = _checked(source, f"chips[{i}]",
+                                                      lambda n=name: system_base(parsed, n))
+            continue
         chip = _checked(source, f"chips[{i}]", lambda n=name: load_chip(n))
         chip_hashes[name] = chip_document_hash(name)
         kinds[name] = chip.kind
@@ -109,6 +115,12 @@ def study_from_doc(doc: dict[str, Any], source: str = "study document") -> Study
             w.model, 1, "decode")) for w in parsed.workloads}
         _checked(source, "serving", lambda: check_serving(parsed, models))
     return Study(parsed, source, chip_hashes, kinds, model_hashes, tuple(variants))
+
+
+def _is_system(name: str) -> bool:
+    from hwsim.parallel import is_system
+
+    return is_system(name)
 
 
 def chip_document_hash(name_or_path: str) -> str:
