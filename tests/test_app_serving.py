@@ -11,7 +11,6 @@ import pytest
 from hwsim.app import fmt
 from hwsim.app.launch import app_script
 from hwsim.app.serving import DEFAULT_CHIP, DEFAULT_DURATION_S, DEFAULT_MODEL
-from hwsim.app.serving_compute import supports_parallel
 from hwsim.serving import serve_tokens
 
 pytest.importorskip("streamlit")
@@ -82,8 +81,6 @@ def test_bad_input_is_shown_not_raised() -> None:
     assert not at.exception and at.error and "density" in at.error[0].value
 
 
-@pytest.mark.skipif(not supports_parallel(), reason="serve_tokens has no parallel= yet "
-                    "(the parallel helper's branch plumbs it)")
 def test_parallel_controls_reach_the_api() -> None:
     at = serving_page()
     at.selectbox(key="serve_tp").select(2).run()

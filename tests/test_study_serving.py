@@ -155,3 +155,14 @@ def test_system_presets_as_serving_bases(tmp_path: Path) -> None:
     with pytest.raises(HwsimError) as err:
         study_from_doc(doc(chips=["dgx-a100"], space=[{"path": "sms", "values": [100, 108]}]))
     assert "system preset" in err.value.render()
+
+
+def test_serving_metrics_are_objectives_and_constraints() -> None:
+    from typing import get_args
+
+    from hwsim.config.study import ConstraintMetric, ObjectiveMetric
+    from hwsim.config.study_serving import SERVING_METRICS
+    from hwsim.study.pareto import METRICS
+
+    for names in (get_args(ObjectiveMetric), get_args(ConstraintMetric), METRICS):
+        assert set(SERVING_METRICS) <= set(names)

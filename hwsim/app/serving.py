@@ -17,7 +17,6 @@ from hwsim.app.serving_compute import (
     decoder_presets,
     rate_sweep,
     serve,
-    supports_parallel,
 )
 from hwsim.errors import HwsimError
 
@@ -35,9 +34,8 @@ def _index(options: list[str], wanted: str) -> int:
 
 def inputs() -> ServeInputs:
     """The widgets, top of the page, as one ServeInputs."""
-    chips = [name for name, _, _ in compute.presets("chips")]
-    if supports_parallel():  # many-device systems (dgx-h100, ...): serve_tokens takes them
-        chips += [name for name, _, _ in compute.presets("systems")]
+    # chips, then many-device systems (dgx-h100, ...): serve_tokens takes either
+    chips = [name for kind in ("chips", "systems") for name, _, _ in compute.presets(kind)]
     models = decoder_presets()
     a, b, c = st.columns([2, 2, 3])
     chip = a.selectbox("chip", chips, index=_index(chips, DEFAULT_CHIP), key="serve_chip")
@@ -73,14 +71,10 @@ def inputs() -> ServeInputs:
 
 def parallel_inputs() -> tuple[tuple[str, int], ...]:
     """tp/pp/ep pickers; () when all are 1 (one device, no parallel spec passed)."""
-    ok = supports_parallel()
     a, b, c, d = st.columns(4)
-    tp = a.selectbox("tensor parallel (tp)", PARALLEL_SIZES, key="serve_tp", disabled=not ok)
-    pp = b.selectbox("pipeline parallel (pp)", PARALLEL_SIZES, key="serve_pp", disabled=not ok)
-    ep = c.selectbox("expert parallel (ep)", PARALLEL_SIZES, key="serve_ep", disabled=not ok)
-    if not ok:
-        d.caption("Parallelism is not in this checkout's hwsim.serving yet: one device.")
-        return ()
+    tp = a.selectbox("tensor parallel (tp)", PARALLEL_SIZES, key="serve_tp")
+    pp = b.selectbox("pipeline parallel (pp)", PARALLEL_SIZES, key="serve_pp")
+    ep = c.selectbox("expert parallel (ep)", PARALLEL_SIZES, key="serve_ep")
     spec = {"tp": int(tp), "pp": int(pp), "ep": int(ep)}
     if spec == {"tp": 1, "pp": 1, "ep": 1}:
         d.metric("devices", "1")

@@ -12,9 +12,6 @@ import streamlit as st
 import yaml
 
 from hwsim.errors import HwsimError
-from hwsim.study.serving_check import supports_parallel
-
-__all__ = ["ServeInputs", "decoder_presets", "rate_sweep", "serve", "supports_parallel"]
 
 
 @dataclass(frozen=True)

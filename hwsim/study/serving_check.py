@@ -4,17 +4,9 @@ serving block's lengths, decoder workloads, and each swept parallel degree again
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from hwsim.errors import HwsimError, input_error
-
-
-def supports_parallel() -> bool:
-    """Does this checkout's ``serve_tokens`` take ``parallel=`` (issue 19 item 3)?"""
-    from hwsim.serving import serve_tokens
-
-    return "parallel" in inspect.signature(serve_tokens).parameters
 
 
 def check_serving(study_doc: Any, decode_models: dict[str, Any]) -> None:
@@ -37,9 +29,6 @@ def check_serving(study_doc: Any, decode_models: dict[str, Any]) -> None:
         for p in swept:  # each degree alone, as chip fields are probed value by value
             for value in p.grid_values() if p.values is not None else [p.low, p.high]:
                 check_degree(model, p.path, value)
-    if swept and not supports_parallel():
-        raise input_error(swept[0].path, "tensor/pipeline/expert parallelism is not in this "
-                          "checkout's hwsim.serving", hint="remove the parallel.* parameters")
 
 
 def check_degree(model: Any, path: str, value: Any) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 from hwsim.errors import HwsimError
 from hwsim.study.evaluate import base_chip, variant_model
 from hwsim.study.points import Point
-from hwsim.study.serving_check import supports_parallel
 from hwsim.study.spec import Study
 
 PARALLEL_KEYS = ("tp", "pp", "ep")
@@ -51,9 +50,6 @@ def evaluate_serving_point(study: Study, p: Point) -> dict[str, Any]:
     kw, parallel = run_settings(study, p)
     extra: dict[str, Any] = {}
     if parallel is not None:
-        if not supports_parallel():
-            return {"error": "parallel.*: tensor/pipeline/expert parallelism is not in this "
-                    "checkout's hwsim.serving", "evaluator": "serve_tokens"}
         extra["parallel"] = parallel
     info = {"parallel_json": json.dumps(parallel, sort_keys=True) if parallel else None,
             "serving_json": json.dumps(kw, sort_keys=True)}
