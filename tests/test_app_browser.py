@@ -1,6 +1,7 @@
 """The design explorer in a real browser: Debian's chromium driven by PyPI playwright against
 ``hwsim app``'s Streamlit command on 127.0.0.1. Moves the density slider and checks the energy card
-becomes the API's value, adds a second chip, saves screenshots and prints how long each
+becomes the API's value, adds a second chip, opens every page (the Serving page's TTFT p90 and
+energy per token must equal ``serve_tokens``'s), saves screenshots and prints how long each
 interaction took to render. Skipped, with the reason printed, when chromium is missing
 (``scripts/ensure_chromium.sh`` installs it where it can)."""
 
@@ -93,6 +94,23 @@ def energy_card(page, chip: str):
             .filter(has_text="Energy / inference").locator("[data-testid='stMetricValue']"))
 
 
+def serving_cards() -> dict[str, str]:
+    """The Serving page's default run (hwsim.app.serving's defaults) through the API."""
+    from hwsim.app.serving import DEFAULT_CHIP, DEFAULT_DURATION_S, DEFAULT_MODEL
+    from hwsim.serving import serve_tokens
+
+    d = serve_tokens(DEFAULT_MODEL, DEFAULT_CHIP, rate_per_s=4.0, duration_s=DEFAULT_DURATION_S,
+                     prompt_tokens=512, output_tokens=128, slo_ttft_s=0.5,
+                     slo_tpot_s=0.05).to_dict()
+    return {"ttft_p90": fmt.seconds(d["ttft_s"]["p90"]),
+            "energy_per_token": fmt.joules(d["energy_j_per_token"])}
+
+
+def metric(page, label: str):
+    return (page.locator("[data-testid='stMetric']").filter(has_text=label)
+            .locator("[data-testid='stMetricValue']"))
+
+
 def wait_for(expect, locator, text: str, timeout_s: float = 30.0) -> None:
     expect(locator).to_have_text(text, timeout=timeout_s * 1000)
 
@@ -104,7 +122,7 @@ def test_browser_review(server: str) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     expect = sync_api.expect
     want = {"first": energy_of(0.11, FIRST), "slider": energy_of(0.15, FIRST),
-            "second": energy_of(0.15, SECOND)}  # the API's values, before any timing
+            "second": energy_of(0.15, SECOND), **serving_cards()}  # the API's values first
     timings: dict[str, float] = {}
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
@@ -160,6 +178,17 @@ def test_browser_review(server: str) -> None:
             assert page.locator("[data-testid='stException']").count() == 0, name
             timings[f"{name.lower()}_page_s"] = time.monotonic() - t0
             page.screenshot(path=str(ARTIFACTS / f"app-{name.lower()}.png"))
+
+        # The Serving page: its default run's TTFT p90 and energy per token, as serve_tokens.
+        t0 = time.monotonic()
+        page.get_by_role("link", name="Serving").click()
+        wait_for(expect, metric(page, "TTFT p90"), want["ttft_p90"], 120)
+        wait_for(expect, metric(page, "energy per token"), want["energy_per_token"], 60)
+        timings["serving_numbers_s"] = time.monotonic() - t0  # the chosen rate's run
+        page.wait_for_selector(".st-key-serve_rate_chart .js-plotly-plot", timeout=120000)
+        assert page.locator("[data-testid='stException']").count() == 0
+        timings["serving_page_s"] = time.monotonic() - t0  # + three more rates, both charts
+        page.screenshot(path=str(ARTIFACTS / "app-serving.png"))
         browser.close()
     (ARTIFACTS / "app-timings.json").write_text(json.dumps(timings, indent=2))
     print("\nbrowser render times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))

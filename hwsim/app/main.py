@@ -13,6 +13,7 @@ PAGES = (
     ("sweep.py", "Sweep", ":material/scatter_plot:"),
     ("distribution.py", "Distribution", ":material/bar_chart:"),
     ("sensitivity.py", "Sensitivity", ":material/tune:"),
+    ("serving.py", "Serving", ":material/dns:"),
     ("claims.py", "Claims", ":material/fact_check:"),
     ("export.py", "Export", ":material/download:"),
 )

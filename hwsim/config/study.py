@@ -14,10 +14,17 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
+from hwsim.config.study_serving import SERVING_METRICS, ServingBlock, is_run_param
 
-ObjectiveMetric = Literal["latency_s", "energy_j", "area_mm2", "edp", "power_w", "accuracy"]
+# The serving metrics (hwsim.config.study_serving.SERVING_METRICS) apply to serving studies only.
+ObjectiveMetric = Literal["latency_s", "energy_j", "area_mm2", "edp", "power_w", "accuracy",
+                          "ttft_p50_s", "ttft_p90_s", "tpot_p50_s", "tpot_p90_s", "e2e_p90_s",
+                          "throughput_tokens_per_s", "energy_j_per_token",
+                          "goodput_requests_per_s", "goodput_fraction", "devices"]
 ConstraintMetric = Literal["latency_s", "energy_j", "area_mm2", "edp", "power_w", "accuracy",
-                           "fits"]
+                           "fits", "ttft_p50_s", "ttft_p90_s", "tpot_p50_s", "tpot_p90_s",
+                           "e2e_p90_s", "throughput_tokens_per_s", "energy_j_per_token",
+                           "goodput_requests_per_s", "goodput_fraction", "devices"]
 MAX_GRID_POINTS = 5_000_000  # a bigger grid is a typo (a step far too small), not a study
 
 
@@ -155,6 +162,9 @@ class StudyDoc(StrictModel):
     seed: int = Field(0, ge=0, description="seed of the cycle fidelity's mask draws")
     executor: Literal["local", "dask"] = "local"
     store: Store = Store()
+    serving: ServingBlock | None = Field(None, description="serve each decoder workload token "
+                                         "by token at every point (hwsim serve); metrics: TTFT, "
+                                         "TPOT, throughput, energy per token, goodput")
 
     @model_validator(mode="after")
     def _consistent(self) -> StudyDoc:
@@ -172,6 +182,7 @@ class StudyDoc(StrictModel):
         metrics = [o.metric for o in self.objectives]
         if len(set(metrics)) != len(metrics):
             raise ValueError("an objective is listed twice")
+        self._serving_consistent()
         if self.search.kind == "grid":
             for p in self.space:
                 if p.values is None and p.step is None and not p.log:
@@ -182,6 +193,40 @@ class StudyDoc(StrictModel):
                 raise ValueError(f"the grid has {size:,} points (limit {MAX_GRID_POINTS:,}); "
                                  "use larger steps or a random/nsga2/tpe search")
         return self
+
+    def _serving_consistent(self) -> None:
+        """Serving metrics and run parameters need a serving block; a serving point has no
+        single-inference latency/energy/area, so those metrics are refused there."""
+        from hwsim.config.study_serving import RUN_PARAM_PATHS
+
+        named = [o.metric for o in self.objectives] + [c.metric for c in self.constraints]
+        run_paths = [path for p in self.space for path in p.paths if is_run_param(path)]
+        if self.serving is None:
+            bad = [m for m in named if m in SERVING_METRICS]
+            if bad or run_paths:
+                raise ValueError(f"{(bad or run_paths)[0]!r} needs a 'serving' block (rate_per_s, "
+                                 "duration_s, prompt/output tokens)")
+            return
+        bad = [m for m in named if m not in SERVING_METRICS and m != "fits"]
+        if bad:
+            raise ValueError(f"metric {bad[0]!r} is a single-inference figure; a serving study "
+                             f"measures {', '.join(SERVING_METRICS)}")
+        for path in run_paths:
+            if path not in RUN_PARAM_PATHS:
+                raise ValueError(f"unknown serving parameter {path!r}; sweepable: "
+                                 f"{', '.join(RUN_PARAM_PATHS)}")
+        for p in self.space:
+            if any(is_run_param(x) for x in p.paths) and (p.tied or p.chips is not None):
+                raise ValueError(f"parameter {p.path!r}: 'tied' and 'chips' apply to chip "
+                                 "fields")
+        if self.fidelity != "analytic":
+            raise ValueError("a serving study prices iterations with the analytic engine: "
+                             "fidelity must be 'analytic'")
+        for i, w in enumerate(self.workloads):
+            if w.batch != [1] or w.seq is not None or w.phase is not None:
+                raise ValueError(f"workloads[{i}]: batch, seq and phase do not apply to "
+                                 "serving (the scheduler forms the batches); sweep "
+                                 "serving.max_num_seqs instead")
 
     def grid_size(self) -> int:
         variants = sum(len(w.batch) * len(w.seq or [None]) * max(1, len(w.sparsity))

@@ -14,6 +14,10 @@ from hwsim.study.vectorised import try_vectorised
 
 def evaluate_chunk(study: Study, points: list[Point]) -> list[dict[str, Any]]:
     """Rows (one per point, same order) with objectives, constraint verdict and provenance."""
+    if study.doc.serving is not None:  # each point is a serving run, never vectorised
+        from hwsim.study.serving_eval import evaluate_serving_point
+
+        return [finish(study, p, evaluate_serving_point(study, p)) for p in points]
     groups: dict[tuple[str, Variant], list[int]] = defaultdict(list)
     for i, p in enumerate(points):
         groups[(p.chip, p.variant)].append(i)

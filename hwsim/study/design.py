@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from hwsim.config.study_serving import is_run_param
 from hwsim.errors import input_error
 from hwsim.study.spec import Study
 
@@ -20,10 +21,15 @@ def design_of(study: Study, point_row: Mapping[str, Any]) -> dict[str, Any]:
     if chip not in study.doc.chips:
         raise input_error("point", "the point's chip is not a base chip of this study",
                           given=chip)
+    from hwsim.parallel import is_system, load_system
+
+    if is_system(chip):  # a serving study's system preset: its document (chip + network)
+        return load_system(chip).model_dump(mode="json")
     params = json.loads(point_row.get("params_json") or "{}")
     overrides: dict[str, Any] = {}
     for p in study.params_for(chip):
         if p.path in params:
             for path in p.paths:
-                overrides[path] = params[p.path]
+                if not is_run_param(path):  # parallel.* / serving.* are not chip fields
+                    overrides[path] = params[p.path]
     return load_chip(chip, overrides).model_dump(mode="json")

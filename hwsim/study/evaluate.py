@@ -88,6 +88,11 @@ def finish(study: Study, p: Point, row: dict[str, Any]) -> dict[str, Any]:
     out.update({k: row[k] for k in row if k.startswith("accuracy")})
     for k in ("fits", "fit_detail", "error", "evaluator", "chip_hash"):
         out[k] = row.get(k)
+    if study.doc.serving is not None:
+        from hwsim.config.study_serving import serving_columns
+
+        for k, _ in serving_columns():
+            out[k] = row.get(k)
     for path, value in p.params.items():
         out["param." + path] = value
     out["feasible"], out["violations"] = verdict(out, list(study.doc.constraints))

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from hwsim.config.study_serving import SERVING_METRICS
 from hwsim.errors import input_error
 
-METRICS = ("latency_s", "energy_j", "area_mm2", "edp", "power_w", "accuracy")
+METRICS = ("latency_s", "energy_j", "area_mm2", "edp", "power_w", "accuracy",
+           *SERVING_METRICS)
 
 
 def pareto_sql(table: str, objectives: list[tuple[str, str]]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hwsim.config.study import Param
+from hwsim.config.study_serving import is_run_param
 from hwsim.study.spec import Study, Variant
 from hwsim.workload.model import content_hash
 
@@ -28,15 +29,17 @@ class Point:
     point_id: str
     trial: int = 0  # position in the search sequence (Optuna's trial number)
     overrides: dict[str, Any] = field(default_factory=dict)  # every dotted path -> value
+    run: dict[str, Any] = field(default_factory=dict)  # serving study: parallel.* / serving.*
 
 
 def make_point(study: Study, chip: str, params: dict[str, Any], variant: Variant,
                trial: int = 0) -> Point:
     overrides: dict[str, Any] = {}
+    run: dict[str, Any] = {}
     for p in study.params_for(chip):
         if p.path in params:
             for path in p.paths:
-                overrides[path] = params[p.path]
+                (run if is_run_param(path) else overrides)[path] = params[p.path]
     v = variant
     key = {
         "chip": study.chip_hashes[chip],
@@ -47,8 +50,11 @@ def make_point(study: Study, chip: str, params: dict[str, Any], variant: Variant
     }
     if study.doc.fidelity == "cycle":  # only the cycle fidelity draws random masks
         key["seed"] = study.doc.seed
+    if study.doc.serving is not None:  # a serving run: its request stream and run parameters
+        key["serving"] = study.doc.serving.model_dump(mode="json")
+        key["run"] = {k: _canonical(x) for k, x in sorted(run.items())}
     pid = content_hash(key).split(":", 1)[1][:POINT_ID_HEX]
-    return Point(chip, dict(params), variant, pid, trial, overrides)
+    return Point(chip, dict(params), variant, pid, trial, overrides, run)
 
 
 def _canonical(x: Any) -> Any:

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from hwsim import __version__
+from hwsim.config.study_serving import SERVING_METRICS
 from hwsim.study.design import design_of
 from hwsim.study.pareto import pareto_front
 from hwsim.study.sensitivity import sensitivity
@@ -22,7 +23,10 @@ from hwsim.study.spec import Study
 from hwsim.study.store import read_meta, read_points
 
 UNITS = {"latency_s": "s", "energy_j": "J", "area_mm2": "mm²", "edp": "J·s", "power_w": "W",
-         "accuracy": ""}
+         "accuracy": "", **SERVING_METRICS}
+# The headline figures of a point besides its objectives: one inference, or a serving run.
+INFERENCE_METRICS = ["latency_s", "energy_j", "area_mm2"]
+SERVING_HEADLINE = ["ttft_p90_s", "tpot_p50_s", "throughput_tokens_per_s", "energy_j_per_token"]
 MAX_FRONT_ROWS = 25
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1300px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0}td,th{border:1px solid #ccc;
@@ -105,8 +109,9 @@ def _summary(df: pd.DataFrame) -> str:
 def _objectives(study: Study) -> list[tuple[str, str]]:
     objs = [(o.metric, o.goal) for o in study.doc.objectives]
     if len(objs) == 1:  # a single objective still gets a trade-off picture
-        extra = "energy_j" if objs[0][0] != "energy_j" else "latency_s"
-        objs.append((extra, "min"))
+        first, second = (("energy_j_per_token", "ttft_p90_s") if study.doc.serving
+                         else ("energy_j", "latency_s"))
+        objs.append((first if objs[0][0] != first else second, "min"))
     return objs
 
 
@@ -170,8 +175,10 @@ def _best(study: Study, df: pd.DataFrame) -> str:
                                                       else vals.idxmax()]))
     picks += [("Pareto front", row) for _, row in front.iterrows()]
     rows = []
-    cols = ["point_id", "chip", "model", "batch", "sparsity", "params_json", "latency_s",
-            "energy_j", "area_mm2", "edp", "power_w", "accuracy", "accuracy_provenance"]
+    cols = ["point_id", "chip", "model", "batch", "sparsity", "params_json",
+            *([*SERVING_HEADLINE, "devices", "goodput_fraction"] if study.doc.serving else
+              ["latency_s", "energy_j", "area_mm2", "edp", "power_w"]),
+            "accuracy", "accuracy_provenance"]
     out = ["<h2>Best designs</h2><p class=note>The best feasible point per objective, then the "
            "Pareto front of all objectives; open a row's config to see the full chip.</p>"]
     seen: set[tuple[str, str]] = set()
@@ -193,7 +200,8 @@ def _sensitivity(study: Study, df: pd.DataFrame) -> str:
     import plotly.graph_objects as go
 
     metrics = list(dict.fromkeys([o.metric for o in study.doc.objectives]
-                                 + ["latency_s", "energy_j", "area_mm2"]))
+                                 + (SERVING_HEADLINE if study.doc.serving
+                                    else INFERENCE_METRICS)))
     sens = sensitivity(df, metrics)
     head = ("<h2>Sensitivity</h2><p class=note>spearman: rank correlation of the metric with "
             "the parameter over all points (sign = direction); median_spread: largest / "

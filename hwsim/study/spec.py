@@ -11,6 +11,7 @@ from typing import Any
 
 from hwsim.config.loading import read_yaml_file, validate
 from hwsim.config.study import StudyDoc
+from hwsim.config.study_serving import is_run_param
 from hwsim.errors import HwsimError, Problem
 from hwsim.presets import resolve
 from hwsim.workload.model import content_hash
@@ -73,11 +74,17 @@ def study_from_doc(doc: dict[str, Any], source: str = "study document") -> Study
     chip_hashes: dict[str, str] = {}
     kinds: dict[str, str] = {}
     for i, name in enumerate(parsed.chips):
+        if parsed.serving is not None and _is_system(name):  # dgx-h100 & co: serving only
+            from hwsim.study.serving_check import system_base
+
+            kinds[name], chip_hashes[name] = _checked(source, f"chips[{i}]",
+                                                      lambda n=name: system_base(parsed, n))
+            continue
         chip = _checked(source, f"chips[{i}]", lambda n=name: load_chip(n))
         chip_hashes[name] = chip_document_hash(name)
         kinds[name] = chip.kind
         for p in parsed.space:
-            if p.chips is not None and name not in p.chips:
+            if (p.chips is not None and name not in p.chips) or is_run_param(p.path):
                 continue
             # Every value of a choice list, and both ends of a range, must give a valid chip.
             probe = p.grid_values() if p.values is not None else [
@@ -101,7 +108,19 @@ def study_from_doc(doc: dict[str, Any], source: str = "study document") -> Study
                              lambda m=m, specs=specs: apply_sparsity(m, list(specs)))
                 for b in w.batch:
                     variants.append(Variant(wi, w.model, b, seq, w.phase, specs))
+    if parsed.serving is not None:
+        from hwsim.study.serving_check import check_serving
+
+        models = {w.model: _checked(source, "workloads", lambda w=w: cached_model(
+            w.model, 1, "decode")) for w in parsed.workloads}
+        _checked(source, "serving", lambda: check_serving(parsed, models))
     return Study(parsed, source, chip_hashes, kinds, model_hashes, tuple(variants))
+
+
+def _is_system(name: str) -> bool:
+    from hwsim.parallel import is_system
+
+    return is_system(name)
 
 
 def chip_document_hash(name_or_path: str) -> str:

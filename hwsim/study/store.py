@@ -83,6 +83,10 @@ def open_store(study: Study, path: Path, *, resume: bool) -> int:
         raise input_error(str(path), "the study store already exists",
                           hint="add --resume to finish it, or delete the file to start over")
     cols = FIXED_COLUMNS + param_columns(study)
+    if study.doc.serving is not None:
+        from hwsim.config.study_serving import serving_columns
+
+        cols += serving_columns()
     con = connect(path)
     try:
         con.execute("BEGIN")
