@@ -75,7 +75,6 @@ class SparseArrays:
     b_offchip: np.ndarray
     b_sram: np.ndarray
     decode_cycles: np.ndarray
-    c_sram: np.ndarray
 
     @classmethod
     def from_effects(cls, effects: list, n: np.ndarray, k: np.ndarray) -> SparseArrays:
@@ -89,8 +88,7 @@ class SparseArrays:
                        for e, nn in zip(effects, np.asarray(n).ravel(), strict=True)],
                       dtype=np.int64)
         return cls(kc, nc, col("mac_full"), col("mac_gated"), col("a_offchip"), col("a_sram"),
-                   col("a_sram_energy"), col("b_offchip"), col("b_sram"), col("decode_cycles"),
-                   col("c_sram"))
+                   col("a_sram_energy"), col("b_offchip"), col("b_sram"), col("decode_cycles"))
 
 
 def sram_energies(tech: Tech, d: DesignArrays, chip: AcceleratorChip | None = None
@@ -178,7 +176,6 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
     s_a_off, s_a_sram, s_a_e, s_b_off, s_b_sram = (
         (one,) * 5 if sparse is None else (sparse.a_offchip, sparse.a_sram, sparse.a_sram_energy,
                                            sparse.b_offchip, sparse.b_sram))
-    s_c = one if sparse is None else sparse.c_sram  # partial sums of a shrunk K
     off_a, off_b, off_c = offchip.a * s_a_off, offchip.b * s_b_off, offchip.c
     rd_a, rd_b = tr.read_a * s_a_sram, tr.read_b * s_b_sram
     off = off_a + off_b + off_c
@@ -198,14 +195,14 @@ def gemm_costs(m: ArrayLike, n: ArrayLike, k: ArrayLike, count: ArrayLike,
         # sums written and read back, and outputs read out to off-chip (ofmap).
         "ifmap_sram": rd_a * ar * s_a_e + off_a * aw,
         "filter_sram": rd_b * br + off_b * bw_,
-        "ofmap_sram": (tr.write_c * cw + tr.read_c * cr) * s_c + off_c * cr,
+        "ofmap_sram": tr.write_c * cw + tr.read_c * cr + off_c * cr,
         "offchip": off * offchip_energy_j_per_byte,
     }
     if rf_j[0] or rf_j[1]:
         energy["pe_rf"] = macs * rf_j[0] + (rd_a + rd_b) * rf_j[1]
     sram_bytes = {"ifmap_sram": rd_a + off_a,
                   "filter_sram": rd_b + off_b,
-                  "ofmap_sram": (tr.write_c + tr.read_c) * s_c + off_c}
+                  "ofmap_sram": tr.write_c + tr.read_c + off_c}
     eff = (efficiency if efficiency is not None
            else mapping_efficiency(m, n, k, d.rows, d.cols, dataflow))
     return Costs(comp, cycles, off / np.asarray(d.bw_bytes_per_cycle, np.float64), energy,

@@ -75,7 +75,6 @@ class SparseEffect:
     b_offchip: float = 1.0  # multiplier on B's off-chip bytes (gather, N:M)
     b_sram: float = 1.0  # multiplier on B's SRAM bytes
     decode_cycles: float = 0.0  # index-decode cycles added per fold's slowest lane
-    c_sram: float = 1.0  # multiplier on partial-sum SRAM traffic (fewer reduction folds)
 
 
 DENSE = SparseEffect()
@@ -239,8 +238,8 @@ def both_sided_effect(d_a: float, d_w: float, m: int, n: int, k: int, window: in
                       dtype_bytes: int, chip: AcceleratorChip) -> SparseEffect:
     """Zero weights and zero activations both skipped (:mod:`.dual_sparse`): K shrinks to the
     PE's sparse/dense cycle ratio, only the useful products cost MAC energy, both operands are
-    stored compressed with the chip's index metadata, and where K is spatial (ws, is) the
-    partial sums spill once per fold of the shrunk K instead of the dense K."""
+    stored compressed with the chip's index metadata; where K is spatial (ws, is) the partial
+    sums then spill once per fold of the shrunk K (``sram_traffic``'s ``k_reduce``)."""
     from hwsim.engine.accelerator import dual_sparse
 
     f = chip.sparse_features
@@ -252,14 +251,10 @@ def both_sided_effect(d_a: float, d_w: float, m: int, n: int, k: int, window: in
         lanes = max(1, min(chip.array.rows, m)) * max(1, min(chip.array.cols, n))
         work = dual_sparse.intersect_lane_work(d_a, d_w, k, lanes, chip)
     k_c = max(1, math.ceil(work))
-    psum = 1.0
-    if chip.dataflow in ("ws", "is"):  # K is spatial: partial sums spill once per K fold
-        rows = chip.array.rows
-        psum = math.ceil(k_c / rows) / math.ceil(k / rows)
     meta = META_BYTES[f.index_format]
     a_bytes = d_a + meta(k, d_a * k) / (k * dtype_bytes) if d_a < 1.0 else 1.0
     b_bytes = d_w + meta(k, d_w * k) / (k * dtype_bytes) if d_w < 1.0 else 1.0
     return SparseEffect(density=d_a, union_density=d_a, k_compute=k_c,
                         mac_full=d_a * d_w, mac_gated=0.0, a_offchip=a_bytes, a_sram=a_bytes,
                         b_offchip=b_bytes, b_sram=b_bytes,
-                        decode_cycles=f.decode_cycles_per_block * work, c_sram=psum)
+                        decode_cycles=f.decode_cycles_per_block * work)
