@@ -1,5 +1,5 @@
-"""``hwsim validate gpu|mcu|accelerator``: hwsim against published measurements, each row with
-its source."""
+"""``hwsim validate gpu|mcu|accelerator|serving``: hwsim against published measurements, each
+row with its source."""
 
 from __future__ import annotations
 
@@ -15,16 +15,20 @@ from hwsim.errors import input_error
 
 
 def validate_cmd(
-    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator: the model against "
-                                        "published measurements (Vela for Ethos-U, Eyeriss "
-                                        "silicon for accelerators)")],
+    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator | serving: the model "
+                                        "against published measurements (Vela for Ethos-U, "
+                                        "Eyeriss silicon for accelerators, vLLM and "
+                                        "TensorRT-LLM serving runs)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="mcu: also every layer "
                                             "against Vela's per-layer cycles")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
-    if kind not in ("gpu", "mcu", "accelerator"):
-        raise choice_error("kind", kind, ("gpu", "mcu", "accelerator"))
+    if kind not in ("gpu", "mcu", "accelerator", "serving"):
+        raise choice_error("kind", kind, ("gpu", "mcu", "accelerator", "serving"))
+    if kind == "serving" and not per_layer:
+        _validate_serving(as_json)
+        return
     if kind == "mcu":
         _validate_mcu(as_json, per_layer)
         return
@@ -35,6 +39,17 @@ def validate_cmd(
         _validate_accelerator(as_json)
         return
     _validate_gpu(as_json)
+
+
+def _validate_serving(as_json: bool) -> None:
+    from hwsim.report.print_serving_validation import print_serving
+    from hwsim.validation.serving import report
+
+    doc = report()
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    print_serving(doc)
 
 
 def _validate_gpu(as_json: bool) -> None:
