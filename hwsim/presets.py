@@ -23,7 +23,7 @@ import yaml
 from hwsim.config.loading import safe_load
 from hwsim.errors import input_error
 
-PresetKind = Literal["chips", "models", "tech", "studies"]
+PresetKind = Literal["chips", "models", "tech", "studies", "systems"]
 ReferenceKind = Literal["gpu", "mcu", "accelerator/eyeriss", "serving"]
 # Each preset kind: (data package, folder inside it).
 _PRESET_HOMES: dict[str, tuple[str, str]] = {
@@ -31,6 +31,9 @@ _PRESET_HOMES: dict[str, tuple[str, str]] = {
     "models": ("hwsim.data.models", ""),
     "tech": ("hwsim.data.configs", "tech"),
     "studies": ("hwsim.data.configs", "studies"),
+    # Many-device systems (a chip preset x devices + an interconnect; hwsim.parallel): kept
+    # under hardware/ with the chips, but a different schema, so not listed as chips.
+    "systems": ("hwsim.data.configs", "hardware/systems"),
 }
 
 
@@ -108,8 +111,9 @@ def _preset_files(kind: PresetKind) -> list[Path]:
     root = preset_dir(kind)
     if not root.is_dir():
         return []
-    # configs/studies/claims holds claim studies (hwsim claims), a different schema.
-    skip = claims_dir() if kind == "studies" else None
+    # configs/studies/claims holds claim studies (hwsim claims) and configs/hardware/systems
+    # many-device systems: different schemas from the presets around them.
+    skip = {"studies": claims_dir(), "chips": preset_dir("systems")}.get(kind)
     return sorted(p for p in root.rglob("*.yaml") if p.is_file()
                   and (skip is None or skip not in p.parents))
 
@@ -155,5 +159,6 @@ def resolve(kind: PresetKind, name_or_path: str | Path) -> Path:
     close = difflib.get_close_matches(text, list(presets), n=4, cutoff=0.5)
     hint = ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else (
         f"available: {', '.join(sorted(presets))}" if presets else None)
-    singular = {"chips": "chip", "models": "model", "tech": "tech table", "studies": "study"}[kind]
+    singular = {"chips": "chip", "models": "model", "tech": "tech table", "studies": "study",
+                "systems": "system"}[kind]
     raise input_error(text, f"unknown {singular} preset (and no such file)", hint=hint)
