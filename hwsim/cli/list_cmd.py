@@ -1,4 +1,4 @@
-"""``hwsim list chips|models|tech|studies``: the presets, one line each."""
+"""``hwsim list chips|models|tech|studies|systems``: the presets, one line each."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import typer
 from hwsim.cli.options import choice_error
 from hwsim.cli.render import out, table
 
-LIST_KINDS = ("chips", "models", "tech", "studies")
+LIST_KINDS = ("chips", "models", "tech", "studies", "systems")
 
 
-def list_cmd(kind: Annotated[str, typer.Argument(help="chips | models | tech | studies")]) -> None:
+def list_cmd(kind: Annotated[str, typer.Argument(
+        help="chips | models | tech | studies | systems")]) -> None:
     """List presets with a one-line description each."""
     from hwsim.presets import list_presets
 

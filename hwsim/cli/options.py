@@ -25,6 +25,26 @@ AccuracyCurve = Annotated[Path | None, typer.Option(
     "--accuracy-curve", help="CSV with columns density and one metric (overrides the "
     "model's own accuracy source)")]
 StoreDir = Annotated[Path, typer.Option("--store-dir", help="folder of the study stores")]
+# Many devices (hwsim.parallel): degrees of tensor, pipeline and expert parallelism.
+Tp = Annotated[int | None, typer.Option("--tp", help="tensor-parallel degree (shards heads "
+                                        "and FFN GEMMs; an all-reduce after attention and FFN)")]
+Pp = Annotated[int | None, typer.Option("--pp", help="pipeline-parallel stages (layers split, "
+                                        "micro-batches, a bubble)")]
+Ep = Annotated[int | None, typer.Option("--ep", help="expert-parallel degree (MoE experts "
+                                        "spread, all-to-all dispatch and combine)")]
+Devices = Annotated[int | None, typer.Option("--devices", help="devices in all (= tp*pp*ep; "
+                                             "alone it means --tp DEVICES)")]
+Microbatches = Annotated[int | None, typer.Option("--microbatches", help="pipeline "
+                                                  "micro-batches (default min(batch, pp))")]
+
+
+def parallel_option(tp: int | None, pp: int | None, ep: int | None,
+                    microbatches: int | None = None) -> dict[str, int] | None:
+    """The ``parallel`` mapping of ``--tp/--pp/--ep/--microbatches`` (None when none given);
+    the values are checked by :func:`hwsim.parallel.parse_parallel`, naming the flag."""
+    given = {"tp": tp, "pp": pp, "ep": ep, "microbatches": microbatches}
+    chosen = {k: v for k, v in given.items() if v is not None}
+    return chosen or None
 
 
 def choice_error(field: str, given: str, options: tuple[str, ...]) -> HwsimError:

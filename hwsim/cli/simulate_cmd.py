@@ -16,9 +16,15 @@ import typer
 from hwsim.cli.options import (
     AccuracyCurve,
     AsJson,
+    Devices,
+    Ep,
+    Microbatches,
     Phase,
+    Pp,
     Seq,
+    Tp,
     check_output,
+    parallel_option,
     parse_sets,
     workload,
     write_atomically,
@@ -30,7 +36,8 @@ OUT_SUFFIXES = (".json", ".csv", ".parquet")
 
 
 def simulate_cmd(
-    chip: Annotated[str, typer.Option("--chip", help="chip preset or YAML path")],
+    chip: Annotated[str, typer.Option("--chip", help="chip or system preset (dgx-h100), or "
+                                      "YAML path")],
     model: Annotated[str | None, typer.Option("--model", help="model preset or YAML path")] = None,
     gemm: Annotated[str | None, typer.Option("--gemm", help="M,N,K: A is MxK, B is KxN")] = None,
     conv: Annotated[str | None, typer.Option("--conv", help="H,W,C,K,R,S[,stride]")] = None,
@@ -56,13 +63,20 @@ def simulate_cmd(
     out_file: Annotated[Path | None, typer.Option("--out", help="write FILE.json, .csv or "
                                                   ".parquet")] = None,
     accuracy_curve: AccuracyCurve = None,
+    tp: Tp = None,
+    pp: Pp = None,
+    ep: Ep = None,
+    devices: Devices = None,
+    microbatches: Microbatches = None,
 ) -> None:
-    """Simulate one model (or a single GEMM / conv) on one chip."""
+    """Simulate one model (or a single GEMM / conv) on one chip, or on several devices."""
     import hwsim
+    from hwsim.parallel import is_system, load_system
 
     work = workload(model, gemm, conv, seq, phase, mode)
     overrides = parse_sets(set_ or [])
-    chip_obj = hwsim.load_chip(chip, overrides)
+    system = load_system(chip) if is_system(chip) else None
+    chip_obj = hwsim.load_chip(system.chip if system else chip, overrides)
     if out_file is not None:
         check_output(out_file, "--out", OUT_SUFFIXES, "unknown output format",
                      hint="use a .json, .csv or .parquet file name")
@@ -71,10 +85,14 @@ def simulate_cmd(
             raise input_error("--trace", "a timeline needs --fidelity cycle")
         if not trace.parent.exists():
             raise input_error(str(trace), "output folder does not exist", field="--trace")
-    result = hwsim.simulate(work, chip_obj, batch=batch, fidelity=fidelity,
+    # a system preset goes to simulate by name (its interconnect), the chip overrides with it
+    target = chip if system is not None else chip_obj
+    result = hwsim.simulate(work, target, batch=batch, chip_overrides=overrides if system
+                            else None, fidelity=fidelity,
                             sparsity=sparsity or None, compare_dense=compare_dense,
                             samples=samples, seed=seed, timeline=trace is not None,
-                            accuracy_curve=accuracy_curve)
+                            accuracy_curve=accuracy_curve, devices=devices,
+                            parallel=parallel_option(tp, pp, ep, microbatches))
     if out_file is not None:
         write_result(result, out_file)
     if trace is not None:
@@ -128,6 +146,8 @@ def print_result(result: Any) -> None:
         if result.accuracy.provenance != "unknown":
             say(f"  accuracy source: {result.accuracy.source}")
     _print_fit(result)
+    if result.parallel is not None:
+        _print_parallel(result.parallel)
     if result.distribution is not None:
         dist = result.distribution
         lat, en = dist["latency_s"], dist["energy_j"]
@@ -146,6 +166,31 @@ def _print_fit(result: Any) -> None:
     out().print(f"memory fit: {verdict} - weights {fit['weights_bytes']:,} B of "
                 f"{fit['flash_bytes']:,} B flash, peak activations {fit['arena_bytes']:,} B "
                 f"of {fit['sram_bytes']:,} B SRAM (at {fit['peak_op']})")
+
+
+def _print_parallel(p: dict[str, Any]) -> None:
+    """Per-device memory fit, the pipeline and the collectives' time and energy per kind."""
+    spec, ic, fit = p["spec"], p["interconnect"], p["memory_fit"]["per_device"]
+    out().print(f"{p['devices']} devices of {p['system']} (tp {spec['tp']}, pp {spec['pp']}, "
+                f"ep {spec['ep']}); {ic['kind']} {ic['algorithm']}: alpha "
+                f"{micro(ic['alpha_s'])} µs/step, bus {ic['bus_bw_bytes_per_s'] / 1e9:.0f} GB/s, "
+                f"{ic['energy_j_per_byte'] * 1e12:.0f} pJ/B")
+    verdict = "fits" if fit["fits"] else "DOES NOT FIT (KV cache)"
+    out().print(f"per-device memory: {verdict} - weights {mega(fit['weights_bytes'])} MB + KV "
+                f"cache {mega(fit['kv_cache_bytes'])} MB + activations "
+                f"{mega(fit['activation_bytes'])} MB of {mega(fit['capacity_bytes'])} MB "
+                f"(unsharded weights {mega(p['memory_fit']['unsharded_weights_bytes'])} MB)")
+    if spec["pp"] > 1:
+        out().print(f"pipeline: {p['microbatches']} micro-batches of {p['microbatch_size']} "
+                    f"({p['schedule']}), bubble {ratio(p['bubble_fraction'])}")
+    rows = table(["collective", "count", "µs per device", "µJ"], title="collectives "
+                 "(per device on the critical path; energy over all links)",
+                 right=["count", "µs per device", "µJ"])
+    for kind, row in p["collectives_by_kind"].items():
+        rows.add_row(kind, count(row["count"]), micro(row["time_s"]), micro(row["energy_j"]))
+    rows.add_row("total", "", micro(p["collective_time_s"]), micro(p["collective_energy_j"]),
+                 style="bold")
+    out().print(rows)
 
 
 def _print_vs_dense(t: Any, dt: Any, v: dict[str, float]) -> None:

@@ -90,6 +90,9 @@ class Result:
     distribution: dict[str, Any] | None = None  # cycle fidelity with samples: percentiles
     timelines: dict[int, Any] | None = None  # cycle fidelity: per-op event timelines (not JSON)
     accuracy: Accuracy | None = None  # with provenance; "unknown" (and why) when no source
+    # Many devices (hwsim.parallel.run): spec, per-device memory fit, stages, bubble and every
+    # collective's time and energy; None for a single-device run.
+    parallel: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON document (the CLI's ``--json``)."""
@@ -105,7 +108,8 @@ class Result:
         } | ({"vs_dense": dict(self.vs_dense), "dense_total": self.dense_total.to_dict()}
              if self.vs_dense is not None and self.dense_total is not None else {}) | (
             {"distribution": self.distribution} if self.distribution is not None else {}) | (
-            {"accuracy": self.accuracy.to_dict()} if self.accuracy is not None else {})
+            {"accuracy": self.accuracy.to_dict()} if self.accuracy is not None else {}) | (
+            {"parallel": self.parallel} if self.parallel is not None else {})
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per op; nested dicts flattened to ``energy_j.mac``, ``bytes.offchip``..."""

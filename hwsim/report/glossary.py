@@ -55,6 +55,15 @@ GLOSSARY: dict[str, str] = {
     "accuracy": "the model's accuracy under its sparsity: value, metric, provenance (measured | "
                 "literature | user | unknown), source (citation or file), ci, extrapolated, "
                 "density it was read at, notes (docs/accuracy.md)",
+    "parallel": "with devices/parallel (--tp/--pp/--ep/--devices): spec {tp, pp, ep, "
+                "microbatches, devices}, system and interconnect (alpha_s, bus_bw_bytes_per_s, "
+                "energy_j_per_byte), device_batch (inputs per ep group), microbatches, "
+                "schedule (gpipe-forward), bubble_fraction, memory_fit per device "
+                "(weights_bytes, kv_cache_bytes, activation_bytes, capacity_bytes, fits), "
+                "stages (compute, collective and stage latency per micro-batch), collectives "
+                "(op, kind, size_bytes, group, count, algorithm, time_s, energy_j, total_*), "
+                "collectives_by_kind; total is then the whole system's (energy adds "
+                "idle_wait and interconnect)",
 }
 
 
