@@ -9,12 +9,13 @@ from typing import Annotated
 
 import typer
 
-from hwsim.cli.options import PHASES, Phase, check_choice
+from hwsim.cli.options import PHASES, Ep, Phase, Pp, Tp, check_choice, parallel_option
 from hwsim.cli.render import out
 
 
 def serve_cmd(
-    chip: Annotated[str, typer.Option("--chip", help="chip preset or YAML path")],
+    chip: Annotated[str, typer.Option("--chip", help="chip or system preset (dgx-h100), or "
+                                      "YAML path")],
     model: Annotated[str, typer.Option("--model", help="model preset or YAML path")],
     rate: Annotated[str | None, typer.Option("--rate", help="arrival rate, e.g. 200/s")] = None,
     batching: Annotated[str, typer.Option("--batching", help="max_batch=8,timeout_ms=2 or "
@@ -54,6 +55,9 @@ def serve_cmd(
         "--moe-routing-trace", help="decoder MoE models: CSV of expert,tokens whose "
         "popularity routes each iteration")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    tp: Tp = None,
+    pp: Pp = None,
+    ep: Ep = None,
 ) -> None:
     """Serving simulation: token-level (continuous batching, paged KV cache, TTFT/TPOT) for
     decoder models; request-level (static batches) for other models or with --batching,
@@ -76,7 +80,8 @@ def serve_cmd(
             max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens,
             block_size=block_size, memory_utilization=memory_utilization, arrivals=arrivals,
             seed=seed, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms, sparsity=sparsity,
-            step_overhead_ms=step_overhead_ms, moe_routing_trace=moe_routing_trace)
+            step_overhead_ms=step_overhead_ms, moe_routing_trace=moe_routing_trace,
+            parallel=parallel_option(tp, pp, ep))
         if as_json:
             sys.stdout.write(json.dumps(tokens.to_dict(), indent=2) + "\n")
         else:
@@ -84,6 +89,12 @@ def serve_cmd(
         return
     from hwsim.serving import render, serve_from_cli
 
+    if parallel_option(tp, pp, ep) is not None:
+        from hwsim.errors import input_error
+
+        raise input_error("--tp", "tensor/pipeline/expert parallelism is priced by token-level "
+                          "serving of decoder models only", hint="drop --batching, --seq, "
+                          "--phase and --slo-ms, or drop --tp/--pp/--ep")
     check_choice("--phase", phase, PHASES)
     result = serve_from_cli(chip, model, rate, batching, duration, slo_ms, arrivals, seed,
                             sparsity, seq=seq, phase=phase)

@@ -17,6 +17,7 @@ the interconnect's energy per byte over every byte that crosses a link.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from hwsim.engine.backend import backend_for
 from hwsim.engine.result import Result, Total
 from hwsim.errors import input_error
 from hwsim.parallel.collectives import Collective, algorithm_for, collective_time_s, link_bytes
-from hwsim.parallel.shard import Layout, layouts
+from hwsim.parallel.shard import Layout, ModelShape, layouts
 from hwsim.parallel.spec import ParallelSpec
 from hwsim.workload.memory import kv_cache_bytes, peak_activation_bytes
 from hwsim.workload.model import Model
@@ -84,15 +85,16 @@ def parallel_fit(model: Model, chip: Any, spec: ParallelSpec,
 
 
 def simulate_parallel(model: Model, chip: Any, system: SystemConfig, spec: ParallelSpec,
-                      batch: int, run: RunFn) -> Result:
+                      batch: int, run: RunFn, shape: ModelShape | None = None) -> Result:
     """The system-level Result of one inference; ``run(model, chip, batch)`` simulates one
-    device (simulate's own single-device path, so fidelity and seed carry through)."""
+    device (simulate's own single-device path, so fidelity and seed carry through).
+    ``shape``: the whole model's when ``model`` is a part of it (serving's step cost)."""
     if spec.devices > system.devices:
         raise input_error("devices", f"tp*pp*ep = {spec.devices} devices, but {system.name} "
                           f"has {system.devices}", given=spec.to_dict(),
                           hint=f"use at most {system.devices} devices, or a bigger system")
     b_dev, m, mb = device_batch(spec, batch)
-    lays = layouts(model, spec)
+    lays = layouts(model, spec, shape)
     fits = [stage_fit(lay, chip, b_dev, mb) for lay in lays]
     for lay, fit in zip(lays, fits, strict=True):
         if fit.weights_bytes + fit.activation_bytes > fit.capacity_bytes:
@@ -103,7 +105,11 @@ def simulate_parallel(model: Model, chip: Any, system: SystemConfig, spec: Paral
                 f"the KV cache empty, of {fit.capacity_bytes / 1e9:.2f} GB",
                 given=spec.to_dict(), hint="raise tp or pp (more devices per copy of the model)")
     ic = system.interconnect
-    stage_results = [run(lay.model, chip, mb) for lay in lays]
+    ran = {lay.stage: run(lay.model, chip, mb) for lay in lays if lay.model.ops}
+    if not ran:
+        raise input_error("parallel", f"{model.name} has no ops to run", given=spec.to_dict())
+    idle = _idle_result(next(iter(ran.values())))
+    stage_results = [ran.get(lay.stage, idle) for lay in lays]
     colls = [_collectives(lay, spec, ic, mb) for lay in lays]
     comm = [sum(c.time_s for c in cs) for cs in colls]  # per micro-batch, on the critical path
     t = [r.total.latency_s + c for r, c in zip(stage_results, comm, strict=True)]
@@ -132,6 +138,17 @@ def simulate_parallel(model: Model, chip: Any, system: SystemConfig, spec: Paral
     return Result(chip=first.chip, chip_kind=first.chip_kind, model=model.name, batch=batch,
                   fidelity=first.fidelity, clock_hz=first.clock_hz, total=total, ops=ops,
                   inputs=inputs, provenance=provenance, parallel=report)
+
+
+def _idle_result(like: Result) -> Result:
+    """A stage with nothing to run (serving prices the head apart: only the last stage holds
+    it): no time, no work; its devices' idle power is counted as waiting."""
+    t = like.total
+    zero = dataclasses.replace(t, cycles=0.0, compute_cycles=0.0, stall_cycles=0.0,
+                               latency_s=0.0, energy_j=0.0,
+                               energy_breakdown_j={k: 0.0 for k in t.energy_breakdown_j},
+                               macs=0, utilization=0.0, bytes={k: 0.0 for k in t.bytes})
+    return dataclasses.replace(like, total=zero, ops=())
 
 
 def _collectives(lay: Layout, spec: ParallelSpec, ic: Any, mb: int) -> list[Collective]:

@@ -36,6 +36,7 @@ _LAYER = re.compile(r"^layer(\d+)\.(.+)$")
 _COLUMN = ("ffn_up", "ffn_predictor_up", "shared_up")  # N / tp
 _ROW = ("attn_out", "ffn_down", "shared_down")  # K / tp; an all-reduce follows the layer's last
 _VECTOR_SPLIT = ("ffn_act", "ffn_predictor_topk", "attn_route_topk")  # elements / tp
+_HEAD = ("ln_f", "lm_head", "classifier")  # after the last layer: the last stage's
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,12 @@ def model_shape(model: Model) -> ModelShape | None:
     return ModelShape(layers, a.heads, a.kv_heads or a.heads, moes[0] if moes else None)
 
 
-def check_spec(model: Model, spec: ParallelSpec) -> ModelShape | None:
-    """Input errors naming the setting for every degree the model cannot take."""
-    shape = model_shape(model)
+def check_spec(model: Model, spec: ParallelSpec,
+               shape: ModelShape | None = None) -> ModelShape | None:
+    """Input errors naming the setting for every degree the model cannot take. ``shape``:
+    the whole model's, when ``model`` is a part of it (serving prices body, head and
+    attention apart)."""
+    shape = shape or model_shape(model)
     if spec.single:
         return shape
     if shape is None:
@@ -118,14 +122,16 @@ def check_spec(model: Model, spec: ParallelSpec) -> ModelShape | None:
     return shape
 
 
-def layouts(model: Model, spec: ParallelSpec) -> list[Layout]:
-    """One Layout per pipeline stage (checked with :func:`check_spec` first)."""
-    shape = check_spec(model, spec)
+def layouts(model: Model, spec: ParallelSpec,
+            shape: ModelShape | None = None) -> list[Layout]:
+    """One Layout per pipeline stage (checked with :func:`check_spec` first). ``shape``: the
+    whole model's when ``model`` is a part of it."""
+    shape = check_spec(model, spec, shape)
     assert shape is not None or spec.single
     n_layers = shape.layers if shape else 0
     stages = _split(n_layers, spec.pp)
-    pre = [op for op in model.ops if not _LAYER.match(op.name) and _before_layers(model, op)]
-    post = [op for op in model.ops if not _LAYER.match(op.name) and op not in pre]
+    post = [op for op in model.ops if op.name in _HEAD]
+    pre = [op for op in model.ops if not _LAYER.match(op.name) and op.name not in _HEAD]
     out: list[Layout] = []
     for s, layer_ids in enumerate(stages):
         chosen = set(layer_ids)
@@ -218,11 +224,6 @@ def _layer_of(name: str) -> int:
     return int(m.group(1)) if m else -1
 
 
-def _before_layers(model: Model, op: OpBase) -> bool:
-    first = next((i for i, o in enumerate(model.ops) if _LAYER.match(o.name)), len(model.ops))
-    return model.ops.index(op) < first
-
-
 def _last_ffn_ops(ops: list[OpBase]) -> set[str]:
     """Per layer, the op whose output is all-reduced after the FFN (ffn_down, or the experts /
     shared experts of an MoE layer, which run in parallel and are reduced together)."""
@@ -244,11 +245,12 @@ def _activation_bytes(op: OpBase) -> int:
 
 
 def _boundary_bytes(ops: list[OpBase]) -> int:
-    """The hidden state a stage hands to the next: tokens x d_model of its last residual."""
+    """The hidden state a stage hands to the next: tokens x d_model of its last residual
+    (0 for a part of a stage without one: serving sends it with the body)."""
     for op in reversed(ops):
         if isinstance(op, VectorOp) and _tp_cut(op).startswith("residual"):
             return op.elements * op.dtype_bytes
-    raise AssertionError("a stage without a residual op")
+    return 0
 
 
 def _split(layers: int, pp: int) -> list[list[int]]:

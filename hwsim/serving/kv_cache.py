@@ -11,8 +11,10 @@ caching).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from hwsim.engine.backend import backend_for
 from hwsim.errors import input_error
@@ -31,6 +33,10 @@ class KvCapacity:
     kv_bytes_per_token: float
     block_size: int
     blocks: int
+    # Many devices: the split above is one device's (the fullest pipeline stage's, sharded
+    # weights and KV); ``blocks`` counts every data-parallel (ep) group's cache.
+    devices: int = 1
+    kv_groups: int = 1
 
     @property
     def tokens(self) -> int:
@@ -40,14 +46,43 @@ class KvCapacity:
         return {"memory_bytes": self.memory_bytes, "weights_bytes": self.weights_bytes,
                 "activation_bytes": self.activation_bytes,
                 "kv_bytes_per_token": self.kv_bytes_per_token, "block_size": self.block_size,
-                "blocks": self.blocks, "tokens": self.tokens}
+                "blocks": self.blocks, "tokens": self.tokens} | (
+            {"devices": self.devices, "kv_groups": self.kv_groups, "per_device": True}
+            if self.devices > 1 else {})
 
 
 def kv_capacity(model: Model, chip: AnyChip, *, block_size: int, max_batched_tokens: int,
-                memory_utilization: float) -> KvCapacity:
+                memory_utilization: float, parallel: Any = None) -> KvCapacity:
     """Blocks of ``block_size`` tokens that fit beside the weights and activations.
 
-    ``model`` is decode-shaped with ``seq = 1`` (its attention holds one token of KV)."""
+    ``model`` is decode-shaped with ``seq = 1`` (its attention holds one token of KV).
+    ``parallel`` (a :class:`hwsim.parallel.ParallelSpec` of several devices): each device
+    holds its stage's sharded weights and the K/V of its heads and layers, so capacity is per
+    device memory minus sharded weights, set by the fullest stage; each of the ``ep``
+    data-parallel groups has its own cache of that many blocks."""
+    if parallel is not None and parallel.devices > 1:
+        return _parallel_capacity(model, chip, parallel, block_size=block_size,
+                                  max_batched_tokens=max_batched_tokens,
+                                  memory_utilization=memory_utilization)
+    return _capacity(model, chip, block_size=block_size, max_batched_tokens=max_batched_tokens,
+                     memory_utilization=memory_utilization)
+
+
+def _parallel_capacity(model: Model, chip: AnyChip, spec: Any, *, block_size: int,
+                       max_batched_tokens: int, memory_utilization: float) -> KvCapacity:
+    from hwsim.parallel.shard import layouts
+
+    tokens = -(-max_batched_tokens // spec.ep)  # one ep group's share of an iteration
+    caps = [_capacity(lay.model, chip, block_size=block_size, max_batched_tokens=tokens,
+                      memory_utilization=memory_utilization, setting="--tp/--pp")
+            for lay in layouts(model, spec)]
+    worst = min(caps, key=lambda c: c.blocks)
+    return dataclasses.replace(worst, blocks=worst.blocks * spec.ep, devices=spec.devices,
+                               kv_groups=spec.ep)
+
+
+def _capacity(model: Model, chip: AnyChip, *, block_size: int, max_batched_tokens: int,
+              memory_utilization: float, setting: str = "--model") -> KvCapacity:
     fit = backend_for(chip).memory_fit(model, chip, max_batched_tokens)
     if fit.capacity_bytes is None:
         raise input_error("--chip", "the chip gives no memory capacity to hold a KV cache",
@@ -62,7 +97,7 @@ def kv_capacity(model: Model, chip: AnyChip, *, block_size: int, max_batched_tok
     blocks = math.floor(left / (block_size * per_token)) if left > 0 else 0
     if blocks < 1:
         raise input_error(
-            "--model", f"{model.name} does not fit on {getattr(chip, 'name', 'the chip')} even "
+            setting, f"{model.name} does not fit on {getattr(chip, 'name', 'the chip')} even "
             f"with an empty KV cache: weights {weights / 1e9:.2f} GB + activations "
             f"{activations / 1e9:.2f} GB vs {fit.capacity_bytes * memory_utilization / 1e9:.2f}"
             f" GB usable ({memory_utilization:g} of {fit.capacity_bytes / 1e9:.2f} GB)",

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -89,8 +90,9 @@ def _part(model: Model, part: str, ops: list) -> Model:
 class StepCost:
     """Latency (s) and energy (J) of an iteration of ``model`` (decode-shaped) on ``chip``."""
 
-    def __init__(self, model: Model, chip: AnyChip, *,
-                 overhead: HostOverhead = HostOverhead(), moe: MoeLaw | None = None) -> None:
+    def __init__(self, model: Model, chip: AnyChip, parallel: Any = None,
+                 system: Any = None, *, overhead: HostOverhead = HostOverhead(),
+                 moe: MoeLaw | None = None) -> None:
         """``moe``: the routing law (default: the model's own, :func:`moe_law`)."""
         self.model = model
         self.chip = chip
@@ -98,6 +100,19 @@ class StepCost:
         # The chip idles at static power while the host prepares the next iteration.
         self.static_w = backend_for(chip).static_power_w(chip)
         self.body, self.head, self.attn = split_decoder(model)
+        # Many devices (hwsim.parallel): each part is sharded and priced with its collectives
+        # by hwsim.parallel.run; an iteration passes through the pipeline stages in turn (one
+        # micro-batch: iterations of different stages are not overlapped).
+        self.parallel = None
+        if parallel is not None and parallel.devices > 1:
+            from hwsim.parallel.shard import model_shape
+            from hwsim.parallel.spec import ParallelSpec
+
+            self.parallel = ParallelSpec(parallel.tp, parallel.pp, parallel.ep, 1)
+            self.system = system
+            self.shape = model_shape(model)
+            # Every device idles while the host prepares the next iteration.
+            self.static_w *= self.parallel.devices
         # Sparse activations: rows of different requests are independent, so the body is
         # priced without token correlation and, when the spec has some, interpolated toward
         # the spec as written by where the iteration's union sits (hwsim.serving.step_union).
@@ -263,8 +278,18 @@ class StepCost:
             ops = tuple(op.model_copy(update={"seq_q": q, "seq_kv": kv}) for op in model.ops)
             model = dataclasses.replace(model, ops=ops, content_hash=content_hash(
                 {"base": model.content_hash, "q": q, "kv": kv}))
-        total = simulate(model, self.chip, batch=batch).total
+        if self.parallel is not None:
+            from hwsim.parallel.run import simulate_parallel
+
+            total = simulate_parallel(model, self.chip, self.system, self.parallel, batch,
+                                      _one_device, shape=self.shape).total
+        else:
+            total = simulate(model, self.chip, batch=batch).total
         self.evaluations += 1
         value = (float(total.latency_s), float(total.energy_j))
         self._memo[key] = value
         return value
+
+
+def _one_device(model: Model, chip: AnyChip, batch: int) -> Any:
+    return simulate(model, chip, batch=batch)

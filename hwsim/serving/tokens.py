@@ -67,7 +67,8 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                  sparsity: Sequence[str | tuple[str, object]] | None = None,
                  step_overhead_s: HostOverhead | float | str | tuple[float, float] = 0.0,
                  moe_routing_trace: str | Path | None = None,
-                 flags: dict[str, str] | None = None) -> TokenServeResult:
+                 flags: dict[str, str] | None = None,
+                 parallel: Any = None) -> TokenServeResult:
     """Serve a decoder model token by token for ``duration_s`` seconds of arrivals.
 
     ``rate_per_s``: mean arrival rate (requests/s; None with a trace). ``prompt_tokens`` /
@@ -81,6 +82,10 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
     :mod:`hwsim.serving.overhead`). ``moe_routing_trace``: a CSV of
     ``expert,tokens`` whose popularity routes an MoE model's tokens
     (:mod:`hwsim.serving.step_moe`). Same inputs and ``seed``, same result bit for bit.
+    ``parallel`` (``{"tp": 2, "pp": 1, "ep": 1}`` or a :class:`hwsim.parallel.ParallelSpec`):
+    serve on ``tp * pp * ep`` devices of ``chip`` (a chip with a shipped system, or a system
+    preset such as ``dgx-h100``): each iteration's cost is the parallel simulation's
+    (:mod:`hwsim.parallel.run`) and the KV cache is per-device memory minus sharded weights.
     """
     f = {"rate_per_s": "rate_per_s", "duration_s": "duration_s", "prompt_tokens":
          "prompt_tokens", "output_tokens": "output_tokens", "max_num_seqs": "max_num_seqs",
@@ -110,12 +115,12 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
     overhead = host_overhead(step_overhead_s, f["step_overhead_s"])
     prompt_law = parse_lengths(prompt_tokens, f["prompt_tokens"])
     output_law = parse_lengths(output_tokens, f["output_tokens"])
-    chip_obj = chip if not isinstance(chip, str | Path) else load_chip(chip)
+    chip_obj, spec, system = _devices(chip, parallel)
     m = _decode_model(model, sparsity)
     routing = moe_law(m, moe_routing_trace, f["moe_routing_trace"])
     capacity = kv_capacity(m, chip_obj, block_size=block_size,
                            max_batched_tokens=max_batched_tokens,
-                           memory_utilization=float(memory_utilization))
+                           memory_utilization=float(memory_utilization), parallel=spec)
     ss_arrival, ss_prompt, ss_output = np.random.SeedSequence(seed).spawn(3)
     if isinstance(prompt_law, str) or isinstance(output_law, str):
         arrival_s, prompt, output = _from_trace(prompt_law, output_law, duration_s, f)
@@ -136,7 +141,8 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                           f"output - 1) needs more KV cache than the chip holds "
                           f"({capacity.tokens:,} tokens)", given=prompt_tokens,
                           hint="shorten the requests or use a chip with more memory")
-    cost = StepCost(m, chip_obj, overhead=overhead, moe=routing)
+    cost = StepCost(m, chip_obj, parallel=spec, system=system, overhead=overhead,
+                    moe=routing)
     trace = run_tokens(cost, BlockPool(capacity.blocks, block_size), arrival_s, prompt, output,
                        max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens,
                        seed=seed)
@@ -146,10 +152,13 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                 "block_size": block_size, "memory_utilization": memory_utilization,
                 "seed": seed, "sparsity": list(map(str, sparsity or [])),
                 "host_overhead": overhead.to_dict(),
-                "moe_routing_trace": None if moe_routing_trace is None else str(moe_routing_trace)}
+                "moe_routing_trace": None if moe_routing_trace is None
+                else str(moe_routing_trace)} | (
+                    {"parallel": spec.to_dict(), "system": system.name} if spec else {})
     return TokenServeResult(chip=getattr(chip_obj, "name", str(chip)), model=m.name,
                             settings=settings, capacity=capacity,
-                            idle_power_w=backend_for(chip_obj).static_power_w(chip_obj),
+                            idle_power_w=backend_for(chip_obj).static_power_w(chip_obj)
+                            * (spec.devices if spec else 1),
                             slo_ttft_s=slo_ttft_s, slo_tpot_s=slo_tpot_s, trace=trace,
                             engine_evaluations=cost.evaluations, law=cost.law,
                             moe_law=cost.moe)
@@ -162,7 +171,8 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
                           arrivals: str, seed: int, slo_ttft_ms: float | None,
                           slo_tpot_ms: float | None,
                           sparsity: list[str] | None, step_overhead_ms: str | None = None,
-                          moe_routing_trace: str | None = None) -> TokenServeResult:
+                          moe_routing_trace: str | None = None,
+                          parallel: dict[str, int] | None = None) -> TokenServeResult:
     """``hwsim serve`` for decoder models: parse the flag strings, then :func:`serve_tokens`.
     A trace given to one of the length flags serves for both; otherwise unset lengths are
     512 prompt and 128 output tokens; unset limits take :data:`DEFAULTS`."""
@@ -193,7 +203,7 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
         slo_ttft_s=None if slo_ttft_ms is None else slo_ttft_ms * 1e-3,
         slo_tpot_s=None if slo_tpot_ms is None else slo_tpot_ms * 1e-3,
         sparsity=sparsity, step_overhead_s=_overhead_from_ms(step_overhead_ms),
-        moe_routing_trace=moe_routing_trace, flags=flags)
+        moe_routing_trace=moe_routing_trace, flags=flags, parallel=parallel)
 
 
 def _overhead_from_ms(text: str | None) -> float | str:
@@ -204,6 +214,28 @@ def _overhead_from_ms(text: str | None) -> float | str:
         return float(text) * 1e-3
     except ValueError:
         return text
+
+
+def _devices(chip: AnyChip | str | Path, parallel: Any) -> tuple[AnyChip, Any, Any]:
+    """(chip, spec or None, system or None): a system preset names its chip; several devices
+    of a plain chip use the shipped system built from it."""
+    from hwsim.parallel import is_system, load_system, parse_parallel, system_for_chip
+
+    system = load_system(chip) if is_system(chip) else None
+    target = system.chip if system is not None else chip
+    chip_obj = target if not isinstance(target, str | Path) else load_chip(target)
+    spec = parse_parallel(parallel)
+    if spec.single:
+        return chip_obj, None, None
+    system = system or system_for_chip(chip_obj.name)
+    if system is None:
+        raise input_error("--tp", f"no interconnect for {spec.devices} x {chip_obj.name}: no "
+                          "system preset is built from this chip", given=spec.to_dict(),
+                          hint="use a system preset (hwsim list systems)")
+    if spec.devices > system.devices:
+        raise input_error("--tp", f"tp*pp*ep = {spec.devices} devices, but {system.name} has "
+                          f"{system.devices}", given=spec.to_dict())
+    return chip_obj, spec, system
 
 
 def _or(value: Any, name: str) -> Any:
