@@ -92,7 +92,18 @@ def _metric(check: Check, sim: Sim, attrs: dict[str, Any], cand: Model,
                               hint="set it with chip_overrides or pick a chip with a capacity")
         detail |= {"resident_bytes": fit.resident_bytes, "capacity_bytes": fit.capacity_bytes,
                    "devices_needed": fit.devices_needed, "fit": fit.detail}
-        return (1.0 if fit.fits else 0.0) if m == "fits" else float(fit.devices_needed), detail
+        if m == "fits":
+            return 1.0 if fit.fits else 0.0, detail
+        # Devices as a deployment would spread the model (smallest tensor-parallel degree,
+        # then pipeline stages, whose per-device shard fits); the byte count stays a detail.
+        from hwsim.parallel.fit import devices_needed
+
+        need = devices_needed(cand, c, batch, resident=check.resident,
+                              read_bytes=fit.detail.get("read_per_inference_bytes"),
+                              bytes_devices_needed=fit.devices_needed)
+        detail |= {"devices_needed": need.devices, "bytes_devices_needed": fit.devices_needed,
+                   "parallel": need.to_dict()}
+        return (None if need.devices is None else float(need.devices)), detail
     if m == "overhead_energy_share":
         roles = {op.name: op.role for op in cand.ops}
         over = sum(op.energy_j for op in rc.ops if roles.get(op.name) in OVERHEAD_ROLES)

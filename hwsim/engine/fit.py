@@ -25,7 +25,10 @@ class MemoryFit:
     fits: bool | None  # None: the chip gives no capacity to check against
     resident_bytes: float
     capacity_bytes: float | None
-    devices_needed: int | None  # chips needed to hold it (memory only; no parallelism model)
+    # chips needed to hold the bytes (memory only); hwsim.parallel.fit.devices_needed is the
+    # count with the parallel model (tp dividing the heads, per-device shards), which the
+    # claims use; this byte count is kept as its ``bytes_devices_needed`` detail
+    devices_needed: int | None
     summary: str  # one line for tables and study rows
     detail: dict[str, Any]
 
