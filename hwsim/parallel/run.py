@@ -89,12 +89,12 @@ def simulate_parallel(model: Model, chip: Any, system: SystemConfig, spec: Paral
     """The system-level Result of one inference; ``run(model, chip, batch)`` simulates one
     device (simulate's own single-device path, so fidelity and seed carry through).
     ``shape``: the whole model's when ``model`` is a part of it (serving's step cost)."""
+    lays = layouts(model, spec, shape)  # the model's own limits first: they name the degree
     if spec.devices > system.devices:
         raise input_error("devices", f"tp*pp*ep = {spec.devices} devices, but {system.name} "
                           f"has {system.devices}", given=spec.to_dict(),
                           hint=f"use at most {system.devices} devices, or a bigger system")
     b_dev, m, mb = device_batch(spec, batch)
-    lays = layouts(model, spec, shape)
     fits = [stage_fit(lay, chip, b_dev, mb) for lay in lays]
     for lay, fit in zip(lays, fits, strict=True):
         if fit.weights_bytes + fit.activation_bytes > fit.capacity_bytes:
