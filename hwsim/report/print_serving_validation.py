@@ -14,23 +14,24 @@ def _figure(value: float, unit: str) -> str:
 
 
 def _summary(summary: list[dict[str, Any]], title: str) -> Any:
-    grid = table(("kind", "rows", "median |error|", "median error", "mean |error|", "target",
-                  "met"), title=title,
+    grid = table(("kind", "devices", "rows", "median |error|", "median error", "mean |error|",
+                  "target", "met"), title=title,
                  right=("rows", "median |error|", "median error", "mean |error|", "target"))
     for s in summary:
-        grid.add_row(s["kind"], str(s["rows"]), percent(s["median_abs_error"]),
+        grid.add_row(s["kind"], str(s["devices"]), str(s["rows"]),
+                     percent(s["median_abs_error"]),
                      signed_percent(s["median_error"]), percent(s["mean_abs_error"]),
                      f"<= {percent(s['target'])}", "yes" if s["met"] else "MISSED")
     return grid
 
 
 def _rows(rows: list[dict[str, Any]], title: str) -> Any:
-    grid = table(("kind", "engine", "chip", "model", "setup", "measured", "hwsim", "unit",
-                  "error"), title=title, right=("measured", "hwsim", "error"))
+    grid = table(("kind", "engine", "chip", "devices", "model", "setup", "measured", "hwsim",
+                  "unit", "error"), title=title, right=("measured", "hwsim", "error"))
     for r in rows:
         unit = "ms" if r["unit"] == "s" else r["unit"]
         scale = 1e3 if r["unit"] == "s" else 1.0
-        grid.add_row(r["kind"], r["engine"], r["chip"], r["model"], r["setup"],
+        grid.add_row(r["kind"], r["engine"], r["chip"], str(r["devices"]), r["model"], r["setup"],
                      sig4(r["measured"] * scale), sig4(r["hwsim"] * scale), unit,
                      signed_percent(r["error"]))
     return grid
@@ -41,8 +42,8 @@ def print_serving(doc: dict[str, Any]) -> None:
     held, fitted = doc["heldout"], doc["fitted"]
     out().print(_summary(held["summary"], "Held out: median |error| per kind (no constant was "
                          "fitted on these rows; issue 19 target <= 10 %)"))
-    out().print(_rows(held["rows"], "Held-out rows (ML.ENERGY v3 Llama-3.1-8B on vLLM 0.11.1; "
-                      "TensorRT-LLM 0.6.1/0.5 LLaMA-2 7B fp16 tables)"))
+    out().print(_rows(held["rows"], "Held-out rows (ML.ENERGY v3 Llama-3.1-8B and -70B (TP 4, "
+                      "dgx-h100) on vLLM 0.11.1; TensorRT-LLM 0.6.1/0.5 fp16 tables)"))
     out().print(_summary(fitted["summary"], "Fitted rows: median |error| per kind (in-sample)"))
     out().print(_rows(fitted["rows"], "Fitted rows (ML.ENERGY v3 Qwen3-8B/14B on vLLM 0.11.1: "
                       "vLLM's host overhead and the lm-arena-chat prompt were fitted here)"))

@@ -61,10 +61,15 @@ def engine_overhead(row: Measured, vllm: HostOverhead | None) -> HostOverhead:
 
 def _serve(model: Model, chip: Any, arrival: np.ndarray, prompt: np.ndarray,
            output: np.ndarray, *, seats: int, budget: int,
-           overhead: HostOverhead) -> TokenTrace:
+           overhead: HostOverhead, tp: int = 1) -> TokenTrace:
+    spec = system = None
+    if tp > 1:  # tensor parallelism over the chip's system preset (dgx-h100 for h100-sxm)
+        from hwsim.parallel import parse_parallel, system_for_chip
+
+        spec, system = parse_parallel({"tp": tp}), system_for_chip(chip.name)
     cap = kv_capacity(model, chip, block_size=BLOCK, max_batched_tokens=budget,
-                      memory_utilization=0.9)
-    cost = StepCost(model, chip, overhead=overhead)
+                      memory_utilization=0.9, parallel=spec)
+    cost = StepCost(model, chip, spec, system, overhead=overhead)
     return run_tokens(cost, BlockPool(cap.blocks, BLOCK), arrival, prompt, output,
                       max_num_seqs=seats, max_batched_tokens=budget)
 
@@ -102,7 +107,8 @@ def steady_state(row: Measured, prompt_tokens: int) -> SteadyState:
     rng = np.random.default_rng(seats)  # the same lengths for every kind of one row
     output = draw_outputs(cast(str, c["model_id"]), n, rng)
     t = _serve(model, chip, np.zeros(n), np.full(n, prompt_tokens, dtype=np.int64), output,
-               seats=seats, budget=MAX_BATCHED_TOKENS, overhead=HostOverhead())
+               seats=seats, budget=MAX_BATCHED_TOKENS, overhead=HostOverhead(),
+               tp=cast(int, c["tp"]))
     full = t.step_seqs >= seats
     if not full.any():
         raise ValueError(f"{row.model} max_num_seqs {seats}: the batch never fills")
@@ -136,13 +142,14 @@ def predict(rows: Iterable[Measured], vllm: HostOverhead | None = None,
     for r in rows:
         oh = engine_overhead(r, vllm)
         if r.config["runner"] == "mlenergy":
-            key = (r.model, cast(int, r.config["seats"]))
+            key = (r.model, cast(int, r.config["seats"]))  # one run per model and batch
             if key not in cache:
                 cache[key] = steady_state(r, prompt)
             model_value = cache[key].figures(oh)[r.kind]
         else:
             model_value = _static(r, oh)
         out.append({"role": r.role, "kind": r.kind, "engine": r.engine, "chip": r.chip,
+                    "devices": int(cast(int, r.config.get("tp", 1))),
                     "model": r.model, "setup": r.setup, "measured": r.measured,
                     "hwsim": model_value, "unit": r.unit,
                     "error": model_value / r.measured - 1.0, "host_overhead": oh.to_dict(),
@@ -151,14 +158,22 @@ def predict(rows: Iterable[Measured], vllm: HostOverhead | None = None,
 
 
 def summary(rows: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
-    """Median and mean |error| per kind over the rows of one role."""
+    """Median and mean |error| per kind over the rows of one role (``devices`` "all"), then,
+    when the role has rows on several device counts, per kind and device count."""
+    mine = [r for r in rows if r["role"] == role]
+    counts = sorted({r["devices"] for r in mine})
+    groups: list[tuple[str, str | int]] = [(k, "all") for k in KINDS]
+    if len(counts) > 1:
+        groups += [(k, d) for k in KINDS for d in counts]
     res = []
-    for kind in KINDS:
-        errs = [r["error"] for r in rows if r["role"] == role and r["kind"] == kind]
+    for kind, devices in groups:
+        errs = [r["error"] for r in mine
+                if r["kind"] == kind and devices in ("all", r["devices"])]
         if not errs:
             continue
         med = statistics.median(abs(e) for e in errs)
-        res.append({"role": role, "kind": kind, "rows": len(errs), "median_abs_error": med,
+        res.append({"role": role, "kind": kind, "devices": devices, "rows": len(errs),
+                    "median_abs_error": med,
                     "median_error": statistics.median(errs),
                     "mean_abs_error": statistics.fmean(abs(e) for e in errs),
                     "target": TARGET, "met": med <= TARGET})

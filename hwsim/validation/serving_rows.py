@@ -2,7 +2,8 @@
 
 Two sources (``hwsim/data/reference/serving/SOURCES.md``):
 
-* ML.ENERGY Leaderboard v3 (vLLM 0.11.1, one H100 SXM, bf16, lm-arena-chat): steady-state
+* ML.ENERGY Leaderboard v3 (vLLM 0.11.1, H100 SXM, bf16, lm-arena-chat; Llama-3.1-70B on
+  four with tensor parallelism, run on the ``dgx-h100`` system): steady-state
   median inter-token latency (our TPOT) and output throughput at ``max_num_seqs`` 8-256.
   Every request is submitted at once and vLLM runs ``max_num_seqs`` of them; hwsim serves
   :data:`MLENERGY_REQUESTS_PER_SEAT` x ``max_num_seqs`` requests arriving at t = 0, output
@@ -64,10 +65,11 @@ def _mlenergy_rows() -> Iterator[Measured]:
         for r in csv.DictReader(fh):
             seats = int(r["max_num_seqs"])
             cfg: dict[str, object] = {
-                "runner": "mlenergy", "seats": seats, "dtype": r["dtype"],
+                "runner": "mlenergy", "seats": seats, "dtype": r["dtype"], "tp": int(r["tp"]),
                 "model_id": r["model"], **{k: int(r[k]) for k in SHAPE_FIELDS}}
             short = r["model"].split("/")[-1]
-            setup = f"max_num_seqs {seats}, output ~{float(r['avg_output_tokens']):.0f}"
+            setup = f"max_num_seqs {seats}, output ~{float(r['avg_output_tokens']):.0f}" + (
+                f", TP {r['tp']}" if int(r["tp"]) > 1 else "")
             for kind, value, unit in (("tpot", float(r["median_itl_ms"]) * 1e-3, "s"),
                                       ("throughput", float(r["output_tokens_per_s"]),
                                        "output tokens/s")):
