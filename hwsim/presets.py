@@ -24,7 +24,7 @@ from hwsim.config.loading import safe_load
 from hwsim.errors import input_error
 
 PresetKind = Literal["chips", "models", "tech", "studies", "systems"]
-ReferenceKind = Literal["gpu", "mcu", "accelerator/eyeriss", "interconnect"]
+ReferenceKind = Literal["gpu", "mcu", "accelerator/eyeriss", "serving", "interconnect"]
 # Each preset kind: (data package, folder inside it).
 _PRESET_HOMES: dict[str, tuple[str, str]] = {
     "chips": ("hwsim.data.configs", "hardware"),

@@ -249,13 +249,13 @@ def test_moe_expert_loads_are_drawn_per_iteration():
     law = moe_law(hwsim.load_model("moe-fine-16b", seq=1, phase="decode"))
     assert law is not None
     # One token routes to exactly top_k distinct experts, each carrying one token.
-    active, max_over_fair, dropped = law.draw(1, seed=0, step=0)
-    assert active == law.top_k
-    assert max_over_fair == pytest.approx(law.experts / law.top_k)
-    assert dropped == 0
+    d = law.draw(1, seed=0, step=0)
+    assert d.active == law.top_k
+    assert d.max_over_fair == pytest.approx(law.experts / law.top_k)
+    assert d.dropped == 0 and d.padded_tokens == 1
     # Many tokens: at most every expert, draws differ by iteration, repeat by seed.
     draws = [law.draw(256, seed=0, step=s) for s in range(3)]
-    assert all(d[0] <= law.experts for d in draws)
+    assert all(d.active <= law.experts for d in draws)
     assert draws[0] != draws[1]
     assert law.draw(256, seed=0, step=1) == draws[1]
 

@@ -48,6 +48,12 @@ def serve_cmd(
                                                       "TTFT objective, ms")] = None,
     slo_tpot_ms: Annotated[float | None, typer.Option("--slo-tpot-ms", help="decoder models: "
                                                       "TPOT objective, ms")] = None,
+    step_overhead_ms: Annotated[str | None, typer.Option(
+        "--step-overhead-ms", help="decoder models: host time per iteration, ms, or a fitted "
+        "engine (vllm) [0]")] = None,
+    moe_routing_trace: Annotated[str | None, typer.Option(
+        "--moe-routing-trace", help="decoder MoE models: CSV of expert,tokens whose "
+        "popularity routes each iteration")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     tp: Tp = None,
     pp: Pp = None,
@@ -61,7 +67,9 @@ def serve_cmd(
     token_flags = {"--prompt-tokens": prompt_tokens, "--output-tokens": output_tokens,
                    "--max-num-seqs": max_num_seqs, "--max-batched-tokens": max_batched_tokens,
                    "--block-size": block_size, "--memory-utilization": memory_utilization,
-                   "--slo-ttft-ms": slo_ttft_ms, "--slo-tpot-ms": slo_tpot_ms}
+                   "--slo-ttft-ms": slo_ttft_ms, "--slo-tpot-ms": slo_tpot_ms,
+                   "--step-overhead-ms": step_overhead_ms,
+                   "--moe-routing-trace": moe_routing_trace}
     if token_level(model, batching=batching, seq=seq, phase=phase, slo_ms=slo_ms,
                    token_flags=[k for k, v in token_flags.items() if v is not None]):
         from hwsim.serving.token_report import render as render_tokens
@@ -72,6 +80,7 @@ def serve_cmd(
             max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens,
             block_size=block_size, memory_utilization=memory_utilization, arrivals=arrivals,
             seed=seed, slo_ttft_ms=slo_ttft_ms, slo_tpot_ms=slo_tpot_ms, sparsity=sparsity,
+            step_overhead_ms=step_overhead_ms, moe_routing_trace=moe_routing_trace,
             parallel=parallel_option(tp, pp, ep))
         if as_json:
             sys.stdout.write(json.dumps(tokens.to_dict(), indent=2) + "\n")

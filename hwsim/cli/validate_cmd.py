@@ -1,5 +1,5 @@
-"""``hwsim validate gpu|mcu|accelerator|sparse-accel``: hwsim against published measurements,
-each row with its source."""
+"""``hwsim validate gpu|mcu|accelerator|sparse-accel|serving``: hwsim against published
+measurements, each row with its source."""
 
 from __future__ import annotations
 
@@ -15,18 +15,22 @@ from hwsim.errors import input_error
 
 
 def validate_cmd(
-    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator | sparse-accel: the "
-                                        "model against published measurements (Vela for "
+    kind: Annotated[str, typer.Argument(help="gpu | mcu | accelerator | sparse-accel | serving: "
+                                        "the model against published measurements (Vela for "
                                         "Ethos-U, Eyeriss silicon for accelerators, published "
-                                        "sparse accelerators for sparse-accel)")],
+                                        "sparse accelerators for sparse-accel, vLLM and "
+                                        "TensorRT-LLM serving runs)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="mcu: also every layer "
                                             "against Vela's per-layer cycles")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
-    kinds = ("gpu", "mcu", "accelerator", "sparse-accel")
+    kinds = ("gpu", "mcu", "accelerator", "sparse-accel", "serving")
     if kind not in kinds:
         raise choice_error("kind", kind, kinds)
+    if kind == "serving" and not per_layer:
+        _validate_serving(as_json)
+        return
     if kind == "mcu":
         _validate_mcu(as_json, per_layer)
         return
@@ -40,6 +44,17 @@ def validate_cmd(
         _validate_sparse_accel(as_json)
         return
     _validate_gpu(as_json)
+
+
+def _validate_serving(as_json: bool) -> None:
+    from hwsim.report.print_serving_validation import print_serving
+    from hwsim.validation.serving import report
+
+    doc = report()
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    print_serving(doc)
 
 
 def _validate_gpu(as_json: bool) -> None:

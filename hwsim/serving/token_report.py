@@ -14,8 +14,9 @@ Definitions (the JSON names carry the units):
   ``energy_j_per_request`` by requests;
 * ``sparsity``: per iteration, the union density of the first sparse FFN op's active neurons
   over the iteration's tokens (:mod:`hwsim.serving.step_union`); None for dense models;
-* ``moe``: per iteration, expert loads drawn from the routing law (active experts, busiest
-  expert over the fair share, dropped fraction; :mod:`hwsim.serving.step_moe`); None without
+* ``moe``: per iteration, expert loads drawn from the routing law and priced at them (active
+  experts, busiest expert over the fair share, padded GEMM rows per expert, dropped
+  token-expert assignments and their fraction; :mod:`hwsim.serving.step_moe`); None without
   MoE;
 * ``kv_cache``: the capacity split, and blocks in use time-weighted over the makespan (mean),
   their peak, and a down-sampled series (time, fraction of blocks in use).
@@ -158,8 +159,10 @@ class TokenServeResult:
         assignments = float((t.step_tokens * self.moe_law.top_k).sum())
         return {**self.moe_law.to_dict(), "active_experts": stats(t.step_moe[:, 0]),
                 "max_load_over_fair": stats(t.step_moe[:, 1]),
+                "padded_tokens_per_expert": stats(t.step_moe[:, 3]),
+                "dropped_assignments": int(t.step_moe[:, 2].sum()),
                 "dropped_fraction": float(t.step_moe[:, 2].sum()) / assignments,
-                "priced": "at the engine's expected loads; the draws are reported only"}
+                "priced": "per iteration at the drawn loads (active experts x padded rows)"}
 
     def kv_cache(self) -> dict[str, Any]:
         t = self.trace

@@ -13,7 +13,8 @@ last iteration neither preempted nor finished anything, the waiting head (if any
 decodes run), and no request arrives. The run is cut
 at the first completion, at the first arrival, and where the KV blocks those decodes need
 would exceed the free blocks; the result is identical to stepping one iteration at a time
-(a test compares both).
+(a test compares both). For an MoE model a run is also cut at :data:`MOE_RUN` iterations: each
+iteration's routing is drawn before it is priced.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import numpy as np
 from hwsim.serving.kv_cache import BlockPool
 from hwsim.serving.scheduler import Scheduler, Seq
 from hwsim.serving.step_cost import StepCost
+from hwsim.serving.step_moe import MoeDraw
+
+MOE_RUN = 256  # iterations an MoE decode run draws ahead at most (draws are per iteration)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +50,8 @@ class TokenTrace:
     gap_s: np.ndarray  # inter-token gaps (decode tokens), one per distinct value run
     gap_weight: np.ndarray  # how many tokens had each gap
     step_union: np.ndarray  # (steps,): union density of the reference sparse op (NaN: dense)
-    step_moe: np.ndarray  # (steps, 3) or (0, 3): active experts, max load / fair, dropped
+    step_moe: np.ndarray  # (steps, 4) or (0, 4): active experts, max load / fair, dropped,
+    # padded rows per expert GEMM
     preemption_events: int
 
 
@@ -94,7 +99,8 @@ def run_tokens(cost: StepCost, pool: BlockPool, arrival_s: np.ndarray, prompt: n
         step_kv_blocks=np.asarray(rec.blocks, dtype=np.int64),
         gap_s=np.asarray(rec.gap), gap_weight=np.asarray(rec.gap_weight, dtype=np.int64),
         step_union=np.asarray(rec.union, dtype=np.float64),
-        step_moe=np.asarray(rec.moe, dtype=np.float64).reshape(-1, 3),
+        step_moe=np.asarray([(d.active, d.max_over_fair, d.dropped, d.padded_tokens)
+                             for d in rec.moe], dtype=np.float64).reshape(-1, 4),
         preemption_events=sched.preemptions)
 
 
@@ -102,7 +108,7 @@ class _Recorder:
     def __init__(self, cost: StepCost, seed: int) -> None:
         self.moe_law = cost.moe
         self.seed = seed
-        self.moe: list[tuple[int, float, int]] = []
+        self.moe: list[MoeDraw] = []
         self.start: list[float] = []
         self.latency: list[float] = []
         self.energy: list[float] = []
@@ -113,16 +119,22 @@ class _Recorder:
         self.gap_weight: list[int] = []
         self.union: list[float] = []
 
+    def draw(self, tokens: int, ahead: int = 0) -> MoeDraw | None:
+        """The routing of the iteration ``ahead`` after the next one to be recorded."""
+        if self.moe_law is None:
+            return None
+        return self.moe_law.draw(tokens, self.seed, len(self.start) + ahead)
+
     def step(self, start: float, latency: float, energy: float, tokens: int, seqs: int,
-             blocks: int) -> None:
+             blocks: int, moe: MoeDraw | None) -> None:
         self.start.append(start)
         self.latency.append(latency)
         self.energy.append(energy)
         self.tokens.append(tokens)
         self.seqs.append(seqs)
         self.blocks.append(blocks)
-        if self.moe_law is not None:
-            self.moe.append(self.moe_law.draw(tokens, self.seed, len(self.start) - 1))
+        if moe is not None:
+            self.moe.append(moe)
 
 
 def _iterate(cost: StepCost, sched: Scheduler, plan: list[tuple[Seq, int]], now: float,
@@ -140,9 +152,11 @@ def _iterate(cost: StepCost, sched: Scheduler, plan: list[tuple[Seq, int]], now:
             decode_kv += seq.computed + 1
         else:
             prefills.append((k, seq.computed + k))
+    draw = rec.draw(tokens)
     latency, energy = cost.step(tokens, emitting, decodes,
-                                decode_kv / decodes if decodes else 0.0, prefills)
-    rec.step(now, latency, energy, tokens, len(plan), sched.pool.used)
+                                decode_kv / decodes if decodes else 0.0, prefills, draw,
+                                scheduled=len(plan))
+    rec.step(now, latency, energy, tokens, len(plan), sched.pool.used, draw)
     union = cost.union(decodes, [q for q, _ in prefills])
     rec.union.append(float("nan") if union is None else union)
     now += latency
@@ -191,13 +205,16 @@ def _decode_run(cost: StepCost, sched: Scheduler, now: float, next_arrival: floa
     steps = np.arange(1, remaining + 1, dtype=np.int64)
     need = ((computed[None, :] + steps[:, None] + bs - 1) // bs - held[None, :]).sum(axis=1)
     lo = int(np.searchsorted(need, pool.free, side="right"))
+    if rec.moe_law is not None:
+        lo = min(lo, MOE_RUN)
     if lo == 0:
         return now
     batch = len(running)
     steps = steps[:lo]
     # Integer sums, then one division: the same floats as stepping one iteration at a time.
     kv_mean = (int(computed.sum()) + steps * batch) / batch
-    latency, energy = cost.decode_costs(batch, kv_mean)
+    draws = [d for j in range(lo) if (d := rec.draw(batch, j)) is not None]
+    latency, energy = cost.decode_costs(batch, kv_mean, draws or None)
     ends = np.cumsum(np.concatenate([[now], latency]))[1:]  # sequential sums, as now += lat
     hits = np.flatnonzero(ends >= next_arrival)
     done = int(hits[0]) + 1 if hits.size else lo
@@ -208,9 +225,7 @@ def _decode_run(cost: StepCost, sched: Scheduler, now: float, next_arrival: floa
     rec.tokens.extend([batch] * done)
     rec.seqs.extend([batch] * done)
     rec.blocks.extend((pool.used + need[:done]).tolist())
-    if rec.moe_law is not None:
-        first = len(rec.start) - done
-        rec.moe.extend(rec.moe_law.draw(batch, rec.seed, first + j) for j in range(done))
+    rec.moe.extend(draws[:done])
     union = cost.union(batch, [])
     rec.union.extend([float("nan") if union is None else union] * done)
     first_end = float(ends[0])

@@ -35,7 +35,9 @@ from hwsim.serving.config import (
 )
 from hwsim.serving.kv_cache import BlockPool, kv_capacity
 from hwsim.serving.lengths import LengthSpec, parse_lengths
+from hwsim.serving.overhead import HostOverhead, host_overhead
 from hwsim.serving.step_cost import HEAD_OPS, StepCost
+from hwsim.serving.step_moe import moe_law
 from hwsim.serving.token_report import TokenServeResult
 from hwsim.serving.token_sim import run_tokens
 from hwsim.serving.token_trace import read_token_trace
@@ -63,6 +65,8 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                  arrivals: str = "poisson", seed: int = 0, slo_ttft_s: float | None = None,
                  slo_tpot_s: float | None = None,
                  sparsity: Sequence[str | tuple[str, object]] | None = None,
+                 step_overhead_s: HostOverhead | float | str | tuple[float, float] = 0.0,
+                 moe_routing_trace: str | Path | None = None,
                  flags: dict[str, str] | None = None,
                  parallel: Any = None) -> TokenServeResult:
     """Serve a decoder model token by token for ``duration_s`` seconds of arrivals.
@@ -73,7 +77,11 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
     ``max_batched_tokens``: tokens per iteration at most; ``block_size``: KV tokens per block;
     ``memory_utilization``: fraction of device memory the server may use (vLLM's
     ``gpu_memory_utilization``). ``arrivals``: ``poisson`` or ``deterministic``. SLOs in
-    seconds feed the goodput. Same inputs and ``seed``, same result bit for bit.
+    seconds feed the goodput. ``step_overhead_s``: the engine's host seconds per iteration,
+    a (per-iteration, per-sequence) pair, or a fitted engine's name (``"vllm"``;
+    :mod:`hwsim.serving.overhead`). ``moe_routing_trace``: a CSV of
+    ``expert,tokens`` whose popularity routes an MoE model's tokens
+    (:mod:`hwsim.serving.step_moe`). Same inputs and ``seed``, same result bit for bit.
     ``parallel`` (``{"tp": 2, "pp": 1, "ep": 1}`` or a :class:`hwsim.parallel.ParallelSpec`):
     serve on ``tp * pp * ep`` devices of ``chip`` (a chip with a shipped system, or a system
     preset such as ``dgx-h100``): each iteration's cost is the parallel simulation's
@@ -83,7 +91,9 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
          "prompt_tokens", "output_tokens": "output_tokens", "max_num_seqs": "max_num_seqs",
          "max_batched_tokens": "max_batched_tokens", "block_size": "block_size",
          "memory_utilization": "memory_utilization", "arrivals": "arrivals", "seed": "seed",
-         "slo_ttft_s": "slo_ttft_s", "slo_tpot_s": "slo_tpot_s", **(flags or {})}
+         "slo_ttft_s": "slo_ttft_s", "slo_tpot_s": "slo_tpot_s",
+         "step_overhead_s": "step_overhead_s", "moe_routing_trace": "moe_routing_trace",
+         **(flags or {})}
     duration_s = check_duration(duration_s, f["duration_s"])
     seed = check_seed(seed, f["seed"])
     for name, value, top in (("max_num_seqs", max_num_seqs, 1 << 16),
@@ -102,10 +112,12 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
     if arrivals not in ("poisson", "deterministic"):
         raise input_error(f["arrivals"], "token-level arrivals are poisson or deterministic; "
                           "a trace comes with --prompt-tokens trace:FILE.csv", given=arrivals)
+    overhead = host_overhead(step_overhead_s, f["step_overhead_s"])
     prompt_law = parse_lengths(prompt_tokens, f["prompt_tokens"])
     output_law = parse_lengths(output_tokens, f["output_tokens"])
     chip_obj, spec, system = _devices(chip, parallel)
     m = _decode_model(model, sparsity)
+    routing = moe_law(m, moe_routing_trace, f["moe_routing_trace"])
     capacity = kv_capacity(m, chip_obj, block_size=block_size,
                            max_batched_tokens=max_batched_tokens,
                            memory_utilization=float(memory_utilization), parallel=spec)
@@ -129,7 +141,8 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                           f"output - 1) needs more KV cache than the chip holds "
                           f"({capacity.tokens:,} tokens)", given=prompt_tokens,
                           hint="shorten the requests or use a chip with more memory")
-    cost = StepCost(m, chip_obj, parallel=spec, system=system)
+    cost = StepCost(m, chip_obj, parallel=spec, system=system, overhead=overhead,
+                    moe=routing)
     trace = run_tokens(cost, BlockPool(capacity.blocks, block_size), arrival_s, prompt, output,
                        max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens,
                        seed=seed)
@@ -137,7 +150,10 @@ def serve_tokens(model: Model | str | Path, chip: AnyChip | str | Path, *,
                 "prompt_tokens": _label(prompt_law), "output_tokens": _label(output_law),
                 "max_num_seqs": max_num_seqs, "max_batched_tokens": max_batched_tokens,
                 "block_size": block_size, "memory_utilization": memory_utilization,
-                "seed": seed, "sparsity": list(map(str, sparsity or []))} | (
+                "seed": seed, "sparsity": list(map(str, sparsity or [])),
+                "host_overhead": overhead.to_dict(),
+                "moe_routing_trace": None if moe_routing_trace is None
+                else str(moe_routing_trace)} | (
                     {"parallel": spec.to_dict(), "system": system.name} if spec else {})
     return TokenServeResult(chip=getattr(chip_obj, "name", str(chip)), model=m.name,
                             settings=settings, capacity=capacity,
@@ -154,7 +170,8 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
                           block_size: int | None, memory_utilization: float | None,
                           arrivals: str, seed: int, slo_ttft_ms: float | None,
                           slo_tpot_ms: float | None,
-                          sparsity: list[str] | None,
+                          sparsity: list[str] | None, step_overhead_ms: str | None = None,
+                          moe_routing_trace: str | None = None,
                           parallel: dict[str, int] | None = None) -> TokenServeResult:
     """``hwsim serve`` for decoder models: parse the flag strings, then :func:`serve_tokens`.
     A trace given to one of the length flags serves for both; otherwise unset lengths are
@@ -173,7 +190,8 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
              "max_num_seqs": "--max-num-seqs", "max_batched_tokens": "--max-batched-tokens",
              "block_size": "--block-size", "memory_utilization": "--memory-utilization",
              "arrivals": "--arrivals", "seed": "--seed", "slo_ttft_s": "--slo-ttft-ms",
-             "slo_tpot_s": "--slo-tpot-ms"}
+             "slo_tpot_s": "--slo-tpot-ms", "step_overhead_s": "--step-overhead-ms",
+             "moe_routing_trace": "--moe-routing-trace"}
     return serve_tokens(
         model, chip, rate_per_s=rate_per_s, duration_s=parse_duration(duration),
         prompt_tokens=prompt_tokens, output_tokens=output_tokens,
@@ -184,7 +202,18 @@ def serve_tokens_from_cli(chip: str, model: str, rate: str | None, duration: str
         arrivals=arrivals, seed=seed,
         slo_ttft_s=None if slo_ttft_ms is None else slo_ttft_ms * 1e-3,
         slo_tpot_s=None if slo_tpot_ms is None else slo_tpot_ms * 1e-3,
-        sparsity=sparsity, flags=flags, parallel=parallel)
+        sparsity=sparsity, step_overhead_s=_overhead_from_ms(step_overhead_ms),
+        moe_routing_trace=moe_routing_trace, flags=flags, parallel=parallel)
+
+
+def _overhead_from_ms(text: str | None) -> float | str:
+    """``--step-overhead-ms``: milliseconds, or a fitted engine's name (seconds to the API)."""
+    if text is None:
+        return 0.0
+    try:
+        return float(text) * 1e-3
+    except ValueError:
+        return text
 
 
 def _devices(chip: AnyChip | str | Path, parallel: Any) -> tuple[AnyChip, Any, Any]:
