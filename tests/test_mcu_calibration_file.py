@@ -25,7 +25,7 @@ def test_every_fitted_constant_names_what_it_was_fitted_on() -> None:
 
 
 def test_engine_constants_come_from_the_file() -> None:
-    vendor = CALIBRATION.core_kernels["vendor-optimized"]
+    vendor = CALIBRATION.core_kernels["plumerai-2022"]
     assert CORE_KERNELS["vendor-optimized"].fc_cycles_per_mac == vendor.fc_cycles_per_mac
     factor = CALIBRATION.scaled_libraries["cmsis-nn"].factor
     for f in CORE_FIELDS:

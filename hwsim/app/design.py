@@ -8,7 +8,9 @@ every view can be reproduced with ``hwsim simulate`` exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
+
+from hwsim.config.chip import KernelLibrary
 
 DEFAULT_MODEL = "selective-llama2-7b"  # has a literature accuracy curve to show
 DEFAULT_CHIPS = ("sparseflow-accel", "a100-sxm-80gb")
@@ -88,7 +90,7 @@ KEY_PARAMS: dict[str, tuple[ParamSpec, ...]] = {
     "mcu": (
         _num("clock_hz", "clock (MHz)", _MHZ),
         _choice("kernel_library", "kernel library",
-                ("tflm-reference", "cmsis-nn", "vendor-optimized")),
+                get_args(KernelLibrary)),
         _num("flash_wait_states", "flash wait states", integer=True),
         _choice("tech", "technology node", TECH_NODES),
     ),

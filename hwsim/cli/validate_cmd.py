@@ -150,6 +150,7 @@ def _print_logo(report: dict[str, Any]) -> None:
 
 def _validate_mcu(as_json: bool, per_layer: bool) -> None:
     from hwsim.report.print_mcu_ethosu import print_ethosu
+    from hwsim.report.print_mcu_rounds import print_rounds
     from hwsim.report.validate_mcu import report
 
     doc = report(per_layer)
@@ -157,6 +158,7 @@ def _validate_mcu(as_json: bool, per_layer: bool) -> None:
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         return
     print_ethosu(doc["ethosu"])
+    print_rounds(doc["rounds"])
     totals = table(("board", "model", "library", "quantity", "measured", "analytic", "error",
                     "cycle", "error", "reference"),
                    title="MCU/NPU model vs MLPerf Tiny measurements and Vela 5.2.0 (totals)",

@@ -41,6 +41,29 @@ class ScaledLibraryFit(Fitted):
                                            "others are held out)")
 
 
+class RuntimeLibraryFit(Fitted):
+    """A vendor runtime calibrated as per-kernel-kind factors on another library's constants
+    (conv, depthwise, and one factor for FC, per-output and vector costs), fitted on the named
+    MLPerf Tiny rows of one board; its other boards and rounds are held out."""
+
+    base: str = Field(description="the library whose constants are scaled")
+    conv_factor: float = Field(gt=0, description="times the base's conv cycles per MAC")
+    depthwise_factor: float = Field(gt=0, description="times the base's depthwise cycles/MAC")
+    other_factor: float = Field(gt=0, description="times the base's FC cycles per MAC, "
+                                "per-output and vector cycles")
+    fitted_rows: tuple[str, ...] = Field(min_length=1, description="the MLPerf Tiny rows "
+                                         "(round/submitter/system/model of "
+                                         "mlperf_tiny_rounds.csv) the factors were fitted on")
+
+
+class BoardPowerFit(Fitted):
+    """Supply power of a board beyond its core's datasheet run current (a preset's
+    ``board_power_w``), from MLPerf Tiny energy per inference / latency."""
+
+    value_w: float = Field(description="W; may be negative where the datasheet overstates")
+    chips: tuple[str, ...] = Field(description="chip presets that carry this value")
+
+
 class CoreCycleScaleFit(Fitted):
     """Core cycles relative to the Cortex-M4 anchor (a chip preset's ``core_cycle_scale``)."""
 
@@ -84,8 +107,12 @@ class McuCalibration(StrictModel):
 
     schema_version: Literal[1] = 1
     description: str
-    core_kernels: dict[Literal["tflm-reference", "vendor-optimized"], CoreKernelsFit]
-    scaled_libraries: dict[Literal["cmsis-nn"], ScaledLibraryFit]
+    core_kernels: dict[str, CoreKernelsFit]
+    scaled_libraries: dict[str, ScaledLibraryFit]
+    runtime_libraries: dict[str, RuntimeLibraryFit] = Field(default_factory=dict)
+    library_aliases: dict[str, str] = Field(default_factory=dict, description="alias -> "
+                                            "library name (e.g. vendor-optimized)")
+    board_power: dict[str, BoardPowerFit] = Field(default_factory=dict)
     core_cycle_scales: dict[str, CoreCycleScaleFit]
     npu_kernels: NpuKernelsFit
     npu_structural: NpuStructuralFit

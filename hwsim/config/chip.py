@@ -21,7 +21,11 @@ from hwsim.config.ethosu import (
 )
 from hwsim.units import Dtype, OffchipKind, WeightMemory
 
-KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized"]
+# Kernel libraries and runtimes with fitted constants (configs/calibration/mcu.yaml; a test keeps
+# the two lists equal). vendor-optimized, plumerai and x-cube-ai are aliases there.
+KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized", "plumerai-2022",
+                        "plumerai-2023", "plumerai", "x-cube-ai-7", "x-cube-ai-8",
+                        "x-cube-ai-9", "x-cube-ai", "bosch-hale"]
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -398,7 +402,8 @@ class NpuSpec(StrictModel):
 # NPU-only preset, where nothing could read them.
 HOST_REQUIRED = ("core", "macs_per_cycle", "active_ua_per_mhz", "supply_v")
 HOST_DEFAULTS: dict[str, Any] = {"flash_wait_states": 0, "kernel_library": "cmsis-nn",
-                                 "sleep_power_w": 0.0, "core_cycle_scale": 1.0,
+                                 "sleep_power_w": 0.0, "board_power_w": 0.0,
+                                 "core_cycle_scale": 1.0,
                                  "flash_line_bytes": 16, "tcm_bytes": 0, "cache_bytes": 0}
 HOST = " (host core; absent on npu_only presets)"
 
@@ -429,6 +434,12 @@ class McuChip(ChipBase):
     active_ua_per_mhz: Positive | None = Field(None, description="active current per MHz, "
                                                "µA/MHz" + HOST)
     supply_v: Positive | None = Field(None, description="supply voltage, V" + HOST)
+    board_power_w: float | None = Field(None, description="supply power beyond the core's "
+                                        "datasheet run current while the core runs, W: static, "
+                                        "regulator and peripheral draw as measured at the "
+                                        "board's supply (MLPerf Tiny EnergyRunner; fitted in "
+                                        "configs/calibration/mcu.yaml board_power; default 0)"
+                                        + HOST)
     sleep_power_w: float | None = Field(None, ge=0, description="power while the core sleeps, "
                                         "W (default 0)" + HOST)
     core_cycle_scale: float | None = Field(None, gt=0, description="core cycles relative to a "

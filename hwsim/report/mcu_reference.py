@@ -105,3 +105,11 @@ def vela_encoded_weights() -> list[dict[str, str]]:
     """Vela 5.2.0's raw and encoded weight bytes of the MLPerf Tiny models per config
     (``vela_encoded_weights.csv``): the weight-compression ratios are fitted to these."""
     return _rows("vela_encoded_weights.csv")
+
+
+@lru_cache(maxsize=1)
+def rounds_rows() -> list[dict[str, str]]:
+    """MLPerf Tiny latency and energy of every public round for the boards with presets
+    (``mlperf_tiny_rounds.csv``, made by ``make_mlperf_tiny_rounds.py``); roles in
+    :mod:`hwsim.report.mcu_rounds`."""
+    return _rows("mlperf_tiny_rounds.csv")

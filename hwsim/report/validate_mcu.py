@@ -30,6 +30,7 @@ from hwsim.report.mcu_reference import (
 from hwsim.report.validate_mcu_ethosu import report as ethosu_report
 from hwsim.report.validate_mcu_layers import layer_rows, layer_summary
 from hwsim.report.validate_mcu_modes import mode_rows, mode_summary
+from hwsim.report.validate_mcu_rounds import report as rounds_report
 from hwsim.workload.load import load_model
 
 MODELS = ("kws", "vww", "ic", "ad")
@@ -117,7 +118,7 @@ def report(per_layer: bool = False) -> dict[str, Any]:
     layers = layer_rows()
     held = heldout_rows()
     modes = mode_rows()
-    doc: dict[str, Any] = {"ethosu": ethosu_report(),
+    doc: dict[str, Any] = {"ethosu": ethosu_report(), "rounds": rounds_report(),
                            "comparison": validation_rows(), "heldout": held,
                            "heldout_summary": heldout_summary(held),
                            "per_layer_summary": layer_summary(layers),

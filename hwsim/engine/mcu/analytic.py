@@ -51,11 +51,13 @@ def kernel_kind(op: OpBase, w: Work) -> str:
 
 
 def active_power_w(chip: McuChip) -> float:
-    """Core active power: datasheet run current per MHz x clock x supply voltage (0 on an
-    NPU-only preset, which has no core)."""
+    """Power at the supply while the core runs: datasheet run current per MHz x clock x supply
+    voltage, plus the board's measured extra (``board_power_w``: static, regulator and
+    peripheral draw the datasheet's core figure leaves out). 0 on an NPU-only preset."""
     if chip.active_ua_per_mhz is None or chip.supply_v is None:
         return 0.0
-    return chip.active_ua_per_mhz * 1e-6 * (chip.clock_hz / 1e6) * chip.supply_v
+    core_w = chip.active_ua_per_mhz * 1e-6 * (chip.clock_hz / 1e6) * chip.supply_v
+    return max(0.0, core_w + (chip.board_power_w or 0.0))
 
 
 def sleep_power_w(chip: McuChip) -> float:

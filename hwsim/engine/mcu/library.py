@@ -14,13 +14,11 @@ form changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from hwsim.config.calibration import McuCalibration
+from hwsim.config.chip import KernelLibrary  # noqa: F401  (re-export: the names a chip uses)
 from hwsim.config.loading import read_yaml_file, validate
 from hwsim.presets import calibration_path
-
-KernelLibrary = Literal["tflm-reference", "cmsis-nn", "vendor-optimized"]
 
 # The Cortex-M4's DSP extension issues one SMLAD (two 16-bit MACs) per cycle (Arm Cortex-M4
 # TRM r0p1, instruction timings): the cycles-per-MAC below are relative to that rate, so a
@@ -73,6 +71,34 @@ CORE_KERNELS["cmsis-nn"] = CoreKernels(
 # Libraries calibrated as one factor on another library's constants: name -> base.
 SCALED_LIBRARIES: dict[str, str] = {name: fit.base
                                     for name, fit in CALIBRATION.scaled_libraries.items()}
+# Vendor runtimes (X-CUBE-AI per major version, Plumerai 2023, Bosch HALE): per-kernel-kind
+# factors on a fitted library, fitted on one board's MLPerf Tiny rows (named in the file).
+KIND_FIELDS = {"conv_factor": ("conv_cycles_per_mac",),
+               "depthwise_factor": ("depthwise_cycles_per_mac",),
+               "other_factor": ("fc_cycles_per_mac", "per_output_cycles", "vector_cycles_per_op")}
+
+
+def kind_scaled(base: CoreKernels, factors: dict[str, float], source: str,
+                fitted_on: str) -> CoreKernels:
+    """``base`` with each constant times its kind's factor (:data:`KIND_FIELDS`)."""
+    per_field = {f: factors[k] for k, fs in KIND_FIELDS.items() for f in fs}
+    return CoreKernels(*(per_field[f] * getattr(base, f) for f in CORE_FIELDS), source=source,
+                       fitted_on=fitted_on)
+
+
+for _name, _fit in CALIBRATION.runtime_libraries.items():
+    CORE_KERNELS[_name] = kind_scaled(
+        CORE_KERNELS[_fit.base], {k: getattr(_fit, k) for k in KIND_FIELDS},
+        f"{_fit.base} constants x per-kind factors: {_fit.source}", _fit.fitted_on)
+# Aliases (vendor-optimized = the Plumerai 2022 constants the presets were built on).
+LIBRARY_ALIASES: dict[str, str] = dict(CALIBRATION.library_aliases)
+for _alias, _target in LIBRARY_ALIASES.items():
+    CORE_KERNELS[_alias] = CORE_KERNELS[_target]
+
+
+def canonical_library(name: str) -> str:
+    """The library an alias names (a library's own name is returned unchanged)."""
+    return LIBRARY_ALIASES.get(name, name)
 
 # Software zero-skip in FC/recurrent kernels: per input element a load and a
 # compare-and-branch before the MAC loop over that row of weights. Cortex-M4 TRM: LDRB 2 cycles,
