@@ -37,6 +37,16 @@ def print_rounds(doc: dict[str, Any]) -> None:
     out().print("In sample (rows the constants were fitted on): " + "; ".join(
         f"{r['quantity']} {r['rows']} rows median {percent(r['median_abs_error'], 1)}"
         for r in fit) + ".")
+    loo = table(("leave out", "group", "rows", "median |err|", "<=25%", "worst", "priced as"),
+                title="Leave one library / round out: runtime factors re-fitted without it, "
+                "its latency rows predicted", right=("rows", "median |err|", "<=25%"))
+    for r in doc["latency_leave_one_out"]:
+        if not r["rows"]:
+            loo.add_row(r["by"], r["group"], "0", "", "", "", r["note"])
+            continue
+        loo.add_row(r["by"], r["group"], str(r["rows"]), percent(r["median_abs_error"], 1),
+                    percent(r["within_25pct"], 0), r["worst"], r["note"])
+    out().print(loo)
     lo = table(("round", "rows", "median |err|", "max |err|"),
                title="Leave one round out: board supply power re-fitted without the round "
                "(measured power vs predicted, latency errors excluded)")

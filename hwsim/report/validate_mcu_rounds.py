@@ -19,6 +19,7 @@ from hwsim.calibration.mcu_runtimes import core_power_w, fit_board_power
 from hwsim.engine.mcu.analytic import simulate_mcu
 from hwsim.hardware.chips import load_chip
 from hwsim.report.mcu_rounds import TinyRow, tiny_rows
+from hwsim.report.validate_mcu_loo import leave_one_out
 from hwsim.workload.load import load_model
 
 TARGETS = {"latency": 0.15, "energy": 0.20}  # issue 18: held-out median |error|
@@ -118,4 +119,5 @@ def report() -> dict[str, Any]:
     rows = round_rows()
     loro = power_leave_one_round_out()
     return {"rows": rows, "summary": summary(rows), "power_leave_one_round_out": loro,
-            "power_leave_one_round_out_summary": loro_summary(loro), "targets": TARGETS}
+            "power_leave_one_round_out_summary": loro_summary(loro),
+            "latency_leave_one_out": leave_one_out(), "targets": TARGETS}
