@@ -18,7 +18,7 @@ import numpy as np
 from hwsim.calibration.mcu_runtimes import core_power_w, fit_board_power
 from hwsim.engine.mcu.analytic import simulate_mcu
 from hwsim.hardware.chips import load_chip
-from hwsim.report.mcu_rounds import TinyRow, tiny_rows
+from hwsim.report.mcu_rounds import tiny_rows
 from hwsim.report.validate_mcu_loo import leave_one_out
 from hwsim.workload.load import load_model
 
@@ -106,13 +106,6 @@ def loro_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"round": rnd, "rows": len(e), "median_abs_error": float(np.median(e)),
                     "max_abs_error": float(e.max())})
     return out
-
-
-def heldout_rows_of(rows: list[dict[str, Any]], quantity: str) -> list[TinyRow]:
-    """The TinyRows behind held-out figures of ``quantity`` (for tests and docs)."""
-    keys = {(r["round"], r["submitter"], r["system"], r["model"]) for r in rows
-            if r["quantity"] == quantity and r["role"] == "heldout"}
-    return [t for t in tiny_rows() if (t.round, t.submitter, t.system, t.model) in keys]
 
 
 def report() -> dict[str, Any]:

@@ -8,11 +8,12 @@ per row) and writes ``mlperf_tiny_rounds.csv`` next to this file:
 where each DIR is a clone of github.com/mlcommons/tiny_results_<round> (a bare clone works:
 files are read with ``git show HEAD:path``). A row is one system x model: the performance run's
 median throughput (latency = 1 / throughput) and, where the submission measured energy, the
-energy run's median µJ per inference and its own median throughput (the EnergyRunner runs the
-board from its supply at a lower I/O rate, so its throughput is the one the energy belongs
-to). Systems are kept when their SoC is one a preset describes at the preset's clock
-(:data:`BOARDS`), int8 runs only. The fitted / held-out role of each row is decided in
-``mlperf_tiny_roles.py``, not here.
+energy run's median µJ per inference and its own median throughput (the energy run is a
+separate run through the EnergyRunner's supply and I/O manager: its throughput is the one the
+energy belongs to; v1.3 energy files print none, and the performance run's stands in). Systems
+are kept when their SoC is one a preset describes at the preset's clock (:data:`BOARDS`), int8
+runs only. The fitted / held-out role of each row is decided in ``hwsim/report/mcu_rounds.py``,
+not here.
 """
 
 from __future__ import annotations
