@@ -15,9 +15,11 @@ from hwsim.validation.serving_rows import read_rows
 
 # Held-out median |error| per kind and device count as measured when the validation was added
 # (issue 19), and the margin a change may move them by before this test asks for a look.
-HELDOUT_MEDIANS = {("ttft", "all"): 0.287, ("tpot", "all"): 0.132, ("throughput", "all"): 0.0954,
+# Pinned after the body part's QKV projection is cut under tensor parallelism
+# (hwsim/parallel/shard.py; before: 4-GPU TPOT 0.1891, throughput 0.2353, all TPOT 0.132).
+HELDOUT_MEDIANS = {("ttft", "all"): 0.287, ("tpot", "all"): 0.0741, ("throughput", "all"): 0.0809,
                    ("ttft", 1): 0.287, ("tpot", 1): 0.081, ("throughput", 1): 0.0728,
-                   ("tpot", 4): 0.1891, ("throughput", 4): 0.2353}
+                   ("tpot", 4): 0.0464, ("throughput", 4): 0.1124}
 MARGIN = 0.015
 
 pytestmark = pytest.mark.heavy

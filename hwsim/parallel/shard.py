@@ -139,12 +139,13 @@ def layouts(model: Model, spec: ParallelSpec,
             op for op in model.ops if _LAYER.match(op.name) and _layer_of(op.name) in chosen]
         if s == len(stages) - 1:
             ops += post
-        out.append(_stage(model, spec, s, tuple(layer_ids), ops, last=s == len(stages) - 1))
+        out.append(_stage(model, spec, s, tuple(layer_ids), ops, last=s == len(stages) - 1,
+                          shape=shape))
     return out
 
 
 def _stage(model: Model, spec: ParallelSpec, s: int, layer_ids: tuple[int, ...],
-           ops: list[OpBase], *, last: bool) -> Layout:
+           ops: list[OpBase], *, last: bool, shape: ModelShape | None = None) -> Layout:
     sharded: list[OpBase] = []
     reduces: list[tuple[str, int]] = []
     a2a: list[tuple[str, int]] = []
@@ -153,7 +154,7 @@ def _stage(model: Model, spec: ParallelSpec, s: int, layer_ids: tuple[int, ...],
                if isinstance(op, AttentionOp) and _LAYER.match(op.name)}
     last_ffn = _last_ffn_ops(ops)
     for op in ops:
-        new = _shard_op(op, spec, attn_of)
+        new = _shard_op(op, spec, attn_of, shape)
         sharded.append(new)
         width = _activation_bytes(op)
         if spec.tp > 1 and (_tp_cut(op) == "attn_out" or op.name in last_ffn):
@@ -175,7 +176,8 @@ def _stage(model: Model, spec: ParallelSpec, s: int, layer_ids: tuple[int, ...],
     return Layout(s, stage_model, layer_ids, tuple(reduces), tuple(a2a), tuple(gathers), send)
 
 
-def _shard_op(op: OpBase, spec: ParallelSpec, attn_of: dict[int, AttentionOp]) -> OpBase:
+def _shard_op(op: OpBase, spec: ParallelSpec, attn_of: dict[int, AttentionOp],
+              shape: ModelShape | None = None) -> OpBase:
     t = spec.tp
     cut = _tp_cut(op)
     if isinstance(op, MoeOp):
@@ -196,11 +198,17 @@ def _shard_op(op: OpBase, spec: ParallelSpec, attn_of: dict[int, AttentionOp]) -
     if isinstance(op, MatmulOp):
         if cut == "qkv":
             a = attn_of.get(_layer_of(op.name))
-            if a is None:
+            if a is not None:
+                heads, kv, head_dim = a.heads, a.kv_heads or a.heads, a.head_dim
+            elif shape is not None:
+                # A part without the attention ops (serving prices body and attention apart):
+                # the whole model's heads, and the fused projection's width per head.
+                heads, kv = shape.heads, shape.kv_heads
+                head_dim = op.n // (heads + 2 * kv)
+            else:
                 return op
-            kv = a.kv_heads or a.heads
             kv_local = kv // t if kv % t == 0 else 1
-            return op.model_copy(update={"n": (a.heads // t + 2 * kv_local) * a.head_dim})
+            return op.model_copy(update={"n": (heads // t + 2 * kv_local) * head_dim})
         if cut in _COLUMN:
             return op.model_copy(update={"n": op.n // t})
         if cut in _ROW:
