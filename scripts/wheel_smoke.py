@@ -4,7 +4,8 @@ the checkout?
 Builds the wheel, installs it into a fresh virtual environment in a temporary folder outside the
 checkout (dependencies from PyPI; pip's cache makes that fast), and from another temporary
 folder runs what the README shows: ``hwsim list chips`` (every preset of the checkout's
-configs/hardware), one ``hwsim simulate --json`` per chip kind, ``hwsim validate gpu``, one
+configs/hardware), ``hwsim list systems``, one ``hwsim simulate --json`` per chip kind and one
+with ``--tp 2`` on ``dgx-h100``, ``hwsim serve --tp 2``, ``hwsim validate gpu|sparse-accel``, one
 claim, a small shipped study, ``hwsim import`` of a shipped TFLite file, the installed app's first
 page (AppTest) and ``hwsim app`` serving on 127.0.0.1. Any failure exits 1 with the command's
 output; every step prints its time; the temporary folders are removed either way.
@@ -53,7 +54,7 @@ from hwsim.presets import list_presets, preset_dir, tflite_dir
 print(json.dumps({"hwsim": hwsim.__file__, "chips_dir": str(preset_dir("chips")),
                   "tflite_dir": str(tflite_dir()),
                   "presets": {k: sorted(p.name for p in list_presets(k))
-                              for k in ("chips", "models", "tech", "studies")}}))
+                              for k in ("chips", "systems", "models", "tech", "studies")}}))
 """
 
 
@@ -156,7 +157,10 @@ def check_location(s: Smoke) -> dict[str, object]:
             assert path.is_relative_to(s.venv.resolve()), f"{key} is {path}, not in the venv"
             assert not path.is_relative_to(CHECKOUT), f"{key} resolves into the checkout"
         expected = {
-            "chips": sorted(p.stem for p in (CHECKOUT / "configs" / "hardware").rglob("*.yaml")),
+            "chips": sorted(p.stem for p in (CHECKOUT / "configs" / "hardware").rglob("*.yaml")
+                            if p.parent.name != "systems"),
+            "systems": sorted(p.stem for p in
+                              (CHECKOUT / "configs" / "hardware" / "systems").glob("*.yaml")),
             "models": sorted(p.stem for p in (CHECKOUT / "models").glob("*.yaml")),
             "tech": sorted(p.stem for p in (CHECKOUT / "configs" / "tech").glob("*.yaml")),
             "studies": sorted(p.stem for p in (CHECKOUT / "configs" / "studies").glob("*.yaml")),
@@ -172,12 +176,47 @@ def check_location(s: Smoke) -> dict[str, object]:
 def check_commands(s: Smoke, tflite_dir: Path) -> None:
     def list_chips() -> str:
         text = s.hwsim("list", "chips")
-        chips = sorted(p.stem for p in (CHECKOUT / "configs" / "hardware").rglob("*.yaml"))
+        hardware = CHECKOUT / "configs" / "hardware"
+        chips = sorted(p.stem for p in hardware.rglob("*.yaml") if p.parent.name != "systems")
         missing = [c for c in chips if c not in text]
         assert not missing, f"`hwsim list chips` lacks {missing}"
         return f"{len(chips)} presets"
 
     s.step("hwsim list chips", list_chips)
+
+    def list_systems() -> str:
+        text = s.hwsim("list", "systems")
+        systems = sorted(p.stem for p in (CHECKOUT / "configs" / "hardware" / "systems")
+                         .glob("*.yaml"))
+        missing = [x for x in systems if x not in text]
+        assert systems and not missing, f"`hwsim list systems` lacks {missing}"
+        return ", ".join(systems)
+
+    s.step("hwsim list systems", list_systems)
+
+    def simulate_tp() -> str:
+        doc = json.loads(s.hwsim("simulate", "--chip", "dgx-h100", "--model", "llama2-7b",
+                                 "--phase", "decode", "--seq", "256", "--tp", "2", "--json"))
+        par = doc["parallel"]
+        assert par["devices"] == 2 and par["collectives"], par
+        return f"dgx-h100 tp=2: {doc['total']['latency_s'] * 1e3:.3g} ms"
+
+    s.step("hwsim simulate --tp (a system preset)", simulate_tp)
+
+    def serve_tp() -> str:
+        doc = json.loads(s.hwsim("serve", "--chip", "h100-sxm", "--model", "llama2-7b",
+                                 "--rate", "4/s", "--duration", "5s", "--prompt-tokens", "128",
+                                 "--output-tokens", "16", "--tp", "2", "--json"))
+        assert doc["tpot_s"]["p50"] > 0 and doc["throughput_tokens_per_s"] > 0, doc
+        return f"TPOT p50 {doc['tpot_s']['p50'] * 1e3:.3g} ms on 2 devices"
+
+    s.step("hwsim serve --tp (token level)", serve_tp)
+
+    def validate_sparse() -> str:
+        doc = json.loads(s.hwsim("validate", "sparse-accel", "--json"))
+        return f"sparse-accel: {sorted(doc)}"
+
+    s.step("hwsim validate sparse-accel", validate_sparse)
     for kind, (chip, flags) in SIMULATE.items():
         def simulate(kind: str = kind, chip: str = chip, flags: list[str] = flags) -> str:
             doc = json.loads(s.hwsim("simulate", "--chip", chip, *flags, "--json"))
