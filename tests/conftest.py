@@ -31,3 +31,16 @@ def run_cli(capsys):
         return code, captured.out, captured.err
 
     return _run
+
+
+@pytest.fixture(scope="module")
+def scalesim_ok() -> None:
+    """Skip (with the reason) where the SCALE-Sim peer cannot run; the peer tests take it."""
+    try:
+        from tests.peers import scalesim_runner as peer
+    except ImportError:
+        from peers import scalesim_runner as peer  # type: ignore[no-redef]
+    try:
+        peer.require_scalesim()
+    except peer.ScaleSimUnavailable as exc:
+        pytest.skip(f"SCALE-Sim cannot run: {exc}")

@@ -209,14 +209,6 @@ def live_cases() -> list[LiveCase]:
     return cases
 
 
-@pytest.fixture(scope="module")
-def scalesim_ok() -> None:
-    try:
-        peer.require_scalesim()
-    except peer.ScaleSimUnavailable as exc:
-        pytest.skip(f"SCALE-Sim cannot run: {exc}")
-
-
 def _rel_err(ours: float, theirs: float) -> float:
     return abs(ours - theirs) / abs(theirs)
 

@@ -148,14 +148,6 @@ def row_wise_cases() -> list[NmCase]:
     return cases
 
 
-@pytest.fixture(scope="module")
-def scalesim_ok() -> None:
-    try:
-        peer.require_scalesim()
-    except peer.ScaleSimUnavailable as exc:
-        pytest.skip(f"SCALE-Sim cannot run: {exc}")
-
-
 @functools.cache
 def _scalesim(case: NmCase, sparse: bool = True) -> peer.ScaleSimResult:
     return peer.run_layer(case.layer, case.rows, case.cols, case.dataflow,
