@@ -20,8 +20,10 @@ from hwsim.mapping.lowering import conv_to_gemm
 
 try:  # repo root on sys.path (python -m pytest) or tests/ itself (pytest's rootdir insertion)
     from tests.peers import scalesim_runner as peer
+    from tests.peers.hwsim_gemm import layer_gemm
 except ImportError:  # pragma: no cover - depends on how pytest was launched
     from peers import scalesim_runner as peer  # type: ignore[no-redef]
+    from peers.hwsim_gemm import layer_gemm  # type: ignore[no-redef]
 
 GOLDEN_CSV = Path(__file__).parent / "reference" / "scalesim_golden.csv"
 MAX_REL_ERR = 0.01  # the project's hard limit against SCALE-Sim
@@ -157,12 +159,7 @@ class LiveCase:
     dataflow: str
 
     def gemm(self) -> tuple[int, int, int]:
-        if isinstance(self.layer, peer.GemmLayer):
-            return self.layer.m, self.layer.n, self.layer.k
-        c = self.layer
-        m, n, k, _ = conv_to_gemm(c.h, c.w, c.c, c.filters, c.r, c.s, c.stride,
-                                  ofmap_rounding="ceil")
-        return int(m), int(n), int(k)
+        return layer_gemm(self.layer)
 
     def label(self) -> str:
         return f"{self.dataflow}-{self.layer}-{self.rows}x{self.cols}".replace(" ", "")

@@ -26,14 +26,13 @@ import pytest
 
 from hwsim.engine.accelerator import systolic as sy
 from hwsim.engine.accelerator.nm import nm_fits, nm_metadata_bits, nm_slots
-from hwsim.mapping.lowering import conv_to_gemm
 
 try:  # repo root on sys.path (python -m pytest) or tests/ itself (pytest's rootdir insertion)
     from tests.peers import scalesim_runner as peer
-    from tests.peers.hwsim_gemm import HwsimGemm, hwsim_gemm
+    from tests.peers.hwsim_gemm import HwsimGemm, hwsim_gemm, layer_gemm
 except ImportError:  # pragma: no cover - depends on how pytest was launched
     from peers import scalesim_runner as peer  # type: ignore[no-redef]
-    from peers.hwsim_gemm import HwsimGemm, hwsim_gemm  # type: ignore[no-redef]
+    from peers.hwsim_gemm import HwsimGemm, hwsim_gemm, layer_gemm  # type: ignore[no-redef]
 
 PATTERNS = ((1, 2), (1, 4), (2, 4), (3, 4), (1, 8), (2, 8), (3, 8), (4, 8))
 LAYER_CASES_PER_DATAFLOW = 16
@@ -85,12 +84,7 @@ class NmCase:
     sparsity: peer.NmSparsity
 
     def gemm(self) -> tuple[int, int, int]:
-        if isinstance(self.layer, peer.GemmLayer):
-            return self.layer.m, self.layer.n, self.layer.k
-        c = self.layer
-        m, n, k, _ = conv_to_gemm(c.h, c.w, c.c, c.filters, c.r, c.s, c.stride,
-                                  ofmap_rounding="ceil")
-        return int(m), int(n), int(k)
+        return layer_gemm(self.layer)
 
     @property
     def chip_nm(self) -> tuple[int, int]:

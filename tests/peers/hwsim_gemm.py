@@ -12,10 +12,22 @@ from dataclasses import dataclass
 
 from hwsim.engine.accelerator.analytic import cost_gemms, prepare, split_works
 from hwsim.hardware.chips import load_chip
+from hwsim.mapping.lowering import conv_to_gemm
 from hwsim.sparsity.overrides import apply_sparsity
 from hwsim.workload.load import gemm
 
 BUFFER_BYTES = 8 * 2**20  # per buffer: every operand fits, so off-chip bytes = operand bytes
+
+
+def layer_gemm(layer: object) -> tuple[int, int, int]:
+    """(M, N, K) of a SCALE-Sim peer layer (``GemmLayer`` or ``ConvLayer``) as hwsim lowers it:
+    a conv through im2col with SCALE-Sim's ceil rounding of the output size."""
+    if all(hasattr(layer, a) for a in ("m", "n", "k")):
+        return int(layer.m), int(layer.n), int(layer.k)  # type: ignore[attr-defined]
+    c = layer
+    m, n, k, _ = conv_to_gemm(c.h, c.w, c.c, c.filters, c.r, c.s, c.stride,  # type: ignore
+                              ofmap_rounding="ceil")
+    return int(m), int(n), int(k)
 
 
 @dataclass(frozen=True)
