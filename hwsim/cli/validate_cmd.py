@@ -229,15 +229,15 @@ def _validate_sparse_accel(as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
-    grid = table(("design", "preset", "workload", "layer", "d_act", "d_w", "published",
-                  "hwsim", "error", "Sparseloop", "error "),
-                 title="Held out: speedup over dense (x), published sparse accelerators vs "
-                 "hwsim (nothing here was fitted)",
+    grid = table(("design", "preset", "workload", "layer", "metric", "d_act", "d_w",
+                  "published", "hwsim", "error", "Sparseloop", "error "),
+                 title="Held out: published sparse accelerators vs hwsim, per layer (units: "
+                 "hwsim/validation/sparse_accel*.py; nothing here was fitted)",
                  right=("d_act", "d_w", "published", "hwsim", "error", "Sparseloop", "error "))
     for r in doc["rows"]:
         peer = "" if r["peer"] is None else sig4(r["peer"])
         peer_err = "" if r["peer_error"] is None else signed_percent(r["peer_error"])
-        grid.add_row(r["design"], r["preset"], r["workload"], r["layer"],
+        grid.add_row(r["design"], r["preset"], r["workload"], r["layer"], r["metric"],
                      f"{r['iact_density']:.2f}", f"{r['weight_density']:.2f}",
                      sig4(r["published"]), sig4(r["hwsim"]), signed_percent(r["error"]), peer,
                      peer_err)
@@ -251,9 +251,28 @@ def _validate_sparse_accel(as_json: bool) -> None:
                         percent(doc["target_median_abs_error"]),
                         "-" if peer is None else percent(peer))
     out().print(summary)
+    _sparse_accel_by_metric(doc)
     for design, why in doc["gaps"].items():
         out().print(f"{design}: " + " ".join(why.split()))
     out().print("Sources: " + doc["reference"] + "; docs/sparse-accelerators.md.")
+
+
+def _sparse_accel_by_metric(doc: dict[str, Any]) -> None:
+    """Median |error| per design and metric, and SCNN's network bars (Fig. 9/11 'all')."""
+    grid = table(("design", "metric", "median |error|"), title="Per design and metric (held out)",
+                 right=("median |error|",))
+    for design, s in doc["by_design"].items():
+        for metric, med in s.get("by_metric", {}).items():
+            grid.add_row(design, metric, "-" if med is None else percent(med))
+    out().print(grid)
+    nets = table(("network", "metric", "published", "hwsim", "error"),
+                 title="SCNN whole network (the paper's 'all' bars; shown, not in the medians)",
+                 right=("published", "hwsim", "error"))
+    for n in doc.get("scnn_networks", []):
+        for metric in ("speedup_vs_dense", "energy_vs_dense"):
+            pub, hw = n[metric]["published"], n[metric]["hwsim"]
+            nets.add_row(n["network"], metric, sig4(pub), sig4(hw), signed_percent(hw / pub - 1))
+    out().print(nets)
 
 
 def _zigzag_tables(peer: dict[str, dict[str, Any]]) -> None:

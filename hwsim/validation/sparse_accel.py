@@ -10,9 +10,11 @@ row here is held out: nothing in the presets or the engine was fitted to it.
   layer, with the same weight and activation densities, on ``eyeriss-v2-like`` reduced to one
   lane and one MAC column, and compares the speedup over the same PE running the layer dense
   (dense compute cycles / sparse compute cycles against dense MACs / ground-truth cycles).
-- ``scnn``, ``sparten``: no per-layer figure could be obtained in a form that can be cited
-  (their per-layer results are bar charts; see SOURCES.md of each); the mechanisms are tested
-  against brute-force references in tests/test_sparse_accel_*.py instead.
+- ``scnn``: SCNN's per-layer speedup and energy vs its dense twin on AlexNet and VGGNet (the
+  paper's Fig. 1/9/11, read from its vector charts), in ``sparse_accel_scnn.py``.
+- ``sparten``: no per-layer figure could be obtained in a form that can be cited (see its
+  SOURCES.md); the mechanism is tested against brute-force references in
+  tests/test_sparse_accel_sparten.py instead.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Row:
     peer: float | None  # the peer model's value for the same figure (Sparseloop), if any
     source: str
     held_out: bool = True
+    unit: str = "x (dense / sparse)"
 
     @property
     def error(self) -> float:
@@ -55,7 +58,7 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         return {"design": self.design, "preset": self.preset, "workload": self.workload,
-                "layer": self.layer, "metric": self.metric, "unit": "x (dense / sparse)",
+                "layer": self.layer, "metric": self.metric, "unit": self.unit,
                 "iact_density": self.iact_density, "weight_density": self.weight_density,
                 "published": self.published, "hwsim": self.hwsim, "error": self.error,
                 "peer": self.peer, "peer_error": None if self.peer is None else
@@ -114,13 +117,18 @@ def _gaps() -> dict[str, str]:
 @cache
 def report() -> dict[str, Any]:
     """Rows (held-out first), the median |error| per design, and the gaps."""
-    rows = eyeriss_v2_rows()
-    rows.sort(key=lambda r: (not r.held_out, r.design, r.layer))
+    from hwsim.validation.sparse_accel_scnn import network_figures, scnn_rows
+
+    rows = eyeriss_v2_rows() + scnn_rows(Row)
+    rows.sort(key=lambda r: (not r.held_out, r.design, r.workload, r.layer))
     by_design = {}
     for design in DESIGNS:
         sel = [r for r in rows if r.design == design]
         by_design[design] = {"rows": len(sel), "median_abs_error": _median_abs(sel),
-                             "peer_median_abs_error": _median_abs(sel, peer=True)}
+                             "peer_median_abs_error": _median_abs(sel, peer=True),
+                             "by_metric": {m: _median_abs([r for r in sel if r.metric == m])
+                                           for m in sorted({r.metric for r in sel})}}
     return {"rows": [r.to_dict() for r in rows], "by_design": by_design,
             "target_median_abs_error": 0.10, "gaps": _gaps(),
+            "scnn_networks": network_figures(),
             "reference": "hwsim/data/reference/accelerator/{eyeriss_v2,scnn,sparten}/SOURCES.md"}
