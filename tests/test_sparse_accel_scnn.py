@@ -1,8 +1,8 @@
 """SCNN's Cartesian-product PE (scnn-like, hwsim/engine/accelerator/dual_sparse.py) against a
 brute-force simulation of the same PE array.
 
-No per-layer SCNN figure could be obtained (hwsim/data/reference/accelerator/scnn/SOURCES.md),
-so the mechanism is checked instead: random weight and activation masks of a convolution are
+The paper's per-layer figures are compared in tests/test_sparse_accel_scnn_paper.py; here the
+mechanism itself is checked: random weight and activation masks of a convolution are
 split over the 8x8 PEs as SCNN's planar tiling does, every input channel of every output group
 issues ceil(Nw/F) x ceil(Na/I) multiplier-array cycles, and every group waits for its slowest
 PE. The closed form must agree with that count.
