@@ -11,8 +11,8 @@ row here is held out: nothing in the presets or the engine was fitted to it.
   lane and one MAC column, and compares the speedup over the same PE running the layer dense
   (dense compute cycles / sparse compute cycles against dense MACs / ground-truth cycles).
 - ``scnn``: SCNN's per-layer speedup and energy vs its dense twin on AlexNet, VGGNet and two
-  GoogLeNet inception modules (the
-  paper's Fig. 1/9/11, read from its vector charts), in ``sparse_accel_scnn.py``.
+  GoogLeNet inception modules (the paper's Fig. 1/9/11, read from its vector charts), in
+  ``sparse_accel_scnn.py``.
 - ``sparten``: no per-layer figure could be obtained in a form that can be cited (see its
   SOURCES.md); the mechanism is tested against brute-force references in
   tests/test_sparse_accel_sparten.py instead.
