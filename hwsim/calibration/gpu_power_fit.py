@@ -3,7 +3,8 @@
     python -m hwsim.calibration.gpu_power_fit [OUT_YAML]
 
 Fitted on ``hwsim/data/reference/gpu/mlenergy_h100_decode_fit.csv`` (Qwen3-8B and Qwen3-14B on
-one H100, batch 8-128); ``mlenergy_h100_decode_heldout.csv`` (Llama-3.1-8B) is never read here.
+one H100, lm-arena-chat batch 8-128 and gpqa batch 8-64); ``mlenergy_h100_decode_heldout.csv``
+(Llama-3.1-8B) is never read here.
 A test re-runs :func:`refit` and compares it with the shipped constants.
 """
 
@@ -16,12 +17,13 @@ from hwsim.calibration.gpu_power_rows import FIT_FILE, PROMPT_TOKENS, read_rows
 from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
 from hwsim.presets import calibration_path
 
-FITTED_ON = (f"hwsim/data/reference/gpu/{FIT_FILE}: every row (Qwen3-8B and Qwen3-14B, bf16, "
-             "vLLM 0.11.1 on one H100 SXM, max_num_seqs 8, 16, 32, 64, 128; average GPU "
-             "power over the steady state), ML.ENERGY Leaderboard v3")
+FITTED_ON = (f"hwsim/data/reference/gpu/{FIT_FILE}: every row (18: Qwen3-8B and Qwen3-14B, "
+             "bf16, vLLM 0.11.1 on one H100 SXM; lm-arena-chat max_num_seqs 8-128 and gpqa "
+             "8-64; average GPU power over the steady state), ML.ENERGY Leaderboard v3")
 METHOD = ("scipy.optimize.least_squares on log(predicted / measured average power), jointly "
           "with {other}, each decode step simulated by the engine on h100-sxm in CUDA-graph "
-          f"mode at context {PROMPT_TOKENS} + half the mean output tokens, plus batch / mean "
+          f"mode at its average batch and context {PROMPT_TOKENS} + half the step-weighted mean "
+          "output tokens (E[L^2]/E[L] of the run's output histogram), plus batch / mean "
           f"output tokens prefills of a {PROMPT_TOKENS}-token prompt per step (the steady "
           "state's arriving requests; hwsim.calibration.gpu_power_rows); one GPU, so other "
           "GPUs take this H100 value (no leave-one-GPU-out possible)")

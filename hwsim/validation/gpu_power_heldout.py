@@ -74,8 +74,8 @@ def leave_one_model_out(ref_dir: Path = REFERENCE_DIR) -> dict[str, dict[str, An
 
 
 def _model_of(source: Any) -> str:
-    # "<file>: <file> <model id> batch <n>" (hwsim.calibration.gpu_power_rows labels)
-    return str(source).rsplit(" batch ", 1)[0].rsplit(" ", 1)[1]
+    # "<file>: <file> <model id> <task> batch <n>" (hwsim.calibration.gpu_power_rows labels)
+    return str(source).rsplit(" batch ", 1)[0].split(" ")[-2]
 
 
 def power_report(ref_dir: Path = REFERENCE_DIR) -> dict[str, Any]:
