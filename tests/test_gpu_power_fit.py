@@ -116,7 +116,10 @@ def test_heldout_power_report_covers_batches_1_to_64() -> None:
     # Each fitting model predicted by constants fitted on the other one alone.
     lomo = rep["leave_one_model_out"]
     assert set(lomo) == {"Qwen/Qwen3-8B", "Qwen/Qwen3-14B"}
-    assert all(v["rows"] == 5 and 0 <= v["median_abs_error"] < 1 for v in lomo.values())
+    fit_rows = list(read_rows(FIT_FILE))
+    for model, v in lomo.items():
+        assert v["rows"] == sum(model in r.label for r in fit_rows) > 0
+        assert 0 <= v["median_abs_error"] < 1
 
 
 def test_power_mode_of_an_unknown_preset_names_the_field(tmp_path, run_cli) -> None:

@@ -48,6 +48,11 @@ class PowerRow:
     label: str  # names the row in fitted_on: file and row
     prefill: Model | None = None
     prefills_per_step: float = 0.0
+    # A serving row's measured energy per output token (J) and mean step time (s: average
+    # batch / output tokens per second). With them the fit matches energy at the measured
+    # step time (:func:`power_problem`); without them, average power at the modelled time.
+    measured_j_per_token: float | None = None
+    measured_step_s: float | None = None
 
 
 def step_cost(row: PowerRow, energy: GpuEnergy) -> tuple[float, float]:
@@ -61,6 +66,29 @@ def step_cost(row: PowerRow, energy: GpuEnergy) -> tuple[float, float]:
     return time_s, energy_j
 
 
+def action_energy_j(row: PowerRow, energy: GpuEnergy) -> float:
+    """Energy of one step of ``row`` (prefill share included) spent by its actions - math and
+    memory traffic - without the time-proportional idle and active power."""
+    _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
+    out = total.energy_j - total.energy_breakdown_j["static"] - total.energy_breakdown_j["active"]
+    if row.prefill is not None and row.prefills_per_step > 0:
+        _, pre = simulate_gpu(row.prefill, row.chip, 1, energy=energy)
+        b = pre.energy_breakdown_j
+        out += row.prefills_per_step * (pre.energy_j - b["static"] - b["active"])
+    return out
+
+
+def energy_at_measured_time_j(row: PowerRow, energy: GpuEnergy) -> float:
+    """A step's energy with its actions costed by the engine and idle + active power drawn over
+    the *measured* step time. Fitting this keeps step-time errors of other kernels (which the
+    power constants cannot fix) out of the power constants; decode steps run unthrottled, so
+    active power is taken at the preset clock."""
+    if row.measured_step_s is None:
+        raise ValueError(f"{row.label}: no measured step time")
+    busy_w = energy.idle_w + energy.active_power_w(row.chip.clock_hz)
+    return action_energy_j(row, energy) + busy_w * row.measured_step_s
+
+
 def predicted_power_w(row: PowerRow, active_power_fraction: float,
                       hbm3_energy_scale: float = 1.0) -> float:
     """The engine's average power for ``row`` with given power constants."""
@@ -72,9 +100,15 @@ def predicted_power_w(row: PowerRow, active_power_fraction: float,
 def power_problem(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0),
                   source: str = "power row") -> FitProblem:
     """The power fit as a :class:`hwsim.calibration.fit.FitProblem`: ``active_power_fraction``
-    and ``hbm3_energy_scale`` against measured average power, each row simulated by the
-    engine. The two separate on decode rows because the HBM term scales with bytes per second,
-    which differs between models and batches, while the active term does not."""
+    and ``hbm3_energy_scale``, each row simulated by the engine. A row with a measured step
+    time is matched on its energy per output token with idle and active power drawn over that
+    measured time (:func:`energy_at_measured_time_j`): measured power and energy per token of a
+    serving run are then one quantity, and the per-action energies are not bent to absorb a
+    step-time error of some kernel (with the modelled time, every such error moved into the
+    power constants: the active term fell to its bound). Other rows match average power at
+    the modelled time. The two constants separate because the HBM term scales with bytes per
+    step, which differs between models, batches and contexts, while the active term follows
+    time."""
     params = (
         Param("active_power_fraction", min(max(x0[0], FRACTION_BOUNDS[0]), FRACTION_BOUNDS[1]),
               *FRACTION_BOUNDS, "fraction of tdp_w - idle_power_w",
@@ -82,12 +116,19 @@ def power_problem(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0)
         Param("hbm3_energy_scale",
               min(max(x0[1], HBM3_SCALE_BOUNDS[0]), HBM3_SCALE_BOUNDS[1]),
               *HBM3_SCALE_BOUNDS, "x configs/tech hbm3 pJ/bit", "HBM3 energy per bit scale"))
-    mapped = tuple({"preset": r.chip.name, "measured": r.measured_w,
-                    "source": f"{source}: {r.label}", "row": r} for r in rows)
+    mapped = tuple(
+        {"preset": r.chip.name, "source": f"{source}: {r.label}", "row": r,
+         "measured": r.measured_w if r.measured_step_s is None or r.measured_j_per_token is None
+         else r.measured_j_per_token} for r in rows)
 
     def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
-        return predicted_power_w(row["row"], values["active_power_fraction"],  # type: ignore[arg-type]
-                                 values["hbm3_energy_scale"])
+        r: PowerRow = row["row"]  # type: ignore[assignment]
+        energy = calibrate_energy(r.chip, values["active_power_fraction"],
+                                  values["hbm3_energy_scale"])
+        if r.measured_step_s is None or r.measured_j_per_token is None:
+            time_s, energy_j = step_cost(r, energy)
+            return energy_j / time_s
+        return energy_at_measured_time_j(r, energy) / r.batch
 
     return FitProblem("gpu_power", params, mapped, predict)
 

@@ -51,6 +51,7 @@ class ServingRow:
     measured_w: float
     measured_j_per_token: float
     measured_itl_s: float  # the run's median inter-token latency (a step, roughly)
+    measured_step_s: float  # mean step: average batch / output tokens per second
     label: str  # file, model and batch: what fitted_on names
     source: str
     prefill: Model
@@ -59,7 +60,8 @@ class ServingRow:
     def power_row(self) -> PowerRow:
         """The row as the power fitter takes it."""
         return PowerRow(self.chip, self.model, self.batch, self.measured_w, self.label,
-                        self.prefill, self.prefills_per_step)
+                        self.prefill, self.prefills_per_step, self.measured_j_per_token,
+                        self.measured_step_s)
 
 
 def _row(r: dict[str, str], name: str) -> ServingRow:
@@ -76,7 +78,8 @@ def _row(r: dict[str, str], name: str) -> ServingRow:
     batch = round(float(r["avg_batch"]))
     label = f"{name} {r['model']} {r['task']} batch {batch}"
     return ServingRow(chip, model, batch, float(r["avg_power_w"]),
-                      float(r["energy_per_token_j"]), float(r["median_itl_ms"]) * 1e-3, label,
+                      float(r["energy_per_token_j"]), float(r["median_itl_ms"]) * 1e-3,
+                      float(r["avg_batch"]) / float(r["output_tokens_per_s"]), label,
                       r["source"], prefill, batch / float(r["avg_output_tokens"]))
 
 
