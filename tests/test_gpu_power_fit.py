@@ -4,6 +4,7 @@ stretches time, and the Jetson power-mode presets order as their modes do."""
 
 from __future__ import annotations
 
+import csv
 import itertools
 
 import pytest
@@ -163,3 +164,38 @@ def test_math_energy_of_slows_a_power_limited_gemm() -> None:
     shared = simulate(gemm, _chip("l4")).total.latency_s
     own = simulate(gemm, _chip("l4", math_energy_of=None)).total.latency_s
     assert own < 0.9 * shared
+
+
+def test_step_context_is_length_biased() -> None:
+    """A step sees requests in proportion to their length: the step-weighted mean output
+    (E[L^2]/E[L]) is at least the plain mean, and the decode context follows it."""
+    from hwsim.calibration.gpu_power_rows import PROMPT_TOKENS, REFERENCE_DIR
+    from hwsim.data.reference.gpu.make_mlenergy import step_mean_output
+
+    assert step_mean_output({"bins": [0, 2, 4], "counts": [1, 1]}) == pytest.approx(10 / 4)
+    for name in (FIT_FILE, HELDOUT_FILE):
+        with open(REFERENCE_DIR / name, newline="") as fh:
+            raw = list(csv.DictReader(fh))
+        for r, row in zip(raw, read_rows(name), strict=True):
+            assert float(r["step_mean_output_tokens"]) >= float(r["avg_output_tokens"])
+            attn = next(op for op in row.model.ops if type(op).__name__ == "AttentionOp")
+            assert attn.seq_kv == PROMPT_TOKENS + round(float(r["step_mean_output_tokens"]) / 2)
+
+
+def test_fit_draws_idle_and_active_power_over_the_measured_step() -> None:
+    """The fitted quantity: the engine's action energy plus idle + active power over the
+    measured step time, so a longer measured step adds exactly that power times the extra."""
+    from dataclasses import replace
+
+    from hwsim.calibration.gpu import action_energy_j, energy_at_measured_time_j
+
+    row = next(iter(read_rows(FIT_FILE))).power_row()
+    energy = gpu_energy(row.chip)
+    busy_w = energy.idle_w + energy.active_power_w(row.chip.clock_hz)
+    assert row.measured_step_s is not None and busy_w > energy.idle_w
+    base = energy_at_measured_time_j(row, energy)
+    assert base == pytest.approx(action_energy_j(row, energy) + busy_w * row.measured_step_s)
+    longer = replace(row, measured_step_s=row.measured_step_s + 1e-3)
+    assert energy_at_measured_time_j(longer, energy) - base == pytest.approx(busy_w * 1e-3)
+    with pytest.raises(ValueError, match="measured step time"):
+        energy_at_measured_time_j(replace(row, measured_step_s=None), energy)
