@@ -346,5 +346,6 @@ def _print_power(report: dict[str, Any]) -> None:
     out().print(f"leave-one-GPU-out: {report['leave_one_gpu_out']}")
     for model, r in report["leave_one_model_out"].items():
         out().print(f"leave-one-model-out (fitting rows): {model} predicted from the other "
-                    f"model's fit, power median |error| {percent(r['median_abs_error'])} over "
+                    f"model's fit, energy per token (at the measured step time, the fitted "
+                    f"quantity) median |error| {percent(r['median_abs_error'])} over "
                     f"{r['rows']} rows")

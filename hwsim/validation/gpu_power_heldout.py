@@ -60,7 +60,8 @@ def power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def leave_one_model_out(ref_dir: Path = REFERENCE_DIR) -> dict[str, dict[str, Any]]:
     """The fitting rows span one GPU, so leave-one-GPU-out cannot run; the nearest check they
-    allow: refit without each model, predict that model's power rows."""
+    allow: refit without each model, predict that model's rows in the fitted quantity (energy
+    per token with idle and active power over the measured step time)."""
     rows = [r.power_row() for r in read_rows(FIT_FILE, ref_dir)]
     problem = power_problem(rows, source=FIT_FILE)
     out: dict[str, dict[str, Any]] = {}
