@@ -19,7 +19,8 @@ from hwsim.presets import calibration_path
 
 FITTED_ON = (f"hwsim/data/reference/gpu/{FIT_FILE}: every row (18: Qwen3-8B and Qwen3-14B, "
              "bf16, vLLM 0.11.1 on one H100 SXM; lm-arena-chat max_num_seqs 8-128 and gpqa "
-             "8-64; average GPU power over the steady state), ML.ENERGY Leaderboard v3")
+             "8-64; steady-state energy per output token and mean step time = average batch / "
+             "output tokens per s), ML.ENERGY Leaderboard v3")
 METHOD = ("scipy.optimize.least_squares on log(predicted / measured energy per output token), "
           "idle and active power drawn over each run's measured mean step time (average batch / "
           "output tokens per s; hwsim.calibration.gpu.energy_at_measured_time_j), jointly "
