@@ -317,8 +317,8 @@ class GpuChip(ChipBase):
     int8_weight_only: bool = Field(False, description="int8 weights meet 16-bit activations "
                                    "(weight-only W8A16: gpt-fast int8, TensorRT-LLM "
                                    "weight-only): each weight is dequantised before its "
-                                   "multiply-add; false: activations are int8 too (W8A8, or "
-                                   "FP8 on the int8 rate) on the int8 tensor cores")
+                                   "multiply-add; false: activations are int8 too (W8A8) "
+                                   "on the int8 tensor cores")
     dequant_gemv_efficiency: float = Field(0.865, gt=0, le=1, description="fraction of the "
                                            "streaming rate a weight-only int8 kernel (W8A16, "
                                            "dequantised in the SM) keeps (fitted)")
