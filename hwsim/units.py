@@ -12,6 +12,10 @@ from typing import Literal, get_args
 # rate and byte width on Hopper and Ada). ``int4`` is weight-only (W4A16: GPTQ/AWQ weights run
 # by Marlin-style kernels): its weights are 4-bit, its activations, KV cache and math 16-bit.
 Dtype = Literal["int4", "int8", "fp8", "int16", "fp16", "bf16", "fp32"]
+# Types a GPU's tensor cores compute in (int4 weights meet 16-bit math: no rate of their own).
+TensorDtype = Literal["int8", "fp8", "int16", "fp16", "bf16", "fp32"]
+# Types the MAC units of accelerator arrays and MCU cores compute in.
+UnitDtype = Literal["int8", "int16", "fp16", "bf16", "fp32"]
 # Tech tables also price 32-bit integer accumulators.
 TechDtype = Literal["int8", "int16", "int32", "fp16", "bf16", "fp32"]
 DTYPES: tuple[str, ...] = get_args(Dtype)

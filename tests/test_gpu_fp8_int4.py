@@ -77,7 +77,7 @@ def test_int4_weights_are_half_a_byte_and_activations_16_bit() -> None:
     assert op.weight_bytes == 4096 * 4096 // 2
     assert op.dtype_bytes == 2
     # The kernel reads the 4-bit weights plus one fp16 scale per 128 along K.
-    assert B_BYTES_SCALE == pytest.approx(0.25 + 1 / 128)
+    assert pytest.approx(0.25 + 1 / 128) == B_BYTES_SCALE
     chip = _chip("a100-sxm-80gb")
     w4 = gemm_cost(GemmWork(1, 11008, 4096, 1, 2, True), chip, "int4")
     w16 = gemm_cost(GemmWork(1, 11008, 4096, 1, 2, True), chip, "bf16")

@@ -11,8 +11,8 @@ per weight, reading weight, gradient and two moments and writing three of them b
 from __future__ import annotations
 
 from hwsim.config.sparsity import DenseSpec
-from hwsim.workload.model import Model, content_hash
 from hwsim.units import BITS_PER_BYTE, weight_bits
+from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import MatmulOp, OpBase, VectorOp
 
 ADAM_OPS_PER_WEIGHT = 10.0

@@ -1,6 +1,7 @@
 """Analytic GPU kernel costs: GEMMs as CTA tiles in waves (:mod:`hwsim.engine.gpu.tensor_gemm`,
 weight-only int8 and int4 in :mod:`hwsim.engine.gpu.weight_only` and ``weight_only_int4``),
-FlashAttention-style attention, bandwidth-bound vector kernels. Times in seconds, traffic in bytes per memory level.
+FlashAttention-style attention, bandwidth-bound vector kernels. Times in seconds, traffic in
+bytes per memory level.
 
 A kernel's time is ``launch + max(compute, L2 traffic / L2 bandwidth, DRAM traffic / sustained
 DRAM bandwidth)``: tensor-core math, on-chip operand movement and DRAM streaming overlap (they do
