@@ -40,9 +40,13 @@ SHAPES = {"gemm": {"m", "n", "k"}, "norm": {"op", "rows", "row_elements"},
           "attention": {"phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads", "head_dim",
                         "causal"},
           "prefill": {"model", "layers", "d_model", "heads", "d_ff", "vocab", "seq", "batch"},
-          "decode": {"op_or_model", "batch", "kv_tokens_mean", "cuda_graphs", "framework"}}
+          "decode": {"op_or_model", "batch", "kv_tokens_mean", "cuda_graphs", "framework"},
+          "fp8 gemm": {"m", "n", "k"}, "w4a16 gemm": {"m", "n", "k"}}
 LATENCY_COLUMN = {"gemm": "latency_us", "norm": "latency_us", "attention": "latency_us",
-                  "prefill": "latency_ms", "decode": "value"}
+                  "prefill": "latency_ms", "decode": "value", "fp8 gemm": "latency_us",
+                  "w4a16 gemm": "latency_us"}
+# The dtype each kind's rows may hold.
+KIND_DTYPES = {"fp8 gemm": ("fp8",), "w4a16 gemm": ("int4",)}
 LLAMA_BENCH = "github:XiongjieDai/GPU-Benchmarks-on-LLM-Inference@"
 
 
@@ -64,7 +68,7 @@ def test_heldout_file_columns_units_and_sources(name: str) -> None:
     assert set(rows[0]) >= COMMON | SHAPES[kind] | {LATENCY_COLUMN[kind]}, name
     for r in rows:
         assert float(r[LATENCY_COLUMN[kind]]) > 0, r
-        assert r["dtype"] in ("fp32", "bf16", "fp16"), r
+        assert r["dtype"] in KIND_DTYPES.get(kind, ("fp32", "bf16", "fp16")), r
         src = r["source"]
         aic = "aiconfigurator-core==0.12.0" in src and ":aiconfigurator_core/systems/" in src
         llama = src.startswith(LLAMA_BENCH) and r.get("unit") == "tokens/s"

@@ -19,7 +19,7 @@ from hwsim.config.ethosu import (
     NpuProduct,
     cores,
 )
-from hwsim.units import Dtype, OffchipKind, WeightMemory
+from hwsim.units import OffchipKind, TensorDtype, UnitDtype, WeightMemory
 
 # Kernel libraries and runtimes with fitted constants (configs/calibration/mcu.yaml; a test keeps
 # the two lists equal). vendor-optimized, plumerai and x-cube-ai are aliases there.
@@ -87,7 +87,7 @@ class GpuSparseFeatures(StrictModel):
 class Array(StrictModel):
     rows: int = Field(ge=1, le=4096, description="PE rows of the systolic array")
     cols: int = Field(ge=1, le=4096, description="PE columns of the systolic array")
-    dtype: Dtype = Field("int8", description="operand data type of the MAC units")
+    dtype: UnitDtype = Field("int8", description="operand data type of the MAC units")
     systolic: bool = Field(True, description="os/ws/is: operands shift from PE to PE, so every "
                            "fold pays "
                            "fill, skew and drain (SCALE-Sim's timing); false: they are "
@@ -237,10 +237,10 @@ class GpuChip(ChipBase):
                                             "so per-FLOP energies are calibrated here and a "
                                             "clock_hz above it is power-throttled (unset: "
                                             "clock_hz)")
-    tensor_flops_per_clk_per_sm: dict[Dtype, Positive] = Field(
+    tensor_flops_per_clk_per_sm: dict[TensorDtype, Positive] = Field(
         description="dense tensor-core FLOP per clock per SM, by dtype (x sms x clock_hz = "
         "the datasheet peak)")
-    tensor_flops_sparse_per_clk_per_sm: dict[Dtype, Positive] = Field(
+    tensor_flops_sparse_per_clk_per_sm: dict[TensorDtype, Positive] = Field(
         default_factory=dict, description="2:4 sparse tensor-core FLOP per clock per SM "
         "(dense-equivalent, as datasheets count them), by dtype; a dtype not listed runs 2:4 "
         "work at twice its dense rate")
@@ -317,8 +317,8 @@ class GpuChip(ChipBase):
     int8_weight_only: bool = Field(False, description="int8 weights meet 16-bit activations "
                                    "(weight-only W8A16: gpt-fast int8, TensorRT-LLM "
                                    "weight-only): each weight is dequantised before its "
-                                   "multiply-add; false: activations are int8 too (W8A8, or "
-                                   "FP8 on the int8 rate) on the int8 tensor cores")
+                                   "multiply-add; false: activations are int8 too (W8A8) "
+                                   "on the int8 tensor cores")
     dequant_gemv_efficiency: float = Field(0.865, gt=0, le=1, description="fraction of the "
                                            "streaming rate a weight-only int8 kernel (W8A16, "
                                            "dequantised in the SM) keeps (fitted)")
@@ -424,7 +424,7 @@ class McuChip(ChipBase):
                              "bytes")
     npu: NpuSpec | None = None
     core: str | None = Field(None, description="core class, e.g. cortex-m4" + HOST)
-    macs_per_cycle: dict[Dtype, Positive] | None = Field(
+    macs_per_cycle: dict[UnitDtype, Positive] | None = Field(
         None, description="SIMD MACs per cycle per dtype" + HOST)
     flash_wait_states: int | None = Field(None, ge=0, description="flash wait states at "
                                           "clock_hz (default 0)" + HOST)

@@ -35,6 +35,8 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
+from hwsim.validation.gpu_quant import FILES as QUANT_FILES
+from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_model
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
@@ -50,9 +52,10 @@ HELDOUT_FILES = ("neusight_gemm.csv", "neusight_gemm_new_presets.csv",
                  "neusight_forward_new_presets.csv", "aiconfigurator_gemm.csv",
                  "aiconfigurator_gemm_new_presets.csv", "aiconfigurator_attention.csv",
                  "aiconfigurator_attention_new_presets.csv", "llamacpp_decode_other_gpus.csv",
-                 "llamacpp_decode_heldout.csv")
+                 "llamacpp_decode_heldout.csv", *QUANT_FILES)
 # Issue 17's targets: median |error| per kind on held-out rows (GEMM on every GPU with data).
-TARGETS = {"gemm": 0.10, "attention": 0.12, "norm": 0.12, "decode": 0.08, "prefill": 0.10}
+TARGETS = {"gemm": 0.10, "attention": 0.12, "norm": 0.12, "decode": 0.08, "prefill": 0.10,
+           "fp8 gemm": 0.10, "w4a16 gemm": 0.10}
 # NeuSight (Lee et al., ASPLOS 2025) as issue 17 quotes it: 9.7 % mean latency error over 7 GPUs
 # (6.1 % on H100); its own predictions, not hwsim's. Its per-row inference errors (summary/
 # nvidia_inf.csv) ride along in the forward-pass CSVs for a same-rows comparison.
@@ -129,7 +132,8 @@ def _decode_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 _KINDS: dict[str, tuple[str, float, Callable[[dict[str, str], Any], float]]] = {
     "gemm": ("latency_us", 1e-6, _gemm_s), "norm": ("latency_us", 1e-6, _norm_s),
     "attention": ("latency_us", 1e-6, _attention_s), "prefill": ("latency_ms", 1e-3, _forward_s),
-    "decode": ("value", -1.0, _decode_s)}
+    "decode": ("value", -1.0, _decode_s), "fp8 gemm": ("latency_us", 1e-6, quant_gemm_s),
+    "w4a16 gemm": ("latency_us", 1e-6, quant_gemm_s)}
 
 
 def harness(name: str) -> dict[str, Any] | None:
@@ -145,6 +149,8 @@ def harness(name: str) -> dict[str, Any] | None:
 
 def file_kind(name: str) -> str:
     """The kind a held-out CSV holds (its validator and its target)."""
+    if name in QUANT_FILES:
+        return QUANT_FILES[name]
     for stem, kind in (("_gemm", "gemm"), ("_norm", "norm"), ("_attention", "attention"),
                        ("_forward", "prefill"), ("_decode", "decode")):
         if stem in name:
@@ -153,7 +159,7 @@ def file_kind(name: str) -> str:
 
 
 def _case(kind: str, r: dict[str, str]) -> str:
-    if kind == "gemm":
+    if kind.endswith("gemm"):
         b = f"{r['batch']}x" if r.get("batch", "1") not in ("", "1") else ""
         return f"{r.get('op', 'gemm')} {b}{r['m']}x{r['n']}x{r['k']} {r['dtype']}"
     if kind == "norm":

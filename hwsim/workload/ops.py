@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 
 from hwsim.config.base import StrictModel
 from hwsim.config.sparsity import DenseSpec, SparsitySpec
-from hwsim.units import DTYPE_BYTES, Dtype
+from hwsim.units import BITS_PER_BYTE, DTYPE_BYTES, Dtype, weight_bits
 from hwsim.workload.attention import AttentionShape, visible_pairs
 
 # Accumulators are 32-bit for every operand type (int32 for integers, fp32 for floats), as in
@@ -43,6 +43,10 @@ class OpBase(StrictModel):
     @property
     def dtype_bytes(self) -> int:
         return DTYPE_BYTES[self.dtype]
+
+    def _weights_bytes(self, elements: int) -> int:
+        """Bytes of ``elements`` stored weights (4-bit weights pack two to a byte)."""
+        return -(-elements * weight_bits(self.dtype) // BITS_PER_BYTE)
 
     @property
     def flops(self) -> int:
@@ -76,7 +80,7 @@ class MatmulOp(OpBase):
 
     @property
     def weight_bytes(self) -> int:
-        return self.k * self.n * self.batch * self.dtype_bytes if self.b_is_weight else 0
+        return self._weights_bytes(self.k * self.n * self.batch) if self.b_is_weight else 0
 
 
 class Conv2dOp(OpBase):
@@ -115,7 +119,7 @@ class Conv2dOp(OpBase):
 
     @property
     def weight_bytes(self) -> int:
-        return self.k * self.r * self.s * (self.c // self.groups) * self.dtype_bytes
+        return self._weights_bytes(self.k * self.r * self.s * (self.c // self.groups))
 
 
 class AttentionOp(OpBase):
@@ -193,7 +197,7 @@ class EmbeddingOp(OpBase):
 
     @property
     def weight_bytes(self) -> int:
-        return self.vocab * self.dim * self.dtype_bytes
+        return self._weights_bytes(self.vocab * self.dim)
 
 
 class RouterOp(OpBase):
@@ -211,7 +215,7 @@ class RouterOp(OpBase):
 
     @property
     def weight_bytes(self) -> int:
-        return self.d_model * self.experts * self.dtype_bytes
+        return self._weights_bytes(self.d_model * self.experts)
 
 
 class MoeOp(OpBase):
@@ -241,7 +245,7 @@ class MoeOp(OpBase):
 
     @property
     def weight_bytes(self) -> int:
-        return self.experts * self.matrices * self.d_model * self.d_ff * self.dtype_bytes
+        return self._weights_bytes(self.experts * self.matrices * self.d_model * self.d_ff)
 
 
 class RecurrentOp(OpBase):
@@ -266,7 +270,7 @@ class RecurrentOp(OpBase):
 
     @property
     def weight_bytes(self) -> int:
-        return self.gates * self.hidden * (self.inputs + self.hidden) * self.dtype_bytes
+        return self._weights_bytes(self.gates * self.hidden * (self.inputs + self.hidden))
 
 
 Op = Annotated[

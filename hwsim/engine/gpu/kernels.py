@@ -1,6 +1,7 @@
 """Analytic GPU kernel costs: GEMMs as CTA tiles in waves (:mod:`hwsim.engine.gpu.tensor_gemm`,
-weight-only int8 in :mod:`hwsim.engine.gpu.weight_only`), FlashAttention-style attention,
-bandwidth-bound vector kernels. Times in seconds, traffic in bytes per memory level.
+weight-only int8 and int4 in :mod:`hwsim.engine.gpu.weight_only` and ``weight_only_int4``),
+FlashAttention-style attention, bandwidth-bound vector kernels. Times in seconds, traffic in
+bytes per memory level.
 
 A kernel's time is ``launch + max(compute, L2 traffic / L2 bandwidth, DRAM traffic / sustained
 DRAM bandwidth)``: tensor-core math, on-chip operand movement and DRAM streaming overlap (they do
@@ -17,6 +18,7 @@ from hwsim.engine.gpu.rates import cuda_peak, dram_bw, kernel_overhead_s, l2_bw,
 from hwsim.engine.gpu.softmax import softmax_input_passes
 from hwsim.engine.gpu.tensor_gemm import FLASH_Q_BLOCK, tensor_gemm
 from hwsim.engine.gpu.weight_only import weight_only_gemm
+from hwsim.engine.gpu.weight_only_int4 import marlin_gemm
 from hwsim.mapping.primitives import GemmWork, VectorWork
 from hwsim.workload.attention import AttentionShape
 
@@ -34,9 +36,12 @@ __all__ = ["KernelCost", "attention_cost", "cuda_peak", "dram_bw", "gemm_cost",
 def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) -> KernelCost:
     """A (grouped/batched) GEMM as the framework runs it: int8 weights on a chip with
     ``int8_weight_only`` take the faster weight-only (W8A16) kernel
-    (:mod:`hwsim.engine.gpu.weight_only`); everything else runs on the tensor cores."""
+    (:mod:`hwsim.engine.gpu.weight_only`), int4 weights the Marlin-style W4A16 kernel
+    (:mod:`hwsim.engine.gpu.weight_only_int4`); everything else runs on the tensor cores."""
     if dtype == "int8" and w.b_is_weight and chip.int8_weight_only:
         return weight_only_gemm(w, chip, gather=gather)
+    if dtype == "int4" and w.b_is_weight:
+        return marlin_gemm(w, chip, gather=gather)
     return tensor_gemm(w, chip, dtype, gather=gather)
 
 

@@ -5,12 +5,17 @@ core clock."""
 from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
+from hwsim.errors import input_error
 
 # NVIDIA A100 Tensor Core GPU Architecture whitepaper: L2 read bandwidth 5120 bytes/clk, 108 SMs.
 A100_L2_BYTES_PER_CLK = 5120.0
 A100_SMS = 108
-# fp16 and bf16 share a tensor rate on every NVIDIA part since Ampere; int16 runs as fp16.
-TENSOR_TWINS = {"fp16": "bf16", "bf16": "fp16", "int16": "fp16"}
+# fp16 and bf16 share a tensor rate on every NVIDIA part since Ampere; int16 runs as fp16; int4
+# is weight-only (W4A16, hwsim.units.Dtype): everything but its weights runs as fp16.
+TENSOR_TWINS = {"fp16": "bf16", "bf16": "fp16", "int16": "fp16", "int4": "fp16"}
+# Dtypes only some tensor cores have: asked of a chip that does not list them, the math has no
+# rate to fall back on (fp8 needs Hopper or Ada: NVIDIA H100 whitepaper, Ada whitepaper).
+NATIVE_ONLY = ("fp8",)
 # A 2:4 sparse tensor core doubles the dense rate (NVIDIA A100 whitepaper, "Fine-grained
 # structured sparsity"; the same factor in the H100, Ada and Orin datasheets).
 NM_SPARSE_SPEEDUP = 2.0
@@ -59,6 +64,11 @@ def tensor_peak(chip: GpuChip, dtype: str, sparse: bool = False) -> float:
     for key in (dtype, TENSOR_TWINS.get(dtype, dtype)):
         if key in table:
             return per_chip(chip, table[key])
+    if dtype in NATIVE_ONLY and dtype not in chip.tensor_flops_per_clk_per_sm:
+        raise input_error(chip.name, f"{chip.name} has no {dtype} tensor cores",
+                          field="tensor_flops_per_clk_per_sm", given=dtype,
+                          hint=f"{dtype} math needs a chip that lists it (Hopper: h100-sxm, "
+                          "h200-sxm; Ada: l4, rtx-4090); use bf16 or int8 on this one")
     if sparse:
         return NM_SPARSE_SPEEDUP * tensor_peak(chip, dtype)
     if dtype == "fp32":
