@@ -63,6 +63,11 @@ class SparseFeatures(StrictModel):
     output_group: int = Field(8, ge=1, le=4096, description="pe_join=cartesian: output "
                               "channels per group (SCNN's Kc) whose weights form one input "
                               "channel's weight vector stream")
+    activation_group: int | None = Field(
+        None, ge=1, le=4096, description="pe_join=cartesian: activations (output rows) per "
+        "group whose products one accumulator tile holds, so an input channel's activation "
+        "vector stream is at most this long (DSTC: 32 rows of a 32x32 output tile); unset: the "
+        "PE's whole planar tile of activations (SCNN)")
     load_balance: Literal["none", "greedy"] = Field(
         "none", description="pe_join=intersect on an output-stationary array: none, a fold "
         "lasts as long as its busiest lane; greedy (SparTen), work is spread so a fold lasts "

@@ -10,6 +10,10 @@ row here is held out: nothing in the presets or the engine was fitted to it.
   layer, with the same weight and activation densities, on ``eyeriss-v2-like`` reduced to one
   lane and one MAC column, and compares the speedup over the same PE running the layer dense
   (dense compute cycles / sparse compute cycles against dense MACs / ground-truth cycles).
+- ``dstc``: the Dual-side Sparse Tensor Core (Wang et al., ISCA 2021) on a 4096^3 GEMM at nine
+  sparse (A, B) density pairs (Sparseloop's validation, Wu et al. MICRO 2022, Fig. 13); the ground
+  truth is DSTC's Fig. 21 as the artifact ships it. hwsim runs the same GEMM on ``dstc-like``
+  and compares the latency normalised to the same GEMM dense (sparse / dense).
 - ``scnn``: SCNN's per-layer speedup and energy vs its dense twin on AlexNet, VGGNet and two
   GoogLeNet inception modules (the paper's Fig. 1/9/11, read from its vector charts), in
   ``sparse_accel_scnn.py``.
@@ -29,9 +33,9 @@ from typing import Any
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
 from hwsim.presets import reference_dir
-from hwsim.workload.load import conv2d
+from hwsim.workload.load import conv2d, gemm
 
-DESIGNS = ("eyeriss_v2", "scnn", "sparten")
+DESIGNS = ("eyeriss_v2", "dstc", "scnn", "sparten")
 PE_OVERRIDES = {"array.rows": 1, "array.cols": 1}  # one PE, one MAC (Sparseloop Fig. 12)
 
 
@@ -98,6 +102,41 @@ def eyeriss_v2_rows() -> list[Row]:
     return rows
 
 
+def _latency_s(chip: Any, m: int, n: int, k: int, sparsity: list[str] | None) -> float:
+    model = gemm(m, n, k, dtype="fp16", name="gemm")
+    return float(simulate(model, chip, batch=1, sparsity=sparsity,
+                          fidelity="analytic").total.latency_s)
+
+
+def dstc_rows() -> list[Row]:
+    """Sparseloop Fig. 13: DSTC's GEMM latency normalised to dense per (A, B) density pair.
+
+    A (M x K) is hwsim's activation operand, B (K x N) the weight operand."""
+    chip = load_chip("dstc-like")
+    table = _read("dstc", "sparseloop_fig13_gemm_latency.csv")
+    dense_ref = next(r for r in table if r["split"] == "dense_reference")
+    shape = tuple(int(dense_ref[c]) for c in ("m", "n", "k"))
+    dense_s = _latency_s(chip, *shape, None)
+    rows = []
+    for lay in table:
+        if lay["split"] == "dense_reference":
+            continue
+        if tuple(int(lay[c]) for c in ("m", "n", "k")) != shape:
+            raise ValueError(f"DSTC row {lay} is not the dense reference's GEMM {shape}")
+        d_a, d_b = float(lay["a_density"]), float(lay["b_density"])
+        sparse_s = _latency_s(chip, *shape, [f"*:relu:density={d_a},weight_density={d_b}"])
+        peer = lay["sparseloop_uniform_normalized"]
+        rows.append(Row("dstc", "dstc-like", "gemm 4096x4096x4096", f"A{d_a:.1f}_B{d_b:.1f}",
+                        "latency_vs_dense", d_a, d_b,
+                        float(lay["ground_truth_latency"]) / float(
+                            dense_ref["ground_truth_latency"]),
+                        sparse_s / dense_s, float(peer) if peer else None,
+                        "Wang et al., ISCA 2021, Fig. 21 via Wu et al., MICRO 2022, Fig. 13 "
+                        "(the Sparseloop artifact's baseline.yaml)", lay["split"] == "held_out",
+                        unit="x (sparse / dense latency)"))
+    return rows
+
+
 def _median_abs(rows: list[Row], peer: bool = False) -> float | None:
     errs = [abs(r.to_dict()["peer_error"] if peer else r.error) for r in rows
             if r.held_out and (r.peer is not None or not peer)]
@@ -120,7 +159,7 @@ def report() -> dict[str, Any]:
     """Rows (held-out first), the median |error| per design, and the gaps."""
     from hwsim.validation.sparse_accel_scnn import network_figures, scnn_rows
 
-    rows = eyeriss_v2_rows() + scnn_rows(Row)
+    rows = eyeriss_v2_rows() + dstc_rows() + scnn_rows(Row)
     rows.sort(key=lambda r: (not r.held_out, r.design, r.workload, r.layer))
     by_design = {}
     for design in DESIGNS:
@@ -132,4 +171,5 @@ def report() -> dict[str, Any]:
     return {"rows": [r.to_dict() for r in rows], "by_design": by_design,
             "target_median_abs_error": 0.10, "gaps": _gaps(),
             "scnn_networks": network_figures(),
-            "reference": "hwsim/data/reference/accelerator/{eyeriss_v2,scnn,sparten}/SOURCES.md"}
+            "reference": "hwsim/data/reference/accelerator/{eyeriss_v2,dstc,scnn,sparten}/"
+            "SOURCES.md"}

@@ -18,7 +18,10 @@ take depends on how the PE pairs the nonzeros (``sparse_features.pe_join``):
   per bank per cycle, so fewer banks than products throttle the array to banks/(F I)), and all
   PEs of an output group wait for the one with the most activation vectors summed over the
   input channels (inter-PE imbalance: the weights are broadcast, so only the activation tiles
-  differ; the expected maximum over PEs of that sum, normal approximation).
+  differ; the expected maximum over PEs of that sum, normal approximation). The same join
+  is the Dual-side Sparse Tensor Core's outer product (Wang et al., ISCA 2021): per k the
+  nonzeros of an A column segment times those of a B row segment, the segments bounded by the
+  accumulator's output tile (``activation_group`` x ``output_group``, 32 x 32 there).
 
 The result is an effective K for the engine's fold formulas: the dense K times the ratio of
 the PE's sparse cycles to its dense cycles, so the array's own fold and fill timing stays the
@@ -87,12 +90,16 @@ def cartesian_ratio(d_a: float, d_w: float, m: int, n: int, k: int, window: int,
                     rows: int, cols: int, feat: SparseFeatures) -> float:
     """SCNN PE cycles of the sparse GEMM over its dense cycles on the same multipliers.
 
-    ``m`` output positions (the planar tile is split over the PEs), ``n`` output channels (in
-    groups of ``output_group``), ``k = C * window`` (window = R*S for a convolution)."""
+    ``m`` output positions (the planar tile is split over the PEs, in groups of
+    ``activation_group`` when set), ``n`` output channels (in groups of ``output_group``),
+    ``k = C * window`` (window = R*S for a convolution)."""
     f, i = feat.cartesian_f, feat.cartesian_i
-    pes = max(1, rows // f) * max(1, cols // i)
+    # F x I multiplier arrays in the rows x cols multipliers, however they are oriented
+    pes = max(1, (rows * cols) // (f * i))
     channels = max(1, k // max(1, window))
     v_a = max(1, math.ceil(m / pes))
+    if feat.activation_group is not None:  # the accumulator tile bounds the vector stream
+        v_a = min(v_a, feat.activation_group)
     v_w = min(n, feat.output_group) * max(1, window)
     dense = math.ceil(v_w / f) * math.ceil(v_a / i)
     w_vectors = expected_ceil_binomial(v_w, d_w, f)
