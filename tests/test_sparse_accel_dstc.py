@@ -6,8 +6,9 @@ Measured on this branch: hwsim's median |error| 5.15 % over the nine rows (-5.2 
 within 5.2 % where A is at most half dense, +9 to +11.5 % at A = 0.7 and 0.9, where the
 per-step passes of 8 A nonzeros round up to the dense pass count and the real core is faster,
 docs/sparse-accelerators.md); Sparseloop's uniform model 5.83 % on the eight rows it plots
-(it under-predicts the sparse rows by up to 20 %). Pinned with a margin of one percentage
-point, so a change to the Cartesian-product path that moves these fails here.
+(it under-predicts the sparse rows by up to 20 %), hwsim 7.02 % on those eight. Pinned with
+a margin of one percentage point, so a change to the Cartesian-product path that moves these
+fails here.
 """
 
 from __future__ import annotations
