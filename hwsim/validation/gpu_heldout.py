@@ -18,8 +18,8 @@ targets. Harnesses differ, so each kind is simulated as it was measured:
   ``hwsim.report.validate_gpu.other_gpu_rows`` runs them;
 - NeuSight's forward passes are eager PyTorch wall-clock runs of whole HuggingFace models: built
   as the kernels eager fp32 HuggingFace launches (:mod:`hwsim.workload.eager_hf`: scores
-  materialised, operand copies, GPT-2's eight-kernel GELU), with the preset's own launch
-  overhead, as in ``hwsim.report.validate_gpu``.
+  materialised, operand copies, GPT-2's eight-kernel GELU, ATen's eager LayerNorm), with the
+  preset's own launch overhead, as in ``hwsim.report.validate_gpu``.
 
 Rows for a GPU without a preset in this install are skipped (counted, not an error).
 """
@@ -120,7 +120,7 @@ def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     model = eager_hf_model(NEUSIGHT_FAMILY[r["model"]], layers=int(r["layers"]),
                            d_model=int(r["d_model"]), heads=int(r["heads"]),
                            d_ff=int(r["d_ff"]), vocab=int(r["vocab"]), seq=int(r["seq"]))
-    return _latency_s(model, r["preset"], int(r["batch"]), harness)
+    return _latency_s(model, r["preset"], int(r["batch"]), NEUSIGHT_STACK | (harness or {}))
 
 
 def _decode_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
