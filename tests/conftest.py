@@ -15,6 +15,19 @@ settings.load_profile("hwsim")
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _validate_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`hwsim validate gpu` caches its sections per user (hwsim.validation.result_cache): tests
+    keep theirs in a session folder, never the developer's ~/.cache, and share it (one compute
+    per session)."""
+    from hwsim.validation.result_cache import CACHE_ENV
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("hwsim-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.kernels import gemm_cost, kernel_overhead_s, norm_cost
+from hwsim.engine.gpu.kernels import gemm_cost, kernel_overhead_s
+from hwsim.engine.gpu.norm import norm_cost
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import GemmWork, VectorWork
 from hwsim.report import validate_gpu as vg

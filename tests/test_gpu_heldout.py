@@ -127,7 +127,8 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     # prefill 4.0 % (H100 2.1 %, L4 7.6 %, T4 18.1 %).
     assert overall["gemm"]["median_abs_error"] < 0.22
     assert overall["attention"]["median_abs_error"] < 0.13
-    assert overall["norm"]["median_abs_error"] < 0.18
+    # Norm: eager ATen LayerNorm and GDDR6's fitted bandwidth (L4 12.4 -> 1.9 %, T4 19.9 -> 4.6 %).
+    assert overall["norm"]["median_abs_error"] < 0.06
     assert overall["prefill"]["median_abs_error"] < 0.06
     h100 = {s["kind"]: s for s in report["summary"] if s["chip"] == "h100-sxm"}
     assert h100["prefill"]["median_abs_error"] < 0.05

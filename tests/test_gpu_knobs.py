@@ -12,7 +12,8 @@ import pytest
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec, TopKSpec
-from hwsim.engine.gpu.kernels import gemm_cost, norm_cost
+from hwsim.engine.gpu.kernels import gemm_cost
+from hwsim.engine.gpu.norm import norm_cost
 from hwsim.engine.gpu.rates import cuda_peak, l2_bw, tensor_peak
 from hwsim.engine.simulate import simulate
 from hwsim.errors import HwsimError

@@ -13,6 +13,7 @@ import pytest
 
 from hwsim.calibration.fit import FitProblem, Param, fit
 from hwsim.calibration.forward_problem import eager_forward_problem, predict
+from hwsim.calibration.gddr_stream import NEUSIGHT_STACK
 from hwsim.calibration.problems import PROVIDERS, fit_problems, load_provider
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets
@@ -97,8 +98,9 @@ def test_forward_problem_layer_shortcut_matches_the_full_model() -> None:
     model = eager_hf_model(NEUSIGHT_FAMILY[str(row["model"])], layers=int(row["layers"]),
                            d_model=int(row["d_model"]), heads=int(row["heads"]),
                            d_ff=int(row["d_ff"]), vocab=int(row["vocab"]), seq=int(row["seq"]))
+    # The problem runs NeuSight's stack (eager ATen LayerNorm) with the candidate values.
     full = simulate(model, str(row["preset"]), batch=int(row["batch"]),
-                    chip_overrides=values).total.latency_s
+                    chip_overrides=NEUSIGHT_STACK | values).total.latency_s
     assert predict(values, row) == pytest.approx(full, rel=1e-9)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from hwsim.calibration.fit import FitProblem, Param
+from hwsim.calibration.gddr_stream import NEUSIGHT_STACK
 from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
 from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
@@ -36,7 +37,7 @@ def _latency_s(preset: str, family: str, layers: int, d_model: int, heads: int, 
                vocab: int, seq: int, batch: int, gemm_eff: float, dram_eff: float) -> float:
     one = eager_hf_model(family, layers=1, d_model=d_model, heads=heads, d_ff=d_ff,  # type: ignore[arg-type]
                          vocab=vocab, seq=seq)
-    over = {"gemm_efficiency": gemm_eff, "dram_efficiency": dram_eff}
+    over = NEUSIGHT_STACK | {"gemm_efficiency": gemm_eff, "dram_efficiency": dram_eff}
     res = simulate(one, preset, batch=batch, chip_overrides=over)
     layer_s = sum(op.latency_s for op in res.ops if op.name.startswith("layer0."))
     return res.total.latency_s + (layers - 1) * layer_s

@@ -23,11 +23,17 @@ def validate_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="mcu: also every layer "
                                             "against Vela's per-layer cycles")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="gpu: recompute the held-out "
+                                           "rows and refits instead of reading the user cache "
+                                           "(hwsim.validation.result_cache)")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
     kinds = ("gpu", "mcu", "accelerator", "sparse-accel", "serving")
     if kind not in kinds:
         raise choice_error("kind", kind, kinds)
+    if no_cache and kind != "gpu":
+        raise input_error("--no-cache", "only `validate gpu` caches its results",
+                          hint="drop --no-cache")
     if kind == "serving" and not per_layer:
         _validate_serving(as_json)
         return
@@ -43,7 +49,7 @@ def validate_cmd(
     if kind == "sparse-accel":
         _validate_sparse_accel(as_json)
         return
-    _validate_gpu(as_json)
+    _validate_gpu(as_json, use_cache=not no_cache)
 
 
 def _validate_serving(as_json: bool) -> None:
@@ -57,17 +63,19 @@ def _validate_serving(as_json: bool) -> None:
     print_serving(doc)
 
 
-def _validate_gpu(as_json: bool) -> None:
+def _validate_gpu(as_json: bool, use_cache: bool = True) -> None:
     from hwsim.report.validate_gpu import group_means, validation_rows
     from hwsim.validation.gpu_heldout import calibration_decode, heldout_report
     from hwsim.validation.gpu_logo import logo_report
     from hwsim.validation.gpu_power_heldout import power_report
+    from hwsim.validation.result_cache import cached
 
-    heldout = heldout_report()
-    rows = validation_rows()
+    # Each section is cached under a digest of every input (code, presets, constants, data).
+    heldout = cached("heldout", heldout_report, use_cache=use_cache)
+    rows = cached("calibration", validation_rows, use_cache=use_cache)
     heldout["decode_from_calibration"] = calibration_decode(rows)
-    logo = logo_report()
-    heldout["power"] = power_report()
+    logo = cached("leave_one_gpu_out", logo_report, use_cache=use_cache)
+    heldout["power"] = cached("power", power_report, use_cache=use_cache)
     if as_json:
         doc = {"heldout": heldout, "leave_one_gpu_out": logo, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

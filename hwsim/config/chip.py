@@ -315,6 +315,12 @@ class GpuChip(ChipBase):
         "shared memory and reads it once (recent PyTorch, cunn_SoftMaxForwardSmem); false: "
         "rows over 1024 elements are read three times (PyTorch before that kernel) - "
         "hwsim.engine.gpu.softmax")
+    norm_kernel: Literal["compiled", "eager"] = Field(
+        "compiled", description="the framework's row-wise norm kernel: compiled "
+        "(torch.compile/Inductor: rows over 1024 elements walked three times, repeats from L1 "
+        "while resident rows fit) or eager (ATen vectorized_layer_norm_kernel: one 128-thread "
+        "CTA per row read twice, the repeat from L2 while resident rows fit, waves of rows) - "
+        "hwsim.engine.gpu.norm")
     attention_kernel: Literal["fa2", "fa3"] = Field(
         "fa2", description="FlashAttention generation the frameworks run: fa3 (warp-specialised "
         "wgmma, Hopper) or fa2 (mma.sync, Ampere/Ada/Turing); sets the attention kernel's tiles "

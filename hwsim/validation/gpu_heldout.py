@@ -5,10 +5,11 @@ Each CSV row is simulated through the public API (``hwsim.simulate`` on a GPU pr
 with its measured latency; the summary is the median |error| per GPU and kind against issue 17's
 targets. Harnesses differ, so each kind is simulated as it was measured:
 
-- NeuSight's norm rows are simulated as profiler kernel durations: no host launch cost
-  (``launch_overhead_s`` 0); its GEMM rows as what its collector measured, CUDA events around
-  one eager PyTorch call (``neusight/Dataset/collect.py``), so the preset's launch overhead
-  applies;
+- NeuSight's rows are what its collector measured, CUDA events around one eager PyTorch call
+  (``neusight/Dataset/collect.py``, ``measure_once``; the profiler run only names the kernels):
+  its GEMM rows with the preset's launch overhead, its layernorm/softmax rows with the eager
+  dispatch fitted on its T4 training rows (:mod:`hwsim.calibration.gddr_stream`) and PyTorch
+  2.1's three-read softmax kernel (``softmax_smem`` false);
 - AIConfigurator's rows time the framework op (``torch.nn.functional.linear``, vLLM's attention
   forward) replayed in a CUDA graph: hwsim's CUDA-graph mode (``cuda_graphs``: the per-kernel GPU
   time ``graph_kernel_overhead_s`` fitted on gpt-fast, no host launch);
@@ -17,8 +18,8 @@ targets. Harnesses differ, so each kind is simulated as it was measured:
   ``hwsim.report.validate_gpu.other_gpu_rows`` runs them;
 - NeuSight's forward passes are eager PyTorch wall-clock runs of whole HuggingFace models: built
   as the kernels eager fp32 HuggingFace launches (:mod:`hwsim.workload.eager_hf`: scores
-  materialised, operand copies, GPT-2's eight-kernel GELU), with the preset's own launch
-  overhead, as in ``hwsim.report.validate_gpu``.
+  materialised, operand copies, GPT-2's eight-kernel GELU, ATen's eager LayerNorm), with the
+  preset's own launch overhead, as in ``hwsim.report.validate_gpu``.
 
 Rows for a GPU without a preset in this install are skipped (counted, not an error).
 """
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from hwsim.calibration.gddr_stream import NEUSIGHT_STACK, eager_overhead_s
 from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
@@ -101,6 +103,8 @@ def norm_op(r: Mapping[str, Any]) -> VectorOp:
 
 
 def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
+    if harness is None:  # NeuSight's eager-call timing: this op's fitted host dispatch
+        harness = NEUSIGHT_STACK | {"launch_overhead_s": eager_overhead_s(norm_op(r).name)}
     return _latency_s(_one(norm_op(r)), r["preset"], 1, harness)
 
 
@@ -116,7 +120,7 @@ def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     model = eager_hf_model(NEUSIGHT_FAMILY[r["model"]], layers=int(r["layers"]),
                            d_model=int(r["d_model"]), heads=int(r["heads"]),
                            d_ff=int(r["d_ff"]), vocab=int(r["vocab"]), seq=int(r["seq"]))
-    return _latency_s(model, r["preset"], int(r["batch"]), harness)
+    return _latency_s(model, r["preset"], int(r["batch"]), NEUSIGHT_STACK | (harness or {}))
 
 
 def _decode_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
@@ -142,7 +146,7 @@ def harness(name: str) -> dict[str, Any] | None:
         return GRAPH_REPLAY
     # NeuSight's GEMM rows time one eager PyTorch call between two CUDA events
     # (neusight/Dataset/collect.py, measure_once): the launch is inside the time.
-    if "_forward" in name or "_decode" in name or "neusight_gemm" in name:
+    if "_forward" in name or "_decode" in name or "neusight_" in name:
         return None
     return KERNEL_TIMED
 

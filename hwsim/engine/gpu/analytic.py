@@ -20,10 +20,10 @@ from hwsim.engine.gpu.kernels import (
     KernelCost,
     attention_cost,
     gemm_cost,
-    norm_cost,
     softmax_cost,
     vector_cost,
 )
+from hwsim.engine.gpu.norm import norm_cost
 from hwsim.engine.gpu.rows import OpTally, gpu_total
 from hwsim.engine.result import OpResult, Total
 from hwsim.mapping.primitives import GemmWork, MoveWork, VectorWork, lower

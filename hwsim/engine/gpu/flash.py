@@ -130,8 +130,10 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
     t = tiles(fam, shape.head_dim, decode)
     # FA3 packs a K/V head's query heads as rows whenever the queries are varlen (vLLM's
     # cu_seqlens_q) or the KV cache is paged (hopper/flash_api.cpp get_pack_gqa,
-    # should_pack_gqa); FA2 only in its decode swap (below).
-    packed = shape.group > 1 and (fam == "fa3" or decode)
+    # should_pack_gqa); FA2 only in its decode swap, which needs exactly one query per
+    # sequence (csrc/flash_attn/flash_api.cpp mha_varlen_fwd: seqlenq_ngroups_swapped =
+    # max_seqlen_q == 1 && num_heads > num_heads_k && ...), not a short prefill.
+    packed = shape.group > 1 and (fam == "fa3" or (decode and shape.seq_q == 1))
     per_block = key_tiles_per_block(shape, t, packed)
     heads = shape.kv_heads if packed else shape.heads
     grid = batch * heads * len(per_block)

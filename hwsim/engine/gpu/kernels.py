@@ -29,7 +29,7 @@ from hwsim.workload.attention import AttentionShape
 FLASH_KV_BLOCK = 64
 
 __all__ = ["KernelCost", "attention_cost", "cuda_peak", "dram_bw", "gemm_cost",
-           "kernel_overhead_s", "l2_bw", "norm_cost", "softmax_cost", "tensor_peak",
+           "kernel_overhead_s", "l2_bw", "softmax_cost", "tensor_peak",
            "vector_cost"]
 
 
@@ -105,37 +105,6 @@ def vector_cost(w: VectorWork, chip: GpuChip, input_passes: float = 1.0) -> Kern
         dram_s=traffic / dram_bw(chip), launch_s=kernel_overhead_s(chip), cuda_flops=flops,
         l2_bytes=traffic, dram_bytes=traffic, unit="cuda",
         mapping={"kernel": "elementwise", "input_passes": input_passes})
-
-
-# A compiled (Triton/Inductor) norm keeps a row in registers ("persistent reduction") when it has
-# at most this many elements (torch/_inductor/codegen/triton.py, should_use_persistent_reduction:
-# threshold 1024 for inner reductions); longer rows are looped over in RBLOCK chunks.
-PERSISTENT_ROW_ELEMENTS = 1024
-# A looped layernorm walks its row three times: sum (mean), sum of squared deviations
-# (variance), normalise. Evidence: LLMCompass's A100 4096x32768 layernorm takes 1.94x its
-# 32768x4096 twin (same bytes), more than the 1.5x any two-read kernel could cost.
-NORM_LOOPED_PASSES = 3.0
-# One row per CTA of 8 warps (Inductor's reduction config for 2048-element RBLOCKs).
-NORM_CTA_THREADS = 256
-
-
-def norm_cost(w: VectorWork, chip: GpuChip, row_elements: int | None) -> KernelCost:
-    """A row-wise norm kernel. Short rows are read once. Looped rows are walked
-    ``NORM_LOOPED_PASSES`` times; the repeat walks hit the SM's L1 while the rows of all
-    resident CTAs fit in it, and come from DRAM once they do not (streaming rows that overflow
-    an LRU cache evict each other before reuse, so the hit rate falls off a cliff)."""
-    passes = 1.0
-    info: dict[str, object] = {"kernel": "norm"}
-    if row_elements and row_elements > PERSISTENT_ROW_ELEMENTS:
-        row_bytes = w.bytes_in / max(w.elements, 1) * row_elements
-        resident_rows = chip.max_threads_per_sm // NORM_CTA_THREADS
-        l1 = chip.l1_smem_bytes_per_sm or chip.smem_bytes_per_sm
-        fits = resident_rows * row_bytes <= l1
-        passes = 1.0 if fits else NORM_LOOPED_PASSES
-        info |= {"looped": True, "rereads_on_chip": fits}
-    cost = vector_cost(w, chip, passes)
-    cost.mapping = info | {"input_passes": passes}
-    return cost
 
 
 def softmax_cost(w: VectorWork, chip: GpuChip, row_elements: int | None,
