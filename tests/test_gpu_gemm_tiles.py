@@ -23,7 +23,7 @@ from hwsim.engine.gpu.gemm_tiles import (
     resident_ctas,
     simt_issue_efficiency,
 )
-from hwsim.engine.gpu.rates import cuda_peak, l2_bw_per_busy_sm, tensor_peak
+from hwsim.engine.gpu.rates import cuda_peak, dram_bw, l2_bw_per_busy_sm, tensor_peak
 from hwsim.engine.gpu.tensor_gemm import math_path, tensor_gemm
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import GemmWork
@@ -88,7 +88,14 @@ def _numpy_choice(w: GemmWork, chip: GpuChip, dtype: str) -> tuple[tuple[int, in
         l2_s = np.array([(a + b) * math.ceil(w.k / split) * w.dtype_bytes
                          / l2_bw_per_busy_sm(chip, int(min(c, chip.sms)))
                          for (a, b), c in zip(tiles, ctas, strict=True)])
-        sm_s = per_sm * np.maximum(math_s, l2_s) + np.ceil(per_sm / res) * fill_s
+        # sm80 tensor kernels: a per-K-block latency floor and a C-tile store after the
+        # mainloop at the SM's share of DRAM bandwidth (sm90 and SIMT: neither).
+        floor_s = k_pad / path.k_block * path.k_block_cycles / chip.clock_hz
+        store_b = tiles[:, 0] * tiles[:, 1] * (4.0 if split > 1 else w.dtype_bytes)
+        epi_s = (store_b * np.minimum(ctas, chip.sms) / dram_bw(chip)
+                 if path.serial_epilogue else 0.0)
+        sm_s = per_sm * (np.maximum(np.maximum(math_s, l2_s), floor_s) + epi_s) \
+            + np.ceil(per_sm / res) * fill_s
         sm_s = np.where(ok, sm_s, np.inf)
         i = int(np.argmin(sm_s))
         if best is None or sm_s[i] < best[0]:
