@@ -88,14 +88,13 @@ def _numpy_choice(w: GemmWork, chip: GpuChip, dtype: str) -> tuple[tuple[int, in
         l2_s = np.array([(a + b) * math.ceil(w.k / split) * w.dtype_bytes
                          / l2_bw_per_busy_sm(chip, int(min(c, chip.sms)))
                          for (a, b), c in zip(tiles, ctas, strict=True)])
-        # sm80 tensor kernels: a per-K-block latency floor and a C-tile store after the
-        # mainloop at the SM's share of DRAM bandwidth (sm90 and SIMT: neither).
-        floor_s = k_pad / path.k_block * path.k_block_cycles / chip.clock_hz
-        store_b = tiles[:, 0] * tiles[:, 1] * (4.0 if split > 1 else w.dtype_bytes)
+        # sm80 tensor kernels store the C tile after the mainloop at the SM's share of DRAM
+        # bandwidth (sm90 kernels overlap it; SIMT's store is in its fitted fill).
+        store_b = (np.minimum(tiles[:, 0], w.m) * np.minimum(tiles[:, 1], w.n)
+                   * (4.0 if split > 1 else w.dtype_bytes))
         epi_s = (store_b * np.minimum(ctas, chip.sms) / dram_bw(chip)
                  if path.serial_epilogue else 0.0)
-        sm_s = per_sm * (np.maximum(np.maximum(math_s, l2_s), floor_s) + epi_s) \
-            + np.ceil(per_sm / res) * fill_s
+        sm_s = per_sm * (np.maximum(math_s, l2_s) + epi_s) + np.ceil(per_sm / res) * fill_s
         sm_s = np.where(ok, sm_s, np.inf)
         i = int(np.argmin(sm_s))
         if best is None or sm_s[i] < best[0]:

@@ -9,8 +9,8 @@ power-limit throttle - with candidate constants installed:
   PCIe 40GB and V100 PCIe 32GB, GPUs with no held-out role), timed as NeuSight timed them: CUDA
   events around one eager PyTorch call, so the launch is in the time (the preset's
   ``launch_overhead_s``);
-- tensor cores (:func:`tensor_problem`): ``tensor_tile_fill_cycles``,
-  ``tensor_graph_kernel_s`` and ``tensor_k_block_cycles`` on
+- tensor cores (:func:`tensor_problem`): ``tensor_tile_fill_cycles`` and
+  ``tensor_graph_kernel_s`` on
   ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
   A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
   as fitted.
@@ -51,20 +51,14 @@ SIMT_PARAMS = (
     Param("simt_mainloop_efficiency", 0.85, 0.3, 1.0, "fraction of the FP32 pipes' peak",
           "sustained share of the FP32 peak in a SIMT sgemm mainloop"),
 )
-# Starting points: a kernel of ~2.5 us (the smallest graph-replayed GEMMs of the fitting rows
-# take 4-6 us), a fill of ~2 us (one DRAM round trip plus the first stages' loads) and a K
-# block of ~600 cycles (a 128x128x32 block's mma.sync time at the A100 peak, 512 cycles): the
-# fit is not convex, and started at zero fill it settles where the kernel constant absorbs
-# every per-round cost [observed: 5.9 us per kernel, no fill, median |error| 0.088 vs 0.081].
+# Starting points: a fill of ~2 us (one DRAM round trip plus the first stages' loads) and a
+# kernel of ~2.5 us (the smallest graph-replayed GEMMs of the fitting rows take 4-6 us).
 TENSOR_PARAMS = (
     Param("tensor_tile_fill_cycles", 3000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "tensor-core pipeline fill per round of co-resident CTAs"),
     Param("tensor_graph_kernel_s", 2.5e-6, 0.0, 2.0e-5, "s per kernel",
           "fixed time of a tensor-core GEMM kernel replayed from a CUDA graph (launch gap, "
           "grid ramp-up and drain)"),
-    Param("tensor_k_block_cycles", 600.0, 0.0, 2.0e3, "cycles per K block",
-          "least time per 32-deep K block of an sm80 multistage mainloop (load latency over "
-          "the stages in flight)"),
 )
 
 
@@ -174,8 +168,7 @@ def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
         doc[p.name] = _entry(p, tensor, TENSOR_FILE)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
                           "(SIMT, tensor cores), the SIMT mainloop efficiency, the graph-"
-                          "replayed tensor-core kernel's fixed time and the sm80 K-block "
-                          "latency floor")
+                          "replayed tensor-core kernel's fixed time")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

@@ -174,9 +174,6 @@ class GpuGemmCalibration(StrictModel):
     tensor_graph_kernel_s: GpuPowerConstant = Field(
         description="fixed time of one tensor-core GEMM kernel replayed from a CUDA graph, "
         "beyond its CTAs' work: the graph's launch gap, the grid's ramp-up and drain")
-    tensor_k_block_cycles: GpuPowerConstant = Field(
-        description="least cycles a tensor-core CTA spends per K block when its multistage "
-        "pipeline is latency-bound (the global-load latency over the stages in flight)")
     simt_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
         "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")

@@ -24,7 +24,6 @@ class GemmConstants:
     simt_mainloop_efficiency: float
     tensor_tile_fill_cycles: float
     tensor_graph_kernel_s: float
-    tensor_k_block_cycles: float
 
 
 def load_gemm_calibration() -> GpuGemmCalibration:
@@ -39,8 +38,7 @@ def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
     return GemmConstants(simt_tile_fill_cycles=cal.simt_tile_fill_cycles.value,
                          simt_mainloop_efficiency=cal.simt_mainloop_efficiency.value,
                          tensor_tile_fill_cycles=cal.tensor_tile_fill_cycles.value,
-                         tensor_graph_kernel_s=cal.tensor_graph_kernel_s.value,
-                         tensor_k_block_cycles=cal.tensor_k_block_cycles.value)
+                         tensor_graph_kernel_s=cal.tensor_graph_kernel_s.value)
 
 
 GEMM_CALIBRATION = load_gemm_calibration()

@@ -84,8 +84,6 @@ class MathPath:
     # sm80 tensor-core kernels store each C tile after the CTA's mainloop (CUTLASS 2.x
     # epilogue); SIMT sgemm's store is inside its fitted fill; sm90 kernels overlap it.
     serial_epilogue: bool = False
-    # Least cycles per K block of a latency-bound multistage mainloop (0: never binds).
-    k_block_cycles: float = 0.0
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

@@ -129,14 +129,13 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             cta_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
             cta_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
                            if b_converts_per_s else 0.0)
-            # Epilogue: a non-persistent CTA stores its C tile after its mainloop, at its SM's
-            # share of DRAM bandwidth (split-K slices store fp32 partials).
-            epi_bytes = tm * tn * (4.0 if split > 1 else b)
+            # Epilogue: a non-persistent CTA stores its C tile (its rows and columns inside C:
+            # stores are predicated) after its mainloop, at its SM's share of DRAM bandwidth
+            # (split-K slices store fp32 partials).
+            epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b)
             cta_epi = (epi_bytes * min(ctas, chip.sms) / dram_bw(chip)
                        if path.serial_epilogue else 0.0)
-            # K depth: each K block waits at least the pipeline's per-block latency share.
-            cta_latency = k_padded / path.k_block * path.k_block_cycles / chip.clock_hz
-            sm_s = per_sm_ctas * (max(cta_math, cta_l2, cta_convert, cta_latency) + cta_epi) \
+            sm_s = per_sm_ctas * (max(cta_math, cta_l2, cta_convert) + cta_epi) \
                 + rounds * fill_s
             # Split-K: each slice writes fp32 partial sums that the last one reads back.
             partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
@@ -204,12 +203,10 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
                 * gemm_constants().simt_mainloop_efficiency)
         return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,
                         rate / chip.sms, gemm_constants().simt_tile_fill_cycles)
-    sm90 = chip.gemm_kernels == "sm90"
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency / chip.sms,
                     gemm_constants().tensor_tile_fill_cycles,
-                    serial_epilogue=not sm90,
-                    k_block_cycles=0.0 if sm90 else gemm_constants().tensor_k_block_cycles)
+                    serial_epilogue=chip.gemm_kernels != "sm90")
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,
