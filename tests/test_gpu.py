@@ -97,10 +97,8 @@ def test_llama2_7b_decode_is_bound_by_reading_the_weights() -> None:
     dram = r.total.bytes["offchip"]
     assert 12.9e9 <= dram <= 13.8e9
     assert r.total.latency_s >= dram / chip.offchip.bw_bytes_per_s
-    # Weight streaming plus kernel launches: within 30 % of the pure streaming time (measured
-    # 1.262 since the sm80 K-block latency floor of gpu_gemm.yaml; AIConfigurator's A100
-    # GEMVs run 1.2-1.4x their streaming time, e.g. 4x7168x10240 in 111.4 us vs 81.5 us).
-    assert r.total.latency_s <= 1.30 * dram / dram_bw(chip)
+    # Weight streaming plus kernel launches: within 25 % of the pure streaming time.
+    assert r.total.latency_s <= 1.25 * dram / dram_bw(chip)
     gemms = [op for op in r.ops if op.kind == "matmul"]
     assert all(op.bottleneck == "offchip" for op in gemms if op.bytes["offchip"] > 1e7)
 
