@@ -92,12 +92,14 @@ def test_tensor_dtypes_and_sparsity_follow_the_architecture(name: str) -> None:
 @pytest.mark.parametrize("name", DATASHEETS)
 def test_every_number_has_a_source(name: str) -> None:
     chip = _chip(name)
-    # Software-stack switches (graphs, weight-only kernels, FlashAttention generation, PyTorch's
-    # softmax kernel) describe the framework, not the datasheet; switches unset on datasheet
-    # presets (a user's cap, a power mode's base) need no source.
+    # Software-stack switches (graphs, weight-only kernels, FlashAttention and cuBLAS/CUTLASS
+    # GEMM kernel generations, PyTorch's softmax kernel) describe the framework, not the
+    # datasheet; switches unset on datasheet presets (a user's cap, a power mode's base) need
+    # no source.
     fields = set(type(chip).model_fields) - {"schema_version", "kind", "name", "description",
                                              "sources", "cuda_graphs", "int8_weight_only",
                                              "module_power_w", "attention_kernel",
+                                             "gemm_kernels",
                                              "softmax_smem", "norm_kernel", "power_limit_w",
                                              "power_mode_of",
                                              "math_energy_of"}
