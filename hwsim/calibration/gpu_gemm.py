@@ -9,8 +9,7 @@ power-limit throttle - with candidate constants installed:
   PCIe 40GB and V100 PCIe 32GB, GPUs with no held-out role), timed as NeuSight timed them: CUDA
   events around one eager PyTorch call, so the launch is in the time (the preset's
   ``launch_overhead_s``);
-- tensor cores (:func:`tensor_problem`): ``tensor_tile_fill_cycles`` and
-  ``tensor_graph_kernel_s`` on
+- tensor cores (:func:`tensor_problem`): ``tensor_tile_fill_cycles`` on
   ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
   A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
   as fitted.
@@ -51,14 +50,10 @@ SIMT_PARAMS = (
     Param("simt_mainloop_efficiency", 0.85, 0.3, 1.0, "fraction of the FP32 pipes' peak",
           "sustained share of the FP32 peak in a SIMT sgemm mainloop"),
 )
-# Starting points: a fill of ~2 us (one DRAM round trip plus the first stages' loads) and a
-# kernel of ~2.5 us (the smallest graph-replayed GEMMs of the fitting rows take 4-6 us).
 TENSOR_PARAMS = (
-    Param("tensor_tile_fill_cycles", 3000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
-          "tensor-core pipeline fill per round of co-resident CTAs"),
-    Param("tensor_graph_kernel_s", 2.5e-6, 0.0, 2.0e-5, "s per kernel",
-          "fixed time of a tensor-core GEMM kernel replayed from a CUDA graph (launch gap, "
-          "grid ramp-up and drain)"),
+    Param("tensor_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
+          "tensor-core pipeline fill per round of co-resident CTAs (an sm80 CTA's C-tile store "
+          "is costed apart)"),
 )
 
 
@@ -122,14 +117,14 @@ def simt_problem(ref_dir: Path | None = None,
 
 def tensor_problem(ref_dir: Path | None = None,
                    base: GemmConstants | None = None) -> FitProblem:
-    """The tensor-core constants' fit problem (the SIMT constants held at ``base``'s)."""
+    """The tensor-core constant's fit problem (the SIMT constants held at ``base``'s)."""
     b = base or gemm_constants()
     return FitProblem(name="gpu_gemm_tensor", params=TENSOR_PARAMS, rows=tensor_rows(ref_dir),
                       predict=lambda v, r: _predict(b, v, r))
 
 
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
-    """Fit the SIMT constants, then the tensor constants given them (deterministic)."""
+    """Fit the SIMT constants, then the tensor constant given them (deterministic)."""
     simt = fit(simt_problem(ref_dir))
     base = dataclasses.replace(gemm_constants(), **simt.values)
     return simt, fit(tensor_problem(ref_dir, base))
@@ -167,8 +162,7 @@ def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
     for p in TENSOR_PARAMS:
         doc[p.name] = _entry(p, tensor, TENSOR_FILE)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
-                          "(SIMT, tensor cores), the SIMT mainloop efficiency, the graph-"
-                          "replayed tensor-core kernel's fixed time")
+                          "(SIMT, tensor cores) and the SIMT mainloop efficiency")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

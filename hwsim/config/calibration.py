@@ -171,9 +171,6 @@ class GpuGemmCalibration(StrictModel):
         "epilogue's store")
     tensor_tile_fill_cycles: GpuPowerConstant = Field(
         description="the same for tensor-core GEMM CTAs (cp.async/TMA multistage pipelines)")
-    tensor_graph_kernel_s: GpuPowerConstant = Field(
-        description="fixed time of one tensor-core GEMM kernel replayed from a CUDA graph, "
-        "beyond its CTAs' work: the graph's launch gap, the grid's ramp-up and drain")
     simt_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
         "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")

@@ -306,8 +306,7 @@ class GpuChip(ChipBase):
     cuda_graphs: bool = Field(False, description="kernels are replayed from a CUDA graph "
                               "(torch.compile mode='reduce-overhead', llama.cpp since 2024): "
                               "each kernel costs graph_kernel_overhead_s instead of "
-                              "launch_overhead_s (a tensor-core GEMM: the shared fitted "
-                              "tensor_graph_kernel_s, configs/calibration/gpu_gemm.yaml)")
+                              "launch_overhead_s")
     graph_kernel_overhead_s: float = Field(6.73e-6, ge=0, description="fixed time per kernel "
                                            "inside a CUDA graph (inter-kernel gap, pipeline "
                                            "fill and drain), s (fitted)")

@@ -23,7 +23,6 @@ class GemmConstants:
     simt_tile_fill_cycles: float
     simt_mainloop_efficiency: float
     tensor_tile_fill_cycles: float
-    tensor_graph_kernel_s: float
 
 
 def load_gemm_calibration() -> GpuGemmCalibration:
@@ -37,8 +36,7 @@ def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
     """The values of a calibration document."""
     return GemmConstants(simt_tile_fill_cycles=cal.simt_tile_fill_cycles.value,
                          simt_mainloop_efficiency=cal.simt_mainloop_efficiency.value,
-                         tensor_tile_fill_cycles=cal.tensor_tile_fill_cycles.value,
-                         tensor_graph_kernel_s=cal.tensor_graph_kernel_s.value)
+                         tensor_tile_fill_cycles=cal.tensor_tile_fill_cycles.value)
 
 
 GEMM_CALIBRATION = load_gemm_calibration()

@@ -170,8 +170,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     return KernelCost(
         kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
         l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / dram_bw(chip) * slowdown,
-        launch_s=kernels * (gemm_constants().tensor_graph_kernel_s
-                            if chip.cuda_graphs and not simt else kernel_overhead_s(chip)),
+        launch_s=kernels * kernel_overhead_s(chip),
         tensor_flops=0.0 if simt else flops,
         cuda_flops=flops if simt else 0.0, smem_bytes=l2_total, l2_bytes=l2_total,
         dram_bytes=dram_total, wave_efficiency=best.wave_efficiency, mapping=info,
