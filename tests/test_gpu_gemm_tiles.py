@@ -140,3 +140,18 @@ def test_fill_cost_grows_with_rounds_not_with_k() -> None:
     rounds = int(shallow.mapping["waves"])  # type: ignore[call-overload]
     main_shallow = shallow.compute_s - rounds * fill_s
     assert deep.compute_s - rounds * fill_s == pytest.approx(4 * main_shallow, rel=1e-9)
+
+
+def test_sm80_ctas_store_their_tile_after_the_mainloop() -> None:
+    """An sm80 CTA's C-tile store follows its mainloop (the SM time grows by every CTA's store
+    at its SM's DRAM share); sm90 kernels overlap it, so the same GEMM takes only the math."""
+    w = GemmWork(8192, 8192, 128, 1, 2, True)  # shallow K: the 128 MiB C store is comparable
+    sm80 = tensor_gemm(w, _chip("a100-sxm-80gb"), "bf16")
+    sm90 = tensor_gemm(w, _chip("a100-sxm-80gb").model_copy(update={"gemm_kernels": "sm90"}),
+                       "bf16")
+    assert sm80.compute_s > 1.5 * sm90.compute_s
+    tm, tn = sm80.mapping["tile"]  # type: ignore[misc]
+    chip = _chip("a100-sxm-80gb")
+    ctas = math.ceil(8192 / tm) * math.ceil(8192 / tn)
+    store_s = math.ceil(ctas / chip.sms) * tm * tn * 2 * chip.sms / dram_bw(chip)
+    assert sm80.compute_s >= store_s

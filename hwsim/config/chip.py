@@ -329,8 +329,8 @@ class GpuChip(ChipBase):
         "sm80", description="GEMM kernel generation cuBLAS/CUTLASS run: sm90 (TMA-fed, "
         "warp-specialised persistent wgmma kernels, Hopper: the epilogue and the next tile's "
         "loads overlap the mainloop) or sm80 (cp.async multistage mma.sync kernels, "
-        "Ampere/Ada/Turing: each CTA stores its tile after its mainloop, and a shallow K loop is "
-        "latency-bound) - hwsim.engine.gpu.tensor_gemm")
+        "Ampere/Ada/Turing: each CTA stores its C tile after its mainloop) - "
+        "hwsim.engine.gpu.tensor_gemm")
     int8_weight_only: bool = Field(False, description="int8 weights meet 16-bit activations "
                                    "(weight-only W8A16: gpt-fast int8, TensorRT-LLM "
                                    "weight-only): each weight is dequantised before its "
