@@ -130,13 +130,11 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             cta_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
                            if b_converts_per_s else 0.0)
             # Epilogue: a non-persistent CTA stores its C tile (its rows and columns inside C:
-            # stores are predicated) after its mainloop, at its SM's share of DRAM bandwidth
-            # (split-K slices store fp32 partials).
+            # stores are predicated) after its mainloop; each wave's stores share the DRAM
+            # bandwidth, so in all they add every CTA's store (split-K: fp32 partials).
             epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b)
-            cta_epi = (epi_bytes * min(ctas, chip.sms) / dram_bw(chip)
-                       if path.serial_epilogue else 0.0)
-            sm_s = per_sm_ctas * (max(cta_math, cta_l2, cta_convert) + cta_epi) \
-                + rounds * fill_s
+            store_s = ctas * epi_bytes / dram_bw(chip) if path.serial_epilogue else 0.0
+            sm_s = per_sm_ctas * max(cta_math, cta_l2, cta_convert) + store_s + rounds * fill_s
             # Split-K: each slice writes fp32 partial sums that the last one reads back.
             partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
             l2_bytes = (m * k * b * nt + k * n * b * b_frac * mt) * per_kernel_count + partials
