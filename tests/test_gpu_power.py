@@ -103,6 +103,19 @@ def test_throttle_slows_the_clocked_part_not_the_dram_part() -> None:
     assert calm.clock_hz == chip.clock_hz and calm.bottleneck == "tensor"
 
 
+def test_throttle_does_not_stretch_a_serial_dram_store() -> None:
+    """An sm80 C-tile store follows the mainloop on the clocked path but waits on DRAM: at the
+    throttled clock only the rest of the clocked time grows."""
+    chip = _chip("h100-sxm")
+    e = dataclasses.replace(gpu_energy(chip), tdp_w=300.0)
+    run = throttle(e, 50.0, chip.clock_hz, fixed_s=0.0, clocked_s=0.1, unclocked_s=0.0,
+                   bottleneck="tensor", serial_unclocked_s=0.02)
+    assert run.bottleneck == "power" and run.clock_hz < chip.clock_hz
+    assert run.time_s == pytest.approx(0.08 * chip.clock_hz / run.clock_hz + 0.02)
+    power = e.idle_w + run.active_j / run.time_s + 50.0 / run.time_s
+    assert power == pytest.approx(300.0, rel=1e-9)
+
+
 def test_active_power_follows_the_clock() -> None:
     chip = _chip("a100-sxm-80gb")
     e = gpu_energy(chip)

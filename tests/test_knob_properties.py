@@ -116,6 +116,14 @@ def test_a100_pcie_more_sms_near_tie_case() -> None:
     assert _latency(g, _scaled(chip, "sms", 2.0)) <= _latency(g, chip) * (1 + EPS)
 
 
+def test_t4_faster_clock_case_c_tile_store_is_not_clocked() -> None:
+    """236x514x489 fp16 on a T4 at 4x the clock: when the throttle stretched the sm80 C-tile
+    store (DRAM time) with the SM clock, the faster chip came out slower, 8.0110 -> 8.0118 us."""
+    chip = _chip("t4-pcie")
+    g = _gemm((236, 514, 489), chip)
+    assert _latency(g, _scaled(chip, "clock_hz", 4.0)) < _latency(g, chip)
+
+
 def test_every_scaled_field_exists_on_some_preset() -> None:
     """A renamed field would make the property skip every example: each path must resolve."""
     missing = {p for _, p in SCALED} - {p for c, p in SCALED if get_path(_chip(c), p) is not None}

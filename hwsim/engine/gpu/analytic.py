@@ -81,7 +81,8 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
             parts = energy.breakdown(chip, k, op.dtype)
             run = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=k.launch_s,
                            clocked_s=max(k.compute_s, k.l2_s), unclocked_s=k.dram_s,
-                           bottleneck=k.bottleneck)
+                           bottleneck=k.bottleneck,
+                           serial_unclocked_s=k.store_s if k.compute_s >= k.l2_s else 0.0)
             parts["active"] = run.active_j
             tally.add(k, parts, time_s=run.time_s, compute_s=k.compute_s,
                       bottleneck=run.bottleneck, wave_efficiency=k.wave_efficiency,

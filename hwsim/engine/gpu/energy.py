@@ -105,15 +105,20 @@ def kernel_power_w(energy: GpuEnergy, action_j: float, time_s: float, clock_hz: 
 
 
 def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: float,
-             clocked_s: float, unclocked_s: float, bottleneck: str) -> Throttled:
+             clocked_s: float, unclocked_s: float, bottleneck: str,
+             serial_unclocked_s: float = 0.0) -> Throttled:
     """The power limit as a clock throttle. At clock f a kernel takes
-    ``fixed_s + max(clocked_s * clock_hz / f, unclocked_s)`` (clocked: tensor/CUDA-core/L2
-    time; unclocked: DRAM time, the memory's own clock; fixed: launch). When its power at
-    ``clock_hz`` exceeds ``tdp_w`` the clock drops (bisection: power rises with the clock)
-    to the highest clock at which it fits; the bottleneck becomes ``power``."""
+    ``fixed_s + max((clocked_s - s) * clock_hz / f + s, unclocked_s)`` (clocked: tensor,
+    CUDA-core and L2 time; ``s = serial_unclocked_s``, the part of the clocked path that waits
+    on DRAM, e.g. a C-tile store after the mainloop; unclocked: DRAM time, the memory's own
+    clock; fixed: launch). When its power at ``clock_hz`` exceeds ``tdp_w`` the clock drops
+    (bisection: power rises with the clock) to the highest clock at which it fits; the
+    bottleneck becomes ``power``."""
+
+    serial = min(serial_unclocked_s, clocked_s)
 
     def time_at(f: float) -> float:
-        return fixed_s + max(clocked_s * clock_hz / f, unclocked_s)
+        return fixed_s + max((clocked_s - serial) * clock_hz / f + serial, unclocked_s)
 
     t = time_at(clock_hz)
     if t <= 0 or kernel_power_w(energy, action_j, t, clock_hz) <= energy.tdp_w:

@@ -143,7 +143,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             dram += partials if partials > half_l2 else 0.0
             t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
             cand = _Candidate(t, sm_s, (tm, tn, split), rounds, ctas / (per_sm_ctas * chip.sms),
-                              l2_bytes, dram, b_frac)
+                              l2_bytes, dram, b_frac, store_s)
             candidates.append(cand)
     # Among candidates within TIE_TOLERANCE of the fastest, the one with the least SM time: a
     # memory-bound GEMM gains nothing from a tile that saves bytes by computing padding, and
@@ -172,7 +172,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         tensor_flops=0.0 if simt else flops,
         cuda_flops=flops if simt else 0.0, smem_bytes=l2_total, l2_bytes=l2_total,
         dram_bytes=dram_total, wave_efficiency=best.wave_efficiency, mapping=info,
-        unit="cuda" if simt else "tensor")
+        unit="cuda" if simt else "tensor", store_s=best.store_s * kernels * slowdown)
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,7 @@ class _Candidate:
     l2_bytes: float
     dram_bytes: float
     b_frac: float
+    store_s: float
 
 
 def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
