@@ -23,6 +23,7 @@ from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import simulate_gpu
 from hwsim.engine.gpu.energy import GpuEnergy, calibrate_energy
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
+from hwsim.engine.result import Total
 from hwsim.workload.model import Model
 
 __all__ = ["GPU_CALIBRATION", "PowerRow", "fit_active_power_fraction", "fit_power_constants",
@@ -55,27 +56,28 @@ class PowerRow:
     measured_step_s: float | None = None
 
 
-def step_cost(row: PowerRow, energy: GpuEnergy) -> tuple[float, float]:
-    """``(time_s, energy_j)`` of one step of ``row`` (its prefill share included)."""
+def _step_parts(row: PowerRow, energy: GpuEnergy) -> list[tuple[Total, float]]:
+    """The engine's totals of one step of ``row``, each with its weight: the decode step, and
+    its share of a prefill when the row has one."""
     _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
-    time_s, energy_j = total.latency_s, total.energy_j
+    parts = [(total, 1.0)]
     if row.prefill is not None and row.prefills_per_step > 0:
         _, pre = simulate_gpu(row.prefill, row.chip, 1, energy=energy)
-        time_s += row.prefills_per_step * pre.latency_s
-        energy_j += row.prefills_per_step * pre.energy_j
-    return time_s, energy_j
+        parts.append((pre, row.prefills_per_step))
+    return parts
+
+
+def step_cost(row: PowerRow, energy: GpuEnergy) -> tuple[float, float]:
+    """``(time_s, energy_j)`` of one step of ``row`` (its prefill share included)."""
+    parts = _step_parts(row, energy)
+    return (sum(w * t.latency_s for t, w in parts), sum(w * t.energy_j for t, w in parts))
 
 
 def action_energy_j(row: PowerRow, energy: GpuEnergy) -> float:
     """Energy of one step of ``row`` (prefill share included) spent by its actions - math and
     memory traffic - without the time-proportional idle and active power."""
-    _, total = simulate_gpu(row.model, row.chip, row.batch, energy=energy)
-    out = total.energy_j - total.energy_breakdown_j["static"] - total.energy_breakdown_j["active"]
-    if row.prefill is not None and row.prefills_per_step > 0:
-        _, pre = simulate_gpu(row.prefill, row.chip, 1, energy=energy)
-        b = pre.energy_breakdown_j
-        out += row.prefills_per_step * (pre.energy_j - b["static"] - b["active"])
-    return out
+    return sum(w * (t.energy_j - t.energy_breakdown_j["static"] - t.energy_breakdown_j["active"])
+               for t, w in _step_parts(row, energy))
 
 
 def energy_at_measured_time_j(row: PowerRow, energy: GpuEnergy) -> float:
