@@ -9,11 +9,15 @@ import csv
 import pytest
 
 from hwsim.calibration.gpu_gemm import (
+    FP8_FILE,
+    FP8_PARAMS,
     SIMT_FILE,
     SIMT_PARAMS,
     TENSOR_FILE,
     TENSOR_PARAMS,
+    fp8_rows,
     refit,
+    refit_fp8,
     simt_rows,
     tensor_rows,
 )
@@ -23,6 +27,7 @@ from hwsim.presets import reference_dir
 
 HELD_OUT = ("neusight_gemm.csv", "neusight_gemm_new_presets.csv", "aiconfigurator_gemm.csv",
             "aiconfigurator_gemm_new_presets.csv")
+FP8_HELD_OUT = "aiconfigurator_fp8_gemm.csv"
 
 
 def _held_out() -> list[dict[str, str]]:
@@ -47,9 +52,30 @@ def test_refit_reproduces_the_shipped_constants() -> None:
     assert tensor.median_abs_error <= 0.15
 
 
+def test_fp8_refit_reproduces_the_shipped_constants() -> None:
+    fp8 = refit_fp8()
+    for p in FP8_PARAMS:
+        assert fp8.values[p.name] == pytest.approx(getattr(GEMM_CALIBRATION, p.name).value,
+                                                   rel=1e-3), p.name
+    assert fp8.rows == 80 and fp8.median_abs_error <= 0.15
+    # Every constant sits inside its bounds, not pinned to one (a pinned constant would be
+    # absorbing a missing mechanism).
+    for p in FP8_PARAMS:
+        assert p.lower * 1.01 < fp8.values[p.name] < p.upper * 0.99, p.name
+
+
+def test_fp8_fitting_shapes_are_disjoint_from_the_held_out_shapes() -> None:
+    with open(reference_dir("gpu") / FP8_HELD_OUT, newline="") as fh:
+        held = {(r["preset"], r["m"], r["n"], r["k"]) for r in csv.DictReader(fh)}
+    rows = fp8_rows()
+    assert {r["preset"] for r in rows} == {"h100-sxm", "h200-sxm"}
+    assert not {(r["preset"], r["m"], r["n"], r["k"]) for r in rows} & held
+
+
 def test_every_constant_is_fitted_and_names_its_file() -> None:
-    for p, file in [(p, SIMT_FILE) for p in SIMT_PARAMS] + [(p, TENSOR_FILE)
-                                                             for p in TENSOR_PARAMS]:
+    for p, file in ([(p, SIMT_FILE) for p in SIMT_PARAMS] + [(p, TENSOR_FILE)
+                                                              for p in TENSOR_PARAMS]
+                    + [(p, FP8_FILE) for p in FP8_PARAMS]):
         const = getattr(GEMM_CALIBRATION, p.name)
         assert const.status == "fitted" and file in const.fitted_on
 

@@ -12,9 +12,16 @@ power-limit throttle - with candidate constants installed:
 - tensor cores (:func:`tensor_problem`): ``tensor_tile_fill_cycles`` on
   ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
   A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
-  as fitted.
+  as fitted;
+- vLLM's fp8 linear (:func:`fp8_problem`): ``fp8_mainloop_efficiency``, ``quant_cta_fixed_s``
+  and the harness's ``aiconfigurator_fp8_kernel_s`` on ``aiconfigurator_fp8_gemm_fit.csv`` (the
+  fitting shapes of AIConfigurator's vLLM 0.24 fp8 tables on the H100 and H200, disjoint from the
+  held-out shapes by a hash rule fixed before any row was simulated), each row simulated as
+  :func:`hwsim.validation.gpu_quant.quant_gemm_s` simulates a held-out one, with the tensor
+  constant as fitted.
 
-:func:`refit` solves both; :func:`write_gemm_calibration` writes the result with provenance.
+:func:`refit` solves the first two, :func:`refit_fp8` the third;
+:func:`write_gemm_calibration` writes the result with provenance.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from hwsim.workload.ops import MatmulOp
 
 SIMT_FILE = "neusight_gemm_fit.csv"
 TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
+FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
 # AIConfigurator replays each op in a CUDA graph (as hwsim.validation.gpu_heldout times it).
 GRAPH_REPLAY = {"cuda_graphs": True}
 SIMT_PARAMS = (
@@ -54,6 +62,18 @@ TENSOR_PARAMS = (
     Param("tensor_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "tensor-core pipeline fill per round of co-resident CTAs (an sm80 CTA's C-tile store "
           "is costed apart)"),
+)
+
+FP8_PARAMS = (
+    Param("fp8_mainloop_efficiency", 0.8, 0.3, 1.0,
+          "fraction of gemm_efficiency x the fp8 tensor peak",
+          "share of the tensor path's fp8 rate an fp8 GEMM mainloop sustains"),
+    Param("quant_cta_fixed_s", 1.0e-6, 1.0e-8, 1.0e-5, "s per wave of resident CTAs",
+          "time one 1024-thread CTA of a dynamic-quantisation kernel holds its SM"),
+    Param("aiconfigurator_fp8_kernel_s", 3.0e-6, 1.0e-7, 2.0e-5,
+          "s per kernel inside a CUDA graph",
+          "harness: GPU time per kernel of vLLM's fp8 linear in AIConfigurator's CUDA-graph "
+          "replay"),
 )
 
 
@@ -78,6 +98,13 @@ def tensor_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
                   "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
                   "dtype": r["dtype"]}
                  for i, r in enumerate(_read(TENSOR_FILE, ref_dir)))
+
+
+def fp8_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The fp8 fitting rows (AIConfigurator's vLLM fp8 linears), with every CSV column."""
+    return tuple(dict(r) | {"measured": float(r["latency_us"]) * 1e-6,
+                            "source": f"{FP8_FILE}:{i + 2} ({r['source']})"}
+                 for i, r in enumerate(_read(FP8_FILE, ref_dir)))
 
 
 def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
@@ -123,6 +150,27 @@ def tensor_problem(ref_dir: Path | None = None,
                       predict=lambda v, r: _predict(b, v, r))
 
 
+def _predict_fp8(base: GemmConstants, values: Mapping[str, float],
+                 row: Mapping[str, object]) -> float:
+    from hwsim.validation.gpu_quant import quant_gemm_s  # the held-out rows' own simulator
+
+    consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
+    with use_gemm_constants(consts):
+        return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]
+
+
+def fp8_problem(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitProblem:
+    """The fp8 linear's constants' fit problem (the other constants held at ``base``'s)."""
+    b = base or gemm_constants()
+    return FitProblem(name="gpu_gemm_fp8", params=FP8_PARAMS, rows=fp8_rows(ref_dir),
+                      predict=lambda v, r: _predict_fp8(b, v, r))
+
+
+def refit_fp8(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitResult:
+    """Fit the fp8 constants given the shipped (or ``base``) SIMT and tensor constants."""
+    return fit(fp8_problem(ref_dir, base))
+
+
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
     """Fit the SIMT constants, then the tensor constant given them (deterministic)."""
     simt = fit(simt_problem(ref_dir))
@@ -139,12 +187,17 @@ FITTED_ON = {
                 "V100 PCIe 32GB (sitar-lab/NeuSight@6945927 test/linear.csv, test/bmm.csv)"),
     TENSOR_FILE: ("AIConfigurator bf16 vLLM 0.14.0 linears on the A100 SXM 80GB, disjoint from "
                   "the held-out aiconfigurator_gemm.csv (aiconfigurator-core 0.12.0)"),
+    FP8_FILE: ("AIConfigurator vLLM 0.24.0 fp8 linears (CutlassFP8ScaledMMLinearKernel, dynamic "
+               "per-tensor activation scale) on the H100 SXM and H200 SXM, the fitting shapes "
+               "of make_quant_gemm.py's hash split, disjoint from the held-out "
+               "aiconfigurator_fp8_gemm.csv (aiconfigurator-core 0.12.0)"),
 }
 
 
 def _entry(p: Param, result: FitResult, file: str) -> dict[str, object]:
     return {"value": float(f"{result.values[p.name]:.6g}"), "unit": p.unit, "status": "fitted",
-            "source": (f"{p.description}; fitted by hwsim.calibration.gpu_gemm.refit (scipy "
+            "source": (f"{p.description}; fitted by hwsim.calibration.gpu_gemm."
+                       f"{'refit_fp8' if file == FP8_FILE else 'refit'} (scipy "
                        f"least_squares on log(predicted/measured), soft_l1, bounds "
                        f"[{p.lower:g}, {p.upper:g}]); median |error| "
                        f"{result.median_abs_error:.3f} on its {result.rows} rows"),
@@ -153,16 +206,19 @@ def _entry(p: Param, result: FitResult, file: str) -> dict[str, object]:
 
 
 def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
+                           fp8: FitResult,
                            base: GpuGemmCalibration = GEMM_CALIBRATION) -> GpuGemmCalibration:
-    """Write both fits into the file the engine reads (each constant marked fitted, naming its
-    rows); the schema refuses a fitted constant without them."""
+    """Write the three fits into the file the engine reads (each constant marked fitted, naming
+    its rows); the schema refuses a fitted constant without them."""
     doc = base.model_dump(mode="json")
-    for p in SIMT_PARAMS:
-        doc[p.name] = _entry(p, simt, SIMT_FILE)
-    for p in TENSOR_PARAMS:
-        doc[p.name] = _entry(p, tensor, TENSOR_FILE)
+    for params, result, file in ((SIMT_PARAMS, simt, SIMT_FILE), (TENSOR_PARAMS, tensor,
+                                                                  TENSOR_FILE),
+                                 (FP8_PARAMS, fp8, FP8_FILE)):
+        for p in params:
+            doc[p.name] = _entry(p, result, file)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
-                          "(SIMT, tensor cores) and the SIMT mainloop efficiency")
+                          "(SIMT, tensor cores), the SIMT and fp8 mainloop efficiencies, the "
+                          "dynamic-quantisation CTA time, and AIConfigurator's fp8 harness")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

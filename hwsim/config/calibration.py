@@ -174,3 +174,13 @@ class GpuGemmCalibration(StrictModel):
     simt_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
         "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")
+    fp8_mainloop_efficiency: GpuPowerConstant = Field(
+        description="share of the tensor path's rate (gemm_efficiency x the fp8 peak) an fp8 "
+        "GEMM mainloop sustains, relative to a 16-bit one")
+    quant_cta_fixed_s: GpuPowerConstant = Field(
+        description="time one CTA of a dynamic-quantisation kernel (one 1024-thread CTA per "
+        "token) holds its SM, per wave of resident CTAs (hwsim.engine.gpu.dynamic_quant)")
+    aiconfigurator_fp8_kernel_s: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: GPU time per kernel of vLLM's "
+        "fp8 linear (two quantisation kernels and the CUTLASS GEMM) replayed in a CUDA graph "
+        "by AIConfigurator's collector, the graph_kernel_overhead_s its rows are simulated with")

@@ -174,17 +174,22 @@ class AttentionOp(OpBase):
 
 
 class VectorOp(OpBase):
-    """Elementwise / reduction work: norms, activations, softmax, residual adds, pooling."""
+    """Elementwise / reduction work: norms, activations, softmax, residual adds, pooling, and
+    dynamic activation quantisation (``dynamic_quant``: on a GPU, vLLM's per-tensor abs-max
+    kernel then its scale-and-cast kernel, one CTA per row of ``row_elements`` each,
+    :mod:`hwsim.engine.gpu.dynamic_quant`; elsewhere an elementwise pass)."""
 
     kind: Literal["vector"] = "vector"
-    function: Literal["elementwise", "norm", "softmax", "activation", "pool"] = "elementwise"
+    function: Literal["elementwise", "norm", "softmax", "activation", "pool",
+                      "dynamic_quant"] = "elementwise"
     elements: Count = Field(description="output elements")
     ops_per_element: Annotated[float, Field(gt=0, le=1e6)] = Field(
         1.0, description="vector-unit operations per output element")
     inputs_per_element: Annotated[float, Field(gt=0, le=1e6)] = Field(
         1.0, description="input elements read per output element (2 for a residual add)")
     row_elements: Count | None = Field(None, description="elements per reduced row of a norm "
-                                       "or softmax (unset: rows short enough to stay on chip)")
+                                       "or softmax (unset: rows short enough to stay on chip), "
+                                       "or per token of a dynamic_quant (unset: one row)")
 
 
 class EmbeddingOp(OpBase):

@@ -23,6 +23,7 @@ from hwsim.engine.gpu.kernels import (
     softmax_cost,
     vector_cost,
 )
+from hwsim.engine.gpu.dynamic_quant import dynamic_quant_cost
 from hwsim.engine.gpu.norm import norm_cost
 from hwsim.engine.gpu.rows import OpTally, gpu_total
 from hwsim.engine.result import OpResult, Total
@@ -52,6 +53,8 @@ def op_kernels(op: OpBase, batch: int, chip: GpuChip) -> list[KernelCost]:
             fn = op.function if isinstance(op, VectorOp) else ""
             if fn == "norm":
                 out.append(norm_cost(w, chip, op.row_elements))  # type: ignore[attr-defined]
+            elif fn == "dynamic_quant":
+                out += dynamic_quant_cost(w, chip, op.row_elements)  # type: ignore[attr-defined]
             elif fn == "softmax":
                 out.append(softmax_cost(w, chip, op.row_elements,  # type: ignore[attr-defined]
                                         op.dtype_bytes))

@@ -121,6 +121,11 @@ def op_cycle_kernels(op: OpBase, index: int, batch: int, chip: GpuChip, seed: in
             realised_stats = {"density": un.density, "union_density": un.mean}
         return [cycle_kernel(op.name, cost, attention_ctas(qk, cost), chip, weights,
                              cost.mapping | realised_stats)]
+    if len(works) == 1 and isinstance(works[0], VectorWork) and len(costs) > 1:
+        # One vector op run as several kernels (dynamic quantisation: abs-max, then quantise),
+        # each a grid of its own CTAs (one per token).
+        return [cycle_kernel(f"{op.name}[{j}]", c, int(c.mapping["ctas"]),  # type: ignore[call-overload]
+                             chip, stats=c.mapping) for j, c in enumerate(costs)]
     if len(works) != len(costs):
         raise ValueError(f"op {op.name}: {len(works)} works but {len(costs)} analytic kernels")
     out = []

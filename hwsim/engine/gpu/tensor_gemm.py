@@ -195,14 +195,18 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
               ) -> MathPath:
     """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes (unless its 2:4
     weights run on the sparse tensor cores, ``sparse_tensor``); every other dtype on the tensor
-    cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate)."""
+    cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate), fp8 at a further
+    ``fp8_mainloop_efficiency``."""
     if dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm and not sparse_tensor:
         rate = (cuda_peak(chip) * simt_issue_efficiency(chip)
                 * gemm_constants().simt_mainloop_efficiency)
         return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,
                         rate / chip.sms, gemm_constants().simt_tile_fill_cycles)
+    # fp8 mainloops sustain less of their (doubled) peak than 16-bit ones (fitted on
+    # AIConfigurator's vLLM fp8 linears, configs/calibration/gpu_gemm.yaml).
+    fp8 = gemm_constants().fp8_mainloop_efficiency if dtype == "fp8" else 1.0
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
-                    peak * chip.gemm_efficiency / chip.sms,
+                    peak * chip.gemm_efficiency * fp8 / chip.sms,
                     gemm_constants().tensor_tile_fill_cycles,
                     serial_epilogue=chip.gemm_kernels != "sm90")
 
