@@ -9,13 +9,14 @@ Plus the math paths' facts: fp32 runs SIMT on the FP32 pipes, 16-bit on the tens
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.gemm_constants import gemm_constants
+from hwsim.engine.gpu.gemm_constants import gemm_constants, use_gemm_constants
 from hwsim.engine.gpu.gemm_tiles import (
     SIMT_ISSUE_OVERHEAD,
     SIMT_TILES,
@@ -143,14 +144,39 @@ def test_fill_cost_grows_with_rounds_not_with_k() -> None:
 
 def test_sm80_ctas_store_their_tile_after_the_mainloop() -> None:
     """An sm80 CTA's C-tile store follows its mainloop (the SM time grows by every CTA's store
-    at the DRAM bandwidth); sm90 kernels overlap it, so the same GEMM takes only the math."""
+    at the DRAM bandwidth); sm90 kernels overlap it, so the same GEMM takes only the math. Each
+    family has its own fitted pipeline fill; both are set equal here to isolate the store."""
     w = GemmWork(8192, 8192, 128, 1, 2, True)  # shallow K: the 128 MiB C store is comparable
-    sm80 = tensor_gemm(w, _chip("a100-sxm-80gb"), "bf16")
-    sm90 = tensor_gemm(w, _chip("a100-sxm-80gb").model_copy(update={"gemm_kernels": "sm90"}),
-                       "bf16")
+    k = gemm_constants()
+    same_fill = dataclasses.replace(k, sm90_tile_fill_cycles=k.tensor_tile_fill_cycles)
+    with use_gemm_constants(same_fill):
+        sm80 = tensor_gemm(w, _chip("a100-sxm-80gb"), "bf16")
+        sm90 = tensor_gemm(w, _chip("a100-sxm-80gb").model_copy(
+            update={"gemm_kernels": "sm90"}), "bf16")
     assert sm80.compute_s > 1.5 * sm90.compute_s
     tm, tn = sm80.mapping["tile"]  # type: ignore[misc]
     chip = _chip("a100-sxm-80gb")
     ctas = math.ceil(8192 / tm) * math.ceil(8192 / tn)
     store_s = ctas * tm * tn * 2 / dram_bw(chip)
     assert sm80.compute_s == pytest.approx(sm90.compute_s + store_s, rel=1e-9)
+
+
+def test_each_kernel_family_fills_its_own_pipeline() -> None:
+    """sm80 kernels (cp.async) take the A100-fitted fill, sm90 ones (TMA, wgmma) the
+    Hopper-fitted one, per round of co-resident CTAs; the sm90 fill is the knob it says."""
+    k = gemm_constants()
+    h100 = _chip("h100-sxm")
+    assert h100.gemm_kernels == "sm90" and _chip("a100-sxm-80gb").gemm_kernels == "sm80"
+    assert math_path(h100, "bf16", tensor_peak(h100, "bf16")).fill_cycles == \
+        k.sm90_tile_fill_cycles
+    a100 = _chip("a100-sxm-80gb")
+    assert math_path(a100, "bf16", tensor_peak(a100, "bf16")).fill_cycles == \
+        k.tensor_tile_fill_cycles
+    w = GemmWork(4096, 4096, 4096, 1, 2, True)
+    base = tensor_gemm(w, h100, "bf16")
+    more = dataclasses.replace(k, sm90_tile_fill_cycles=k.sm90_tile_fill_cycles + 1.83e3)
+    with use_gemm_constants(more):
+        slower = tensor_gemm(w, h100, "bf16")
+    # One more microsecond (1830 cycles at 1.83 GHz) per round.
+    assert slower.compute_s - base.compute_s == pytest.approx(
+        base.mapping["waves"] * 1e-6, rel=0.05)  # type: ignore[operator]

@@ -13,8 +13,9 @@ power-limit throttle - with candidate constants installed:
   ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
   A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
   as fitted;
-- vLLM's fp8 linear (:func:`fp8_problem`): ``fp8_mainloop_efficiency``, ``quant_cta_fixed_s``
-  and the harness's ``aiconfigurator_fp8_kernel_s`` on ``aiconfigurator_fp8_gemm_fit.csv`` (the
+- vLLM's fp8 linear (:func:`fp8_problem`): ``fp8_mainloop_efficiency``, ``quant_cta_fixed_s``,
+  ``sm90_tile_fill_cycles`` (both fitting GPUs run sm90 kernels) and the harness's
+  ``aiconfigurator_v024_kernel_s`` on ``aiconfigurator_fp8_gemm_fit.csv`` (the
   fitting shapes of AIConfigurator's vLLM 0.24 fp8 tables on the H100 and H200, disjoint from the
   held-out shapes by a hash rule fixed before any row was simulated), each row simulated as
   :func:`hwsim.validation.gpu_quant.quant_gemm_s` simulates a held-out one, with the tensor
@@ -43,6 +44,7 @@ from hwsim.engine.gpu.gemm_constants import (
 )
 from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY  # AIConfigurator's CUDA-graph replay
 from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp
@@ -50,8 +52,8 @@ from hwsim.workload.ops import MatmulOp
 SIMT_FILE = "neusight_gemm_fit.csv"
 TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
 FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
-# AIConfigurator replays each op in a CUDA graph (as hwsim.validation.gpu_heldout times it).
-GRAPH_REPLAY = {"cuda_graphs": True}
+
+
 SIMT_PARAMS = (
     Param("simt_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "SIMT pipeline fill and epilogue per round of co-resident CTAs"),
@@ -70,10 +72,13 @@ FP8_PARAMS = (
           "share of the tensor path's fp8 rate an fp8 GEMM mainloop sustains"),
     Param("quant_cta_fixed_s", 1.0e-6, 1.0e-8, 1.0e-5, "s per wave of resident CTAs",
           "time one 1024-thread CTA of a dynamic-quantisation kernel holds its SM"),
-    Param("aiconfigurator_fp8_kernel_s", 3.0e-6, 1.0e-7, 2.0e-5,
+    Param("aiconfigurator_v024_kernel_s", 3.0e-6, 1.0e-7, 2.0e-5,
           "s per kernel inside a CUDA graph",
-          "harness: GPU time per kernel of vLLM's fp8 linear in AIConfigurator's CUDA-graph "
+          "harness: GPU time per kernel of a vLLM 0.24 op in AIConfigurator's CUDA-graph "
           "replay"),
+    Param("sm90_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
+          "sm90 tensor-core pipeline fill per round of co-resident CTAs (TMA-fed "
+          "warp-specialised wgmma kernels)"),
 )
 
 

@@ -170,7 +170,11 @@ class GpuGemmCalibration(StrictModel):
         "the software pipeline's fill (the first K blocks' global-to-shared latency) and the "
         "epilogue's store")
     tensor_tile_fill_cycles: GpuPowerConstant = Field(
-        description="the same for tensor-core GEMM CTAs (cp.async/TMA multistage pipelines)")
+        description="the same for sm80-family tensor-core GEMM CTAs (cp.async multistage "
+        "pipelines)")
+    sm90_tile_fill_cycles: GpuPowerConstant = Field(
+        description="the same for sm90 tensor-core GEMMs (gemm_kernels sm90: TMA-fed "
+        "warp-specialised wgmma pipelines)")
     simt_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
         "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")
@@ -180,7 +184,8 @@ class GpuGemmCalibration(StrictModel):
     quant_cta_fixed_s: GpuPowerConstant = Field(
         description="time one CTA of a dynamic-quantisation kernel (one 1024-thread CTA per "
         "token) holds its SM, per wave of resident CTAs (hwsim.engine.gpu.dynamic_quant)")
-    aiconfigurator_fp8_kernel_s: GpuPowerConstant = Field(
-        description="harness constant, not read by the engine: GPU time per kernel of vLLM's "
-        "fp8 linear (two quantisation kernels and the CUTLASS GEMM) replayed in a CUDA graph "
-        "by AIConfigurator's collector, the graph_kernel_overhead_s its rows are simulated with")
+    aiconfigurator_v024_kernel_s: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: GPU time per kernel of a vLLM "
+        "0.24 linear (bf16, or fp8 with its two quantisation kernels) replayed in a CUDA graph "
+        "by AIConfigurator's collector, the graph_kernel_overhead_s those rows are simulated "
+        "with")

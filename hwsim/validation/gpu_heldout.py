@@ -11,8 +11,9 @@ targets. Harnesses differ, so each kind is simulated as it was measured:
   dispatch fitted on its T4 training rows (:mod:`hwsim.calibration.gddr_stream`) and PyTorch
   2.1's three-read softmax kernel (``softmax_smem`` false);
 - AIConfigurator's rows time the framework op (``torch.nn.functional.linear``, vLLM's attention
-  forward) replayed in a CUDA graph: hwsim's CUDA-graph mode (``cuda_graphs``: the per-kernel GPU
-  time ``graph_kernel_overhead_s`` fitted on gpt-fast, no host launch);
+  forward) replayed in a CUDA graph: hwsim's CUDA-graph mode (``cuda_graphs``, no host launch),
+  each kernel at the collector's per-kernel time (:mod:`hwsim.validation.aiconfigurator`: fitted
+  for vLLM 0.24, the preset's gpt-fast-fitted ``graph_kernel_overhead_s`` otherwise);
 - llama.cpp batch-1 decode rows (``llamacpp_decode_*.csv``, tokens/s -> seconds per token) run
   with the preset's launch overhead, in a CUDA graph where the row says so, as
   ``hwsim.report.validate_gpu.other_gpu_rows`` runs them;
@@ -37,6 +38,7 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, graph_replay
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_model
@@ -67,7 +69,6 @@ ANCHOR = {"name": "NeuSight (ASPLOS 2025)", "mean_error": 0.097, "gpus": 7,
 GPT_FAST = "pytorch-labs/gpt-fast"
 # Harnesses: profiler kernel durations (no launch cost) and CUDA-graph replays of one op.
 KERNEL_TIMED = {"launch_overhead_s": 0.0}
-GRAPH_REPLAY = {"cuda_graphs": True}
 
 
 def _read(name: str, ref_dir: Path) -> Iterator[dict[str, str]]:
@@ -88,7 +89,9 @@ def _gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     if r.get("op") in ("linear", "bmm"):  # NeuSight: N is the reduction, K the output columns
         model, batch = neusight_gemm(r)
         return _latency_s(model, r["preset"], batch, harness)
-    # AIConfigurator: an (m, k) by (k, n) product.
+    # AIConfigurator: an (m, k) by (k, n) product, timed by its collector's version.
+    if harness is not None and harness.get("cuda_graphs"):
+        harness = harness | graph_replay(r["framework"])
     return _latency_s(gemm(int(r["m"]), int(r["n"]), int(r["k"]), dtype=r["dtype"]),
                       r["preset"], 1, harness)
 

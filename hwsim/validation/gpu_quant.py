@@ -10,9 +10,8 @@ framework op it times:
   The first reading of the code took a static scale (one elementwise kernel); the fitting rows
   (``aiconfigurator_fp8_gemm_fit.csv``: 32768 x 32 x 64 takes 238 us, about 7 ns per token
   whatever N and K) showed the per-token cost of the dynamic path, and vLLM's default confirms it.
-  Every kernel of the op costs ``aiconfigurator_fp8_kernel_s`` (fitted on those rows with the
-  other fp8 constants, :func:`hwsim.calibration.gpu_gemm.refit_fp8`) as the CUDA graph's
-  per-kernel time;
+  Every kernel of the op costs the vLLM 0.24 collector's per-kernel time
+  (:mod:`hwsim.validation.aiconfigurator`);
 - TensorRT-LLM's weight-only int4 plugin takes fp16 activations and int4 weights: one ``int4``
   GEMM (hwsim's Marlin-style W4A16 kernel, :mod:`hwsim.engine.gpu.weight_only_int4`; TensorRT-LLM
   runs its own fpA_intB kernels, so this is a check of the mechanism, not of Marlin itself).
@@ -22,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hwsim.engine.gpu.gemm_constants import gemm_constants
 from hwsim.engine.simulate import simulate
+from hwsim.validation.aiconfigurator import graph_replay
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, VectorOp
 
@@ -41,19 +40,13 @@ def vllm_fp8_linear(m: int, n: int, k: int) -> Model:
     return Model(name="vllm fp8 linear", ops=(quant, gemm), origin="validation")
 
 
-def fp8_harness(harness: dict[str, Any] | None) -> dict[str, Any]:
-    """AIConfigurator's CUDA-graph replay of vLLM's fp8 linear: ``harness`` with the per-kernel
-    time fitted on its fitting rows."""
-    return (harness or {}) | {"cuda_graphs": True, "graph_kernel_overhead_s":
-                              gemm_constants().aiconfigurator_fp8_kernel_s}
-
-
 def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     """Seconds of one held-out quantised-GEMM row on its preset."""
     m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
     if r["dtype"] == "fp8":
         model = vllm_fp8_linear(m, n, k)
-        harness = fp8_harness(harness)
+        if harness is not None and harness.get("cuda_graphs"):
+            harness = harness | graph_replay(r["framework"])
     elif r["dtype"] == "int4":
         op = MatmulOp(name="weight_only_int4", m=m, n=n, k=k, dtype="int4")
         model = Model(name=op.name, ops=(op,), origin="validation")

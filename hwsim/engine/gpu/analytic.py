@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import DenseSpec
+from hwsim.engine.gpu.dynamic_quant import dynamic_quant_cost
 from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
 from hwsim.engine.gpu.flash import flash_attention
 from hwsim.engine.gpu.kernel_constants import FLASH, flash_kernel_s
@@ -23,7 +24,6 @@ from hwsim.engine.gpu.kernels import (
     softmax_cost,
     vector_cost,
 )
-from hwsim.engine.gpu.dynamic_quant import dynamic_quant_cost
 from hwsim.engine.gpu.norm import norm_cost
 from hwsim.engine.gpu.rows import OpTally, gpu_total
 from hwsim.engine.result import OpResult, Total

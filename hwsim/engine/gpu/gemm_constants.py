@@ -23,9 +23,10 @@ class GemmConstants:
     simt_tile_fill_cycles: float
     simt_mainloop_efficiency: float
     tensor_tile_fill_cycles: float
+    sm90_tile_fill_cycles: float
     fp8_mainloop_efficiency: float
     quant_cta_fixed_s: float
-    aiconfigurator_fp8_kernel_s: float
+    aiconfigurator_v024_kernel_s: float
 
 
 def load_gemm_calibration() -> GpuGemmCalibration:
@@ -40,9 +41,10 @@ def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
     return GemmConstants(simt_tile_fill_cycles=cal.simt_tile_fill_cycles.value,
                          simt_mainloop_efficiency=cal.simt_mainloop_efficiency.value,
                          tensor_tile_fill_cycles=cal.tensor_tile_fill_cycles.value,
+                         sm90_tile_fill_cycles=cal.sm90_tile_fill_cycles.value,
                          fp8_mainloop_efficiency=cal.fp8_mainloop_efficiency.value,
                          quant_cta_fixed_s=cal.quant_cta_fixed_s.value,
-                         aiconfigurator_fp8_kernel_s=cal.aiconfigurator_fp8_kernel_s.value)
+                         aiconfigurator_v024_kernel_s=cal.aiconfigurator_v024_kernel_s.value)
 
 
 GEMM_CALIBRATION = load_gemm_calibration()

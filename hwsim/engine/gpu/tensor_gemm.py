@@ -204,11 +204,15 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
                         rate / chip.sms, gemm_constants().simt_tile_fill_cycles)
     # fp8 mainloops sustain less of their (doubled) peak than 16-bit ones (fitted on
     # AIConfigurator's vLLM fp8 linears, configs/calibration/gpu_gemm.yaml).
-    fp8 = gemm_constants().fp8_mainloop_efficiency if dtype == "fp8" else 1.0
+    k = gemm_constants()
+    fp8 = k.fp8_mainloop_efficiency if dtype == "fp8" else 1.0
+    sm90 = chip.gemm_kernels == "sm90"
+    # Each kernel family fills its own pipeline: cp.async multistage (sm80, fitted on A100
+    # rows) or TMA-fed warp-specialised wgmma (sm90, fitted on H100/H200 rows).
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
-                    gemm_constants().tensor_tile_fill_cycles,
-                    serial_epilogue=chip.gemm_kernels != "sm90")
+                    k.sm90_tile_fill_cycles if sm90 else k.tensor_tile_fill_cycles,
+                    serial_epilogue=not sm90)
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,

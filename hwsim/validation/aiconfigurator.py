@@ -1,0 +1,35 @@
+"""How NVIDIA AIConfigurator's collector timed its rows, as chip overrides.
+
+The collector replays one framework op in a CUDA graph, so hwsim runs those rows in its
+``cuda_graphs`` mode, where each kernel costs ``graph_kernel_overhead_s`` instead of a host launch.
+That per-kernel time belongs to the harness, not the chip:
+
+- vLLM 0.24.0 rows (the H100/H200 tables: bf16 ``torch.nn.functional.linear``, the fp8 linear)
+  use ``aiconfigurator_v024_kernel_s``, fitted on the fp8 fitting rows of the same collector
+  (:func:`hwsim.calibration.gpu_gemm.refit_fp8`, jointly with the sm90 pipeline fill);
+- vLLM 0.14.0 rows (the A100 table) keep the preset's ``graph_kernel_overhead_s``: the sm80 fill
+  was fitted on that table's fitting rows with it (a joint fit of both puts the per-kernel time at
+  ~6 us and the fill at ~0, the same split within the fit's resolution);
+- the attention rows keep the preset's value too: the FlashAttention constants were fitted with the
+  KV-cache write kernel at that cost (:mod:`hwsim.calibration.attention_fit`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hwsim.engine.gpu.gemm_constants import gemm_constants
+
+__all__ = ["GRAPH_REPLAY", "V024", "graph_replay"]
+
+GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
+# The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
+V024 = "vllm 0.24.0"
+
+
+def graph_replay(framework: str) -> dict[str, Any]:
+    """The chip overrides for a GEMM row timed by AIConfigurator under ``framework``."""
+    if framework.strip().lower() == V024:
+        return GRAPH_REPLAY | {"graph_kernel_overhead_s":
+                               gemm_constants().aiconfigurator_v024_kernel_s}
+    return dict(GRAPH_REPLAY)
