@@ -22,9 +22,10 @@ PROVIDERS: tuple[str, ...] = (
     "hwsim.calibration.forward_problem:eager_forward_problem",
     "hwsim.calibration.attention_fit:problem",
 )
-# Not registered: the GEMM problems (hwsim.calibration.gpu_gemm.simt_problem/tensor_problem)
-# simulate every row with the full tile search and refit in 20-30 s each, too slow to run three
-# times per `hwsim validate gpu`; their leave-one-GPU-out figures are in docs/gpu.md.
+# Not registered: the GEMM problems (hwsim.calibration.gpu_gemm.simt_problem/tensor_problem/
+# fp8_problem) simulate every row with the full tile search and refit in 20-30 s each, too slow
+# to run three times per `hwsim validate gpu`; their leave-one-GPU-out figures are in
+# docs/gpu.md.
 
 
 def load_provider(spec: str) -> FitProblem:

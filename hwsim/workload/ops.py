@@ -177,7 +177,8 @@ class VectorOp(OpBase):
     """Elementwise / reduction work: norms, activations, softmax, residual adds, pooling, and
     dynamic activation quantisation (``dynamic_quant``: on a GPU, vLLM's per-tensor abs-max
     kernel then its scale-and-cast kernel, one CTA per row of ``row_elements`` each,
-    :mod:`hwsim.engine.gpu.dynamic_quant`; elsewhere an elementwise pass)."""
+    :mod:`hwsim.engine.gpu.dynamic_quant`; on accelerators an elementwise pass; an Ethos-U NPU
+    has no such operator, so it runs on the host core like a norm)."""
 
     kind: Literal["vector"] = "vector"
     function: Literal["elementwise", "norm", "softmax", "activation", "pool",
