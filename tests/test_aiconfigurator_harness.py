@@ -1,0 +1,42 @@
+"""AIConfigurator's harness: every GEMM row is replayed in a CUDA graph, at the per-kernel time
+of its collector version (vLLM 0.24: fitted on that collector's fp8 fitting rows; vLLM 0.14: the
+preset's, under which the sm80 fill was fitted). Every framework string in the GEMM files is one
+the harness knows, so a new collector version cannot fall through silently."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from hwsim.calibration.gpu_gemm import FP8_FILE
+from hwsim.engine.gpu.gemm_constants import GEMM_CALIBRATION, gemm_constants
+from hwsim.presets import reference_dir
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, V024, graph_replay
+
+GEMM_FILES = ("aiconfigurator_gemm.csv", "aiconfigurator_gemm_new_presets.csv",
+              "aiconfigurator_gemm_fit.csv", "aiconfigurator_fp8_gemm.csv", FP8_FILE)
+KNOWN = {V024, "vllm 0.14.0"}
+
+
+def test_vllm_024_rows_take_the_fitted_per_kernel_time() -> None:
+    for framework in ("vLLM 0.24.0", "VLLM 0.24.0", " vllm 0.24.0 "):
+        got = graph_replay(framework)
+        assert got["cuda_graphs"] is True
+        assert got["graph_kernel_overhead_s"] == gemm_constants().aiconfigurator_v024_kernel_s
+    const = GEMM_CALIBRATION.aiconfigurator_v024_kernel_s
+    assert const.status == "fitted" and FP8_FILE in const.fitted_on
+    # A CUDA-graph replay costs far less per kernel than gpt-fast's fitted gap.
+    assert 1e-7 < const.value < 6.73e-6
+
+
+def test_other_versions_keep_the_presets_gap() -> None:
+    assert graph_replay("vLLM 0.14.0") == GRAPH_REPLAY
+    assert "graph_kernel_overhead_s" not in graph_replay("vLLM 0.14.0")
+
+
+@pytest.mark.parametrize("name", GEMM_FILES)
+def test_every_gemm_row_names_a_known_collector_version(name: str) -> None:
+    with open(reference_dir("gpu") / name, newline="") as fh:
+        frameworks = {r["framework"].strip().lower() for r in csv.DictReader(fh)}
+    assert frameworks and frameworks <= KNOWN, frameworks
