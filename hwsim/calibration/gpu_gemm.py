@@ -52,8 +52,6 @@ from hwsim.workload.ops import MatmulOp
 SIMT_FILE = "neusight_gemm_fit.csv"
 TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
 FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
-
-
 SIMT_PARAMS = (
     Param("simt_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "SIMT pipeline fill and epilogue per round of co-resident CTAs"),
@@ -185,7 +183,8 @@ def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
 
 HEADER = ("# GEMM kernel constants shared by every GPU (schema: hwsim/config/calibration.py,\n"
           "# GpuGemmCalibration). Written by hwsim.calibration.gpu_gemm.write_gemm_calibration;"
-          "\n# read by hwsim/engine/gpu/tensor_gemm.py. Re-fit: hwsim.calibration.gpu_gemm.refit."
+          "\n# read by hwsim/engine/gpu/tensor_gemm.py. Re-fit: hwsim.calibration.gpu_gemm.refit, "
+          "refit_fp8."
           "\n")
 FITTED_ON = {
     SIMT_FILE: ("NeuSight fp32 nn.Linear/bmm event-timed latencies on the A100 PCIe 40GB and "
@@ -223,7 +222,8 @@ def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
             doc[p.name] = _entry(p, result, file)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
                           "(SIMT, tensor cores), the SIMT and fp8 mainloop efficiencies, the "
-                          "dynamic-quantisation CTA time, and AIConfigurator's fp8 harness")
+                          "dynamic-quantisation CTA time, and AIConfigurator's vLLM 0.24 "
+                          "per-kernel time")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)
