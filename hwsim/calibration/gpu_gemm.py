@@ -13,7 +13,7 @@ power-limit throttle - with candidate constants installed:
   ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
   A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
   as fitted;
-- vLLM's fp8 linear (:func:`fp8_problem`): ``fp8_mainloop_efficiency``, ``quant_cta_fixed_s``,
+- vLLM's fp8 linear (:func:`fp8_problem`): ``fp8_mainloop_efficiency``, ``quant_cta_launch_cycles``,
   ``sm90_tile_fill_cycles`` (both fitting GPUs run sm90 kernels) and the harness's
   ``aiconfigurator_v024_kernel_s`` on ``aiconfigurator_fp8_gemm_fit.csv`` (the
   fitting shapes of AIConfigurator's vLLM 0.24 fp8 tables on the H100 and H200, disjoint from the
@@ -68,8 +68,8 @@ FP8_PARAMS = (
     Param("fp8_mainloop_efficiency", 0.8, 0.3, 1.0,
           "fraction of gemm_efficiency x the fp8 tensor peak",
           "share of the tensor path's fp8 rate an fp8 GEMM mainloop sustains"),
-    Param("quant_cta_fixed_s", 1.0e-6, 1.0e-8, 1.0e-5, "s per wave of resident CTAs",
-          "time one 1024-thread CTA of a dynamic-quantisation kernel holds its SM"),
+    Param("quant_cta_launch_cycles", 10.0, 0.1, 1000.0, "core-clock cycles per CTA",
+          "serial start interval of a dynamic-quantisation kernel's one-per-token CTAs"),
     Param("aiconfigurator_v024_kernel_s", 3.0e-6, 1.0e-7, 2.0e-5,
           "s per kernel inside a CUDA graph",
           "harness: GPU time per kernel of a vLLM 0.24 op in AIConfigurator's CUDA-graph "

@@ -181,9 +181,10 @@ class GpuGemmCalibration(StrictModel):
     fp8_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the tensor path's rate (gemm_efficiency x the fp8 peak) an fp8 "
         "GEMM mainloop sustains, relative to a 16-bit one")
-    quant_cta_fixed_s: GpuPowerConstant = Field(
-        description="time one CTA of a dynamic-quantisation kernel (one 1024-thread CTA per "
-        "token) holds its SM, per wave of resident CTAs (hwsim.engine.gpu.dynamic_quant)")
+    quant_cta_launch_cycles: GpuPowerConstant = Field(
+        description="core-clock cycles between the starts of successive CTAs of a "
+        "dynamic-quantisation kernel (one 1024-thread CTA per token): the serial rate that "
+        "bounds a grid of many tiny CTAs (hwsim.engine.gpu.dynamic_quant)")
     aiconfigurator_v024_kernel_s: GpuPowerConstant = Field(
         description="harness constant, not read by the engine: GPU time per kernel of a vLLM "
         "0.24 linear (bf16, or fp8 with its two quantisation kernels) replayed in a CUDA graph "

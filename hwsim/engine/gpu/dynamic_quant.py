@@ -9,19 +9,23 @@ kernels, each launched with one CTA per token (``grid(num_tokens)``, ``block(102
    memory and ``atomicMax``-es it into the one global scale;
 2. ``scaled_fp8_quant_kernel``: reads the input again, scales it and writes fp8.
 
-A CTA of either kernel does a row's worth of work (``row_elements`` values over 1024 threads)
-but holds its SM for a fixed time: launch, the first loads' latency, the barrier tree, the atomic,
-retire (``quant_cta_fixed_s``, fitted on AIConfigurator's vLLM fp8 linears,
-:mod:`hwsim.calibration.gpu_gemm`). ``max_threads_per_sm // 1024`` CTAs fit on an SM at once, so a
-kernel over ``rows`` tokens takes ``ceil(rows / (SMs x resident))`` waves of that fixed time, or
-its streaming time when that is longer. Many short rows therefore cost far more than their bytes:
-the fitting rows show 32768 tokens of 64 values taking 238 us on the H100 where the bf16 GEMM
-itself takes 4 us.
+A CTA of either kernel does a row's worth of work (``row_elements`` values over 1024 threads), so
+with many short rows the kernel is bound by how fast the GPU can start CTAs, one after another,
+not by its SMs or its bytes: ``rows x quant_cta_launch_cycles`` cycles of the chip clock
+(fitted on AIConfigurator's vLLM fp8 linears, :mod:`hwsim.calibration.gpu_gemm`), or the
+streaming time when that is longer. The fitting rows show 32768 tokens of 64 values taking
+238 us on the H100, where the bf16 GEMM itself takes 4 us.
+
+Why a serial launch rate and not waves of resident CTAs: the two fitting GPUs (H100, H200) have
+the same SMs and residency, so both forms fit them alike. AIConfigurator's L40S table (no hwsim
+preset; four fitting-split shapes in ``aiconfigurator_fp8_quant_probe_fit.csv``) tells them apart: 5.7 ns per token against the H100's 7.3 ns, the
+ratio of their clocks (2.52 / 1.83 GHz) within 6 %, where waves of 1024-thread CTAs (one per Ada
+SM of 1536 threads, two per Hopper SM) predict ~13 ns. Which serial resource it is (the grid's
+CTA dispatch, or the abs-max CTAs' atomics on one address) the data cannot say; both kernels are
+charged alike.
 """
 
 from __future__ import annotations
-
-import math
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cost import KernelCost
@@ -32,20 +36,21 @@ from hwsim.mapping.primitives import VectorWork
 __all__ = ["QUANT_CTA_THREADS", "dynamic_quant_cost"]
 
 # vLLM csrc/quantization/fp8/common.cu, dynamic_scaled_fp8_quant: dim3 block(1024) for both
-# kernels.
+# kernels (recorded in each kernel's mapping; the launch-rate bound does not depend on it).
 QUANT_CTA_THREADS = 1024
 # The abs-max reduction reads the input; the quantise kernel reads it again and writes the output.
 REDUCE_READS, QUANTISE_READS = 1.0, 1.0
 
 
 def _kernel(chip: GpuChip, name: str, bytes_moved: float, flops: float, rows: int,
-            waves: int, cta_s: float) -> KernelCost:
+            launch_s: float) -> KernelCost:
     return KernelCost(
-        kernels=1, compute_s=max(waves * cta_s, flops / cuda_peak(chip)),
+        kernels=1, compute_s=max(launch_s, flops / cuda_peak(chip)),
         l2_s=bytes_moved / l2_bw(chip), dram_s=bytes_moved / dram_bw(chip),
         launch_s=kernel_overhead_s(chip), cuda_flops=flops, l2_bytes=bytes_moved,
         dram_bytes=bytes_moved, unit="cuda",
-        mapping={"kernel": name, "ctas": rows, "waves": waves})
+        mapping={"kernel": name, "ctas": rows, "cta_threads": QUANT_CTA_THREADS,
+                 "cta_launch_s": launch_s})
 
 
 def dynamic_quant_cost(w: VectorWork, chip: GpuChip, row_elements: int | None
@@ -53,12 +58,11 @@ def dynamic_quant_cost(w: VectorWork, chip: GpuChip, row_elements: int | None
     """The two kernels of a dynamic per-tensor quantisation of ``w`` (rows of
     ``row_elements``; unset: one row)."""
     rows = max(1, w.elements // row_elements) if row_elements else 1
-    resident = max(1, chip.max_threads_per_sm // QUANT_CTA_THREADS)
-    waves = math.ceil(rows / (chip.sms * resident))
-    cta_s = gemm_constants().quant_cta_fixed_s
+    # The CTAs start one after another at the core clock (a throttled clock stretches them).
+    launch_s = rows * gemm_constants().quant_cta_launch_cycles / chip.clock_hz
     reduce_bytes = REDUCE_READS * w.bytes_in
     quantise_bytes = QUANTISE_READS * w.bytes_in + w.bytes_out
     # abs and max per element, then scale, clamp and convert per element.
-    return [_kernel(chip, "fp8_absmax", reduce_bytes, 2.0 * w.elements, rows, waves, cta_s),
+    return [_kernel(chip, "fp8_absmax", reduce_bytes, 2.0 * w.elements, rows, launch_s),
             _kernel(chip, "fp8_quantise", quantise_bytes, w.elements * w.ops_per_element, rows,
-                    waves, cta_s)]
+                    launch_s)]
