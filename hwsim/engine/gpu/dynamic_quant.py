@@ -18,9 +18,10 @@ streaming time when that is longer. The fitting rows show 32768 tokens of 64 val
 
 Why a serial launch rate and not waves of resident CTAs: the two fitting GPUs (H100, H200) have
 the same SMs and residency, so both forms fit them alike. AIConfigurator's L40S table (no hwsim
-preset; four fitting-split shapes in ``aiconfigurator_fp8_quant_probe_fit.csv``) tells them apart: 5.7 ns per token against the H100's 7.3 ns, the
-ratio of their clocks (2.52 / 1.83 GHz) within 6 %, where waves of 1024-thread CTAs (one per Ada
-SM of 1536 threads, two per Hopper SM) predict ~13 ns. Which serial resource it is (the grid's
+preset; four fitting-split shapes in ``aiconfigurator_fp8_quant_probe_fit.csv``) tells them
+apart: 5.7 ns per token against the H100's 7.3 ns, the ratio of their clocks (2.52 / 1.83 GHz)
+within 6 %, where waves of 1024-thread CTAs (one per Ada SM of 1536 threads, two per Hopper SM)
+predict ~13 ns. Which serial resource it is (the grid's
 CTA dispatch, or the abs-max CTAs' atomics on one address) the data cannot say; both kernels are
 charged alike.
 """
