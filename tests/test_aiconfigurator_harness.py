@@ -12,7 +12,7 @@ import pytest
 from hwsim.calibration.gpu_gemm import FP8_FILE
 from hwsim.engine.gpu.gemm_constants import GEMM_CALIBRATION, gemm_constants
 from hwsim.presets import reference_dir
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY, V024, graph_replay
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, V024, graph_replay, timed_as
 
 GEMM_FILES = ("aiconfigurator_gemm.csv", "aiconfigurator_gemm_new_presets.csv",
               "aiconfigurator_gemm_fit.csv", "aiconfigurator_fp8_gemm.csv", FP8_FILE)
@@ -40,3 +40,11 @@ def test_every_gemm_row_names_a_known_collector_version(name: str) -> None:
     with open(reference_dir("gpu") / name, newline="") as fh:
         frameworks = {r["framework"].strip().lower() for r in csv.DictReader(fh)}
     assert frameworks and frameworks <= KNOWN, frameworks
+
+
+def test_only_graph_replays_take_the_collectors_time() -> None:
+    kernel_timed = {"launch_overhead_s": 0.0}
+    assert timed_as(None, "vLLM 0.24.0") is None
+    assert timed_as(kernel_timed, "vLLM 0.24.0") is kernel_timed
+    assert timed_as(GRAPH_REPLAY, "vLLM 0.24.0") == graph_replay("vLLM 0.24.0")
+    assert timed_as(GRAPH_REPLAY, "vLLM 0.14.0") == GRAPH_REPLAY

@@ -20,7 +20,7 @@ from typing import Any
 
 from hwsim.engine.gpu.gemm_constants import gemm_constants
 
-__all__ = ["GRAPH_REPLAY", "V024", "graph_replay"]
+__all__ = ["GRAPH_REPLAY", "V024", "graph_replay", "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
@@ -33,3 +33,11 @@ def graph_replay(framework: str) -> dict[str, Any]:
         return GRAPH_REPLAY | {"graph_kernel_overhead_s":
                                gemm_constants().aiconfigurator_v024_kernel_s}
     return dict(GRAPH_REPLAY)
+
+
+def timed_as(harness: dict[str, Any] | None, framework: str) -> dict[str, Any] | None:
+    """``harness`` with the collector's per-kernel time when it is a CUDA-graph replay, else
+    unchanged (a kernel-timed or eager harness has no graph)."""
+    if harness is not None and harness.get("cuda_graphs"):
+        return harness | graph_replay(framework)
+    return harness

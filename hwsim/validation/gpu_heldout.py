@@ -38,7 +38,7 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY, graph_replay
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_model
@@ -90,10 +90,8 @@ def _gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
         model, batch = neusight_gemm(r)
         return _latency_s(model, r["preset"], batch, harness)
     # AIConfigurator: an (m, k) by (k, n) product, timed by its collector's version.
-    if harness is not None and harness.get("cuda_graphs"):
-        harness = harness | graph_replay(r["framework"])
     return _latency_s(gemm(int(r["m"]), int(r["n"]), int(r["k"]), dtype=r["dtype"]),
-                      r["preset"], 1, harness)
+                      r["preset"], 1, timed_as(harness, r["framework"]))
 
 
 def norm_op(r: Mapping[str, Any]) -> VectorOp:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from hwsim.engine.simulate import simulate
-from hwsim.validation.aiconfigurator import graph_replay
+from hwsim.validation.aiconfigurator import timed_as
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, VectorOp
 
@@ -45,8 +45,7 @@ def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
     if r["dtype"] == "fp8":
         model = vllm_fp8_linear(m, n, k)
-        if harness is not None and harness.get("cuda_graphs"):
-            harness = harness | graph_replay(r["framework"])
+        harness = timed_as(harness, r["framework"])
     elif r["dtype"] == "int4":
         op = MatmulOp(name="weight_only_int4", m=m, n=n, k=k, dtype="int4")
         model = Model(name=op.name, ops=(op,), origin="validation")
