@@ -45,6 +45,7 @@ from hwsim.engine.gpu.gemm_constants import (
 from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY  # AIConfigurator's CUDA-graph replay
+from hwsim.validation.gpu_quant import quant_gemm_s  # the held-out fp8 rows' own simulator
 from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp
@@ -155,8 +156,6 @@ def tensor_problem(ref_dir: Path | None = None,
 
 def _predict_fp8(base: GemmConstants, values: Mapping[str, float],
                  row: Mapping[str, object]) -> float:
-    from hwsim.validation.gpu_quant import quant_gemm_s  # the held-out rows' own simulator
-
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
     with use_gemm_constants(consts):
         return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]

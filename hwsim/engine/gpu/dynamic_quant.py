@@ -31,7 +31,7 @@ from __future__ import annotations
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cost import KernelCost
 from hwsim.engine.gpu.gemm_constants import gemm_constants
-from hwsim.engine.gpu.rates import cuda_peak, dram_bw, kernel_overhead_s, l2_bw
+from hwsim.engine.gpu.kernels import vector_cost
 from hwsim.mapping.primitives import VectorWork
 
 __all__ = ["QUANT_CTA_THREADS", "dynamic_quant_cost"]
@@ -39,19 +39,16 @@ __all__ = ["QUANT_CTA_THREADS", "dynamic_quant_cost"]
 # vLLM csrc/quantization/fp8/common.cu, dynamic_scaled_fp8_quant: dim3 block(1024) for both
 # kernels (recorded in each kernel's mapping; the launch-rate bound does not depend on it).
 QUANT_CTA_THREADS = 1024
-# The abs-max reduction reads the input; the quantise kernel reads it again and writes the output.
-REDUCE_READS, QUANTISE_READS = 1.0, 1.0
+# The abs-max kernel does an abs and a max per element.
+ABSMAX_OPS_PER_ELEMENT = 2.0
 
 
-def _kernel(chip: GpuChip, name: str, bytes_moved: float, flops: float, rows: int,
-            launch_s: float) -> KernelCost:
-    return KernelCost(
-        kernels=1, compute_s=max(launch_s, flops / cuda_peak(chip)),
-        l2_s=bytes_moved / l2_bw(chip), dram_s=bytes_moved / dram_bw(chip),
-        launch_s=kernel_overhead_s(chip), cuda_flops=flops, l2_bytes=bytes_moved,
-        dram_bytes=bytes_moved, unit="cuda",
-        mapping={"kernel": name, "ctas": rows, "cta_threads": QUANT_CTA_THREADS,
-                 "cta_launch_s": launch_s})
+def _launch_bound(cost: KernelCost, name: str, rows: int, launch_s: float) -> KernelCost:
+    """``cost`` (the kernel as a streaming vector kernel) held to its CTAs' serial starts."""
+    cost.compute_s = max(cost.compute_s, launch_s)
+    cost.mapping = {"kernel": name, "ctas": rows, "cta_threads": QUANT_CTA_THREADS,
+                    "cta_launch_s": launch_s}
+    return cost
 
 
 def dynamic_quant_cost(w: VectorWork, chip: GpuChip, row_elements: int | None
@@ -61,9 +58,8 @@ def dynamic_quant_cost(w: VectorWork, chip: GpuChip, row_elements: int | None
     rows = max(1, w.elements // row_elements) if row_elements else 1
     # The CTAs start one after another at the core clock (a throttled clock stretches them).
     launch_s = rows * gemm_constants().quant_cta_launch_cycles / chip.clock_hz
-    reduce_bytes = REDUCE_READS * w.bytes_in
-    quantise_bytes = QUANTISE_READS * w.bytes_in + w.bytes_out
-    # abs and max per element, then scale, clamp and convert per element.
-    return [_kernel(chip, "fp8_absmax", reduce_bytes, 2.0 * w.elements, rows, launch_s),
-            _kernel(chip, "fp8_quantise", quantise_bytes, w.elements * w.ops_per_element, rows,
-                    launch_s)]
+    # The abs-max reads the input and writes one scale; the quantise kernel reads it again,
+    # scales, clamps and converts it, and writes the output.
+    absmax = vector_cost(VectorWork(w.elements, ABSMAX_OPS_PER_ELEMENT, w.bytes_in, 0), chip)
+    return [_launch_bound(absmax, "fp8_absmax", rows, launch_s),
+            _launch_bound(vector_cost(w, chip), "fp8_quantise", rows, launch_s)]
