@@ -6,6 +6,7 @@ import pytest
 
 import hwsim
 from hwsim.mapping.primitives import GemmWork, lower
+from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, Conv2dOp, MatmulOp, MoeOp, RecurrentOp
 
 
@@ -73,3 +74,16 @@ def test_training_step_is_forward_backward_update():
     assert bwd["layer0.ffn_down.bwd_data"].sparse_dim == "n"
     with pytest.raises(hwsim.HwsimError, match="unknown mode"):
         hwsim.load_model("gpt2-small", mode="train")
+
+
+def test_training_step_updates_one_adam_element_per_parameter_at_any_width():
+    # An odd count of 4-bit weights packs into count/2 rounded up bytes; the optimizer still
+    # updates each parameter once (it had counted bytes x 2, one too many).
+    from hwsim.workload.training import training_step
+
+    ops = (MatmulOp(name="a", m=4, n=3, k=5, dtype="int4"),
+           MatmulOp(name="b", m=4, n=2, k=3, dtype="bf16"))
+    step = training_step(Model(name="odd", ops=ops, origin="test"))
+    (adam,) = [op for op in step.ops if op.name == "optimizer.adam"]
+    assert ops[0].weight_elements == 15 and ops[0].weight_bytes == 8
+    assert adam.elements == 15 + 6

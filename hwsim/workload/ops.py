@@ -57,8 +57,14 @@ class OpBase(StrictModel):
         return 0
 
     @property
-    def weight_bytes(self) -> int:
+    def weight_elements(self) -> int:
+        """Stored weight values (parameters) of the op; overridden by ops with weights."""
         return 0
+
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of the stored weights: ``weight_elements`` at the dtype's width."""
+        return self._weights_bytes(self.weight_elements)
 
 
 class MatmulOp(OpBase):
@@ -79,8 +85,8 @@ class MatmulOp(OpBase):
         return self.m * self.n * self.k * self.batch
 
     @property
-    def weight_bytes(self) -> int:
-        return self._weights_bytes(self.k * self.n * self.batch) if self.b_is_weight else 0
+    def weight_elements(self) -> int:
+        return self.k * self.n * self.batch if self.b_is_weight else 0
 
 
 class Conv2dOp(OpBase):
@@ -118,8 +124,8 @@ class Conv2dOp(OpBase):
         return self.out_h * self.out_w * self.k * self.r * self.s * (self.c // self.groups)
 
     @property
-    def weight_bytes(self) -> int:
-        return self._weights_bytes(self.k * self.r * self.s * (self.c // self.groups))
+    def weight_elements(self) -> int:
+        return self.k * self.r * self.s * (self.c // self.groups)
 
 
 class AttentionOp(OpBase):
@@ -202,8 +208,8 @@ class EmbeddingOp(OpBase):
     vocab: Count
 
     @property
-    def weight_bytes(self) -> int:
-        return self._weights_bytes(self.vocab * self.dim)
+    def weight_elements(self) -> int:
+        return self.vocab * self.dim
 
 
 class RouterOp(OpBase):
@@ -220,8 +226,8 @@ class RouterOp(OpBase):
         return self.tokens * self.d_model * self.experts
 
     @property
-    def weight_bytes(self) -> int:
-        return self._weights_bytes(self.d_model * self.experts)
+    def weight_elements(self) -> int:
+        return self.d_model * self.experts
 
 
 class MoeOp(OpBase):
@@ -250,8 +256,8 @@ class MoeOp(OpBase):
         return self.tokens * self.top_k * self.matrices * self.d_model * self.d_ff
 
     @property
-    def weight_bytes(self) -> int:
-        return self._weights_bytes(self.experts * self.matrices * self.d_model * self.d_ff)
+    def weight_elements(self) -> int:
+        return self.experts * self.matrices * self.d_model * self.d_ff
 
 
 class RecurrentOp(OpBase):
@@ -275,8 +281,8 @@ class RecurrentOp(OpBase):
         return self.steps * self.gates * self.hidden * (self.inputs + self.hidden)
 
     @property
-    def weight_bytes(self) -> int:
-        return self._weights_bytes(self.gates * self.hidden * (self.inputs + self.hidden))
+    def weight_elements(self) -> int:
+        return self.gates * self.hidden * (self.inputs + self.hidden)
 
 
 Op = Annotated[

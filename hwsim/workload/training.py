@@ -11,7 +11,6 @@ per weight, reading weight, gradient and two moments and writing three of them b
 from __future__ import annotations
 
 from hwsim.config.sparsity import DenseSpec
-from hwsim.units import BITS_PER_BYTE, weight_bits
 from hwsim.workload.model import Model, content_hash
 from hwsim.workload.ops import MatmulOp, OpBase, VectorOp
 
@@ -24,7 +23,8 @@ def training_step(model: Model) -> Model:
     backward: list[OpBase] = []
     for op in reversed(model.ops):
         backward += _backward(op)
-    weights = sum(op.weight_bytes * BITS_PER_BYTE // weight_bits(op.dtype) for op in model.ops)
+    # Parameter count, not bytes: 4-bit weights pack two to a byte, so bytes round up.
+    weights = sum(op.weight_elements for op in model.ops)
     update: list[OpBase] = []
     if weights:
         dt = model.ops[0].dtype
