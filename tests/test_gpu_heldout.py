@@ -32,6 +32,7 @@ import pytest
 
 from hwsim.presets import list_presets
 from hwsim.validation import gpu_heldout as gh
+from hwsim.validation.gpu_kernel_power import POWER_FILE
 
 REF = gh.REFERENCE_DIR
 # Columns every file has, and the shape columns per kind (units in the names or in SOURCES.md).
@@ -97,7 +98,10 @@ def test_new_preset_files_hold_only_new_presets() -> None:
     main_presets = {"a100-sxm-80gb", "h100-sxm", "rtx-4090", "jetson-agx-orin-64gb"}
     for name in gh.HELDOUT_FILES:
         presets = {r["preset"] for r in _rows(name)}
-        assert (presets & main_presets == set()) == name.endswith("_new_presets.csv"), name
+        # The B200 power file is named for its one GPU (preset b200-sxm, added with it).
+        new_only = name.endswith("_new_presets.csv") or name == POWER_FILE
+        assert (presets & main_presets == set()) == new_only, name
+    assert {r["preset"] for r in _rows(POWER_FILE)} == {"b200-sxm"}
 
 
 def test_report_fields_and_skips(report: dict[str, Any]) -> None:
@@ -126,7 +130,11 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     # 45.3 %, norm 40.0 %, prefill 44.8 %): GEMM 19.3 %, attention 11.6 %, norm 15.1 %,
     # prefill 4.0 % (H100 2.1 %, L4 7.6 %, T4 18.1 %).
     assert overall["gemm"]["median_abs_error"] < 0.22
-    assert overall["attention"]["median_abs_error"] < 0.13
+    # Attention: 11.5 % over the A100/H100/H200 rows; the B200's 60 rows (Blackwell kernels
+    # costed as Hopper's, 38.7 %) take the pooled median to 14.1 %.
+    assert overall["attention"]["median_abs_error"] < 0.155
+    fa = [r for r in report["rows"] if r["kind"] == "attention" and r["chip"] != "b200-sxm"]
+    assert gh._median_abs(fa) < 0.125
     # Norm: eager ATen LayerNorm and GDDR6's fitted bandwidth (L4 12.4 -> 1.9 %, T4 19.9 -> 4.6 %).
     assert overall["norm"]["median_abs_error"] < 0.06
     assert overall["prefill"]["median_abs_error"] < 0.06

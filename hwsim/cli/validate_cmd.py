@@ -66,6 +66,7 @@ def _validate_serving(as_json: bool) -> None:
 def _validate_gpu(as_json: bool, use_cache: bool = True) -> None:
     from hwsim.report.validate_gpu import group_means, validation_rows
     from hwsim.validation.gpu_heldout import calibration_decode, heldout_report
+    from hwsim.validation.gpu_kernel_power import kernel_power_report
     from hwsim.validation.gpu_logo import logo_report
     from hwsim.validation.gpu_power_heldout import power_report
     from hwsim.validation.result_cache import cached
@@ -76,12 +77,14 @@ def _validate_gpu(as_json: bool, use_cache: bool = True) -> None:
     heldout["decode_from_calibration"] = calibration_decode(rows)
     logo = cached("leave_one_gpu_out", logo_report, use_cache=use_cache)
     heldout["power"] = cached("power", power_report, use_cache=use_cache)
+    heldout["kernel_power"] = cached("kernel_power", kernel_power_report, use_cache=use_cache)
     if as_json:
         doc = {"heldout": heldout, "leave_one_gpu_out": logo, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     _print_heldout(heldout)
     _print_power(heldout["power"])
+    _print_kernel_power(heldout["kernel_power"])
     _print_logo(logo)
     grid = table(("group", "chip", "case", "measured", "hwsim", "unit", "error", "fit"),
                  title="Calibration set (in-sample: fit marks the row a constant was fitted "
@@ -355,6 +358,25 @@ def _per_layer_summary(summary: list[dict[str, Any]]) -> Any:
                     percent(r["within_15pct"], 0), percent(r["within_50pct"], 0),
                     signed_percent(r["signed_median_error"]))
     return lay
+
+
+def _print_kernel_power(report: dict[str, Any]) -> None:
+    """Held-out average power of single attention kernels (hwsim.validation.gpu_kernel_power)."""
+    grid = table(("quantity", "phase", "rows", "median |error|", "median error", "target",
+                  "met"),
+                 title=f"Held out: attention kernel power ({report['file']}: AIConfigurator, "
+                 "B200 vLLM 0.22 FlashInfer; nothing fitted on it)",
+                 right=("rows", "median |error|", "median error", "target"))
+    for s in report["summary"]:
+        target = "diagnostic" if s["target"] is None else f"<= {percent(s['target'])}"
+        met = "" if s["met"] is None else ("yes" if s["met"] else "MISSED")
+        grid.add_row(s["kind"], s["phase"], str(s["rows"]), percent(s["median_abs_error"]),
+                     signed_percent(s["median_error"]), target, met)
+    out().print(grid)
+    if report["skipped"]:
+        out().print(f"kernel power: {report['skipped']} rows skipped (GPU without a preset)")
+    out().print("kernel power is hwsim's energy over hwsim's time; power at measured time "
+                "spreads hwsim's per-action energy over the measured latency (docs/gpu.md)")
 
 
 def _print_power(report: dict[str, Any]) -> None:
