@@ -52,6 +52,17 @@ def test_skewed_loads_cost_more_than_uniform_at_the_same_tokens(cost):
     assert step["zipf"] > step["uniform"]
 
 
+def test_balanced_routing_pads_least_and_touches_most_experts(cost):
+    # Balanced slots: every expert within one token of the mean, so the least padding at
+    # prefill sizes and, at decode sizes, the most distinct experts (their weights all stream).
+    balanced, uniform = _law(cost, "balanced", cap=8.0), _law(cost, "uniform", cap=8.0)
+    big = balanced.draw(256, 0, 0)
+    assert big.padded_tokens == -(-256 * 6 // 64)
+    assert big.padded_tokens < min(uniform.draw(256, 0, s).padded_tokens for s in range(5))
+    assert balanced.draw(8, 0, 0).active == 8 * 6  # 48 slots, 48 distinct experts of 64
+    assert balanced.draw(8, 0, 0).active > max(uniform.draw(8, 0, s).active for s in range(5))
+
+
 def test_a_prefill_heavy_run_costs_more_with_skewed_routing():
     # Iterations of hundreds of tokens: every expert is used either way, and the hot expert's
     # padding makes the skewed ones slower. (At decode sizes skew can instead be cheaper:

@@ -280,3 +280,43 @@ def test_realise_mixes_the_variability_seed() -> None:
 def test_realise_refuses_non_activation_kinds(spec: object, hint: str) -> None:
     with pytest.raises(HwsimError, match=hint):
         rl.realise(spec, 4, 16, 0)
+
+
+def test_balanced_routing_deals_slots_round_robin_and_expectation_is_exact() -> None:
+    from hwsim.sparsity.moe_expect import expected_loads
+
+    for tokens, experts, top_k in ((5, 4, 2), (32, 256, 8), (1000, 7, 3), (3, 128, 6)):
+        routes = rl.moe_routes(tokens, experts, top_k, seed=0, routing="balanced")
+        assert all(len(set(row)) == top_k for row in routes.tolist())  # distinct per token
+        loads = np.bincount(routes.ravel(), minlength=experts)
+        assert loads.max() - loads.min() <= 1  # within one of the mean
+        expect = expected_loads(tokens, experts, top_k, "balanced")
+        assert expect.max_load == loads.max()
+        assert expect.experts_used == np.count_nonzero(loads)
+        assert sorted(rl.expected_expert_loads(tokens, experts, top_k, "balanced")) == sorted(
+            loads)
+    # Decode-sized batches touch every slot's own expert: 32 x 8 slots over 256 experts use all
+    # 256 (uniform routing expects ~163), so the experts' weights all stream.
+    assert expected_loads(32, 256, 8, "balanced").experts_used == 256
+    assert expected_loads(32, 256, 8, "uniform").experts_used < 170
+    # Balanced loads drop only what exceeds capacity: none at capacity factor 1.
+    assert rl.expected_dropped(100, 8, 2, 1.0, "balanced") == 0.0
+    assert rl.expected_dropped(100, 8, 2, 0.5, "balanced") == 100 * 2 - 8 * 13
+
+
+def test_balanced_moe_runs_in_both_fidelities() -> None:
+    import hwsim
+    from hwsim.config.sparsity import MoeSpec
+    from hwsim.workload.model import Model
+    from hwsim.workload.ops import MoeOp
+
+    op = MoeOp(name="moe", tokens=32, d_model=1024, d_ff=512, experts=64, top_k=4, gated=True,
+               dtype="bf16", sparsity=MoeSpec(routing="balanced"))
+    model = Model(name="m", ops=(op,), origin="test")
+    analytic = hwsim.simulate(model, "h100-sxm").total.latency_s
+    cycle = hwsim.simulate(model, "h100-sxm", fidelity="cycle", samples=2).total.latency_s
+    assert cycle == pytest.approx(analytic, rel=0.15)
+    uniform = Model(name="m", ops=(op.model_copy(update={
+        "sparsity": MoeSpec(routing="uniform")}),), origin="test")
+    # 128 slots over 64 experts: balanced uses all 64, uniform ~55, so balanced streams more.
+    assert analytic > hwsim.simulate(uniform, "h100-sxm").total.latency_s

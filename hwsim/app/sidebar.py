@@ -211,7 +211,7 @@ def _sparsity_widgets(model: str) -> tuple[str, ...] | None:
     elif kind == "moe":
         ss.setdefault("moe_routing", str(fields.get("routing", "uniform")))
         ss.setdefault("moe_zipf_s", float(fields.get("zipf_s", 1.0)))
-        st.selectbox("routing", ("uniform", "zipf"), key="moe_routing")
+        st.selectbox("routing", ("uniform", "zipf", "balanced"), key="moe_routing")
         st.slider("zipf exponent", 0.0, 3.0, step=0.1, key="moe_zipf_s")
         fields.update(routing=ss["moe_routing"], zipf_s=float(ss["moe_zipf_s"]))
     strings = sparsity_strings(str(ss["sparsity_glob"]), kind, fields)

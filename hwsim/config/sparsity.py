@@ -56,7 +56,10 @@ class MoeSpec(StrictModel):
     """Mixture-of-experts routing."""
 
     kind: Literal["moe"] = "moe"
-    routing: Literal["uniform", "zipf"] = Field("uniform", description="route law")
+    routing: Literal["uniform", "zipf", "balanced"] = Field(
+        "uniform", description="route law: uniform or zipf popularity (tokens route "
+        "independently, so loads vary), or balanced (every expert within one token of the mean "
+        "load: expert-choice routing, load-balanced benchmark harnesses)")
     zipf_s: float = Field(1.0, ge=0.0, description="zipf exponent when routing=zipf")
     capacity_factor: float = Field(1.25, gt=0.0, description="expert capacity / fair share")
 

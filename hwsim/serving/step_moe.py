@@ -51,7 +51,7 @@ class MoeLaw:
     op: str
     experts: int
     top_k: int
-    routing: str  # uniform | zipf | trace
+    routing: str  # uniform | zipf | balanced | trace
     zipf_s: float
     capacity_factor: float
     popularity: tuple[float, ...] | None = None  # routing == "trace": weight per expert
@@ -65,8 +65,9 @@ class MoeLaw:
             keys = np.random.default_rng(ss).standard_exponential((tokens, self.experts))
             routes = np.argpartition(keys * scale, self.top_k - 1, axis=1)[:, :self.top_k]
         else:
+            law = self.routing if self.routing in ("zipf", "balanced") else "uniform"
             routes = moe_routes(tokens, self.experts, self.top_k, seed=ss,
-                                routing="zipf" if self.routing == "zipf" else "uniform",
+                                routing=law,  # type: ignore[arg-type]
                                 zipf_s=self.zipf_s)
         cap = expert_capacity(tokens, self.experts, self.top_k, self.capacity_factor)
         loads, kept, dropped = expert_loads(routes, self.experts, cap)

@@ -3,7 +3,8 @@ experts used, and tokens dropped at a capacity.
 
 Routing law (shared with the seeded generator in :mod:`hwsim.sparsity.realise`): each token picks
 ``top_k`` distinct experts; expert popularity is uniform or zipf(s) (weight rank^-s). A token's
-chance of including expert e, p_e, comes from that generator's law.
+chance of including expert e, p_e, comes from that generator's law. ``balanced`` routing deals
+the slots round-robin, so its loads, largest load and experts used are exact.
 
 Execution law (GShard/Switch-style static shapes): every used expert's GEMM is padded to the
 same token count, ``min(capacity, largest load)``, where capacity = ceil(capacity_factor *
@@ -36,9 +37,12 @@ def expected_loads(tokens: int, experts: int, top_k: int, routing: str = "unifor
     """Expected routing statistics for ``tokens`` tokens (each load ~ Binomial(tokens, p_e),
     p_e the inclusion probability of :func:`hwsim.sparsity.realise.moe_routes`' law)."""
     mean = expected_expert_loads(tokens, experts, top_k, routing, zipf_s)  # type: ignore[arg-type]
-    p = mean / max(tokens, 1)
-    max_load = expected_max_load(tokens, p)
-    used = float(np.sum(1.0 - (1.0 - p) ** tokens))
+    if routing == "balanced":  # round-robin loads are exact, not a binomial law
+        max_load, used = float(mean.max(initial=0.0)), float(np.count_nonzero(mean))
+    else:
+        p = mean / max(tokens, 1)
+        max_load = expected_max_load(tokens, p)
+        used = float(np.sum(1.0 - (1.0 - p) ** tokens))
     if capacity_factor:
         cap = expert_capacity(tokens, experts, top_k, capacity_factor)
         dropped = expected_dropped(tokens, experts, top_k, capacity_factor, routing,  # type: ignore[arg-type]

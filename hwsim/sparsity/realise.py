@@ -298,15 +298,23 @@ def relu_masks(tokens: int, k_dim: int, density: float, *, seed: Seed,
 # --------------------------------------------------------------------------- MoE routing
 
 
+Routing = Literal["uniform", "zipf", "balanced"]
+
+
 def moe_routes(tokens: int, experts: int, top_k: int, *, seed: Seed,
-               routing: Literal["uniform", "zipf"] = "uniform",
-               zipf_s: float = 1.0) -> np.ndarray:
+               routing: Routing = "uniform", zipf_s: float = 1.0) -> np.ndarray:
     """Expert ids per token: int32 (tokens, top_k), distinct per row, first choice first.
 
     Experts are picked by the popularity race of the module docstring with skew ``zipf_s``
     (``routing="zipf"``) or 0 (``"uniform"``), over a seeded permutation of the experts.
+    ``"balanced"`` deals the token-expert slots round-robin (token t's j-th choice is expert
+    (t * top_k + j) mod experts): every expert's load is within one of the mean, as expert-choice
+    routing and load-balanced benchmark harnesses give (no draw, so the seed is unused).
     """
     _check_routing(tokens, experts, top_k, routing)
+    if routing == "balanced":
+        slots = np.arange(tokens * top_k, dtype=np.int64).reshape(tokens, top_k)
+        return (slots % experts).astype(np.int32)
     ss_rank, ss_race = _seed_seq(seed).spawn(2)
     scale = _race_scale(experts, zipf_s if routing == "zipf" else 0.0, ss_rank)
     race = np.random.default_rng(ss_race)
@@ -319,9 +327,9 @@ def moe_routes(tokens: int, experts: int, top_k: int, *, seed: Seed,
 
 
 def _check_routing(tokens: int, experts: int, top_k: int, routing: str) -> None:
-    if routing not in ("uniform", "zipf"):
-        raise ValueError(f"routing must be 'uniform' or 'zipf' (traces load routes), "
-                         f"got {routing!r}")
+    if routing not in ("uniform", "zipf", "balanced"):
+        raise ValueError(f"routing must be 'uniform', 'zipf' or 'balanced' (traces load "
+                         f"routes), got {routing!r}")
     if tokens < 0 or experts < 1 or not 1 <= top_k <= experts:
         raise ValueError(f"need tokens >= 0, experts >= 1, 1 <= top_k <= experts; got "
                          f"{tokens}, {experts}, {top_k}")
@@ -379,21 +387,23 @@ def _count_tables(p: np.ndarray, top_k: int) -> np.ndarray:
 
 
 def expected_expert_loads(tokens: int, experts: int, top_k: int,
-                          routing: Literal["uniform", "zipf"] = "uniform",
-                          zipf_s: float = 1.0) -> np.ndarray:
+                          routing: Routing = "uniform", zipf_s: float = 1.0) -> np.ndarray:
     """Expected tokens per expert, float64 (experts,), in popularity rank order (most first).
 
     ``tokens * P(expert chosen)`` under :func:`moe_routes`' law; the ids of the ranks depend on
-    the seed, the loads do not. Uniform: ``tokens * top_k / experts`` each.
+    the seed, the loads do not. Uniform: ``tokens * top_k / experts`` each. Balanced: the exact
+    round-robin loads, ``(tokens * top_k) mod experts`` experts one above the floor of the mean.
     """
     _check_routing(tokens, experts, top_k, routing)
+    if routing == "balanced":
+        base, extra = divmod(tokens * top_k, experts)
+        return np.where(np.arange(experts) < extra, base + 1, base).astype(np.float64)
     skew = float(zipf_s) if routing == "zipf" else 0.0
     return tokens * _inclusion_probabilities(experts, top_k, skew)
 
 
 def expected_dropped(tokens: int, experts: int, top_k: int, capacity_factor: float,
-                     routing: Literal["uniform", "zipf"] = "uniform",
-                     zipf_s: float = 1.0) -> float:
+                     routing: Routing = "uniform", zipf_s: float = 1.0) -> float:
     """Expected dropped token-expert assignments with capacity :func:`expert_capacity`.
 
     Tokens route independently, so expert e's load is Binomial(n = tokens, pi_e) and
@@ -401,7 +411,10 @@ def expected_dropped(tokens: int, experts: int, top_k: int, capacity_factor: flo
     Poisson approximation), summed over experts. Uniform routing still drops by chance.
     """
     cap = expert_capacity(tokens, experts, top_k, capacity_factor)
-    pi = expected_expert_loads(tokens, experts, top_k, routing, zipf_s) / max(tokens, 1)
+    loads = expected_expert_loads(tokens, experts, top_k, routing, zipf_s)
+    if routing == "balanced":  # deterministic loads: the excess over capacity, exactly
+        return float(np.clip(loads - cap, 0.0, None).sum())
+    pi = loads / max(tokens, 1)
     if tokens == 0:
         return 0.0
     from scipy import stats  # here, not at import (slow)

@@ -92,8 +92,8 @@ def moe_routes(op: MoeOp, batch: int, seed: int) -> MoeRoutes:
 
     tokens = op.tokens * batch
     spec = op.sparsity
-    routing, zipf_s = ("zipf", spec.zipf_s) if isinstance(spec, MoeSpec) and (
-        spec.routing == "zipf") else ("uniform", 1.0)
+    routing, zipf_s = (spec.routing, spec.zipf_s) if isinstance(spec, MoeSpec) else (
+        "uniform", 1.0)
     routes = draw(tokens, op.experts, op.top_k, seed=seed, routing=routing,  # type: ignore[arg-type]
                   zipf_s=zipf_s)
     cap = (expert_capacity(tokens, op.experts, op.top_k, spec.capacity_factor)
