@@ -42,10 +42,11 @@ SHAPES = {"gemm": {"m", "n", "k"}, "norm": {"op", "rows", "row_elements"},
                         "causal"},
           "prefill": {"model", "layers", "d_model", "heads", "d_ff", "vocab", "seq", "batch"},
           "decode": {"op_or_model", "batch", "kv_tokens_mean", "cuda_graphs", "framework"},
-          "fp8 gemm": {"m", "n", "k"}, "w4a16 gemm": {"m", "n", "k"}}
+          "fp8 gemm": {"m", "n", "k"}, "w4a16 gemm": {"m", "n", "k"},
+          "moe": {"tokens", "d_model", "d_ff", "experts", "top_k", "distribution"}}
 LATENCY_COLUMN = {"gemm": "latency_us", "norm": "latency_us", "attention": "latency_us",
                   "prefill": "latency_ms", "decode": "value", "fp8 gemm": "latency_us",
-                  "w4a16 gemm": "latency_us"}
+                  "w4a16 gemm": "latency_us", "moe": "latency_us"}
 # The dtype each kind's rows may hold.
 KIND_DTYPES = {"fp8 gemm": ("fp8",), "w4a16 gemm": ("int4",)}
 LLAMA_BENCH = "github:XiongjieDai/GPU-Benchmarks-on-LLM-Inference@"
@@ -116,11 +117,18 @@ def test_report_fields_and_skips(report: dict[str, Any]) -> None:
     assert same["rows"] == sum(r["neusight_abs_error"] is not None for r in report["rows"]) >= 10
     assert 0 < same["neusight_mean_abs_error"] < 0.5
     for s in report["summary"]:
+        if s["kind"] in gh.NO_TARGET:  # held out, but issue 17 sets no target for it
+            assert s["target"] is None and s["met"] is None
+            continue
         assert s["target"] == gh.TARGETS[s["kind"]]
         assert s["met"] == (s["median_abs_error"] <= s["target"])
     assert report["anchor"]["mean_error"] == 0.097
     for r in report["rows"]:
         assert r["measured_s"] > 0 and r["model_s"] > 0 and r["source"]
+
+
+def per_chip_of(report: dict[str, Any], kind: str, chip: str) -> dict[str, Any]:
+    return next(s for s in report["summary"] if s["kind"] == kind and s["chip"] == chip)
 
 
 def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
@@ -137,6 +145,13 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     assert gh._median_abs(fa) < 0.125
     # Norm: eager ATen LayerNorm and GDDR6's fitted bandwidth (L4 12.4 -> 1.9 %, T4 19.9 -> 4.6 %).
     assert overall["norm"]["median_abs_error"] < 0.06
+    # MoE (vLLM fused_experts as its kernels, balanced routes; no issue-17 target): 9.8 % over
+    # 120 rows, H200 5.5 %; never marked met or missed. Small calls are weight streaming of the
+    # experts their slots touch (balanced: every one), unbiased since the expert activation,
+    # combine and alignment kernels are priced.
+    assert overall["moe"]["target"] is None and overall["moe"]["met"] is None
+    assert overall["moe"]["median_abs_error"] < 0.12
+    assert per_chip_of(report, "moe", "h200-sxm")["median_abs_error"] < 0.08
     assert overall["prefill"]["median_abs_error"] < 0.06
     h100 = {s["kind"]: s for s in report["summary"] if s["chip"] == "h100-sxm"}
     assert h100["prefill"]["median_abs_error"] < 0.05

@@ -113,11 +113,12 @@ def _print_heldout(report: dict[str, Any]) -> None:
     for s in report["summary"]:
         grid.add_row(s["kind"], s["chip"], str(s["rows"]), percent(s["median_abs_error"]),
                      signed_percent(s["median_error"]), percent(s["mean_abs_error"]),
-                     f"<= {percent(s['target'])}", "yes" if s["met"] else "MISSED")
+                     "none" if s["target"] is None else f"<= {percent(s['target'])}",
+                     "" if s["met"] is None else ("yes" if s["met"] else "MISSED"))
     out().print(grid)
     overall = [s for s in report["summary"] if s["chip"] == "all"]
     met = [s["kind"] for s in overall if s["met"]]
-    missed = [s["kind"] for s in overall if not s["met"]]
+    missed = [s["kind"] for s in overall if s["met"] is False]
     out().print(f"held out overall: mean |error| {percent(report['mean_abs_error_all'])} over "
                 f"{len(report['rows'])} rows; targets met: {', '.join(met) or 'none'}; "
                 f"missed: {', '.join(missed) or 'none'}; no held-out data: "

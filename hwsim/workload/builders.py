@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hwsim.config.sparsity import DenseSpec, TopKSpec
+from hwsim.config.sparsity import DenseSpec, SparsitySpec, TopKSpec
+from hwsim.units import Dtype
 from hwsim.workload.attention import visible_pairs
 from hwsim.workload.ops import (
     AttentionOp,
@@ -131,6 +132,24 @@ def _ffn(p: TransformerBuilder, pre: str, tokens: int, d_ff: int) -> list[OpBase
     return ops
 
 
+def moe_expert_ops(pre: str, *, tokens: int, d_model: int, d_ff: int, experts: int,
+                   top_k: int, gated: bool, dtype: Dtype,
+                   routing: SparsitySpec | None = None) -> list[OpBase]:
+    """The routed experts of one MoE layer: their two grouped GEMMs (``MoeOp``), the activation
+    of every routed token's expert rows (the dense FFN's ``ffn_act``, ``top_k`` times over), and
+    the combine that sums each token's ``top_k`` expert outputs weighted by its gates."""
+    inputs = 2 if gated else 1
+    return [
+        MoeOp(name=pre + "experts", tokens=tokens, d_model=d_model, d_ff=d_ff, experts=experts,
+              top_k=top_k, gated=gated, dtype=dtype, sparsity=routing or DenseSpec()),
+        VectorOp(name=pre + "experts_act", function="activation",
+                 elements=tokens * top_k * d_ff, ops_per_element=GELU_OPS,
+                 inputs_per_element=inputs, dtype=dtype),
+        VectorOp(name=pre + "experts_combine", elements=tokens * d_model,
+                 ops_per_element=2.0 * top_k, inputs_per_element=top_k, dtype=dtype),
+    ]
+
+
 def _moe_ffn(p: TransformerBuilder, pre: str, tokens: int) -> list[OpBase]:
     assert p.moe is not None
     moe, dt = p.moe, p.dtype
@@ -138,16 +157,20 @@ def _moe_ffn(p: TransformerBuilder, pre: str, tokens: int) -> list[OpBase]:
     ops: list[OpBase] = [
         RouterOp(name=pre + "router", tokens=tokens, d_model=p.d_model, experts=moe.experts,
                  top_k=moe.top_k, dtype=dt, role="router"),
-        MoeOp(name=pre + "experts", tokens=tokens, d_model=p.d_model, d_ff=d_ff,
-              experts=moe.experts, top_k=moe.top_k, gated=p.gated_ffn, dtype=dt,
-              sparsity=moe.routing),
+        *moe_expert_ops(pre, tokens=tokens, d_model=p.d_model, d_ff=d_ff,
+                        experts=moe.experts, top_k=moe.top_k, gated=p.gated_ffn, dtype=dt,
+                        routing=moe.routing),
     ]
     if moe.shared_experts:
         gated = 2 if p.gated_ffn else 1
-        ops += [MatmulOp(name=pre + "shared_up", m=tokens, n=d_ff * gated * moe.shared_experts,
+        shared_ff = d_ff * moe.shared_experts
+        ops += [MatmulOp(name=pre + "shared_up", m=tokens, n=shared_ff * gated,
                          k=p.d_model, dtype=dt),
+                VectorOp(name=pre + "shared_act", function="activation",
+                         elements=tokens * shared_ff, ops_per_element=GELU_OPS,
+                         inputs_per_element=gated, dtype=dt),
                 MatmulOp(name=pre + "shared_down", m=tokens, n=p.d_model,
-                         k=d_ff * moe.shared_experts, dtype=dt, sparsity=p.ffn_sparsity)]
+                         k=shared_ff, dtype=dt, sparsity=p.ffn_sparsity)]
     return ops
 
 
