@@ -32,7 +32,7 @@ import pytest
 
 from hwsim.presets import list_presets
 from hwsim.validation import gpu_heldout as gh
-from hwsim.validation.gpu_kernel_power import POWER_FILE
+from hwsim.validation.gpu_kernel_power import POWER_FILES
 
 REF = gh.REFERENCE_DIR
 # Columns every file has, and the shape columns per kind (units in the names or in SOURCES.md).
@@ -99,10 +99,11 @@ def test_new_preset_files_hold_only_new_presets() -> None:
     main_presets = {"a100-sxm-80gb", "h100-sxm", "rtx-4090", "jetson-agx-orin-64gb"}
     for name in gh.HELDOUT_FILES:
         presets = {r["preset"] for r in _rows(name)}
-        # The B200 power file is named for its one GPU (preset b200-sxm, added with it).
-        new_only = name.endswith("_new_presets.csv") or name == POWER_FILE
+        # The B200 power files are named for their one GPU (preset b200-sxm, added with them).
+        new_only = name.endswith("_new_presets.csv") or name in POWER_FILES
         assert (presets & main_presets == set()) == new_only, name
-    assert {r["preset"] for r in _rows(POWER_FILE)} == {"b200-sxm"}
+    for name in POWER_FILES:
+        assert {r["preset"] for r in _rows(name)} == {"b200-sxm"}
 
 
 def test_report_fields_and_skips(report: dict[str, Any]) -> None:

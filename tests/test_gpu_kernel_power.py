@@ -14,6 +14,7 @@ from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY
 from hwsim.validation.gpu_kernel_power import (
     KINDS,
+    MOE_POWER_FILE,
     POWER_FILE,
     TARGET,
     kernel_power_report,
@@ -26,24 +27,28 @@ def report() -> dict[str, Any]:
     return kernel_power_report()
 
 
-def _file_rows() -> list[dict[str, str]]:
-    with open(reference_dir("gpu") / POWER_FILE, newline="") as fh:
+def _file_rows(name: str = POWER_FILE) -> list[dict[str, str]]:
+    with open(reference_dir("gpu") / name, newline="") as fh:
         return list(csv.DictReader(fh))
 
 
-def test_file_is_b200_flashinfer_with_watts_and_sources() -> None:
+def test_files_are_b200_kernels_with_watts_and_sources() -> None:
     rows = _file_rows()
     assert len(rows) == 60
     assert {r["phase"] for r in rows} == {"context", "generation"}
-    for r in rows:
-        assert r["preset"] == "b200-sxm" and r["kernel"] == "vllm_flashinfer"
+    moe = _file_rows(MOE_POWER_FILE)
+    assert len(moe) == 40 and {r["kernel"] for r in moe} == {"vllm_fused_moe"}
+    assert {r["distribution"] for r in moe} == {"balanced"}
+    for r in rows + moe:
+        assert r["preset"] == "b200-sxm" and r["framework"] == "vLLM 0.22.0"
         assert 100.0 < float(r["power_w"]) <= 1.1 * float(r["power_limit_w"])
-        assert "b200_sxm/attention/vllm/0.22.0" in r["source"]
+        assert "b200_sxm/" in r["source"] and "/vllm/0.22.0/" in r["source"]
+    assert {r["kernel"] for r in rows} == {"vllm_flashinfer"}
 
 
 def test_every_row_gives_three_quantities_with_units(report: dict[str, Any]) -> None:
     assert report["skipped"] == 0
-    assert len(report["rows"]) == 3 * 60
+    assert len(report["rows"]) == 3 * (60 + 40)
     for r in report["rows"]:
         assert r["kind"] in KINDS and r["model"] > 0 and r["measured"] > 0
         assert r["unit"] == ("s" if r["kind"] == "kernel time" else "W")
@@ -66,19 +71,28 @@ def test_power_is_hwsims_energy_over_its_time() -> None:
 
 
 def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None:
-    # Today (docs/gpu.md "Kernel power"): power 29.5 % (prefill 25.1, decode 41.2), time 38.7 %,
-    # power at the measured time 31.6 %. A miss with its causes; the pins catch drift both ways.
-    s = {(x["kind"], x["phase"]): x for x in report["summary"]}
+    # Today (docs/gpu.md "Kernel power"): attention power 25.1 % (prefill) / 41.2 % (decode),
+    # MoE 4.0 %, all 24.8 %; time: attention 26.0 / 55.1 %, MoE 9.3 %. The pins catch drift
+    # both ways.
+    s = {(x["kind"], x["group"]): x for x in report["summary"]}
     assert s[("kernel power", "all")]["target"] == TARGET
     assert s[("kernel power", "all")]["met"] is False
-    assert 0.25 < s[("kernel power", "all")]["median_abs_error"] < 0.34
-    assert 0.20 < s[("kernel power", "context")]["median_abs_error"] < 0.30
-    assert 0.35 < s[("kernel power", "generation")]["median_abs_error"] < 0.47
+    assert 0.20 < s[("kernel power", "all")]["median_abs_error"] < 0.30
+    assert 0.20 < s[("kernel power", "attention context")]["median_abs_error"] < 0.30
+    assert 0.35 < s[("kernel power", "attention generation")]["median_abs_error"] < 0.47
+    # 22 of the 40 fused-MoE rows measure within 10 % of the 1000 W cap, and hwsim throttles 37
+    # of 40 to it: the MoE median (4.0 %) is mostly that. The 18 rows below 900 W miss by
+    # ~31 %, 16 of them too high (the HBM energy again), so it is not a pass on energy.
+    assert s[("kernel power", "moe")]["median_abs_error"] < 0.07
+    moe = [x for x in report["rows"] if x["kind"] == "kernel power" and x["group"] == "moe"]
+    low = [x for x in moe if x["measured"] < 900.0]
+    assert len(low) >= 15 and sorted(abs(x["error"]) for x in low)[len(low) // 2] > 0.2
+    assert s[("power at measured time", "moe")]["median_abs_error"] > 0.10
     assert s[("kernel time", "all")]["target"] is None
-    assert 0.33 < s[("kernel time", "all")]["median_abs_error"] < 0.44
+    assert s[("kernel time", "moe")]["median_abs_error"] < 0.13
     # Memory-bound decode over-predicted: the H100-fitted HBM energy does not carry (docs).
     decode_long = [x for x in report["rows"] if x["kind"] == "kernel power"
-                   and x["phase"] == "generation" and int(x["case"].split("kv")[1].split()[0])
-                   >= 8191]
+                   and x["group"] == "attention generation"
+                   and int(x["case"].split("kv")[1].split()[0]) >= 8191]
     assert len(decode_long) >= 6
     assert sorted(x["error"] for x in decode_long)[len(decode_long) // 2] > 0.5

@@ -363,15 +363,15 @@ def _per_layer_summary(summary: list[dict[str, Any]]) -> Any:
 
 def _print_kernel_power(report: dict[str, Any]) -> None:
     """Held-out average power of single attention kernels (hwsim.validation.gpu_kernel_power)."""
-    grid = table(("quantity", "phase", "rows", "median |error|", "median error", "target",
+    grid = table(("quantity", "kernels", "rows", "median |error|", "median error", "target",
                   "met"),
-                 title=f"Held out: attention kernel power ({report['file']}: AIConfigurator, "
-                 "B200 vLLM 0.22 FlashInfer; nothing fitted on it)",
+                 title="Held out: kernel power (AIConfigurator, B200 vLLM 0.22: FlashInfer "
+                 "attention, Triton fused MoE; nothing fitted on them)",
                  right=("rows", "median |error|", "median error", "target"))
     for s in report["summary"]:
         target = "diagnostic" if s["target"] is None else f"<= {percent(s['target'])}"
         met = "" if s["met"] is None else ("yes" if s["met"] else "MISSED")
-        grid.add_row(s["kind"], s["phase"], str(s["rows"]), percent(s["median_abs_error"]),
+        grid.add_row(s["kind"], s["group"], str(s["rows"]), percent(s["median_abs_error"]),
                      signed_percent(s["median_error"]), target, met)
     out().print(grid)
     if report["skipped"]:

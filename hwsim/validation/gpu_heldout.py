@@ -52,7 +52,7 @@ from hwsim.workload.ops import VectorOp
 REFERENCE_DIR = reference_dir("gpu")
 # Every held-out CSV of this module, with the kind-builder that reads it. Files with suffix
 # ``_new_presets`` hold GPUs whose presets came with issue 17 (l4, t4-pcie, h200-sxm); the B200
-# attention rows (preset b200-sxm) are timed here and their power is compared in
+# attention and MoE power rows (preset b200-sxm) are timed here and their power is compared in
 # hwsim.validation.gpu_kernel_power.
 HELDOUT_FILES = ("neusight_gemm.csv", "neusight_gemm_new_presets.csv",
                  "neusight_norm_new_presets.csv", "neusight_forward.csv",
@@ -60,7 +60,8 @@ HELDOUT_FILES = ("neusight_gemm.csv", "neusight_gemm_new_presets.csv",
                  "aiconfigurator_gemm_new_presets.csv", "aiconfigurator_attention.csv",
                  "aiconfigurator_attention_new_presets.csv",
                  "aiconfigurator_b200_attention_power.csv", "aiconfigurator_moe.csv",
-                 "aiconfigurator_moe_new_presets.csv", "llamacpp_decode_other_gpus.csv",
+                 "aiconfigurator_moe_new_presets.csv", "aiconfigurator_b200_moe_power.csv",
+                 "llamacpp_decode_other_gpus.csv",
                  "llamacpp_decode_heldout.csv", *QUANT_FILES)
 # Issue 17's targets: median |error| per kind on held-out rows (GEMM on every GPU with data).
 TARGETS = {"gemm": 0.10, "attention": 0.12, "norm": 0.12, "decode": 0.08, "prefill": 0.10,

@@ -1,9 +1,12 @@
-"""Average power of single attention kernels against the one public per-kernel power table:
-AIConfigurator's B200 vLLM 0.22 FlashInfer attention rows (``aiconfigurator_b200_attention_
-power.csv``, held out: no constant was fitted on them; ``hwsim/data/reference/gpu/SOURCES.md``).
+"""Average power of single kernels against the one public per-kernel power table:
+AIConfigurator's B200 vLLM 0.22 rows, FlashInfer attention (``aiconfigurator_b200_attention_
+power.csv``) and the Triton fused MoE (``aiconfigurator_b200_moe_power.csv``), held out: no
+constant was fitted on them (``hwsim/data/reference/gpu/SOURCES.md``).
 
-Each row is simulated as the held-out attention rows are (:mod:`hwsim.validation.vllm_attention`:
-the KV-cache write, then the attention, replayed in a CUDA graph) and three things are compared:
+Each row is simulated as the held-out rows of its kind are (attention:
+:mod:`hwsim.validation.vllm_attention`, the KV-cache write then the attention; MoE:
+:func:`hwsim.validation.gpu_heldout.vllm_moe_model`, the alignment kernel then the routed
+experts), replayed in a CUDA graph, and three things are compared:
 
 - ``kernel power`` (issue 17's 10 % target): hwsim's energy over hwsim's time, the figure a user
   of ``hwsim.simulate`` reads;
@@ -26,10 +29,15 @@ from typing import Any
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY
+from hwsim.validation.gpu_heldout import vllm_moe_model
 from hwsim.validation.vllm_attention import vllm_attention_model
+from hwsim.workload.model import Model
 
 POWER_FILE = "aiconfigurator_b200_attention_power.csv"
+MOE_POWER_FILE = "aiconfigurator_b200_moe_power.csv"
+POWER_FILES = (POWER_FILE, MOE_POWER_FILE)
 TARGET = 0.10  # issue 17: average power of GEMM and attention kernels, median |error|
+GROUPS = ("attention context", "attention generation", "moe", "all")
 KINDS = ("kernel power", "kernel time", "power at measured time")
 # Energy that is power x time (board idle, busy-clock active) rather than per action.
 TIME_PROPORTIONAL = ("static", "active")
@@ -41,8 +49,18 @@ def _read(name: str, ref_dir: Path) -> list[dict[str, str]]:
 
 
 def _case(r: dict[str, str]) -> str:
+    if "phase" not in r:
+        return (f"moe {r['tokens']} tokens {r['d_model']}x{r['d_ff']} top{r['top_k']} of "
+                f"{r['experts']}")
     return (f"{r['phase']} b{r['batch']} q{r['seq_q']} kv{r['seq_kv']} "
             f"h{r['heads']}/{r['kv_heads']}x{r['head_dim']}")
+
+
+def _model(r: dict[str, str]) -> tuple[Model, int]:
+    """The row's model and batch: an attention row is per sequence, an MoE row one call."""
+    if "phase" not in r:
+        return vllm_moe_model(r), 1
+    return vllm_attention_model(r), int(r["batch"])
 
 
 def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]], int]:
@@ -51,12 +69,12 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
     presets = {p.name for p in list_presets("chips") if p.group == "gpus"}
     out: list[dict[str, Any]] = []
     skipped = 0
-    for r in _read(POWER_FILE, ref):
+    for r in (row for name in POWER_FILES for row in _read(name, ref)):
         if r["preset"] not in presets:
             skipped += 1
             continue
-        res = simulate(vllm_attention_model(r), r["preset"], batch=int(r["batch"]),
-                       chip_overrides=GRAPH_REPLAY)
+        model, batch = _model(r)
+        res = simulate(model, r["preset"], batch=batch, chip_overrides=GRAPH_REPLAY)
         time_s, energy_j = res.total.latency_s, res.total.energy_j
         per_second_w = sum(res.total.energy_breakdown_j.get(k, 0.0)
                            for k in TIME_PROPORTIONAL) / time_s
@@ -66,27 +84,29 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
                  "power at measured time": per_second_w + action_j / measured_s}
         measured = {"kernel power": measured_w, "kernel time": measured_s,
                     "power at measured time": measured_w}
+        group = f"attention {r['phase']}" if "phase" in r else "moe"
         for kind in KINDS:
-            out.append({"kind": kind, "chip": r["preset"], "phase": r["phase"],
+            out.append({"kind": kind, "chip": r["preset"], "group": group,
                         "case": _case(r), "measured": measured[kind], "model": model[kind],
                         "unit": "s" if kind == "kernel time" else "W",
                         "error": (model[kind] - measured[kind]) / measured[kind],
-                        "file": POWER_FILE, "source": r["source"]})
+                        "source": r["source"]})
     return out, skipped
 
 
 def kernel_power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Median |error| per kind, per phase and over both; the target applies to kernel power."""
+    """Median |error| per kind and group (attention by phase, MoE, all); the target applies to
+    kernel power."""
     out = []
     for kind in KINDS:
-        for phase in ("context", "generation", "all"):
+        for group in GROUPS:
             errs = [r["error"] for r in rows
-                    if r["kind"] == kind and phase in ("all", r["phase"])]
+                    if r["kind"] == kind and group in ("all", r["group"])]
             if not errs:
                 continue
             target = TARGET if kind == "kernel power" else None
             median = statistics.median(abs(e) for e in errs)
-            out.append({"kind": kind, "phase": phase, "rows": len(errs),
+            out.append({"kind": kind, "group": group, "rows": len(errs),
                         "median_abs_error": median, "median_error": statistics.median(errs),
                         "target": target, "met": None if target is None else median <= target})
     return out
@@ -96,4 +116,4 @@ def kernel_power_report(ref_dir: Path | None = None) -> dict[str, Any]:
     """The kernel-power section of ``hwsim validate gpu``."""
     rows, skipped = kernel_power_rows(ref_dir)
     return {"rows": rows, "summary": kernel_power_summary(rows), "skipped": skipped,
-            "file": POWER_FILE, "target": TARGET}
+            "files": list(POWER_FILES), "target": TARGET}

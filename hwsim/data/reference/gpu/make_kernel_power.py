@@ -1,4 +1,4 @@
-"""Regenerates ``aiconfigurator_b200_attention_power.csv``: HELD-OUT per-kernel power rows
+"""Regenerates ``aiconfigurator_b200_{attention,moe}_power.csv``: HELD-OUT per-kernel power rows
 (SOURCES.md), the one public table of measured GPU power per kernel shape found for issue 17.
 
 Not run at test or run time: hwsim reads only the CSV. Needs the unpacked aiconfigurator-core
@@ -12,6 +12,10 @@ the held-out attention files are (bf16 math and KV cache, no window, one row per
 vLLM's FlashInfer backend (the tables' other source is Triton), then a seeded sample
 (``make_heldout.SEED``, salted per phase) of ``PER_PHASE`` rows per phase. No row is picked by
 how well hwsim does, and no constant is fitted on any of them.
+
+The B200's vLLM 0.22.0 MoE table carries the same columns; its rows are filtered as
+``make_moe.py`` filters the held-out MoE files (bf16, no tensor or expert parallelism, the
+balanced distribution, one row per shape) and ``MOE_ROWS`` are sampled the same way.
 """
 
 from __future__ import annotations
@@ -29,11 +33,15 @@ from make_heldout import (
     _write,
     aic_attention_seq,
 )
+from make_moe import HEADER as MOE_HEADER
+from make_moe import KEY as MOE_KEY
 
 SYSTEM, PRESET, VERSION = "b200_sxm", "b200-sxm", "0.22.0"
 KERNEL = "vllm_flashinfer"
 PER_PHASE = 30
 OUT = "aiconfigurator_b200_attention_power.csv"
+MOE_OUT = "aiconfigurator_b200_moe_power.csv"
+MOE_ROWS = 40
 
 
 def b200_attention_power(pkg: Path) -> None:
@@ -53,10 +61,25 @@ def b200_attention_power(pkg: Path) -> None:
     _write(OUT, [*ATTN_HEADER, "power_w", "power_limit_w"], out)
 
 
+def b200_moe_power(pkg: Path) -> None:
+    path = _aic_path(SYSTEM, VERSION, "moe", "moe_perf")
+    df = pd.read_parquet(pkg / path)
+    keep = (df.moe_dtype == "bfloat16") & (df.moe_tp_size == 1) & (df.moe_ep_size == 1)
+    keep &= df.distribution == "balanced"
+    rows = list(df[keep].drop_duplicates(list(MOE_KEY)).itertuples(index=False))
+    out = [[r.device, PRESET, r.num_tokens, r.hidden_size, r.inter_size, r.num_experts, r.topk,
+            r.distribution, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
+            f"vLLM {r.version}", f"{AIC_PKG}:{path}", f"{r.power:.2f}", f"{r.power_limit:.0f}"]
+           for r in sorted(_sample(rows, MOE_ROWS, f"power:{SYSTEM}:moe"),
+                           key=lambda r: tuple(getattr(r, k) for k in MOE_KEY))]
+    _write(MOE_OUT, [*MOE_HEADER, "power_w", "power_limit_w"], out)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) != 1:
         raise SystemExit(__doc__)
     b200_attention_power(Path(argv[0]))
+    b200_moe_power(Path(argv[0]))
 
 
 if __name__ == "__main__":
