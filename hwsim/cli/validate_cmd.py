@@ -362,7 +362,8 @@ def _per_layer_summary(summary: list[dict[str, Any]]) -> Any:
 
 
 def _print_kernel_power(report: dict[str, Any]) -> None:
-    """Held-out average power of single attention kernels (hwsim.validation.gpu_kernel_power)."""
+    """Held-out average power of single kernels, attention and fused MoE
+    (hwsim.validation.gpu_kernel_power)."""
     grid = table(("quantity", "kernels", "rows", "median |error|", "median error", "target",
                   "met"),
                  title="Held out: kernel power (AIConfigurator, B200 vLLM 0.22: FlashInfer "

@@ -15,8 +15,9 @@ experts), replayed in a CUDA graph, and three things are compared:
   energy (math, SRAM, HBM) spread over the *measured* time, which separates the energy model
   from the timing model. Idle and active power are per second, so they keep hwsim's average.
 
-The collector averages NVML board power over repeated replays (AIConfigurator's collector
-``measure_kernel_power``); hwsim's figure is the same average over one replay.
+The collector averages NVML board energy over repeated replays (AIConfigurator's collector,
+``measure_kernel_power`` / ``benchmark_with_power``); hwsim's figure is the same average over
+one replay.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.gpu_heldout import vllm_moe_model
 from hwsim.validation.vllm_attention import vllm_attention_model
 from hwsim.workload.model import Model
@@ -74,7 +75,8 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
             skipped += 1
             continue
         model, batch = _model(r)
-        res = simulate(model, r["preset"], batch=batch, chip_overrides=GRAPH_REPLAY)
+        res = simulate(model, r["preset"], batch=batch,
+                       chip_overrides=timed_as(GRAPH_REPLAY, r["framework"]))
         time_s, energy_j = res.total.latency_s, res.total.energy_j
         per_second_w = sum(res.total.energy_breakdown_j.get(k, 0.0)
                            for k in TIME_PROPORTIONAL) / time_s
