@@ -34,7 +34,7 @@ from make_heldout import (
     aic_attention_seq,
 )
 from make_moe import HEADER as MOE_HEADER
-from make_moe import KEY as MOE_KEY
+from make_moe import moe_row, moe_table, sample
 
 SYSTEM, PRESET, VERSION = "b200_sxm", "b200-sxm", "0.22.0"
 KERNEL = "vllm_flashinfer"
@@ -62,16 +62,9 @@ def b200_attention_power(pkg: Path) -> None:
 
 
 def b200_moe_power(pkg: Path) -> None:
-    path = _aic_path(SYSTEM, VERSION, "moe", "moe_perf")
-    df = pd.read_parquet(pkg / path)
-    keep = (df.moe_dtype == "bfloat16") & (df.moe_tp_size == 1) & (df.moe_ep_size == 1)
-    keep &= df.distribution == "balanced"
-    rows = list(df[keep].drop_duplicates(list(MOE_KEY)).itertuples(index=False))
-    out = [[r.device, PRESET, r.num_tokens, r.hidden_size, r.inter_size, r.num_experts, r.topk,
-            r.distribution, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
-            f"vLLM {r.version}", f"{AIC_PKG}:{path}", f"{r.power:.2f}", f"{r.power_limit:.0f}"]
-           for r in sorted(_sample(rows, MOE_ROWS, f"power:{SYSTEM}:moe"),
-                           key=lambda r: tuple(getattr(r, k) for k in MOE_KEY))]
+    path, rows = moe_table(pkg, SYSTEM, VERSION)
+    out = [[*moe_row(r, PRESET, path), f"{r.power:.2f}", f"{r.power_limit:.0f}"]
+           for r in sample(rows, MOE_ROWS, f"power:{SYSTEM}:moe")]
     _write(MOE_OUT, [*MOE_HEADER, "power_w", "power_limit_w"], out)
 
 

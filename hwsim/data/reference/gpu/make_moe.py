@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from make_heldout import AIC_PKG, _aic_path, _sample, _write
@@ -33,20 +34,32 @@ HEADER = ["gpu", "preset", "tokens", "d_model", "d_ff", "experts", "top_k", "dis
           "dtype", "latency_us", "kernel", "framework", "source"]
 
 
+def moe_table(pkg: Path, system: str, version: str) -> tuple[str, list]:
+    """(path, rows) of one GPU's vLLM MoE table that the held-out files keep (module doc)."""
+    path = _aic_path(system, version, "moe", "moe_perf")
+    df = pd.read_parquet(pkg / path)
+    keep = (df.moe_dtype == "bfloat16") & (df.moe_tp_size == 1) & (df.moe_ep_size == 1)
+    keep &= df.distribution == "balanced"
+    return path, list(df[keep].drop_duplicates(list(KEY)).itertuples(index=False))
+
+
+def moe_row(r: Any, preset: str, path: str) -> list:
+    """One table row in ``HEADER`` order."""
+    return [r.device, preset, r.num_tokens, r.hidden_size, r.inter_size, r.num_experts, r.topk,
+            r.distribution, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
+            f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
+
+
+def sample(rows: list, n: int, salt: str) -> list:
+    """A seeded sample, sorted by shape."""
+    return sorted(_sample(rows, n, salt), key=lambda r: tuple(getattr(r, k) for k in KEY))
+
+
 def aic_moe(pkg: Path) -> None:
     out: dict[str, list[list]] = {"": [], "_new_presets": []}
     for system, (preset, version, fileset) in SYSTEMS.items():
-        path = _aic_path(system, version, "moe", "moe_perf")
-        df = pd.read_parquet(pkg / path)
-        keep = (df.moe_dtype == "bfloat16") & (df.moe_tp_size == 1) & (df.moe_ep_size == 1)
-        keep &= df.distribution == "balanced"
-        rows = list(df[keep].drop_duplicates(list(KEY)).itertuples(index=False))
-        for r in sorted(_sample(rows, PER_GPU, f"moe:{system}"), key=lambda r: tuple(
-                getattr(r, k) for k in KEY)):
-            out[fileset].append([r.device, preset, r.num_tokens, r.hidden_size, r.inter_size,
-                                 r.num_experts, r.topk, r.distribution, "bf16",
-                                 f"{r.latency * 1e3:.4f}", r.kernel_source,
-                                 f"vLLM {r.version}", f"{AIC_PKG}:{path}"])
+        path, rows = moe_table(pkg, system, version)
+        out[fileset] += [moe_row(r, preset, path) for r in sample(rows, PER_GPU, f"moe:{system}")]
     for fileset, rows_out in out.items():
         _write(f"aiconfigurator_moe{fileset}.csv", HEADER, rows_out)
 
