@@ -1,4 +1,5 @@
-"""The issue-17 GPU presets (L4, T4, V100 SXM2 32GB, H200 SXM, A100 PCIe 40GB, V100 PCIe 32GB)
+"""The issue-17 GPU presets (L4, T4, V100 SXM2 32GB, H200 SXM, A100 PCIe 40GB, V100 PCIe 32GB,
+B200 SXM)
 reproduce their datasheets: dense tensor peaks (per clock per SM x SMs x boost clock), memory
 bandwidth and TDP, each against the figure NVIDIA publishes (cited beside it); the tensor dtypes
 and 2:4 support follow the architecture; and Llama-2-7B decode at batch 1 can be no faster than
@@ -46,9 +47,14 @@ DATASHEETS = {
     # NVIDIA V100 PCIe datasheet (32GB): tensor 112 TFLOPS, single precision 14 TFLOPS,
     # HBM2 900 GB/s, 250 W.
     "v100-pcie-32gb": Datasheet(112e12, 14e12, 900e9, 250.0),
+    # NVIDIA Blackwell datasheet as aiconfigurator-core 0.12.0 systems/b200_sxm.yaml carries it:
+    # BF16 tensor 2250 TFLOPS dense, HBM3e 7.7 TB/s, 1000 W. FP32: one modelled clock, the
+    # tensor peak's 1.855 GHz, x 148 SMs x 256 FLOP = 70.3 TFLOPS (75.0 at 1.98 GHz boost).
+    "b200-sxm": Datasheet(2250e12, 70.3e12, 7.7e12, 1000.0),
 }
-# Architectures with BF16 and 2:4 sparse tensor cores (Ampere and later): Ampere, Ada, Hopper.
-BF16_AND_SPARSE = {"l4", "h200-sxm", "a100-pcie-40gb"}
+# Architectures with BF16 and 2:4 sparse tensor cores (Ampere and later): Ampere, Ada, Hopper,
+# Blackwell.
+BF16_AND_SPARSE = {"l4", "h200-sxm", "a100-pcie-40gb", "b200-sxm"}
 
 
 def _chip(name: str) -> GpuChip:
