@@ -74,24 +74,24 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
         if r["preset"] not in presets:
             skipped += 1
             continue
-        model, batch = _model(r)
-        res = simulate(model, r["preset"], batch=batch,
+        workload, batch = _model(r)
+        res = simulate(workload, r["preset"], batch=batch,
                        chip_overrides=timed_as(GRAPH_REPLAY, r["framework"]))
         time_s, energy_j = res.total.latency_s, res.total.energy_j
         per_second_w = sum(res.total.energy_breakdown_j.get(k, 0.0)
                            for k in TIME_PROPORTIONAL) / time_s
         action_j = energy_j - per_second_w * time_s
         measured_s, measured_w = float(r["latency_us"]) * 1e-6, float(r["power_w"])
-        model = {"kernel power": energy_j / time_s, "kernel time": time_s,
-                 "power at measured time": per_second_w + action_j / measured_s}
+        predicted = {"kernel power": energy_j / time_s, "kernel time": time_s,
+                     "power at measured time": per_second_w + action_j / measured_s}
         measured = {"kernel power": measured_w, "kernel time": measured_s,
                     "power at measured time": measured_w}
         group = f"attention {r['phase']}" if "phase" in r else "moe"
         for kind in KINDS:
             out.append({"kind": kind, "chip": r["preset"], "group": group,
-                        "case": _case(r), "measured": measured[kind], "model": model[kind],
+                        "case": _case(r), "measured": measured[kind], "model": predicted[kind],
                         "unit": "s" if kind == "kernel time" else "W",
-                        "error": (model[kind] - measured[kind]) / measured[kind],
+                        "error": (predicted[kind] - measured[kind]) / measured[kind],
                         "source": r["source"]})
     return out, skipped
 
