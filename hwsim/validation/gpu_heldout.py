@@ -35,7 +35,6 @@ from typing import Any
 
 from hwsim.calibration.gddr_stream import NEUSIGHT_STACK, eager_overhead_s
 from hwsim.calibration.gpu_gemm import neusight_gemm
-from hwsim.config.sparsity import MoeSpec
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
@@ -43,7 +42,8 @@ from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_model
-from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS, moe_expert_ops
+from hwsim.validation.vllm_moe import vllm_moe_model
+from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
 from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
@@ -132,21 +132,6 @@ def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     return _latency_s(model, r["preset"], int(r["batch"]), NEUSIGHT_STACK | (harness or {}))
 
 
-def vllm_moe_model(r: Mapping[str, Any]) -> Model:
-    """An AIConfigurator vLLM ``fused_experts`` row as the kernels that call runs (vLLM
-    ``fused_moe.py``): ``moe_align_block_size`` (sort the token-expert slots by expert), then a
-    gated (SwiGLU) layer's routed experts as the transformer builder emits them (two grouped
-    GEMMs, ``silu_and_mul`` on every routed row, the top-k weighted sum). Routes are
-    ``balanced``: the collector's balanced_logits deal every expert the same share of the
-    slots. The router GEMM and top-k are not in the timed call (precomputed ids)."""
-    tokens, top_k = int(r["tokens"]), int(r["top_k"])
-    align = VectorOp(name="moe_align_block_size", elements=tokens * top_k, dtype=r["dtype"])
-    experts = moe_expert_ops("", tokens=tokens, d_model=int(r["d_model"]), d_ff=int(r["d_ff"]),
-                             experts=int(r["experts"]), top_k=top_k, gated=True,
-                             dtype=r["dtype"], routing=MoeSpec(routing="balanced"))
-    return Model(name="fused_experts", ops=(align, *experts), origin="validation")
-
-
 def _moe_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     return _latency_s(vllm_moe_model(r), r["preset"], 1, timed_as(harness, r["framework"]))
 
@@ -190,7 +175,8 @@ def file_kind(name: str) -> str:
     raise ValueError(f"{name}: not a held-out GPU file (expected one of {HELDOUT_FILES})")
 
 
-def _case(kind: str, r: dict[str, str]) -> str:
+def case_label(kind: str, r: Mapping[str, str]) -> str:
+    """The row's shape as the reports print it."""
     if kind.endswith("gemm"):
         b = f"{r['batch']}x" if r.get("batch", "1") not in ("", "1") else ""
         return f"{r.get('op', 'gemm')} {b}{r['m']}x{r['n']}x{r['k']} {r['dtype']}"
@@ -226,7 +212,7 @@ def heldout_rows(ref_dir: Path = REFERENCE_DIR) -> tuple[list[dict[str, Any]], i
             model_s = run(r, timing)
             own = r.get("neusight_abs_error_pct") or ""
             out.append({"kind": kind, "chip": r["preset"], "gpu": r["gpu"],
-                        "case": _case(kind, r), "measured_s": measured_s, "model_s": model_s,
+                        "case": case_label(kind, r), "measured_s": measured_s, "model_s": model_s,
                         "error": (model_s - measured_s) / measured_s, "file": name,
                         "source": r["source"],
                         "neusight_abs_error": float(own) / 100 if own else None})

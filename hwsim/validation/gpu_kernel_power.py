@@ -5,7 +5,7 @@ constant was fitted on them (``hwsim/data/reference/gpu/SOURCES.md``).
 
 Each row is simulated as the held-out rows of its kind are (attention:
 :mod:`hwsim.validation.vllm_attention`, the KV-cache write then the attention; MoE:
-:func:`hwsim.validation.gpu_heldout.vllm_moe_model`, the alignment kernel then the routed
+:func:`hwsim.validation.vllm_moe.vllm_moe_model`, the alignment kernel then the routed
 experts), replayed in a CUDA graph, and three things are compared:
 
 - ``kernel power`` (issue 17's 10 % target): hwsim's energy over hwsim's time, the figure a user
@@ -30,8 +30,9 @@ from typing import Any
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
-from hwsim.validation.gpu_heldout import vllm_moe_model
+from hwsim.validation.gpu_heldout import case_label, file_kind
 from hwsim.validation.vllm_attention import vllm_attention_model
+from hwsim.validation.vllm_moe import vllm_moe_model
 from hwsim.workload.model import Model
 
 POWER_FILE = "aiconfigurator_b200_attention_power.csv"
@@ -49,17 +50,9 @@ def _read(name: str, ref_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _case(r: dict[str, str]) -> str:
-    if "phase" not in r:
-        return (f"moe {r['tokens']} tokens {r['d_model']}x{r['d_ff']} top{r['top_k']} of "
-                f"{r['experts']}")
-    return (f"{r['phase']} b{r['batch']} q{r['seq_q']} kv{r['seq_kv']} "
-            f"h{r['heads']}/{r['kv_heads']}x{r['head_dim']}")
-
-
-def _model(r: dict[str, str]) -> tuple[Model, int]:
+def _model(kind: str, r: dict[str, str]) -> tuple[Model, int]:
     """The row's model and batch: an attention row is per sequence, an MoE row one call."""
-    if "phase" not in r:
+    if kind == "moe":
         return vllm_moe_model(r), 1
     return vllm_attention_model(r), int(r["batch"])
 
@@ -70,11 +63,11 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
     presets = {p.name for p in list_presets("chips") if p.group == "gpus"}
     out: list[dict[str, Any]] = []
     skipped = 0
-    for r in (row for name in POWER_FILES for row in _read(name, ref)):
+    for kind, r in ((file_kind(name), row) for name in POWER_FILES for row in _read(name, ref)):
         if r["preset"] not in presets:
             skipped += 1
             continue
-        workload, batch = _model(r)
+        workload, batch = _model(kind, r)
         res = simulate(workload, r["preset"], batch=batch,
                        chip_overrides=timed_as(GRAPH_REPLAY, r["framework"]))
         time_s, energy_j = res.total.latency_s, res.total.energy_j
@@ -86,12 +79,13 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
                      "power at measured time": per_second_w + action_j / measured_s}
         measured = {"kernel power": measured_w, "kernel time": measured_s,
                     "power at measured time": measured_w}
-        group = f"attention {r['phase']}" if "phase" in r else "moe"
-        for kind in KINDS:
-            out.append({"kind": kind, "chip": r["preset"], "group": group,
-                        "case": _case(r), "measured": measured[kind], "model": predicted[kind],
-                        "unit": "s" if kind == "kernel time" else "W",
-                        "error": (predicted[kind] - measured[kind]) / measured[kind],
+        group = f"attention {r['phase']}" if kind == "attention" else kind
+        for quantity in KINDS:
+            out.append({"kind": quantity, "chip": r["preset"], "group": group,
+                        "case": case_label(kind, r), "measured": measured[quantity],
+                        "model": predicted[quantity],
+                        "unit": "s" if quantity == "kernel time" else "W",
+                        "error": (predicted[quantity] - measured[quantity]) / measured[quantity],
                         "source": r["source"]})
     return out, skipped
 
