@@ -180,3 +180,25 @@ def test_each_kernel_family_fills_its_own_pipeline() -> None:
     # One more microsecond (1830 cycles at 1.83 GHz) per round.
     assert slower.compute_s - base.compute_s == pytest.approx(
         base.mapping["waves"] * 1e-6, rel=0.05)  # type: ignore[operator]
+
+
+def test_sm100_pairs_share_one_b_tile() -> None:
+    """Blackwell's 2-CTA MMA (gemm_kernels sm100): the two SMs of a pair load their own A rows
+    and half of the pair's B tile each, so B is read from L2 once per pair of row tiles. A large
+    GEMM on the B200, bound by its SMs' L2 ports as sm90, runs faster as sm100 and reports the
+    pair; a GEMM with one row tile cannot pair and costs the same either way."""
+    b200 = _chip("b200-sxm")
+    assert b200.gemm_kernels == "sm100"
+    as_sm90 = b200.model_copy(update={"gemm_kernels": "sm90"})
+    n = 8192
+    big = GemmWork(n, n, n, 1, 2, True)
+    paired, alone = tensor_gemm(big, b200, "bf16"), tensor_gemm(big, as_sm90, "bf16")
+    assert paired.mapping["pair_ctas"] == 2 and "pair_ctas" not in alone.mapping
+    assert paired.time_s < 0.8 * alone.time_s
+    tm, tn = paired.mapping["tile"]  # type: ignore[misc]
+    mt, nt = math.ceil(n / tm), math.ceil(n / tn)
+    a_reads, b_reads, c_bytes = n * n * 2 * nt, n * n * 2 * math.ceil(mt / 2), n * n * 2
+    assert paired.l2_bytes == pytest.approx(a_reads + b_reads + c_bytes, rel=1e-12)
+    one_row_tile = GemmWork(64, n, n, 1, 2, True)
+    assert tensor_gemm(one_row_tile, b200, "bf16").time_s == pytest.approx(
+        tensor_gemm(one_row_tile, as_sm90, "bf16").time_s, rel=1e-12)

@@ -71,25 +71,27 @@ def test_power_is_hwsims_energy_over_its_time() -> None:
 
 
 def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None:
-    # Today (docs/gpu.md "Kernel power"): attention power 25.1 % (prefill) / 41.2 % (decode),
-    # MoE 4.0 %, all 24.8 %; time: attention 26.0 / 55.1 %, MoE 9.3 %. The pins catch drift
-    # both ways.
+    # Today (docs/gpu.md "Kernel power"): attention power 23.7 % (prefill) / 41.0 % (decode),
+    # MoE 3.8 %, all 23.8 %; time: attention 9.5 / 12.6 %, MoE 15.6 % (the B200's fitted
+    # per-kernel graph time and its sm100 GEMMs made the Triton MoE rows faster than measured).
+    # The pins catch drift both ways.
     s = {(x["kind"], x["group"]): x for x in report["summary"]}
     assert s[("kernel power", "all")]["target"] == TARGET
     assert s[("kernel power", "all")]["met"] is False
     assert 0.20 < s[("kernel power", "all")]["median_abs_error"] < 0.30
     assert 0.20 < s[("kernel power", "attention context")]["median_abs_error"] < 0.30
     assert 0.35 < s[("kernel power", "attention generation")]["median_abs_error"] < 0.47
-    # 22 of the 40 fused-MoE rows measure within 10 % of the 1000 W cap, and hwsim throttles 37
-    # of 40 to it: the MoE median (4.0 %) is mostly that. The 18 rows below 900 W miss by
-    # ~31 %, 16 of them too high (the HBM energy again), so it is not a pass on energy.
+    # 22 of the 40 fused-MoE rows measure within 10 % of the 1000 W cap, and hwsim puts 37 of
+    # 40 within 5 % of it: the MoE median (3.8 %) is mostly that. The 18 rows below 900 W miss
+    # by ~35 %, 16 of them too high (the HBM energy again), so it is not a pass on energy.
     assert s[("kernel power", "moe")]["median_abs_error"] < 0.07
     moe = [x for x in report["rows"] if x["kind"] == "kernel power" and x["group"] == "moe"]
     low = [x for x in moe if x["measured"] < 900.0]
     assert len(low) >= 15 and sorted(abs(x["error"]) for x in low)[len(low) // 2] > 0.2
     assert s[("power at measured time", "moe")]["median_abs_error"] > 0.10
     assert s[("kernel time", "all")]["target"] is None
-    assert s[("kernel time", "moe")]["median_abs_error"] < 0.13
+    assert s[("kernel time", "moe")]["median_abs_error"] < 0.19
+    assert s[("kernel time", "attention generation")]["median_abs_error"] < 0.2
     # Memory-bound decode over-predicted: the H100-fitted HBM energy does not carry (docs).
     decode_long = [x for x in report["rows"] if x["kind"] == "kernel power"
                    and x["group"] == "attention generation"

@@ -84,6 +84,10 @@ class MathPath:
     # sm80 tensor-core kernels store each C tile after the CTA's mainloop (CUTLASS 2.x
     # epilogue); SIMT sgemm's store is inside its fitted fill; sm90 kernels overlap it.
     serial_epilogue: bool = False
+    # CTAs on adjacent SMs that share one MMA (Blackwell's 2-CTA tcgen05, cta_group::2): the
+    # pair computes a (pair x tile rows) x (tile columns) output, each SM holding its own rows'
+    # accumulators and loading its own A rows and 1/pair of the B tile; 1: each CTA alone.
+    pair_ctas: int = 1
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

@@ -118,6 +118,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         mt, nt = math.ceil(m / tm), math.ceil(n / tn)
         out_ctas = mt * nt * math.ceil(per_kernel_count)
         resident = resident_ctas(chip, path, (tm, tn))
+        # A 2-CTA pair needs two row tiles to share its B tile; one row tile runs alone.
+        pair = path.pair_ctas if mt >= path.pair_ctas else 1
         for split in split_factors(k, path.k_block, out_ctas, chip):
             ctas = out_ctas * split
             k_slice = math.ceil(k / split)
@@ -126,7 +128,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             rounds = math.ceil(per_sm_ctas / resident)
             l2_per_sm = l2_bw_per_busy_sm(chip, min(ctas, chip.sms))
             cta_math = 2.0 * tm * tn * k_padded * flop_frac / path.flops_per_s_per_sm
-            cta_l2 = (tm + tn * b_frac) * k_slice * b / l2_per_sm
+            cta_l2 = (tm + tn * b_frac / pair) * k_slice * b / l2_per_sm
             cta_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
                            if b_converts_per_s else 0.0)
             # Epilogue: a non-persistent CTA stores its C tile (its rows and columns inside C:
@@ -137,13 +139,14 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             sm_s = per_sm_ctas * max(cta_math, cta_l2, cta_convert) + store_s + rounds * fill_s
             # Split-K: each slice writes fp32 partial sums that the last one reads back.
             partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
-            l2_bytes = (m * k * b * nt + k * n * b * b_frac * mt) * per_kernel_count + partials
+            l2_bytes = (m * k * b * nt + k * n * b * b_frac * math.ceil(mt / pair)
+                        ) * per_kernel_count + partials
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac,
                                ctas, resident, per_kernel_count)
             dram += partials if partials > half_l2 else 0.0
             t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
-            cand = _Candidate(t, sm_s, (tm, tn, split), rounds, ctas / (per_sm_ctas * chip.sms),
-                              l2_bytes, dram, b_frac, store_s)
+            cand = _Candidate(t, sm_s, (tm, tn, split, pair), rounds,
+                              ctas / (per_sm_ctas * chip.sms), l2_bytes, dram, b_frac, store_s)
             candidates.append(cand)
     # Among candidates within TIE_TOLERANCE of the fastest, the one with the least SM time: a
     # memory-bound GEMM gains nothing from a tile that saves bytes by computing padding, and
@@ -164,6 +167,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     l2_total = (l2_traffic + c_one) * kernels
     info |= {"tile": list(tile[:2]), "split_k": tile[2], "waves": waves * kernels,
              "path": path.name}
+    if tile[3] > 1:
+        info["pair_ctas"] = tile[3]
     simt = path.name == "simt"
     return KernelCost(
         kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
@@ -177,12 +182,13 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
 
 @dataclass(frozen=True)
 class _Candidate:
-    """One (tile, split-K) choice: its time, SM time, rounds of co-resident CTAs, the share of
-    CTA slots its last round fills, and its traffic."""
+    """One (tile, split-K) choice: its time, SM time, (rows, columns, split-K, CTAs per shared
+    MMA), rounds of co-resident CTAs, the share of CTA slots its last round fills, and its
+    traffic."""
 
     time_s: float
     sm_s: float
-    tile: tuple[int, int, int]
+    tile: tuple[int, int, int, int]
     rounds: int
     wave_efficiency: float
     l2_bytes: float
@@ -206,13 +212,17 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     # AIConfigurator's vLLM fp8 linears, configs/calibration/gpu_gemm.yaml).
     k = gemm_constants()
     fp8 = k.fp8_mainloop_efficiency if dtype == "fp8" else 1.0
-    sm90 = chip.gemm_kernels == "sm90"
+    tma = chip.gemm_kernels in ("sm90", "sm100")
     # Each kernel family fills its own pipeline: cp.async multistage (sm80, fitted on A100
-    # rows) or TMA-fed warp-specialised wgmma (sm90, fitted on H100/H200 rows).
+    # rows) or TMA-fed warp-specialised (sm90, fitted on H100/H200 rows; sm100 takes sm90's
+    # [assumption]: no Blackwell GEMM fitting rows). sm100 adds the 2-CTA pair (NVIDIA tilus
+    # "Matmul on Blackwell" tutorial, 6. 2-CTA Cluster: two CTAs on adjacent SMs compute one
+    # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA).
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
-                    k.sm90_tile_fill_cycles if sm90 else k.tensor_tile_fill_cycles,
-                    serial_epilogue=not sm90)
+                    k.sm90_tile_fill_cycles if tma else k.tensor_tile_fill_cycles,
+                    serial_epilogue=not tma,
+                    pair_ctas=2 if chip.gemm_kernels == "sm100" else 1)
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,

@@ -35,6 +35,10 @@ NEUSIGHT_DEVICES = {"NVIDIA H100 80GB HBM3": ("h100-sxm", "NVIDIA_H100_80GB_HBM3
 AIC_SYSTEMS = {"h100_sxm": ("h100-sxm", "0.24.0", ""),
                "a100_sxm": ("a100-sxm-80gb", "0.14.0", ""),
                "h200_sxm": ("h200-sxm", "0.24.0", "_new_presets")}
+# GEMM tables only: the B200's vLLM 0.24 attention tables are not drawn (its held-out attention
+# rows are the vLLM 0.22 power rows, make_kernel_power.py), and adding it above would also add
+# B200 rows to the attention fitting sample (make_fit.py).
+AIC_GEMM_ONLY_SYSTEMS = {"b200_sxm": ("b200-sxm", "0.24.0", "_new_presets")}
 # NeuSight's inference label runs that hwsim's transformer builder can express (dense GPT-2,
 # OPT and BERT stacks; SwitchTransformer is left out: its expert routing is not in the label).
 FORWARD_MODELS = ("bert_large", "gpt2_large", "gpt3_xl", "gpt3_27", "opt_13")
@@ -177,7 +181,7 @@ def aic_gemm(pkg: Path) -> None:
     header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
               "source"]
     out: dict[str, list[list]] = {"": [], "_new_presets": []}
-    for system, (preset, version, fileset) in AIC_SYSTEMS.items():
+    for system, (preset, version, fileset) in (AIC_SYSTEMS | AIC_GEMM_ONLY_SYSTEMS).items():
         path = _aic_path(system, version, "gemm", "gemm_perf")
         df = pd.read_parquet(pkg / path)
         df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
