@@ -9,6 +9,7 @@ Plus the math paths' facts: fp32 runs SIMT on the FP32 pipes, 16-bit on the tens
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import math
 
@@ -28,6 +29,7 @@ from hwsim.engine.gpu.rates import cuda_peak, dram_bw, l2_bw_per_busy_sm, tensor
 from hwsim.engine.gpu.tensor_gemm import math_path, tensor_gemm
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import GemmWork
+from hwsim.presets import reference_dir
 
 
 def _chip(name: str) -> GpuChip:
@@ -190,15 +192,61 @@ def test_sm100_pairs_share_one_b_tile() -> None:
     b200 = _chip("b200-sxm")
     assert b200.gemm_kernels == "sm100"
     as_sm90 = b200.model_copy(update={"gemm_kernels": "sm90"})
-    n = 8192
-    big = GemmWork(n, n, n, 1, 2, True)
+    # 37 x 8 tiles of 128 x 256 = two full waves on 148 SMs: no stream-K share-out.
+    m, n, k = 128 * 37, 256 * 8, 8192
+    big = GemmWork(m, n, k, 1, 2, True)
     paired, alone = tensor_gemm(big, b200, "bf16"), tensor_gemm(big, as_sm90, "bf16")
     assert paired.mapping["pair_ctas"] == 2 and "pair_ctas" not in alone.mapping
+    assert "stream_k" not in paired.mapping
     assert paired.time_s < 0.8 * alone.time_s
     tm, tn = paired.mapping["tile"]  # type: ignore[misc]
-    mt, nt = math.ceil(n / tm), math.ceil(n / tn)
-    a_reads, b_reads, c_bytes = n * n * 2 * nt, n * n * 2 * math.ceil(mt / 2), n * n * 2
+    mt, nt = math.ceil(m / tm), math.ceil(n / tn)
+    a_reads, b_reads, c_bytes = m * k * 2 * nt, k * n * 2 * math.ceil(mt / 2), m * n * 2
     assert paired.l2_bytes == pytest.approx(a_reads + b_reads + c_bytes, rel=1e-12)
-    one_row_tile = GemmWork(64, n, n, 1, 2, True)
+    one_row_tile = GemmWork(64, n, k, 1, 2, True)
     assert tensor_gemm(one_row_tile, b200, "bf16").time_s == pytest.approx(
         tensor_gemm(one_row_tile, as_sm90, "bf16").time_s, rel=1e-12)
+
+
+def test_sm100_stream_k_shares_a_partial_last_wave() -> None:
+    """Stream-K (sm100): 160 tiles of 128 x 256 on 148 SMs would take two rounds of whole tiles;
+    a persistent grid gives each SM an even share of all K blocks instead: ceil(160 x K blocks /
+    148) blocks at the paired tile's per-block rate, one pipeline fill and one fp32 partial tile
+    written and read back (re-derived here)."""
+    b200 = _chip("b200-sxm")
+    m, n, k = 2560, 2048, 65536
+    cost = tensor_gemm(GemmWork(m, n, k, 1, 2, True), b200, "bf16")
+    assert cost.mapping["stream_k"] is True and cost.mapping["tile"] == [128, 256]
+    path = math_path(b200, "bf16", tensor_peak(b200, "bf16"))
+    assert path.stream_k and path.pair_ctas == 2
+    kb = math.ceil(k / path.k_block)
+    tiles = math.ceil(m / 128) * math.ceil(n / 256)
+    assert tiles == 160 and tiles % b200.sms
+    l2 = l2_bw_per_busy_sm(b200, b200.sms)
+    block = max(2.0 * 128 * 256 * path.k_block / path.flops_per_s_per_sm,
+                (128 + 256 / 2) * path.k_block * 2 / l2)
+    fill = path.fill_cycles / b200.clock_hz
+    expected = math.ceil(tiles * kb / b200.sms) * block + fill + 128 * 256 * 4 * 2 / l2
+    assert cost.compute_s == pytest.approx(expected, rel=1e-12)
+    # Two rounds of whole tiles would take ~2 x kb blocks; the share-out ~1.08 x.
+    assert cost.compute_s < 0.6 * 2 * kb * block
+
+
+def test_sm90_keeps_whole_tile_waves() -> None:
+    """sm90 has no stream-K candidate (it made the H100/H200 fp8 fitting rows worse)."""
+    h100 = _chip("h100-sxm")
+    assert not math_path(h100, "bf16", tensor_peak(h100, "bf16")).stream_k
+    cost = tensor_gemm(GemmWork(2560, 2048, 65536, 1, 2, True), h100, "bf16")
+    assert "stream_k" not in cost.mapping
+
+
+def test_b200_gemm_choice_rows_are_disjoint_from_the_heldout_ones() -> None:
+    """The rows sm100's stream-K was chosen on are B200 rows none of whose shapes is held out."""
+
+    def shapes(name: str) -> set[tuple[str, str, str]]:
+        with open(reference_dir("gpu") / name, newline="") as fh:
+            return {(r["m"], r["n"], r["k"]) for r in csv.DictReader(fh)
+                    if r["preset"] == "b200-sxm"}
+
+    fit = shapes("aiconfigurator_b200_gemm_fit.csv")
+    assert len(fit) == 60 and not fit & shapes("aiconfigurator_gemm_new_presets.csv")

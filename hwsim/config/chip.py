@@ -328,7 +328,8 @@ class GpuChip(ChipBase):
     gemm_kernels: Literal["sm80", "sm90", "sm100"] = Field(
         "sm80", description="GEMM kernel generation cuBLAS/CUTLASS run: sm100 (Blackwell "
         "tcgen05: as sm90, and two CTAs on adjacent SMs share one 256-row MMA, each SM "
-        "loading its own A rows and half of the pair's B tile), sm90 (TMA-fed, "
+        "loading its own A rows and half of the pair's B tile; stream-K shares a partial "
+        "last wave's K blocks over every SM), sm90 (TMA-fed, "
         "warp-specialised persistent wgmma kernels, Hopper: the epilogue and the next tile's "
         "loads overlap the mainloop) or sm80 (cp.async multistage mma.sync kernels, "
         "Ampere/Ada/Turing: each CTA stores its C tile after its mainloop) - "

@@ -88,6 +88,11 @@ class MathPath:
     # pair computes a (pair x tile rows) x (tile columns) output, each SM holding its own rows'
     # accumulators and loading its own A rows and 1/pair of the B tile; 1: each CTA alone.
     pair_ctas: int = 1
+    # Stream-K (Osama et al., "Stream-K: Work-centric Parallel Decomposition for Dense Matrix-
+    # Matrix Multiplication on the GPU", PPoPP 2023): a persistent grid of one CTA per SM
+    # shares out every tile's K blocks evenly, so a partial last wave costs its share of work,
+    # not a whole round; tiles split across SMs add an fp32 partial-tile fix-up.
+    stream_k: bool = False
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

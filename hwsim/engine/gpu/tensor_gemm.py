@@ -148,6 +148,24 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             cand = _Candidate(t, sm_s, (tm, tn, split, pair), rounds,
                               ctas / (per_sm_ctas * chip.sms), l2_bytes, dram, b_frac, store_s)
             candidates.append(cand)
+        if path.stream_k and out_ctas > chip.sms and out_ctas % chip.sms:
+            # Stream-K's persistent grid: every SM takes an even share of all tiles' K blocks
+            # (so no partial last wave), plus one fp32 partial tile written and read back.
+            l2_per_sm = l2_bw_per_busy_sm(chip, chip.sms)
+            blocks = math.ceil(out_ctas * math.ceil(k / path.k_block) / chip.sms)
+            block_math = 2.0 * tm * tn * path.k_block * flop_frac / path.flops_per_s_per_sm
+            block_l2 = (tm + tn * b_frac / pair) * path.k_block * b / l2_per_sm
+            block_convert = (tn * path.k_block * b_frac / b_bytes_scale * chip.sms
+                             / b_converts_per_s if b_converts_per_s else 0.0)
+            fixup = min(tm, m) * min(tn, n) * 4.0 * 2.0
+            sm_s = blocks * max(block_math, block_l2, block_convert) + fill_s + fixup / l2_per_sm
+            l2_bytes = (m * k * b * nt + k * n * b * b_frac * math.ceil(mt / pair)
+                        + chip.sms * fixup) * per_kernel_count
+            dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac, out_ctas,
+                               resident, per_kernel_count)
+            t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
+            candidates.append(_Candidate(t, sm_s, (tm, tn, 1, pair), 1, 1.0, l2_bytes, dram,
+                                         b_frac, 0.0, stream_k=True))
     # Among candidates within TIE_TOLERANCE of the fastest, the one with the least SM time: a
     # memory-bound GEMM gains nothing from a tile that saves bytes by computing padding, and
     # that work costs power (a power-limited GPU would slow it down afterwards).
@@ -169,6 +187,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
              "path": path.name}
     if tile[3] > 1:
         info["pair_ctas"] = tile[3]
+    if best.stream_k:
+        info["stream_k"] = True
     simt = path.name == "simt"
     return KernelCost(
         kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
@@ -195,6 +215,7 @@ class _Candidate:
     dram_bytes: float
     b_frac: float
     store_s: float
+    stream_k: bool = False
 
 
 def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
@@ -213,16 +234,19 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     k = gemm_constants()
     fp8 = k.fp8_mainloop_efficiency if dtype == "fp8" else 1.0
     tma = chip.gemm_kernels in ("sm90", "sm100")
+    sm100 = chip.gemm_kernels == "sm100"
     # Each kernel family fills its own pipeline: cp.async multistage (sm80, fitted on A100
     # rows) or TMA-fed warp-specialised (sm90, fitted on H100/H200 rows; sm100 takes sm90's
     # [assumption]: no Blackwell GEMM fitting rows). sm100 adds the 2-CTA pair (NVIDIA tilus
     # "Matmul on Blackwell" tutorial, 6. 2-CTA Cluster: two CTAs on adjacent SMs compute one
-    # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA).
+    # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA)
+    # and stream-K, chosen on the B200 fitting rows (aiconfigurator_b200_gemm_fit.csv: 22.9 ->
+    # 19.4 % median); on sm90 it made the H100/H200 fp8 fitting rows worse (10.1 -> 11.8 %).
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
                     k.sm90_tile_fill_cycles if tma else k.tensor_tile_fill_cycles,
                     serial_epilogue=not tma,
-                    pair_ctas=2 if chip.gemm_kernels == "sm100" else 1)
+                    pair_ctas=2 if sm100 else 1, stream_k=sm100)
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,

@@ -14,7 +14,8 @@ row is picked by how well hwsim does.
 
 The AIConfigurator rows are the A100 SXM's bf16 vLLM GEMMs (the calibration GPU) minus every
 (m, n, k) of the held-out ``aiconfigurator_gemm.csv``, so they share no row with it; H100 and
-H200 stay held out whole.
+H200 stay held out whole. ``aiconfigurator_b200_gemm_fit.csv`` does the same for the B200's
+vLLM 0.24 table against its held-out rows in ``aiconfigurator_gemm_new_presets.csv``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,16 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from make_heldout import AIC_PKG, AIC_SYSTEMS, _aic_path, _git, _ns_source, _sample, _write
+from make_heldout import (
+    AIC_GEMM_ONLY_SYSTEMS,
+    AIC_PKG,
+    AIC_SYSTEMS,
+    _aic_path,
+    _git,
+    _ns_source,
+    _sample,
+    _write,
+)
 
 # NeuSight device name -> hwsim preset (created for this fitting set).
 FIT_DEVICES = {"NVIDIA A100-PCIE-40GB": "a100-pcie-40gb",
@@ -33,6 +43,7 @@ FIT_DEVICES = {"NVIDIA A100-PCIE-40GB": "a100-pcie-40gb",
 ROWS_PER_OP = {"linear": 60, "bmm": 30}
 AIC_FIT_SYSTEM = "a100_sxm"
 AIC_FIT_ROWS = 60
+B200_FIT_SYSTEM = "b200_sxm"
 
 
 def neusight_gemm_fit(repo: Path) -> None:
@@ -70,11 +81,33 @@ def aic_gemm_fit(pkg: Path) -> None:
     _write("aiconfigurator_gemm_fit.csv", header, out)
 
 
+def aic_b200_gemm_fit(pkg: Path) -> None:
+    """``aiconfigurator_b200_gemm_fit.csv``: B200 bf16 vLLM 0.24 GEMMs minus every (m, n, k) of
+    the held-out B200 rows (``aiconfigurator_gemm_new_presets.csv``). A model-choice role: the
+    sm100 family's kernel choices are decided on these rows, no constant is fitted."""
+    header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
+              "source"]
+    preset, version, _ = AIC_GEMM_ONLY_SYSTEMS[B200_FIT_SYSTEM]
+    with open(Path(__file__).parent / "aiconfigurator_gemm_new_presets.csv", newline="") as fh:
+        held = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(fh)
+                if r["preset"] == preset}
+    path = _aic_path(B200_FIT_SYSTEM, version, "gemm", "gemm_perf")
+    df = pd.read_parquet(pkg / path)
+    df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
+    rows = [r for r in df.itertuples(index=False) if (r.m, r.n, r.k) not in held]
+    out = [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
+            f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
+           for r in sorted(_sample(rows, AIC_FIT_ROWS, f"fit:{B200_FIT_SYSTEM}"),
+                           key=lambda r: (r.m, r.n, r.k))]
+    _write("aiconfigurator_b200_gemm_fit.csv", header, out)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) != 2:
         raise SystemExit(__doc__)
     neusight_gemm_fit(Path(argv[0]))
     aic_gemm_fit(Path(argv[1]))
+    aic_b200_gemm_fit(Path(argv[1]))
 
 
 if __name__ == "__main__":
