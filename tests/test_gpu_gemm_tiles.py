@@ -16,7 +16,9 @@ import math
 import numpy as np
 import pytest
 
+import hwsim
 from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.cycle_kernels import gemm_ctas
 from hwsim.engine.gpu.gemm_constants import gemm_constants, use_gemm_constants
 from hwsim.engine.gpu.gemm_tiles import (
     SIMT_ISSUE_OVERHEAD,
@@ -250,3 +252,15 @@ def test_b200_gemm_choice_rows_are_disjoint_from_the_heldout_ones() -> None:
 
     fit = shapes("aiconfigurator_b200_gemm_fit.csv")
     assert len(fit) == 60 and not fit & shapes("aiconfigurator_gemm_new_presets.csv")
+
+
+def test_stream_k_runs_as_a_persistent_grid_at_cycle_fidelity() -> None:
+    """The cycle engine schedules a stream-K GEMM as its persistent grid (one CTA per SM), so
+    its time agrees with the analytic share-out instead of paying a partial second wave."""
+    b200 = _chip("b200-sxm")
+    w = GemmWork(2560, 2048, 65536, 1, 2, True)
+    assert gemm_ctas(w, tensor_gemm(w, b200, "bf16")) == b200.sms
+    model = hwsim.gemm(2560, 2048, 65536, dtype="bf16")
+    analytic = hwsim.simulate(model, "b200-sxm").total.latency_s
+    cycle = hwsim.simulate(model, "b200-sxm", fidelity="cycle").total.latency_s
+    assert cycle == pytest.approx(analytic, rel=0.01)

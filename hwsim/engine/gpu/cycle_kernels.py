@@ -64,11 +64,14 @@ def realised(sparse: KernelCost, dense: KernelCost, u: float) -> KernelCost:
 
 
 def gemm_ctas(w: GemmWork, cost: KernelCost) -> int:
-    """CTAs of one launch: row bands x column tiles x split-K slices x independent GEMMs."""
+    """CTAs of one launch: row bands x column tiles x split-K slices x independent GEMMs (a
+    stream-K kernel's persistent grid instead of its tiles)."""
     tile = cost.mapping.get("tile")
     if not isinstance(tile, list | tuple):
         return 1
     per_kernel = 1 if w.b_shared else math.ceil(w.count)
+    if "persistent_ctas" in cost.mapping:  # stream-K: one CTA per SM shares out all tiles
+        return int(cost.mapping["persistent_ctas"]) * per_kernel  # type: ignore[call-overload]
     split = int(cost.mapping.get("split_k", 1))  # type: ignore[call-overload]
     return math.ceil(w.m / tile[0]) * math.ceil(w.n / tile[1]) * split * per_kernel
 

@@ -188,7 +188,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     if tile[3] > 1:
         info["pair_ctas"] = tile[3]
     if best.stream_k:
-        info["stream_k"] = True
+        # A persistent grid: one CTA per SM (the cycle engine schedules this many).
+        info |= {"stream_k": True, "persistent_ctas": chip.sms}
     simt = path.name == "simt"
     return KernelCost(
         kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
