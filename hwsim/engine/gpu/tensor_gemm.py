@@ -159,8 +159,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
                              / b_converts_per_s if b_converts_per_s else 0.0)
             fixup = min(tm, m) * min(tn, n) * 4.0 * 2.0
             sm_s = blocks * max(block_math, block_l2, block_convert) + fill_s + fixup / l2_per_sm
+            # One partial tile per SM over the whole grid, however many GEMMs it holds.
             l2_bytes = (m * k * b * nt + k * n * b * b_frac * math.ceil(mt / pair)
-                        + chip.sms * fixup) * per_kernel_count
+                        ) * per_kernel_count + chip.sms * fixup
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac, out_ctas,
                                resident, per_kernel_count)
             t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
