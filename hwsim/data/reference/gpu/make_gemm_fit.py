@@ -63,43 +63,40 @@ def neusight_gemm_fit(repo: Path) -> None:
     _write("neusight_gemm_fit.csv", header, out)
 
 
-def aic_gemm_fit(pkg: Path) -> None:
+def _aic_gemm_fit(pkg: Path, system: str, preset: str, version: str, held_file: str,
+                  out_name: str) -> None:
+    """A seeded sample of ``system``'s bf16 vLLM GEMMs minus every (m, n, k) that ``held_file``
+    holds for ``preset``, written to ``out_name``."""
     header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
               "source"]
-    preset, version, _ = AIC_SYSTEMS[AIC_FIT_SYSTEM]
-    with open(Path(__file__).parent / "aiconfigurator_gemm.csv", newline="") as fh:
+    with open(Path(__file__).parent / held_file, newline="") as fh:
         held = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(fh)
                 if r["preset"] == preset}
-    path = _aic_path(AIC_FIT_SYSTEM, version, "gemm", "gemm_perf")
+    path = _aic_path(system, version, "gemm", "gemm_perf")
     df = pd.read_parquet(pkg / path)
     df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
     rows = [r for r in df.itertuples(index=False) if (r.m, r.n, r.k) not in held]
     out = [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
             f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
-           for r in sorted(_sample(rows, AIC_FIT_ROWS, f"fit:{AIC_FIT_SYSTEM}"),
+           for r in sorted(_sample(rows, AIC_FIT_ROWS, f"fit:{system}"),
                            key=lambda r: (r.m, r.n, r.k))]
-    _write("aiconfigurator_gemm_fit.csv", header, out)
+    _write(out_name, header, out)
+
+
+def aic_gemm_fit(pkg: Path) -> None:
+    """``aiconfigurator_gemm_fit.csv``: the A100 SXM's rows minus the held-out ones."""
+    preset, version, _ = AIC_SYSTEMS[AIC_FIT_SYSTEM]
+    _aic_gemm_fit(pkg, AIC_FIT_SYSTEM, preset, version, "aiconfigurator_gemm.csv",
+                  "aiconfigurator_gemm_fit.csv")
 
 
 def aic_b200_gemm_fit(pkg: Path) -> None:
     """``aiconfigurator_b200_gemm_fit.csv``: B200 bf16 vLLM 0.24 GEMMs minus every (m, n, k) of
     the held-out B200 rows (``aiconfigurator_gemm_new_presets.csv``). A model-choice role: the
     sm100 family's kernel choices are decided on these rows, no constant is fitted."""
-    header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
-              "source"]
     preset, version, _ = AIC_GEMM_ONLY_SYSTEMS[B200_FIT_SYSTEM]
-    with open(Path(__file__).parent / "aiconfigurator_gemm_new_presets.csv", newline="") as fh:
-        held = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(fh)
-                if r["preset"] == preset}
-    path = _aic_path(B200_FIT_SYSTEM, version, "gemm", "gemm_perf")
-    df = pd.read_parquet(pkg / path)
-    df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
-    rows = [r for r in df.itertuples(index=False) if (r.m, r.n, r.k) not in held]
-    out = [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
-            f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
-           for r in sorted(_sample(rows, AIC_FIT_ROWS, f"fit:{B200_FIT_SYSTEM}"),
-                           key=lambda r: (r.m, r.n, r.k))]
-    _write("aiconfigurator_b200_gemm_fit.csv", header, out)
+    _aic_gemm_fit(pkg, B200_FIT_SYSTEM, preset, version, "aiconfigurator_gemm_new_presets.csv",
+                  "aiconfigurator_b200_gemm_fit.csv")
 
 
 def main(argv: list[str]) -> None:
