@@ -13,11 +13,14 @@ from hwsim.calibration.gpu_gemm import (
     FP8_PARAMS,
     SIMT_FILE,
     SIMT_PARAMS,
+    SM100_FILE,
+    SM100_PARAMS,
     TENSOR_FILE,
     TENSOR_PARAMS,
     fp8_rows,
     refit,
     refit_fp8,
+    refit_sm100,
     simt_rows,
     tensor_rows,
 )
@@ -64,6 +67,17 @@ def test_fp8_refit_reproduces_the_shipped_constants() -> None:
         assert p.lower * 1.01 < fp8.values[p.name] < p.upper * 0.99, p.name
 
 
+def test_sm100_refit_reproduces_the_shipped_fill() -> None:
+    """The sm100 pipeline fill, fitted on the B200 fitting rows (the vLLM 0.24 collector's
+    per-kernel time and the 2-CTA / stream-K kernel model as shipped)."""
+    sm100 = refit_sm100()
+    for p in SM100_PARAMS:
+        assert sm100.values[p.name] == pytest.approx(getattr(GEMM_CALIBRATION, p.name).value,
+                                                     rel=1e-3), p.name
+        assert p.lower + 1.0 < sm100.values[p.name] < p.upper * 0.99, p.name
+    assert sm100.rows == 60 and sm100.median_abs_error <= 0.20
+
+
 def test_fp8_fitting_shapes_are_disjoint_from_the_held_out_shapes() -> None:
     with open(reference_dir("gpu") / FP8_HELD_OUT, newline="") as fh:
         held = {(r["preset"], r["m"], r["n"], r["k"]) for r in csv.DictReader(fh)}
@@ -75,7 +89,8 @@ def test_fp8_fitting_shapes_are_disjoint_from_the_held_out_shapes() -> None:
 def test_every_constant_is_fitted_and_names_its_file() -> None:
     for p, file in ([(p, SIMT_FILE) for p in SIMT_PARAMS] + [(p, TENSOR_FILE)
                                                               for p in TENSOR_PARAMS]
-                    + [(p, FP8_FILE) for p in FP8_PARAMS]):
+                    + [(p, FP8_FILE) for p in FP8_PARAMS]
+                    + [(p, SM100_FILE) for p in SM100_PARAMS]):
         const = getattr(GEMM_CALIBRATION, p.name)
         assert const.status == "fitted" and file in const.fitted_on
 

@@ -19,9 +19,12 @@ power-limit throttle - with candidate constants installed:
   fitting shapes of AIConfigurator's vLLM 0.24 fp8 tables on the H100 and H200, disjoint from the
   held-out shapes by a hash rule fixed before any row was simulated), each row simulated as
   :func:`hwsim.validation.gpu_quant.quant_gemm_s` simulates a held-out one, with the tensor
-  constant as fitted.
+  constant as fitted;
+- sm100 (:func:`sm100_problem`): ``sm100_tile_fill_cycles`` on ``aiconfigurator_b200_gemm_fit.csv``
+  (the B200's bf16 vLLM 0.24 linears, disjoint from its held-out rows), replayed as the held-out
+  rows of that collector are (the vLLM 0.24 per-kernel time).
 
-:func:`refit` solves the first two, :func:`refit_fp8` the third;
+:func:`refit` solves the first two, :func:`refit_fp8` the third, :func:`refit_sm100` the fourth;
 :func:`write_gemm_calibration` writes the result with provenance.
 """
 
@@ -44,7 +47,10 @@ from hwsim.engine.gpu.gemm_constants import (
 )
 from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY  # AIConfigurator's CUDA-graph replay
+from hwsim.validation.aiconfigurator import (  # AIConfigurator's CUDA-graph replay
+    GRAPH_REPLAY,
+    timed_as,
+)
 from hwsim.validation.gpu_quant import quant_gemm_s  # the held-out fp8 rows' own simulator
 from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
@@ -53,6 +59,7 @@ from hwsim.workload.ops import MatmulOp
 SIMT_FILE = "neusight_gemm_fit.csv"
 TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
 FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
+SM100_FILE = "aiconfigurator_b200_gemm_fit.csv"
 SIMT_PARAMS = (
     Param("simt_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "SIMT pipeline fill and epilogue per round of co-resident CTAs"),
@@ -111,6 +118,13 @@ def fp8_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
                  for i, r in enumerate(_read(FP8_FILE, ref_dir)))
 
 
+def sm100_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The B200 fitting rows (AIConfigurator's vLLM 0.24 bf16 linears), with every CSV column."""
+    return tuple(dict(r) | {"measured": float(r["latency_us"]) * 1e-6,
+                            "source": f"{SM100_FILE}:{i + 2} ({r['source']})"}
+                 for i, r in enumerate(_read(SM100_FILE, ref_dir)))
+
+
 def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
     """A NeuSight GEMM row as hwsim's GEMM and batch. NeuSight's (B, M, N, K) are
     ``nn.Linear(N, K)`` on a (B, M, N) input, or ``torch.bmm`` of (B, M, N) by (B, N, K)
@@ -123,6 +137,13 @@ def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
     # torch.bmm: b independent products, each with its own B (an activation, not a weight).
     op = MatmulOp(name="bmm", m=m, n=k, k=n, batch=b, b_is_weight=False, dtype=dtype)
     return Model(name=f"bmm {b}x{m}x{k}x{n}", ops=(op,), origin="validation"), 1
+
+
+SM100_PARAMS = (
+    Param("sm100_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
+          "sm100 tensor-core pipeline fill per round of co-resident CTAs (Blackwell tcgen05 "
+          "kernels)"),
+)
 
 
 def _predict(base: GemmConstants, values: Mapping[str, float],
@@ -173,6 +194,30 @@ def refit_fp8(ref_dir: Path | None = None, base: GemmConstants | None = None) ->
     return fit(fp8_problem(ref_dir, base))
 
 
+def _predict_sm100(base: GemmConstants, values: Mapping[str, float],
+                   row: Mapping[str, object]) -> float:
+    consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
+    model = gemm(int(row["m"]), int(row["n"]), int(row["k"]),  # type: ignore[call-overload]
+                 dtype=str(row["dtype"]))
+    with use_gemm_constants(consts):
+        # As the held-out rows of the same collector: a vLLM 0.24 graph replay.
+        return simulate(model, str(row["preset"]), chip_overrides=timed_as(
+            GRAPH_REPLAY, str(row["framework"]))).total.latency_s
+
+
+def sm100_problem(ref_dir: Path | None = None,
+                  base: GemmConstants | None = None) -> FitProblem:
+    """The sm100 pipeline fill's fit problem on the B200 fitting rows."""
+    b = base or gemm_constants()
+    return FitProblem(name="gpu_gemm_sm100", params=SM100_PARAMS, rows=sm100_rows(ref_dir),
+                      predict=lambda v, r: _predict_sm100(b, v, r))
+
+
+def refit_sm100(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitResult:
+    """Fit the sm100 fill given the shipped (or ``base``) other constants."""
+    return fit(sm100_problem(ref_dir, base))
+
+
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
     """Fit the SIMT constants, then the tensor constant given them (deterministic)."""
     simt = fit(simt_problem(ref_dir))
@@ -194,13 +239,18 @@ FITTED_ON = {
                "per-tensor activation scale) on the H100 SXM and H200 SXM, the fitting shapes "
                "of make_quant_gemm.py's hash split, disjoint from the held-out "
                "aiconfigurator_fp8_gemm.csv (aiconfigurator-core 0.12.0)"),
+    SM100_FILE: ("AIConfigurator bf16 vLLM 0.24.0 linears on the B200 (the one sm100 GPU with "
+                 "rows), disjoint from its held-out rows in aiconfigurator_gemm_new_presets.csv "
+                 "(aiconfigurator-core 0.12.0)"),
 }
+REFIT_FUNCTION = {SIMT_FILE: "refit", TENSOR_FILE: "refit", FP8_FILE: "refit_fp8",
+                  SM100_FILE: "refit_sm100"}
 
 
 def _entry(p: Param, result: FitResult, file: str) -> dict[str, object]:
     return {"value": float(f"{result.values[p.name]:.6g}"), "unit": p.unit, "status": "fitted",
             "source": (f"{p.description}; fitted by hwsim.calibration.gpu_gemm."
-                       f"{'refit_fp8' if file == FP8_FILE else 'refit'} (scipy "
+                       f"{REFIT_FUNCTION[file]} (scipy "
                        f"least_squares on log(predicted/measured), soft_l1, bounds "
                        f"[{p.lower:g}, {p.upper:g}]); median |error| "
                        f"{result.median_abs_error:.3f} on its {result.rows} rows"),
@@ -208,17 +258,19 @@ def _entry(p: Param, result: FitResult, file: str) -> dict[str, object]:
                           f"{FITTED_ON[file]}")}
 
 
-def write_gemm_calibration(path: str | Path, simt: FitResult, tensor: FitResult,
-                           fp8: FitResult,
+def write_gemm_calibration(path: str | Path, simt: FitResult | None, tensor: FitResult | None,
+                           fp8: FitResult | None, sm100: FitResult | None = None,
                            base: GpuGemmCalibration = GEMM_CALIBRATION) -> GpuGemmCalibration:
-    """Write the three fits into the file the engine reads (each constant marked fitted, naming
-    its rows); the schema refuses a fitted constant without them."""
+    """Write the fits into the file the engine reads (each constant marked fitted, naming its
+    rows; a fit given as None keeps ``base``'s entries); the schema refuses a fitted constant
+    without them."""
     doc = base.model_dump(mode="json")
     for params, result, file in ((SIMT_PARAMS, simt, SIMT_FILE), (TENSOR_PARAMS, tensor,
                                                                   TENSOR_FILE),
-                                 (FP8_PARAMS, fp8, FP8_FILE)):
+                                 (FP8_PARAMS, fp8, FP8_FILE), (SM100_PARAMS, sm100, SM100_FILE)):
         for p in params:
-            doc[p.name] = _entry(p, result, file)
+            if result is not None:
+                doc[p.name] = _entry(p, result, file)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
                           "(SIMT, tensor cores), the SIMT and fp8 mainloop efficiencies, the "
                           "dynamic-quantisation CTA time, and AIConfigurator's vLLM 0.24 "

@@ -175,6 +175,9 @@ class GpuGemmCalibration(StrictModel):
     sm90_tile_fill_cycles: GpuPowerConstant = Field(
         description="the same for sm90 tensor-core GEMMs (gemm_kernels sm90: TMA-fed "
         "warp-specialised wgmma pipelines)")
+    sm100_tile_fill_cycles: GpuPowerConstant = Field(
+        description="the same for sm100 tensor-core GEMMs (gemm_kernels sm100: Blackwell's "
+        "TMA-fed tcgen05 pipelines, accumulators in tensor memory)")
     simt_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
         "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")

@@ -238,15 +238,16 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     tma = chip.gemm_kernels in ("sm90", "sm100")
     sm100 = chip.gemm_kernels == "sm100"
     # Each kernel family fills its own pipeline: cp.async multistage (sm80, fitted on A100
-    # rows) or TMA-fed warp-specialised (sm90, fitted on H100/H200 rows; sm100 takes sm90's
-    # [assumption]: no Blackwell GEMM fitting rows). sm100 adds the 2-CTA pair (NVIDIA tilus
+    # rows) or TMA-fed warp-specialised (sm90, fitted on H100/H200 rows; sm100 on B200 rows,
+    # aiconfigurator_b200_gemm_fit.csv). sm100 adds the 2-CTA pair (NVIDIA tilus
     # "Matmul on Blackwell" tutorial, 6. 2-CTA Cluster: two CTAs on adjacent SMs compute one
     # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA)
     # and stream-K, chosen on the B200 fitting rows (aiconfigurator_b200_gemm_fit.csv: 22.9 ->
     # 19.4 % median); on sm90 it made the H100/H200 fp8 fitting rows worse (10.1 -> 11.8 %).
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
-                    k.sm90_tile_fill_cycles if tma else k.tensor_tile_fill_cycles,
+                    (k.sm100_tile_fill_cycles if sm100 else k.sm90_tile_fill_cycles) if tma
+                    else k.tensor_tile_fill_cycles,
                     serial_epilogue=not tma,
                     pair_ctas=2 if sm100 else 1, stream_k=sm100)
 
