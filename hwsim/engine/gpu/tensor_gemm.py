@@ -120,6 +120,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         resident = resident_ctas(chip, path, (tm, tn))
         # A 2-CTA pair needs two row tiles to share its B tile; one row tile runs alone.
         pair = path.pair_ctas if mt >= path.pair_ctas else 1
+        # L2 reads of the operands: A once per column tile, B once per (pair of) row tiles.
+        operand_l2 = (m * k * b * nt + k * n * b * b_frac * math.ceil(mt / pair)
+                      ) * per_kernel_count
         for split in split_factors(k, path.k_block, out_ctas, chip):
             ctas = out_ctas * split
             k_slice = math.ceil(k / split)
@@ -139,8 +142,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             sm_s = per_sm_ctas * max(cta_math, cta_l2, cta_convert) + store_s + rounds * fill_s
             # Split-K: each slice writes fp32 partial sums that the last one reads back.
             partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
-            l2_bytes = (m * k * b * nt + k * n * b * b_frac * math.ceil(mt / pair)
-                        ) * per_kernel_count + partials
+            l2_bytes = operand_l2 + partials
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac,
                                ctas, resident, per_kernel_count)
             dram += partials if partials > half_l2 else 0.0
@@ -160,8 +162,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             fixup = min(tm, m) * min(tn, n) * 4.0 * 2.0
             sm_s = blocks * max(block_math, block_l2, block_convert) + fill_s + fixup / l2_per_sm
             # One partial tile per SM over the whole grid, however many GEMMs it holds.
-            l2_bytes = (m * k * b * nt + k * n * b * b_frac * math.ceil(mt / pair)
-                        ) * per_kernel_count + chip.sms * fixup
+            l2_bytes = operand_l2 + chip.sms * fixup
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac, out_ctas,
                                resident, per_kernel_count)
             t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))

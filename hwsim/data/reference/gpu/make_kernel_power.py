@@ -90,53 +90,11 @@ def b200_moe_power(pkg: Path) -> None:
     _write(MOE_OUT, [*MOE_HEADER, "power_w", "power_limit_w"], out)
 
 
-MOE_KEY = ("moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts",
-           "moe_tp_size", "moe_ep_size")
-MOE_BYTES = {"bfloat16": 2.0, "float16": 2.0, "fp8": 1.0, "fp8_block": 1.0}
-
-
-def power_consistency(pkg: Path) -> None:
-    """Prints what the whole B200 tables say about their power column (docs/gpu.md, "Kernel
-    power"); writes nothing. (1) Repeatability: MoE rows of one shape and token count that differ
-    only in the routing distribution and whose latencies agree within 2 %, compared pairwise.
-    (2) Power against HBM traffic: the lowest power read for a kernel streaming >= 6 TB/s, from
-    the decode-attention KV bytes (bf16) and the balanced-routing MoE rows' expert weights with
-    every expert touched (tokens x top-k >= experts, so all gate/up/down weights stream)."""
-    path, _ = moe_table(pkg, SYSTEM, VERSION)
-    moe = pd.read_parquet(pkg / path)
-    diffs = []
-    for _, g in moe.groupby(list(MOE_KEY)):
-        lat, pw = g.latency.to_numpy(), g.power.to_numpy()
-        diffs += [abs(pw[i] / pw[j] - 1) for i in range(len(g)) for j in range(i + 1, len(g))
-                  if abs(lat[i] / lat[j] - 1) < 0.02]
-    print(f"repeatability: {len(diffs)} same-shape MoE pairs (latency within 2 %), power "
-          f"differs by {pd.Series(diffs).median():.1%} median, "
-          f"{pd.Series(diffs).quantile(0.75):.1%} p75")
-    full = moe[(moe.distribution == "balanced") & (moe.num_tokens * moe.topk >= moe.num_experts)
-               & (moe.moe_tp_size == 1) & (moe.moe_ep_size == 1)
-               & moe.moe_dtype.isin(list(MOE_BYTES))]
-    weight_b = (3 * full.hidden_size * full.inter_size * full.num_experts
-                * full.moe_dtype.map(MOE_BYTES))
-    moe_tbps = weight_b / (full.latency * 1e-3) / 1e12
-    path, _ = _attention_rows(pkg, "generation")
-    gen = pd.read_parquet(pkg / path)
-    gen = gen[(gen.kv_cache_dtype == "bfloat16") & (gen.window_size == 0)]
-    kv_b = gen.batch_size * gen.num_key_value_heads * gen.head_dim * gen.step * 2 * 2
-    gen_tbps = kv_b / (gen.latency * 1e-3) / 1e12
-    for name, tbps, pw in (("MoE expert weights", moe_tbps, full.power),
-                           ("decode-attention KV", gen_tbps, gen.power)):
-        fast = pw[tbps >= 6.0]
-        print(f"{name}: {len(fast)} rows at >= 6 TB/s read {fast.min():.0f}-{fast.max():.0f} W "
-              f"(median {fast.median():.0f} W); the tables' lowest reading is "
-              f"{min(moe.power.min(), gen.power.min()):.0f} W")
-
-
 def main(argv: list[str]) -> None:
     if len(argv) != 1:
         raise SystemExit(__doc__)
     b200_attention_power(Path(argv[0]))
     b200_moe_power(Path(argv[0]))
-    power_consistency(Path(argv[0]))
 
 
 if __name__ == "__main__":
