@@ -93,6 +93,10 @@ class MathPath:
     # shares out every tile's K blocks evenly, so a partial last wave costs its share of work,
     # not a whole round; tiles split across SMs add an fp32 partial-tile fix-up.
     stream_k: bool = False
+    # Split-K as two kernels, as cuBLAS runs it: every K slice writes its fp32 partial tile to a
+    # workspace and a reduction kernel (cublasLt::splitKreduce_kernel) sums them into C, one
+    # more kernel launch; False: the last slice reduces in-kernel (CUTLASS serial split-K).
+    split_k_reduce_kernel: bool = False
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

@@ -111,6 +111,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     fill_s = path.fill_cycles / chip.clock_hz
     a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
     half_l2 = chip.l2_bytes / 2
+    # cuBLAS's split-K on its own (``path.split_k_reduce_kernel``): one GEMM at a time, not a
+    # batched or grouped one, which keep their partial sums in-kernel [assumption].
+    reduce_kernel = path.split_k_reduce_kernel and per_kernel_count == 1 and not w.b_shared
     candidates: list[_Candidate] = []
     for tm, tn in feasible_tiles(chip, path):
         b_frac = b_fraction(tn)
@@ -140,15 +143,24 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b)
             store_s = ctas * epi_bytes / dram_bw(chip) if path.serial_epilogue else 0.0
             sm_s = per_sm_ctas * max(cta_math, cta_l2, cta_convert) + store_s + rounds * fill_s
-            # Split-K: each slice writes fp32 partial sums that the last one reads back.
-            partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
+            # Split-K: each slice writes fp32 partial sums that the last one reads back, or,
+            # with a reduction kernel, every slice writes them and that kernel reads them all.
+            reduce_s = 0.0
+            if split > 1 and reduce_kernel:
+                partials = split * m * n * 4.0 * 2.0
+                reduce_s = (split * m * n * 4.0 + c_one) / dram_bw(chip)
+            else:
+                partials = (split - 1) * m * n * 4.0 * 2.0 * per_kernel_count
             l2_bytes = operand_l2 + partials
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac,
                                ctas, resident, per_kernel_count)
             dram += partials if partials > half_l2 else 0.0
             t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
+            if reduce_s:
+                t += reduce_s + kernel_overhead_s(chip)
             cand = _Candidate(t, sm_s, (tm, tn, split, pair), rounds,
-                              ctas / (per_sm_ctas * chip.sms), l2_bytes, dram, b_frac, store_s)
+                              ctas / (per_sm_ctas * chip.sms), l2_bytes, dram, b_frac, store_s,
+                              reduce_s=reduce_s)
             candidates.append(cand)
         if path.stream_k and out_ctas > chip.sms and out_ctas % chip.sms:
             # Stream-K's persistent grid: every SM takes an even share of all tiles' K blocks
@@ -177,7 +189,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     tile, waves, b_frac = best.tile, best.rounds, best.b_frac
     if gather_u is not None:
         info["b_fraction"] = b_frac
-    compute_per_kernel = best.sm_s
+    # The reduction kernel runs after the GEMM, bound by its DRAM-rate traffic (as any
+    # elementwise kernel: vector_cost), which a throttled clock does not stretch.
+    compute_per_kernel = best.sm_s + best.reduce_s
     l2_traffic, dram_total = best.l2_bytes, best.dram_bytes
     if w.b_shared:
         # Sequential steps (a recurrent cell) reuse one weight matrix: an L2 hit after the
@@ -189,18 +203,22 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
              "path": path.name}
     if tile[3] > 1:
         info["pair_ctas"] = tile[3]
+    launches = kernels * (2 if best.reduce_s else 1)
+    if best.reduce_s:
+        info["split_k_reduce_kernel"] = True
     if best.stream_k:
         # A persistent grid: one CTA per SM (the cycle engine schedules this many).
         info |= {"stream_k": True, "persistent_ctas": chip.sms}
     simt = path.name == "simt"
     return KernelCost(
-        kernels=kernels, compute_s=compute_per_kernel * kernels * slowdown,
+        kernels=launches, compute_s=compute_per_kernel * kernels * slowdown,
         l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / dram_bw(chip) * slowdown,
-        launch_s=kernels * kernel_overhead_s(chip),
+        launch_s=launches * kernel_overhead_s(chip),
         tensor_flops=0.0 if simt else flops,
         cuda_flops=flops if simt else 0.0, smem_bytes=l2_total, l2_bytes=l2_total,
         dram_bytes=dram_total, wave_efficiency=best.wave_efficiency, mapping=info,
-        unit="cuda" if simt else "tensor", store_s=best.store_s * kernels * slowdown)
+        unit="cuda" if simt else "tensor",
+        store_s=(best.store_s + best.reduce_s) * kernels * slowdown)
 
 
 @dataclass(frozen=True)
@@ -219,6 +237,7 @@ class _Candidate:
     b_frac: float
     store_s: float
     stream_k: bool = False
+    reduce_s: float = 0.0  # the split-K reduction kernel's time after its launch (0: none)
 
 
 def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
@@ -245,12 +264,18 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA)
     # and stream-K, chosen on the B200 fitting rows (aiconfigurator_b200_gemm_fit.csv: 22.9 ->
     # 19.4 % median); on sm90 it made the H100/H200 fp8 fitting rows worse (10.1 -> 11.8 %).
+    # sm100 runs split-K as the GEMM plus cuBLAS's splitKreduce_kernel (both appear in public
+    # nsys traces of cuBLAS nvjet splitK GEMMs on Hopper and Blackwell), chosen on the B200
+    # fitting rows (17.3 -> 10.9 % with the fill refitted); the sm90 bf16 fitting rows
+    # (aiconfigurator_sm90_gemm_fit.csv: 10.4 -> 15.1 %) and the A100's (8.9 -> 14.2 % with
+    # the per-kernel time refitted too) rejected it for sm90 and sm80.
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
                     (k.sm100_tile_fill_cycles if sm100 else k.sm90_tile_fill_cycles) if tma
                     else k.tensor_tile_fill_cycles,
                     serial_epilogue=not tma,
-                    pair_ctas=2 if sm100 else 1, stream_k=sm100)
+                    pair_ctas=2 if sm100 else 1, stream_k=sm100,
+                    split_k_reduce_kernel=sm100)
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,

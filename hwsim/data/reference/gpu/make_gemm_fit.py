@@ -44,6 +44,7 @@ ROWS_PER_OP = {"linear": 60, "bmm": 30}
 AIC_FIT_SYSTEM = "a100_sxm"
 AIC_FIT_ROWS = 60
 B200_FIT_SYSTEM = "b200_sxm"
+SM90_FIT_SYSTEMS = ("h100_sxm", "h200_sxm")
 
 
 def neusight_gemm_fit(repo: Path) -> None:
@@ -63,12 +64,14 @@ def neusight_gemm_fit(repo: Path) -> None:
     _write("neusight_gemm_fit.csv", header, out)
 
 
+AIC_FIT_HEADER = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
+                  "source"]
+
+
 def _aic_gemm_fit(pkg: Path, system: str, preset: str, version: str, held_file: str,
-                  out_name: str) -> None:
+                  n_rows: int = AIC_FIT_ROWS) -> list[list]:
     """A seeded sample of ``system``'s bf16 vLLM GEMMs minus every (m, n, k) that ``held_file``
-    holds for ``preset``, written to ``out_name``."""
-    header = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
-              "source"]
+    holds for ``preset``."""
     with open(Path(__file__).parent / held_file, newline="") as fh:
         held = {(int(r["m"]), int(r["n"]), int(r["k"])) for r in csv.DictReader(fh)
                 if r["preset"] == preset}
@@ -76,18 +79,17 @@ def _aic_gemm_fit(pkg: Path, system: str, preset: str, version: str, held_file: 
     df = pd.read_parquet(pkg / path)
     df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
     rows = [r for r in df.itertuples(index=False) if (r.m, r.n, r.k) not in held]
-    out = [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
-            f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
-           for r in sorted(_sample(rows, AIC_FIT_ROWS, f"fit:{system}"),
-                           key=lambda r: (r.m, r.n, r.k))]
-    _write(out_name, header, out)
+    return [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}", r.kernel_source,
+             f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
+            for r in sorted(_sample(rows, n_rows, f"fit:{system}"),
+                            key=lambda r: (r.m, r.n, r.k))]
 
 
 def aic_gemm_fit(pkg: Path) -> None:
     """``aiconfigurator_gemm_fit.csv``: the A100 SXM's rows minus the held-out ones."""
     preset, version, _ = AIC_SYSTEMS[AIC_FIT_SYSTEM]
-    _aic_gemm_fit(pkg, AIC_FIT_SYSTEM, preset, version, "aiconfigurator_gemm.csv",
-                  "aiconfigurator_gemm_fit.csv")
+    _write("aiconfigurator_gemm_fit.csv", AIC_FIT_HEADER, _aic_gemm_fit(
+        pkg, AIC_FIT_SYSTEM, preset, version, "aiconfigurator_gemm.csv"))
 
 
 def aic_b200_gemm_fit(pkg: Path) -> None:
@@ -95,8 +97,21 @@ def aic_b200_gemm_fit(pkg: Path) -> None:
     the held-out B200 rows (``aiconfigurator_gemm_new_presets.csv``): the sm100 family's
     stream-K choice and its pipeline fill (``refit_sm100``) come from these rows."""
     preset, version, _ = AIC_GEMM_ONLY_SYSTEMS[B200_FIT_SYSTEM]
-    _aic_gemm_fit(pkg, B200_FIT_SYSTEM, preset, version, "aiconfigurator_gemm_new_presets.csv",
-                  "aiconfigurator_b200_gemm_fit.csv")
+    _write("aiconfigurator_b200_gemm_fit.csv", AIC_FIT_HEADER, _aic_gemm_fit(
+        pkg, B200_FIT_SYSTEM, preset, version, "aiconfigurator_gemm_new_presets.csv"))
+
+
+def aic_sm90_gemm_fit(pkg: Path) -> None:
+    """``aiconfigurator_sm90_gemm_fit.csv``: the H100 SXM's and H200 SXM's bf16 vLLM 0.24 GEMMs
+    minus every (m, n, k) of their held-out rows (``aiconfigurator_gemm.csv``,
+    ``aiconfigurator_gemm_new_presets.csv``), half of ``AIC_FIT_ROWS`` per GPU: the sm90
+    family's bf16 (cuBLAS) choices are made on these rows."""
+    out: list[list] = []
+    for system in SM90_FIT_SYSTEMS:
+        preset, version, fileset = AIC_SYSTEMS[system]
+        out += _aic_gemm_fit(pkg, system, preset, version, f"aiconfigurator_gemm{fileset}.csv",
+                             AIC_FIT_ROWS // 2)
+    _write("aiconfigurator_sm90_gemm_fit.csv", AIC_FIT_HEADER, out)
 
 
 def main(argv: list[str]) -> None:
@@ -105,6 +120,7 @@ def main(argv: list[str]) -> None:
     neusight_gemm_fit(Path(argv[0]))
     aic_gemm_fit(Path(argv[1]))
     aic_b200_gemm_fit(Path(argv[1]))
+    aic_sm90_gemm_fit(Path(argv[1]))
 
 
 if __name__ == "__main__":
