@@ -1,5 +1,5 @@
 """AIConfigurator's harness: every GEMM row is replayed in a CUDA graph, at the per-kernel time
-of its collector version (vLLM 0.24: fitted on that collector's fp8 fitting rows; vLLM 0.14: the
+of its collector version (vLLM 0.24: fitted on that collector's fitting rows; vLLM 0.14: the
 preset's, under which the sm80 fill was fitted). Every framework string in the GEMM files is one
 the harness knows, so a new collector version cannot fall through silently."""
 

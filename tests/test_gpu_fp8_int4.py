@@ -51,10 +51,13 @@ def test_fp8_gemm_runs_at_the_fp8_rate_and_reads_one_byte_operands() -> None:
     eff = gemm_constants().fp8_mainloop_efficiency
     assert 0.3 < eff < 1.0
     assert fp8.compute_s == pytest.approx(bf16.compute_s / (2 * eff), rel=0.02)
-    # The share is the knob it says it is: at 1.0 the fp8 GEMM takes half the bf16 time.
+    # The share is the knob it says it is: at 1.0 the fp8 GEMM runs faster, down to the bound
+    # its dispatched 128 x 128 tile's operand stream from L2 sets (vLLM's sm90 fp8 kernels do
+    # not search tiles; bf16 takes a larger one), never below half the bf16 time.
+    assert fp8.mapping["tile"] == [128, 128]
     with use_gemm_constants(dataclasses.replace(gemm_constants(), fp8_mainloop_efficiency=1.0)):
-        assert gemm_cost(big, chip, "fp8").compute_s == pytest.approx(bf16.compute_s / 2,
-                                                                      rel=0.02)
+        fast = gemm_cost(big, chip, "fp8").compute_s
+    assert bf16.compute_s / 2 * 0.98 < fast < fp8.compute_s * 0.9
     # A decode GEMV streams the weights: 1 byte each instead of 2.
     gemv8 = gemm_cost(GemmWork(1, 8192, 8192, 1, 1, True), chip, "fp8")
     gemv16 = gemm_cost(GemmWork(1, 8192, 8192, 1, 2, True), chip, "bf16")

@@ -9,20 +9,18 @@ import csv
 import pytest
 
 from hwsim.calibration.gpu_gemm import (
-    FP8_FILE,
-    FP8_PARAMS,
     SIMT_FILE,
     SIMT_PARAMS,
-    SM100_FILE,
-    SM100_PARAMS,
     TENSOR_FILE,
     TENSOR_PARAMS,
+    V024_FILES,
+    V024_PARAMS,
     fp8_rows,
     refit,
-    refit_fp8,
-    refit_sm100,
+    refit_v024,
     simt_rows,
     tensor_rows,
+    v024_rows,
 )
 from hwsim.config.calibration import GpuGemmCalibration, GpuPowerConstant
 from hwsim.engine.gpu.gemm_constants import GEMM_CALIBRATION
@@ -55,27 +53,21 @@ def test_refit_reproduces_the_shipped_constants() -> None:
     assert tensor.median_abs_error <= 0.15
 
 
-def test_fp8_refit_reproduces_the_shipped_constants() -> None:
-    fp8 = refit_fp8()
-    for p in FP8_PARAMS:
-        assert fp8.values[p.name] == pytest.approx(getattr(GEMM_CALIBRATION, p.name).value,
-                                                   rel=1e-3), p.name
-    assert fp8.rows == 80 and fp8.median_abs_error <= 0.15
+def test_v024_refit_reproduces_the_shipped_constants() -> None:
+    """The vLLM 0.24 collector's constants, fitted jointly on all of its fitting rows (fp8 and
+    bf16 H100/H200 linears, bf16 B200 linears), as shipped."""
+    v024 = refit_v024()
+    for p in V024_PARAMS:
+        assert v024.values[p.name] == pytest.approx(getattr(GEMM_CALIBRATION, p.name).value,
+                                                    rel=1e-3), p.name
+    assert v024.rows == 200 and v024.median_abs_error <= 0.12
     # Every constant sits inside its bounds, not pinned to one (a pinned constant would be
     # absorbing a missing mechanism).
-    for p in FP8_PARAMS:
-        assert p.lower * 1.01 < fp8.values[p.name] < p.upper * 0.99, p.name
-
-
-def test_sm100_refit_reproduces_the_shipped_fill() -> None:
-    """The sm100 pipeline fill, fitted on the B200 fitting rows (the vLLM 0.24 collector's
-    per-kernel time and the 2-CTA / stream-K kernel model as shipped)."""
-    sm100 = refit_sm100()
-    for p in SM100_PARAMS:
-        assert sm100.values[p.name] == pytest.approx(getattr(GEMM_CALIBRATION, p.name).value,
-                                                     rel=1e-3), p.name
-        assert p.lower + 1.0 < sm100.values[p.name] < p.upper * 0.99, p.name
-    assert sm100.rows == 60 and sm100.median_abs_error <= 0.20
+    for p in V024_PARAMS:
+        margin = 1e-3 * (p.upper - p.lower)
+        assert p.lower + margin < v024.values[p.name] < p.upper - margin, p.name
+    sources = {str(r["source"]).split(":")[0] for r in v024_rows()}
+    assert sources == set(V024_FILES)
 
 
 def test_fp8_fitting_shapes_are_disjoint_from_the_held_out_shapes() -> None:
@@ -89,8 +81,7 @@ def test_fp8_fitting_shapes_are_disjoint_from_the_held_out_shapes() -> None:
 def test_every_constant_is_fitted_and_names_its_file() -> None:
     for p, file in ([(p, SIMT_FILE) for p in SIMT_PARAMS] + [(p, TENSOR_FILE)
                                                               for p in TENSOR_PARAMS]
-                    + [(p, FP8_FILE) for p in FP8_PARAMS]
-                    + [(p, SM100_FILE) for p in SM100_PARAMS]):
+                    + [(p, f) for p in V024_PARAMS for f in V024_FILES]):
         const = getattr(GEMM_CALIBRATION, p.name)
         assert const.status == "fitted" and file in const.fitted_on
 

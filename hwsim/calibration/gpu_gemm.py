@@ -13,18 +13,18 @@ power-limit throttle - with candidate constants installed:
   ``aiconfigurator_gemm_fit.csv`` (bf16 vLLM linears on the A100 SXM, disjoint from the held-out
   A100 rows), replayed in a CUDA graph as AIConfigurator times them, with the SIMT constants
   as fitted;
-- vLLM's fp8 linear (:func:`fp8_problem`): ``fp8_mainloop_efficiency``, ``quant_cta_launch_cycles``,
-  ``sm90_tile_fill_cycles`` (both fitting GPUs run sm90 kernels) and the harness's
-  ``aiconfigurator_v024_kernel_s`` on ``aiconfigurator_fp8_gemm_fit.csv`` (the
-  fitting shapes of AIConfigurator's vLLM 0.24 fp8 tables on the H100 and H200, disjoint from the
-  held-out shapes by a hash rule fixed before any row was simulated), each row simulated as
-  :func:`hwsim.validation.gpu_quant.quant_gemm_s` simulates a held-out one, with the tensor
-  constant as fitted;
-- sm100 (:func:`sm100_problem`): ``sm100_tile_fill_cycles`` on ``aiconfigurator_b200_gemm_fit.csv``
-  (the B200's bf16 vLLM 0.24 linears, disjoint from its held-out rows), replayed as the held-out
-  rows of that collector are (the vLLM 0.24 per-kernel time).
+- AIConfigurator's vLLM 0.24 collector (:func:`v024_problem`): every constant its rows share or
+  need, fitted jointly on all of them - ``fp8_mainloop_efficiency``, ``quant_cta_launch_cycles``,
+  ``sm90_tile_fill_cycles``, ``sm100_tile_fill_cycles`` and the harness's
+  ``aiconfigurator_v024_kernel_s`` - on ``aiconfigurator_fp8_gemm_fit.csv`` (the fitting shapes
+  of the fp8 tables on the H100 and H200, disjoint from the held-out shapes by a hash rule fixed
+  before any row was simulated; each row simulated as
+  :func:`hwsim.validation.gpu_quant.quant_gemm_s` simulates a held-out one),
+  ``aiconfigurator_sm90_gemm_fit.csv`` (the same GPUs' bf16 linears) and
+  ``aiconfigurator_b200_gemm_fit.csv`` (the B200's), each with its held-out shapes removed; the
+  tensor constant as fitted.
 
-:func:`refit` solves the first two, :func:`refit_fp8` the third, :func:`refit_sm100` the fourth;
+:func:`refit` solves the first two, :func:`refit_v024` the third;
 :func:`write_gemm_calibration` writes the result with provenance.
 """
 
@@ -59,7 +59,9 @@ from hwsim.workload.ops import MatmulOp
 SIMT_FILE = "neusight_gemm_fit.csv"
 TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
 FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
+SM90_BF16_FILE = "aiconfigurator_sm90_gemm_fit.csv"
 SM100_FILE = "aiconfigurator_b200_gemm_fit.csv"
+V024_FILES = (FP8_FILE, SM90_BF16_FILE, SM100_FILE)
 SIMT_PARAMS = (
     Param("simt_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "SIMT pipeline fill and epilogue per round of co-resident CTAs"),
@@ -72,7 +74,7 @@ TENSOR_PARAMS = (
           "is costed apart)"),
 )
 
-FP8_PARAMS = (
+SM90_PARAMS = (
     Param("fp8_mainloop_efficiency", 0.8, 0.3, 1.0,
           "fraction of gemm_efficiency x the fp8 tensor peak",
           "share of the tensor path's fp8 rate an fp8 GEMM mainloop sustains"),
@@ -86,6 +88,14 @@ FP8_PARAMS = (
           "sm90 tensor-core pipeline fill per round of co-resident CTAs (TMA-fed "
           "warp-specialised wgmma kernels)"),
 )
+
+
+SM100_PARAMS = (
+    Param("sm100_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
+          "sm100 tensor-core pipeline fill per round of co-resident CTAs (Blackwell tcgen05 "
+          "kernels)"),
+)
+V024_PARAMS = SM90_PARAMS + SM100_PARAMS
 
 
 def _read(name: str, ref_dir: Path | None) -> list[dict[str, str]]:
@@ -118,11 +128,14 @@ def fp8_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
                  for i, r in enumerate(_read(FP8_FILE, ref_dir)))
 
 
-def sm100_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
-    """The B200 fitting rows (AIConfigurator's vLLM 0.24 bf16 linears), with every CSV column."""
-    return tuple(dict(r) | {"measured": float(r["latency_us"]) * 1e-6,
-                            "source": f"{SM100_FILE}:{i + 2} ({r['source']})"}
-                 for i, r in enumerate(_read(SM100_FILE, ref_dir)))
+def v024_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """Every vLLM 0.24 collector fitting row: the fp8 linears, then the H100/H200 and B200 bf16
+    linears."""
+    bf16 = tuple(dict(r) | {"measured": float(r["latency_us"]) * 1e-6,
+                            "source": f"{name}:{i + 2} ({r['source']})"}
+                 for name in (SM90_BF16_FILE, SM100_FILE)
+                 for i, r in enumerate(_read(name, ref_dir)))
+    return fp8_rows(ref_dir) + bf16
 
 
 def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
@@ -139,11 +152,6 @@ def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
     return Model(name=f"bmm {b}x{m}x{k}x{n}", ops=(op,), origin="validation"), 1
 
 
-SM100_PARAMS = (
-    Param("sm100_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
-          "sm100 tensor-core pipeline fill per round of co-resident CTAs (Blackwell tcgen05 "
-          "kernels)"),
-)
 
 
 def _predict(base: GemmConstants, values: Mapping[str, float],
@@ -175,27 +183,30 @@ def tensor_problem(ref_dir: Path | None = None,
                       predict=lambda v, r: _predict(b, v, r))
 
 
-def _predict_fp8(base: GemmConstants, values: Mapping[str, float],
-                 row: Mapping[str, object]) -> float:
+def _predict_v024(base: GemmConstants, values: Mapping[str, float],
+                  row: Mapping[str, object]) -> float:
+    if row["dtype"] != "fp8":  # a bf16 linear, replayed as the held-out rows of its collector
+        return _predict_graph_replay(base, values, row)
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
     with use_gemm_constants(consts):
         return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]
 
 
-def fp8_problem(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitProblem:
-    """The fp8 linear's constants' fit problem (the other constants held at ``base``'s)."""
+def v024_problem(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitProblem:
+    """The vLLM 0.24 collector's constants' fit problem (the others held at ``base``'s)."""
     b = base or gemm_constants()
-    return FitProblem(name="gpu_gemm_fp8", params=FP8_PARAMS, rows=fp8_rows(ref_dir),
-                      predict=lambda v, r: _predict_fp8(b, v, r))
+    return FitProblem(name="gpu_gemm_v024", params=V024_PARAMS, rows=v024_rows(ref_dir),
+                      predict=lambda v, r: _predict_v024(b, v, r))
 
 
-def refit_fp8(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitResult:
-    """Fit the fp8 constants given the shipped (or ``base``) SIMT and tensor constants."""
-    return fit(fp8_problem(ref_dir, base))
+def refit_v024(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitResult:
+    """Fit the vLLM 0.24 collector's constants given the shipped (or ``base``) SIMT and tensor
+    constants."""
+    return fit(v024_problem(ref_dir, base))
 
 
-def _predict_sm100(base: GemmConstants, values: Mapping[str, float],
-                   row: Mapping[str, object]) -> float:
+def _predict_graph_replay(base: GemmConstants, values: Mapping[str, float],
+                          row: Mapping[str, object]) -> float:
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
     model = gemm(int(row["m"]), int(row["n"]), int(row["k"]),  # type: ignore[call-overload]
                  dtype=str(row["dtype"]))
@@ -203,19 +214,6 @@ def _predict_sm100(base: GemmConstants, values: Mapping[str, float],
         # As the held-out rows of the same collector: a vLLM 0.24 graph replay.
         return simulate(model, str(row["preset"]), chip_overrides=timed_as(
             GRAPH_REPLAY, str(row["framework"]))).total.latency_s
-
-
-def sm100_problem(ref_dir: Path | None = None,
-                  base: GemmConstants | None = None) -> FitProblem:
-    """The sm100 pipeline fill's fit problem on the B200 fitting rows."""
-    b = base or gemm_constants()
-    return FitProblem(name="gpu_gemm_sm100", params=SM100_PARAMS, rows=sm100_rows(ref_dir),
-                      predict=lambda v, r: _predict_sm100(b, v, r))
-
-
-def refit_sm100(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitResult:
-    """Fit the sm100 fill given the shipped (or ``base``) other constants."""
-    return fit(sm100_problem(ref_dir, base))
 
 
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
@@ -228,7 +226,7 @@ def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
 HEADER = ("# GEMM kernel constants shared by every GPU (schema: hwsim/config/calibration.py,\n"
           "# GpuGemmCalibration). Written by hwsim.calibration.gpu_gemm.write_gemm_calibration;"
           "\n# read by hwsim/engine/gpu/tensor_gemm.py. Re-fit: hwsim.calibration.gpu_gemm.refit, "
-          "refit_fp8."
+          "refit_v024."
           "\n")
 FITTED_ON = {
     SIMT_FILE: ("NeuSight fp32 nn.Linear/bmm event-timed latencies on the A100 PCIe 40GB and "
@@ -239,38 +237,39 @@ FITTED_ON = {
                "per-tensor activation scale) on the H100 SXM and H200 SXM, the fitting shapes "
                "of make_quant_gemm.py's hash split, disjoint from the held-out "
                "aiconfigurator_fp8_gemm.csv (aiconfigurator-core 0.12.0)"),
+    SM90_BF16_FILE: ("AIConfigurator bf16 vLLM 0.24.0 linears on the H100 SXM and H200 SXM, "
+                     "disjoint from their held-out rows (aiconfigurator-core 0.12.0)"),
     SM100_FILE: ("AIConfigurator bf16 vLLM 0.24.0 linears on the B200 (the one sm100 GPU with "
                  "rows), disjoint from its held-out rows in aiconfigurator_gemm_new_presets.csv "
                  "(aiconfigurator-core 0.12.0)"),
 }
-REFIT_FUNCTION = {SIMT_FILE: "refit", TENSOR_FILE: "refit", FP8_FILE: "refit_fp8",
-                  SM100_FILE: "refit_sm100"}
 
 
-def _entry(p: Param, result: FitResult, file: str) -> dict[str, object]:
+def _entry(p: Param, result: FitResult, files: tuple[str, ...], refit: str
+           ) -> dict[str, object]:
+    on = "; ".join(f"hwsim/data/reference/gpu/{f}: {FITTED_ON[f]}" for f in files)
     return {"value": float(f"{result.values[p.name]:.6g}"), "unit": p.unit, "status": "fitted",
-            "source": (f"{p.description}; fitted by hwsim.calibration.gpu_gemm."
-                       f"{REFIT_FUNCTION[file]} (scipy "
+            "source": (f"{p.description}; fitted by hwsim.calibration.gpu_gemm.{refit} (scipy "
                        f"least_squares on log(predicted/measured), soft_l1, bounds "
                        f"[{p.lower:g}, {p.upper:g}]); median |error| "
                        f"{result.median_abs_error:.3f} on its {result.rows} rows"),
-            "fitted_on": (f"{result.rows} rows of hwsim/data/reference/gpu/{file}: "
-                          f"{FITTED_ON[file]}")}
+            "fitted_on": f"{result.rows} rows of {on}"}
 
 
 def write_gemm_calibration(path: str | Path, simt: FitResult | None, tensor: FitResult | None,
-                           fp8: FitResult | None, sm100: FitResult | None = None,
+                           v024: FitResult | None,
                            base: GpuGemmCalibration = GEMM_CALIBRATION) -> GpuGemmCalibration:
     """Write the fits into the file the engine reads (each constant marked fitted, naming its
     rows; a fit given as None keeps ``base``'s entries); the schema refuses a fitted constant
     without them."""
     doc = base.model_dump(mode="json")
-    for params, result, file in ((SIMT_PARAMS, simt, SIMT_FILE), (TENSOR_PARAMS, tensor,
-                                                                  TENSOR_FILE),
-                                 (FP8_PARAMS, fp8, FP8_FILE), (SM100_PARAMS, sm100, SM100_FILE)):
+    for params, result, files, refit in (
+            (SIMT_PARAMS, simt, (SIMT_FILE,), "refit"),
+            (TENSOR_PARAMS, tensor, (TENSOR_FILE,), "refit"),
+            (V024_PARAMS, v024, V024_FILES, "refit_v024")):
         for p in params:
             if result is not None:
-                doc[p.name] = _entry(p, result, file)
+                doc[p.name] = _entry(p, result, files, refit)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
                           "(SIMT, tensor cores), the SIMT and fp8 mainloop efficiencies, the "
                           "dynamic-quantisation CTA time, and AIConfigurator's vLLM 0.24 "

@@ -23,7 +23,7 @@ PROVIDERS: tuple[str, ...] = (
     "hwsim.calibration.attention_fit:problem",
 )
 # Not registered: the GEMM problems (hwsim.calibration.gpu_gemm.simt_problem/tensor_problem/
-# fp8_problem) simulate every row with the full tile search and refit in 20-30 s each, too slow
+# v024_problem) simulate every row with the full tile search and refit in 20-30 s each, too slow
 # to run three times per `hwsim validate gpu`; their leave-one-GPU-out figures are in
 # docs/gpu.md.
 

@@ -6,7 +6,8 @@ That per-kernel time belongs to the harness, not the chip:
 
 - vLLM 0.24.0 rows (the H100/H200 tables: bf16 ``torch.nn.functional.linear``, the fp8 linear)
   use ``aiconfigurator_v024_kernel_s``, fitted on the fp8 fitting rows of the same collector
-  (:func:`hwsim.calibration.gpu_gemm.refit_fp8`, jointly with the sm90 pipeline fill);
+  (:func:`hwsim.calibration.gpu_gemm.refit_v024`, on every fitting row of that collector,
+  jointly with the sm90 and sm100 pipeline fills and the fp8 constants);
 - vLLM 0.14.0 rows (the A100 table) keep the preset's ``graph_kernel_overhead_s``: the sm80 fill
   was fitted on that table's fitting rows with it (a joint fit of both puts the per-kernel time at
   ~6 us and the fill at ~0, the same split within the fit's resolution);

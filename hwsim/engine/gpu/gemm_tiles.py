@@ -20,9 +20,11 @@ weighs the same tile and wave quantisation, split-K and memory traffic).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.vllm_fp8_tiles import DispatchedTile
 
 # CUTLASS/cuBLASLt SM80+ tensor-core CTA tiles (M x N) with 32-deep K blocks (CUTLASS's
 # default_gemm_configuration for 16-bit SM80: ThreadblockShape 128x256x64 / 256x128x64 /
@@ -97,6 +99,11 @@ class MathPath:
     # workspace and a reduction kernel (cublasLt::splitKreduce_kernel) sums them into C, one
     # more kernel launch; False: the last slice reduces in-kernel (CUTLASS serial split-K).
     split_k_reduce_kernel: bool = False
+    # Whether the library splits K at all (False: one CTA per output tile, whatever K).
+    split_k: bool = True
+    # A library that dispatches one tile by the GEMM's (M, N) instead of searching ``tiles``
+    # (vLLM's CUTLASS fp8 GEMM on sm90: hwsim.engine.gpu.vllm_fp8_tiles); None: search.
+    tile_dispatch: Callable[[int, int], DispatchedTile] | None = None
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

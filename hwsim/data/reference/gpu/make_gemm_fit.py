@@ -95,7 +95,7 @@ def aic_gemm_fit(pkg: Path) -> None:
 def aic_b200_gemm_fit(pkg: Path) -> None:
     """``aiconfigurator_b200_gemm_fit.csv``: B200 bf16 vLLM 0.24 GEMMs minus every (m, n, k) of
     the held-out B200 rows (``aiconfigurator_gemm_new_presets.csv``): the sm100 family's
-    stream-K choice and its pipeline fill (``refit_sm100``) come from these rows."""
+    stream-K and split-K choices and its pipeline fill (``refit_v024``) come from these rows."""
     preset, version, _ = AIC_GEMM_ONLY_SYSTEMS[B200_FIT_SYSTEM]
     _write("aiconfigurator_b200_gemm_fit.csv", AIC_FIT_HEADER, _aic_gemm_fit(
         pkg, B200_FIT_SYSTEM, preset, version, "aiconfigurator_gemm_new_presets.csv"))
