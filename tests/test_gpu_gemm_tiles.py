@@ -372,6 +372,9 @@ def test_hopper_fp8_runs_the_dispatched_tile_without_split_k() -> None:
     assert fp8.compute_s == pytest.approx(per_cta + path.fill_cycles / h100.clock_hz, rel=1e-9)
     bf16 = tensor_gemm(dataclasses.replace(w, dtype_bytes=2), h100, "bf16")
     assert bf16.mapping["split_k"] > 1
+    # A grouped fp8 GEMM (an MoE layer's experts: Triton, not cutlass_scaled_mm) still searches.
+    grouped = tensor_gemm(dataclasses.replace(w, count=4), h100, "fp8")
+    assert grouped.mapping["split_k"] > 1
     l4 = _chip("l4")
     assert l4.gemm_kernels != "sm90"
     assert math_path(l4, "fp8", tensor_peak(l4, "fp8")).tile_dispatch is None

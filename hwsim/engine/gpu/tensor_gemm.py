@@ -110,16 +110,18 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     kernels = math.ceil(w.count) if w.b_shared else 1
     per_kernel_count = 1.0 if w.b_shared else w.count
     path = math_path(chip, dtype, peak, sparse_tensor="nm" in info)
-    if path.tile_dispatch is not None:  # a library that picks its tile by shape, no search
+    single = per_kernel_count == 1 and not w.b_shared  # one GEMM, not a batched/grouped one
+    if path.tile_dispatch is not None and single:  # the library picks its tile by shape
         t = path.tile_dispatch(m, n)
         path = dataclasses.replace(path, tiles=((t.rows, t.cols),), k_block=t.k_block,
                                    split_k=False)
     fill_s = path.fill_cycles / chip.clock_hz
     a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
     half_l2 = chip.l2_bytes / 2
-    # cuBLAS's split-K on its own (``path.split_k_reduce_kernel``): one GEMM at a time, not a
-    # batched or grouped one, which keep their partial sums in-kernel [assumption].
-    reduce_kernel = path.split_k_reduce_kernel and per_kernel_count == 1 and not w.b_shared
+    # cuBLAS's split-K and vLLM's fp8 dispatch are for single GEMMs; batched and grouped ones
+    # (vLLM's Triton fused-MoE among them) keep the tile search and in-kernel partial sums
+    # [assumption].
+    reduce_kernel = path.split_k_reduce_kernel and single
     candidates: list[_Candidate] = []
     for tm, tn in feasible_tiles(chip, path):
         b_frac = b_fraction(tn)
@@ -272,12 +274,13 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     # 19.4 % median); on sm90 it made the H100/H200 fp8 fitting rows worse (10.1 -> 11.8 %).
     # sm100 runs split-K as the GEMM plus cuBLAS's splitKreduce_kernel (both appear in public
     # nsys traces of cuBLAS nvjet splitK GEMMs on Hopper and Blackwell), chosen on the B200
-    # fitting rows (17.3 -> 10.9 % with the fill refitted); the sm90 bf16 fitting rows
-    # (aiconfigurator_sm90_gemm_fit.csv: 10.4 -> 15.1 %) and the A100's (8.9 -> 14.2 % with
-    # the per-kernel time refitted too) rejected it for sm90 and sm80.
+    # fitting rows (17.3 -> 10.9 % with the fill refitted; in the vLLM 0.24 collector's joint
+    # fit, refit_v024, its 200 rows 10.9 % without, 9.7 % with); the sm90 bf16 fitting rows
+    # (aiconfigurator_sm90_gemm_fit.csv: 10.4 -> 15.1 %; jointly 9.7 -> 10.4 %) and the A100's
+    # (8.9 -> 14.2 % with the per-kernel time refitted too) rejected it for sm90 and sm80.
     # fp8 on sm90 runs vLLM's CUTLASS scaled_mm, which picks its tile from a fixed table by M
-    # and N and never splits K (vllm_fp8_tiles); chosen on the sm90 fitting rows (fp8 and bf16,
-    # refit_sm90: 10.0 -> 9.3 % pooled) over the tile search.
+    # and N and never splits K (vllm_fp8_tiles); chosen in the same joint fit (9.80 -> 9.72 %
+    # over the tile search).
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
                     (k.sm100_tile_fill_cycles if sm100 else k.sm90_tile_fill_cycles) if tma
