@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from functools import cache
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
-from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
-from hwsim.validation.vllm_attention import vllm_attention_model
+from hwsim.validation.vllm_attention import vllm_attention_s
 
 FIT_FILE = "aiconfigurator_b200_attention_fit.csv"
 PRESET = "b200-sxm"
@@ -49,10 +48,8 @@ def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
 
 @cache
 def _latency_s(key: tuple[tuple[str, str], ...], overhead_s: float) -> float:
-    r = dict(key)
-    res = simulate(vllm_attention_model(r), PRESET, batch=int(r["batch"]),
-                   chip_overrides={"cuda_graphs": True, "graph_kernel_overhead_s": overhead_s})
-    return res.total.latency_s
+    return vllm_attention_s(dict(key), {"cuda_graphs": True,
+                                        "graph_kernel_overhead_s": overhead_s})
 
 
 def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:

@@ -49,7 +49,7 @@ from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import (  # AIConfigurator's CUDA-graph replay
     GRAPH_REPLAY,
-    timed_as,
+    aic_gemm_s,
 )
 from hwsim.validation.gpu_quant import quant_gemm_s  # the held-out fp8 rows' own simulator
 from hwsim.workload.load import gemm
@@ -208,12 +208,8 @@ def refit_v024(ref_dir: Path | None = None, base: GemmConstants | None = None) -
 def _predict_graph_replay(base: GemmConstants, values: Mapping[str, float],
                           row: Mapping[str, object]) -> float:
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
-    model = gemm(int(row["m"]), int(row["n"]), int(row["k"]),  # type: ignore[call-overload]
-                 dtype=str(row["dtype"]))
     with use_gemm_constants(consts):
-        # As the held-out rows of the same collector: a vLLM 0.24 graph replay.
-        return simulate(model, str(row["preset"]), chip_overrides=timed_as(
-            GRAPH_REPLAY, str(row["framework"]))).total.latency_s
+        return aic_gemm_s(row)  # as the held-out rows of the same collector
 
 
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:

@@ -17,11 +17,14 @@ That per-kernel time belongs to the harness, not the chip:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hwsim.engine.gpu.gemm_constants import gemm_constants
+from hwsim.engine.simulate import simulate
+from hwsim.workload.load import gemm
 
-__all__ = ["GRAPH_REPLAY", "V024", "graph_replay", "timed_as"]
+__all__ = ["GRAPH_REPLAY", "V024", "aic_gemm_s", "graph_replay", "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
@@ -42,3 +45,12 @@ def timed_as(harness: dict[str, Any] | None, framework: str) -> dict[str, Any] |
     if harness is not None and harness.get("cuda_graphs"):
         return harness | graph_replay(framework)
     return harness
+
+
+def aic_gemm_s(r: Mapping[str, Any], harness: dict[str, Any] | None = GRAPH_REPLAY) -> float:
+    """Seconds of one AIConfigurator GEMM row (an (m, k) by (k, n) linear) on its preset, timed
+    as its collector version times it - the one simulation the held-out report and every fit
+    of these rows run."""
+    model = gemm(int(r["m"]), int(r["n"]), int(r["k"]), dtype=str(r["dtype"]))
+    return simulate(model, str(r["preset"]), chip_overrides=timed_as(
+        harness, str(r["framework"]))).total.latency_s

@@ -38,14 +38,13 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s, timed_as
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
-from hwsim.validation.vllm_attention import vllm_attention_model
+from hwsim.validation.vllm_attention import vllm_attention_s
 from hwsim.validation.vllm_moe import vllm_moe_model
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.eager_hf import NEUSIGHT_FAMILY, eager_hf_model
-from hwsim.workload.load import gemm
 from hwsim.workload.model import Model
 from hwsim.workload.ops import VectorOp
 
@@ -98,8 +97,7 @@ def _gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
         model, batch = neusight_gemm(r)
         return _latency_s(model, r["preset"], batch, harness)
     # AIConfigurator: an (m, k) by (k, n) product, timed by its collector's version.
-    return _latency_s(gemm(int(r["m"]), int(r["n"]), int(r["k"]), dtype=r["dtype"]),
-                      r["preset"], 1, timed_as(harness, r["framework"]))
+    return aic_gemm_s(r, harness)
 
 
 def norm_op(r: Mapping[str, Any]) -> VectorOp:
@@ -119,7 +117,7 @@ def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     # vLLM's attention forward: the KV-cache write, then FlashAttention (vllm_attention).
-    return _latency_s(vllm_attention_model(r), r["preset"], int(r["batch"]), harness)
+    return vllm_attention_s(r, harness)
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:

@@ -10,7 +10,9 @@ kernel when it splits). A row is therefore two ops: the cache write and the atte
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from hwsim.engine.simulate import simulate
 from hwsim.workload.model import Model
 from hwsim.workload.ops import AttentionOp, VectorOp
 
@@ -34,3 +36,10 @@ def vllm_attention_model(r: Mapping[str, str]) -> Model:
     """The two ops one row times (module docstring)."""
     return Model(name="vllm_attention", ops=(cache_write_op(r), attention_op(r)),
                  origin="validation")
+
+
+def vllm_attention_s(r: Mapping[str, str], harness: dict[str, Any] | None) -> float:
+    """Seconds of one row on its preset and batch under ``harness`` (chip overrides: how the
+    rows were timed) - the one simulation the held-out report and every fit of these rows run."""
+    return simulate(vllm_attention_model(r), r["preset"], batch=int(r["batch"]),
+                    chip_overrides=harness).total.latency_s
