@@ -10,7 +10,8 @@ That per-kernel time belongs to the harness, not the chip:
   jointly with the sm90 and sm100 pipeline fills and the fp8 constants);
 - vLLM 0.14.0 rows (the A100 table) keep the preset's ``graph_kernel_overhead_s``: the sm80 fill
   was fitted on that table's fitting rows with it (a joint fit of both puts the per-kernel time at
-  ~6 us and the fill at ~0, the same split within the fit's resolution);
+  5.97 us and the fill at its 0 bound, 9.6 -> 8.9 % on those rows: the same split within the
+  fit's resolution, with the fill pinned);
 - the attention rows keep the preset's value too: the FlashAttention constants were fitted with the
   KV-cache write kernel at that cost (:mod:`hwsim.calibration.attention_fit`).
 """
