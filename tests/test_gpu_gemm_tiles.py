@@ -368,6 +368,9 @@ def test_hopper_fp8_runs_the_dispatched_tile_without_split_k() -> None:
     assert fp8.mapping["tile"] == [128, 128] and fp8.mapping["split_k"] == 1
     path = math_path(h100, "fp8", tensor_peak(h100, "fp8"))
     assert path.tile_dispatch is vllm_sm90_fp8_tile
+    # 2:4 sparse fp8 is another kernel (vLLM's sparse scaled_mm): it keeps the search.
+    assert math_path(h100, "fp8", tensor_peak(h100, "fp8"), sparse_tensor=True
+                     ).tile_dispatch is None
     per_cta = 2.0 * 128 * 128 * 16384 / path.flops_per_s_per_sm
     assert fp8.compute_s == pytest.approx(per_cta + path.fill_cycles / h100.clock_hz, rel=1e-9)
     bf16 = tensor_gemm(dataclasses.replace(w, dtype_bytes=2), h100, "bf16")

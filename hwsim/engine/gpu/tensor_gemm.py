@@ -289,7 +289,7 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
                     pair_ctas=2 if sm100 else 1, stream_k=sm100,
                     split_k_reduce_kernel=sm100,
                     tile_dispatch=vllm_sm90_fp8_tile if dtype == "fp8" and chip.gemm_kernels
-                    == "sm90" else None)
+                    == "sm90" and not sparse_tensor else None)
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,
