@@ -88,8 +88,6 @@ SM90_PARAMS = (
           "sm90 tensor-core pipeline fill per round of co-resident CTAs (TMA-fed "
           "warp-specialised wgmma kernels)"),
 )
-
-
 SM100_PARAMS = (
     Param("sm100_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "sm100 tensor-core pipeline fill per round of co-resident CTAs (Blackwell tcgen05 "
@@ -150,8 +148,6 @@ def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
     # torch.bmm: b independent products, each with its own B (an activation, not a weight).
     op = MatmulOp(name="bmm", m=m, n=k, k=n, batch=b, b_is_weight=False, dtype=dtype)
     return Model(name=f"bmm {b}x{m}x{k}x{n}", ops=(op,), origin="validation"), 1
-
-
 
 
 def _predict(base: GemmConstants, values: Mapping[str, float],
