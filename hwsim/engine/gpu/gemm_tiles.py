@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.vllm_fp8_tiles import DispatchedTile
 
 # CUTLASS/cuBLASLt SM80+ tensor-core CTA tiles (M x N) with 32-deep K blocks (CUTLASS's
 # default_gemm_configuration for 16-bit SM80: ThreadblockShape 128x256x64 / 256x128x64 /
@@ -71,6 +70,16 @@ WARP = 32
 # partial-sum traffic].
 SPLIT_K_FACTORS = (1, 2, 3, 4, 6, 8, 12, 16)
 MIN_K_BLOCKS_PER_SLICE = 4
+
+
+@dataclass(frozen=True)
+class DispatchedTile:
+    """A tile a library dispatches by shape, as hwsim's tile: rows of M, columns of N, K block
+    depth."""
+
+    rows: int
+    cols: int
+    k_block: int
 
 
 @dataclass(frozen=True)

@@ -24,18 +24,9 @@ modelled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hwsim.engine.gpu.gemm_tiles import DispatchedTile
 
-__all__ = ["DispatchedTile", "vllm_sm90_fp8_tile"]
-
-
-@dataclass(frozen=True)
-class DispatchedTile:
-    """A dispatched configuration as hwsim's tile: rows of M, columns of N, K block depth."""
-
-    rows: int
-    cols: int
-    k_block: int
+__all__ = ["vllm_sm90_fp8_tile"]
 
 
 def vllm_sm90_fp8_tile(m: int, n: int) -> DispatchedTile:
