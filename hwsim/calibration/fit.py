@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["FitProblem", "FitResult", "LogoResult", "Param", "fit", "leave_one_gpu_out"]
+__all__ = ["FitProblem", "FitResult", "LogoResult", "Param", "fit", "leave_one_gpu_out",
+           "unfitted_params"]
 
 # Residuals are log ratios; soft_l1 is quadratic below f_scale and linear above it, so rows
 # off by more than ~10 % pull with a bounded weight instead of dominating the fit.
@@ -95,11 +96,14 @@ class FitResult:
 @dataclass(frozen=True)
 class LogoResult:
     """Constants fitted without one GPU, and the median |error| (a fraction) they give on that
-    GPU's ``rows`` rows."""
+    GPU's ``rows`` rows. ``unfitted`` names the constants no other GPU's row moves (only this
+    GPU's rows fit them): then nothing is fitted or scored (``values`` empty,
+    ``median_abs_error`` None), since the prediction would rest on their arbitrary start."""
 
     values: dict[str, float]
-    median_abs_error: float
+    median_abs_error: float | None
     rows: int
+    unfitted: tuple[str, ...] = ()
 
 
 def _row_name(problem: str, index: int, row: Mapping[str, object]) -> str:
@@ -183,8 +187,26 @@ def fit(problem: FitProblem, rows: Sequence[Mapping[str, object]] | None = None)
                      rows=len(use), fitted_on=sources)
 
 
+def unfitted_params(problem: FitProblem, rows: Sequence[Mapping[str, object]]) -> tuple[str, ...]:
+    """The parameters no row of ``rows`` responds to: moving one from its start halfway to
+    either bound (the others at their starts) leaves every prediction unchanged. A fit on these
+    rows cannot set them (a GPU-family constant whose family has no row here). Both directions,
+    since a row can sit on another limit on one side (a compute efficiency above the point where
+    memory binds)."""
+    start = {p.name: p.initial for p in problem.params}
+    base = _predictions(problem, start, rows)
+    out = []
+    for p in problem.params:
+        if all(np.allclose(_predictions(problem, start | {p.name: (p.initial + bound) / 2.0},
+                                       rows), base, rtol=1e-9, atol=0.0)
+               for bound in (p.lower, p.upper)):
+            out.append(p.name)
+    return tuple(out)
+
+
 def leave_one_gpu_out(problem: FitProblem) -> dict[str, LogoResult]:
-    """For every GPU preset in the rows: fit on the other GPUs' rows, score on this GPU's."""
+    """For every GPU preset in the rows: fit on the other GPUs' rows, score on this GPU's (not
+    possible, and reported as such, where only this GPU's rows move a constant)."""
     presets = sorted({str(r["preset"]) for r in problem.rows})
     if len(presets) < 2:
         raise ValueError(f"fit problem {problem.name!r}: leave-one-GPU-out needs rows from at "
@@ -193,6 +215,11 @@ def leave_one_gpu_out(problem: FitProblem) -> dict[str, LogoResult]:
     for preset in presets:
         held = [r for r in problem.rows if r["preset"] == preset]
         train = [r for r in problem.rows if r["preset"] != preset]
+        unfitted = unfitted_params(problem, train)
+        if unfitted:
+            out[preset] = LogoResult(values={}, median_abs_error=None, rows=len(held),
+                                     unfitted=unfitted)
+            continue
         fitted = fit(problem, train)
         out[preset] = LogoResult(values=fitted.values,
                                  median_abs_error=median_abs_error(problem, fitted.values, held),

@@ -3,6 +3,7 @@ measurements, each row with its source."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from typing import Annotated, Any
@@ -26,6 +27,11 @@ def validate_cmd(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="gpu: recompute the held-out "
                                            "rows and refits instead of reading the user cache "
                                            "(hwsim.validation.result_cache)")] = False,
+    gemm_logo: Annotated[bool, typer.Option("--gemm-logo", help="gpu: also refit the GEMM "
+                                            "constants leave-one-GPU-out (SIMT sgemm on NeuSight "
+                                            "rows, the vLLM 0.24 collector's constants); about "
+                                            "10 minutes on 2 cores the first time, then "
+                                            "cached")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
     kinds = ("gpu", "mcu", "accelerator", "sparse-accel", "serving")
@@ -34,6 +40,9 @@ def validate_cmd(
     if no_cache and kind != "gpu":
         raise input_error("--no-cache", "only `validate gpu` caches its results",
                           hint="drop --no-cache")
+    if gemm_logo and kind != "gpu":
+        raise input_error("--gemm-logo", "the GEMM leave-one-GPU-out refits are part of "
+                          "`validate gpu` only", hint="drop --gemm-logo or use `validate gpu`")
     if kind == "serving" and not per_layer:
         _validate_serving(as_json)
         return
@@ -49,7 +58,7 @@ def validate_cmd(
     if kind == "sparse-accel":
         _validate_sparse_accel(as_json)
         return
-    _validate_gpu(as_json, use_cache=not no_cache)
+    _validate_gpu(as_json, use_cache=not no_cache, gemm_logo=gemm_logo)
 
 
 def _validate_serving(as_json: bool) -> None:
@@ -63,7 +72,7 @@ def _validate_serving(as_json: bool) -> None:
     print_serving(doc)
 
 
-def _validate_gpu(as_json: bool, use_cache: bool = True) -> None:
+def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False) -> None:
     from hwsim.report.validate_gpu import group_means, validation_rows
     from hwsim.validation.gpu_heldout import calibration_decode, heldout_report
     from hwsim.validation.gpu_kernel_power import kernel_power_report
@@ -76,6 +85,14 @@ def _validate_gpu(as_json: bool, use_cache: bool = True) -> None:
     rows = cached("calibration", validation_rows, use_cache=use_cache)
     heldout["decode_from_calibration"] = calibration_decode(rows)
     logo = cached("leave_one_gpu_out", logo_report, use_cache=use_cache)
+    if gemm_logo:
+        from hwsim.calibration.problems import GEMM_PROVIDERS
+
+        # The section's name carries the providers, so another registry is another entry.
+        key = hashlib.sha256(",".join(GEMM_PROVIDERS).encode()).hexdigest()[:12]
+        gemm = cached(f"leave_one_gpu_out_gemm_{key}", lambda: logo_report(GEMM_PROVIDERS),
+                      use_cache=use_cache)
+        logo = logo | {"problems": logo["problems"] + gemm["problems"]}
     heldout["power"] = cached("power", power_report, use_cache=use_cache)
     heldout["kernel_power"] = cached("kernel_power", kernel_power_report, use_cache=use_cache)
     if as_json:
@@ -150,6 +167,10 @@ def _print_logo(report: dict[str, Any]) -> None:
                  "GPU)", right=("rows", "median |error|"))
     for p in report["problems"]:
         for g in p["per_gpu"]:
+            if g["median_abs_error"] is None:  # only this GPU's rows move these constants
+                grid.add_row(p["problem"], g["preset"], str(g["rows"]), "not possible",
+                             "only its own rows fit " + ", ".join(g["unfitted"]))
+                continue
             grid.add_row(p["problem"], g["preset"], str(g["rows"]),
                          percent(g["median_abs_error"]),
                          ", ".join(f"{k} {sig4(v)}" for k, v in g["values"].items()))
