@@ -34,8 +34,8 @@ def weight_bits(dtype: str) -> int:
 
 
 # Off-chip memory technologies (energy per bit comes from the tech table of that name).
-OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "gddr6",
-                      "gddr6x", "flash"]
+OffchipKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "hbm2", "hbm2e", "hbm3", "hbm3e",
+                      "gddr6", "gddr6x", "flash"]
 OFFCHIP_KINDS: tuple[str, ...] = get_args(OffchipKind)
 # The memory on an Ethos-U's AXI1 port (weights in SRAM are npu.memory_mode: Sram_Only).
 WeightMemory = Literal["flash", "dram"]

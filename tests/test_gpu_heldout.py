@@ -149,9 +149,11 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     # MoE (vLLM fused_experts as its kernels, balanced routes; no issue-17 target): 9.8 % over
     # 120 rows, H200 5.5 %; never marked met or missed. Small calls are weight streaming of the
     # experts their slots touch (balanced: every one), unbiased since the expert activation,
-    # combine and alignment kernels are priced.
+    # combine and alignment kernels are priced. 12.1 % over all 160 since the H200/B200 HBM3E is
+    # priced as HBM3E: the B200's Triton fused-MoE rows (too fast, -11.5 % signed) are no longer
+    # slowed back by the 1000 W cap (docs/gpu.md "HBM3E").
     assert overall["moe"]["target"] is None and overall["moe"]["met"] is None
-    assert overall["moe"]["median_abs_error"] < 0.12
+    assert overall["moe"]["median_abs_error"] < 0.135
     assert per_chip_of(report, "moe", "h200-sxm")["median_abs_error"] < 0.08
     assert overall["prefill"]["median_abs_error"] < 0.06
     h100 = {s["kind"]: s for s in report["summary"] if s["chip"] == "h100-sxm"}

@@ -71,9 +71,10 @@ def test_power_is_hwsims_energy_over_its_time() -> None:
 
 
 def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None:
-    # Today (docs/gpu.md "Kernel power"): attention power 24.4 % (prefill) / 41.0 % (decode),
-    # MoE 3.4 %, all 24.2 %; time: attention 9.3 / 12.6 %, MoE 15.9 % (the B200's fitted
-    # per-kernel graph time and its sm100 GEMMs made the Triton MoE rows faster than measured).
+    # Today (docs/gpu.md "Kernel power", "HBM3E"): attention power 23.5 % (prefill) / 40.9 %
+    # (decode), MoE 13.6 %, all 21.3 %; time: attention 9.3 / 10.9 %, MoE 18.2 % (the B200's
+    # fitted per-kernel graph time and its sm100 GEMMs made the Triton MoE rows faster than
+    # measured, and with HBM3E's energy the 1000 W cap no longer slows them back).
     # The pins catch drift both ways.
     s = {(x["kind"], x["group"]): x for x in report["summary"]}
     assert s[("kernel power", "all")]["target"] == TARGET
@@ -81,16 +82,18 @@ def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None
     assert 0.20 < s[("kernel power", "all")]["median_abs_error"] < 0.30
     assert 0.20 < s[("kernel power", "attention context")]["median_abs_error"] < 0.30
     assert 0.35 < s[("kernel power", "attention generation")]["median_abs_error"] < 0.47
-    # 22 of the 40 fused-MoE rows measure within 10 % of the 1000 W cap, and hwsim puts 37 of
-    # 40 within 5 % of it: the MoE median (3.4 %) is mostly that. The 18 rows below 900 W miss
-    # by ~35 %, 16 of them too high (the HBM energy again), so it is not a pass on energy.
-    assert s[("kernel power", "moe")]["median_abs_error"] < 0.07
+    # 22 of the 40 fused-MoE rows measure within 10 % of the 1000 W cap. With HBM3's energy
+    # hwsim put 37 of 40 at the cap (MoE median 3.4 %, mostly that); with HBM3E's, 10 of 40
+    # (13.6 %): the rows at >= 900 W read -9 % median, the 18 below 900 W still miss by ~25 %,
+    # mostly too high, so neither figure is a pass on energy.
+    assert 0.09 < s[("kernel power", "moe")]["median_abs_error"] < 0.18
     moe = [x for x in report["rows"] if x["kind"] == "kernel power" and x["group"] == "moe"]
     low = [x for x in moe if x["measured"] < 900.0]
     assert len(low) >= 15 and sorted(abs(x["error"]) for x in low)[len(low) // 2] > 0.2
+    assert sum(x["model"] >= 950.0 for x in moe) <= 15
     assert s[("power at measured time", "moe")]["median_abs_error"] > 0.10
     assert s[("kernel time", "all")]["target"] is None
-    assert s[("kernel time", "moe")]["median_abs_error"] < 0.19
+    assert s[("kernel time", "moe")]["median_abs_error"] < 0.21
     assert s[("kernel time", "attention generation")]["median_abs_error"] < 0.2
     # Memory-bound decode over-predicted: the H100-fitted HBM energy does not carry (docs).
     decode_long = [x for x in report["rows"] if x["kind"] == "kernel power"

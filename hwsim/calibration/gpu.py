@@ -117,7 +117,8 @@ def power_problem(rows: Sequence[PowerRow], x0: tuple[float, float] = (0.3, 1.0)
               "busy power beyond idle at the boost clock"),
         Param("hbm3_energy_scale",
               min(max(x0[1], HBM3_SCALE_BOUNDS[0]), HBM3_SCALE_BOUNDS[1]),
-              *HBM3_SCALE_BOUNDS, "x configs/tech hbm3 pJ/bit", "HBM3 energy per bit scale"))
+              *HBM3_SCALE_BOUNDS, "x configs/tech hbm3/hbm3e pJ/bit",
+              "HBM3-generation energy per bit scale"))
     mapped = tuple(
         {"preset": r.chip.name, "source": f"{source}: {r.label}", "row": r,
          "measured": r.measured_w if r.measured_step_s is None or r.measured_j_per_token is None

@@ -44,9 +44,11 @@ def main(out: str | None = None) -> GpuCalibration:
         status="fitted", source=METHOD.format(other="hbm3_energy_scale"), fitted_on=FITTED_ON)
     hbm = GpuPowerConstant(
         value=round(scale, 4),
-        unit="multiplier on configs/tech offchip_j_per_bit of hbm3 (H100, H200)",
-        status="fitted", source=METHOD.format(other="active_power_fraction") + "; HBM3 only, "
-        "the kind measured (HBM2/2e parts keep the table value: no power rows); an effective "
+        unit="multiplier on configs/tech offchip_j_per_bit of hbm3 and hbm3e (H100; H200, "
+        "B200)",
+        status="fitted", source=METHOD.format(other="active_power_fraction") + "; the HBM3 "
+        "generation only (HBM3, the kind measured, and HBM3E, which keeps its interface; "
+        "HBM2/2e parts keep the table value: no power rows); an effective "
         "per-byte energy of the whole path (HBM device, PHY, memory controller, NoC) as GPU "
         "power sensors see it, so above the device-only table value", fitted_on=FITTED_ON)
     return write_calibration(out or calibration_path("gpu"), active_power_fraction=active,

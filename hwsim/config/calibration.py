@@ -155,8 +155,9 @@ class GpuCalibration(StrictModel):
         "kernels), read by hwsim.engine.gpu.kernel_constants")
 
     hbm3_energy_scale: GpuPowerConstant = Field(
-        description="multiplier on the technology table's HBM3 energy per bit (the kind the "
-        "power rows measured); other memory kinds keep their table values")
+        description="multiplier on the technology table's HBM3 and HBM3E energy per bit (HBM3 "
+        "is the kind the power rows measured; HBM3E keeps its interface); other memory kinds "
+        "keep their table values")
 
 
 class GpuGemmCalibration(StrictModel):

@@ -141,6 +141,7 @@ class Offchip(StrictModel):
     hbm2: PjPerBit
     hbm2e: PjPerBit
     hbm3: PjPerBit
+    hbm3e: PjPerBit
     gddr6: PjPerBit
     gddr6x: PjPerBit
     flash: PjPerBit

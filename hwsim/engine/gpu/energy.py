@@ -141,6 +141,12 @@ def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: fl
     return Throttled(t, lo, energy.active_power_w(lo) * t, "power")
 
 
+# The kinds the fitted HBM3 path multiplier (hbm3_energy_scale) acts on: it was fitted on HBM3
+# (H100) as the whole path's energy (device, PHY, memory controller, NoC) over the device's, and
+# HBM3E keeps HBM3's interface (a faster JEDEC HBM3 part), so the same multiplier applies to
+# its lower device energy [assumption].
+HBM3_GENERATION = ("hbm3", "hbm3e")
+
 @per_object
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
     """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
@@ -197,13 +203,14 @@ def mode_energy(chip: GpuChip) -> GpuEnergy:
 def calibrate_energy(chip: GpuChip, active_power_fraction: float,
                      hbm3_energy_scale: float = 1.0) -> GpuEnergy:
     """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM3 scale
-    multiplies the tech table's per-bit HBM3 energy only: the power rows are HBM3 GPUs (H100),
-    and HBM2/2e, GDDR and LPDDR parts have no power rows to scale theirs."""
+    multiplies the tech table's per-bit energy of the HBM3 generation (HBM3 and HBM3E) only:
+    the power rows are an HBM3 GPU (H100), and HBM2/2e, GDDR and LPDDR parts have no power rows
+    to scale theirs."""
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
     dram = float(tech.offchip_energy_j_per_byte(chip.offchip.kind))
-    if chip.offchip.kind == "hbm3":
+    if chip.offchip.kind in HBM3_GENERATION:
         dram *= hbm3_energy_scale
     active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
     n = CALIBRATION_GEMM
