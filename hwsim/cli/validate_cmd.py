@@ -30,7 +30,7 @@ def validate_cmd(
     gemm_logo: Annotated[bool, typer.Option("--gemm-logo", help="gpu: also refit the GEMM "
                                             "constants leave-one-GPU-out (SIMT sgemm on NeuSight "
                                             "rows, the vLLM 0.24 collector's constants); about "
-                                            "10 minutes on 2 cores the first time, then "
+                                            "5 minutes more on 2 cores the first time, then "
                                             "cached")] = False,
 ) -> None:
     """Compare hwsim with published measurements (each row with its source)."""
