@@ -194,14 +194,21 @@ def unfitted_params(problem: FitProblem, rows: Sequence[Mapping[str, object]]) -
     since a row can sit on another limit on one side (a compute efficiency above the point where
     memory binds)."""
     start = {p.name: p.initial for p in problem.params}
-    base = _predictions(problem, start, rows)
-    out = []
-    for p in problem.params:
-        if all(np.allclose(_predictions(problem, start | {p.name: (p.initial + bound) / 2.0},
-                                       rows), base, rtol=1e-9, atol=0.0)
-               for bound in (p.lower, p.upper)):
-            out.append(p.name)
-    return tuple(out)
+    base: dict[int, float] = {}  # predictions at the start, computed as the rows are reached
+
+    def moves(values: Mapping[str, float]) -> bool:
+        # Stops at the first row that responds, so a constant most rows move costs a few rows.
+        for i, row in enumerate(rows):
+            if i not in base:
+                base[i] = float(_predictions(problem, start, (row,))[0])
+            moved = float(_predictions(problem, values, (row,))[0])
+            if not math.isclose(moved, base[i], rel_tol=1e-9, abs_tol=0.0):
+                return True
+        return False
+
+    return tuple(p.name for p in problem.params
+                 if not any(moves(start | {p.name: (p.initial + bound) / 2.0})
+                            for bound in (p.lower, p.upper)))
 
 
 def leave_one_gpu_out(problem: FitProblem) -> dict[str, LogoResult]:
