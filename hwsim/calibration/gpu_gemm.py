@@ -115,7 +115,7 @@ def tensor_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
     return tuple({"preset": r["preset"], "measured": float(r["latency_us"]) * 1e-6,
                   "source": f"{TENSOR_FILE}:{i + 2} ({r['source']})", "op": "gemm",
                   "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
-                  "dtype": r["dtype"]}
+                  "dtype": r["dtype"], "framework": r["framework"]}
                  for i, r in enumerate(_read(TENSOR_FILE, ref_dir)))
 
 
@@ -154,11 +154,8 @@ def _predict(base: GemmConstants, values: Mapping[str, float],
              row: Mapping[str, object]) -> float:
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
     with use_gemm_constants(consts):
-        if row["op"] == "gemm":
-            model = gemm(int(row["m"]), int(row["n"]), int(row["k"]),  # type: ignore[call-overload]
-                         dtype=str(row["dtype"]))
-            return simulate(model, str(row["preset"]),
-                            chip_overrides=GRAPH_REPLAY).total.latency_s
+        if row.get("op", "gemm") == "gemm":  # an AIConfigurator linear, as its collector times it
+            return aic_gemm_s(row)
         model, batch = neusight_gemm(row)
         return simulate(model, str(row["preset"]), batch=batch).total.latency_s
 
@@ -182,7 +179,7 @@ def tensor_problem(ref_dir: Path | None = None,
 def _predict_v024(base: GemmConstants, values: Mapping[str, float],
                   row: Mapping[str, object]) -> float:
     if row["dtype"] != "fp8":  # a bf16 linear, replayed as the held-out rows of its collector
-        return _predict_graph_replay(base, values, row)
+        return _predict(base, values, row)
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
     with use_gemm_constants(consts):
         return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]
@@ -199,13 +196,6 @@ def refit_v024(ref_dir: Path | None = None, base: GemmConstants | None = None) -
     """Fit the vLLM 0.24 collector's constants given the shipped (or ``base``) SIMT and tensor
     constants."""
     return fit(v024_problem(ref_dir, base))
-
-
-def _predict_graph_replay(base: GemmConstants, values: Mapping[str, float],
-                          row: Mapping[str, object]) -> float:
-    consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
-    with use_gemm_constants(consts):
-        return aic_gemm_s(row)  # as the held-out rows of the same collector
 
 
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
