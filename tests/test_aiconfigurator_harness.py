@@ -12,11 +12,18 @@ import pytest
 from hwsim.calibration.gpu_gemm import FP8_FILE
 from hwsim.engine.gpu.gemm_constants import GEMM_CALIBRATION, gemm_constants
 from hwsim.presets import reference_dir
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY, V024, graph_replay, timed_as
+from hwsim.validation.aiconfigurator import (
+    GRAPH_REPLAY,
+    TRTLLM_10,
+    V024,
+    graph_replay,
+    timed_as,
+)
 
 GEMM_FILES = ("aiconfigurator_gemm.csv", "aiconfigurator_gemm_new_presets.csv",
-              "aiconfigurator_gemm_fit.csv", "aiconfigurator_fp8_gemm.csv", FP8_FILE)
-KNOWN = {V024, "vllm 0.14.0"}
+              "aiconfigurator_gemm_fit.csv", "aiconfigurator_fp8_gemm.csv", FP8_FILE,
+              "aiconfigurator_w4a16_gemm.csv", "aiconfigurator_w4a16_gemm_fit.csv")
+KNOWN = {V024, "vllm 0.14.0", TRTLLM_10}
 
 
 def test_vllm_024_rows_take_the_fitted_per_kernel_time() -> None:

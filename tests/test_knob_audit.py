@@ -43,8 +43,10 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
     """(label, model, sparsity overrides): small workloads that exercise each kind's paths."""
     # fp8 is a GPU tensor dtype only (Hopper/Ada; an input error on other chips, skipped here).
     gpu_only = ("fp8",) if kind == "gpu" else ()
+    # int4 weight-only (W4A16) GEMMs are a GPU kernel too (int4_weight_only_kernel).
+    int4 = ("int4",) if kind == "gpu" else ()
     gemms = [(f"gemm-{dt}", hwsim.gemm(256, 512, 512, dtype=dt), None)
-             for dt in ("int8", "int16", "fp16", "bf16", "fp32", *gpu_only)]
+             for dt in ("int8", "int16", "fp16", "bf16", "fp32", *gpu_only, *int4)]
     two_four = ("gemm-2:4", hwsim.gemm(256, 512, 512, dtype="fp16" if kind == "gpu" else "int8"),
                 ["*:nm:n=2,m=4"])
     # GPUs list a 2:4 rate per dtype: each needs a 2:4 GEMM in that dtype

@@ -24,7 +24,13 @@ power-limit throttle - with candidate constants installed:
   ``aiconfigurator_b200_gemm_fit.csv`` (the B200's), each with its held-out shapes removed; the
   tensor constant as fitted.
 
-:func:`refit` solves the first two, :func:`refit_v024` the third;
+- AIConfigurator's TensorRT-LLM 1.0 collector (:func:`trtllm_w4a16_problem`): its per-kernel
+  time ``aiconfigurator_trtllm_kernel_s`` on ``aiconfigurator_w4a16_gemm_fit.csv`` (the A100's
+  weight-only int4 plugin, TensorRT-LLM's fpA_intB kernel; fitting shapes of the same hash
+  split as the fp8 rows), every kernel constant as shipped.
+
+:func:`refit` solves the first two, :func:`refit_v024` the third, :func:`refit_trtllm_w4a16`
+the fourth;
 :func:`write_gemm_calibration` writes the result with provenance.
 """
 
@@ -62,6 +68,7 @@ FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
 SM90_BF16_FILE = "aiconfigurator_sm90_gemm_fit.csv"
 SM100_FILE = "aiconfigurator_b200_gemm_fit.csv"
 V024_FILES = (FP8_FILE, SM90_BF16_FILE, SM100_FILE)
+W4A16_FILE = "aiconfigurator_w4a16_gemm_fit.csv"
 SIMT_PARAMS = (
     Param("simt_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "SIMT pipeline fill and epilogue per round of co-resident CTAs"),
@@ -94,6 +101,12 @@ SM100_PARAMS = (
           "kernels)"),
 )
 V024_PARAMS = SM90_PARAMS + SM100_PARAMS
+TRTLLM_PARAMS = (
+    Param("aiconfigurator_trtllm_kernel_s", 6.0e-6, 1.0e-7, 3.0e-5,
+          "s per kernel inside a CUDA graph",
+          "harness: GPU time per kernel of a TensorRT-LLM 1.0 weight-only plugin call in "
+          "AIConfigurator's collector"),
+)
 
 
 def _read(name: str, ref_dir: Path | None) -> list[dict[str, str]]:
@@ -134,6 +147,14 @@ def v024_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
                  for name in (SM90_BF16_FILE, SM100_FILE)
                  for i, r in enumerate(_read(name, ref_dir)))
     return fp8_rows(ref_dir) + bf16
+
+
+def w4a16_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The W4A16 fitting rows (AIConfigurator's TensorRT-LLM 1.0 weight-only int4 plugin on the
+    A100), with every CSV column."""
+    return tuple(dict(r) | {"measured": float(r["latency_us"]) * 1e-6,
+                            "source": f"{W4A16_FILE}:{i + 2} ({r['source']})"}
+                 for i, r in enumerate(_read(W4A16_FILE, ref_dir)))
 
 
 def neusight_gemm(row: Mapping[str, object]) -> tuple[Model, int]:
@@ -198,6 +219,28 @@ def refit_v024(ref_dir: Path | None = None, base: GemmConstants | None = None) -
     return fit(v024_problem(ref_dir, base))
 
 
+def _predict_quant(base: GemmConstants, values: Mapping[str, float],
+                   row: Mapping[str, object]) -> float:
+    consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
+    with use_gemm_constants(consts):
+        return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]
+
+
+def trtllm_w4a16_problem(ref_dir: Path | None = None,
+                         base: GemmConstants | None = None) -> FitProblem:
+    """The TensorRT-LLM collector's per-kernel time, on its W4A16 fitting rows simulated as the
+    held-out ones are (:func:`hwsim.validation.gpu_quant.quant_gemm_s`: the fpA_intB kernel)."""
+    b = base or gemm_constants()
+    return FitProblem(name="gpu_gemm_trtllm_w4a16", params=TRTLLM_PARAMS,
+                      rows=w4a16_rows(ref_dir), predict=lambda v, r: _predict_quant(b, v, r))
+
+
+def refit_trtllm_w4a16(ref_dir: Path | None = None,
+                       base: GemmConstants | None = None) -> FitResult:
+    """Fit the TensorRT-LLM collector's per-kernel time (the kernel constants as shipped)."""
+    return fit(trtllm_w4a16_problem(ref_dir, base))
+
+
 def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
     """Fit the SIMT constants, then the tensor constant given them (deterministic)."""
     simt = fit(simt_problem(ref_dir))
@@ -208,7 +251,7 @@ def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
 HEADER = ("# GEMM kernel constants shared by every GPU (schema: hwsim/config/calibration.py,\n"
           "# GpuGemmCalibration). Written by hwsim.calibration.gpu_gemm.write_gemm_calibration;"
           "\n# read by hwsim/engine/gpu/tensor_gemm.py. Re-fit: hwsim.calibration.gpu_gemm.refit, "
-          "refit_v024."
+          "refit_v024, refit_trtllm_w4a16."
           "\n")
 FITTED_ON = {
     SIMT_FILE: ("NeuSight fp32 nn.Linear/bmm event-timed latencies on the A100 PCIe 40GB and "
@@ -224,6 +267,9 @@ FITTED_ON = {
     SM100_FILE: ("AIConfigurator bf16 vLLM 0.24.0 linears on the B200 (the one sm100 GPU with "
                  "rows), disjoint from its held-out rows in aiconfigurator_gemm_new_presets.csv "
                  "(aiconfigurator-core 0.12.0)"),
+    W4A16_FILE: ("AIConfigurator TensorRT-LLM 1.0.0 weight-only int4 plugin GEMMs on the A100 SXM "
+                 "80GB, the fitting shapes of make_quant_gemm.py's hash split, disjoint from the "
+                 "held-out aiconfigurator_w4a16_gemm.csv (aiconfigurator-core 0.12.0)"),
 }
 
 
@@ -239,7 +285,7 @@ def _entry(p: Param, result: FitResult, files: tuple[str, ...], refit: str
 
 
 def write_gemm_calibration(path: str | Path, simt: FitResult | None, tensor: FitResult | None,
-                           v024: FitResult | None,
+                           v024: FitResult | None, trtllm: FitResult | None = None,
                            base: GpuGemmCalibration = GEMM_CALIBRATION) -> GpuGemmCalibration:
     """Write the fits into the file the engine reads (each constant marked fitted, naming its
     rows; a fit given as None keeps ``base``'s entries); the schema refuses a fitted constant
@@ -248,14 +294,15 @@ def write_gemm_calibration(path: str | Path, simt: FitResult | None, tensor: Fit
     for params, result, files, refit in (
             (SIMT_PARAMS, simt, (SIMT_FILE,), "refit"),
             (TENSOR_PARAMS, tensor, (TENSOR_FILE,), "refit"),
-            (V024_PARAMS, v024, V024_FILES, "refit_v024")):
+            (V024_PARAMS, v024, V024_FILES, "refit_v024"),
+            (TRTLLM_PARAMS, trtllm, (W4A16_FILE,), "refit_trtllm_w4a16")):
         for p in params:
             if result is not None:
                 doc[p.name] = _entry(p, result, files, refit)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
                           "(SIMT, tensor cores), the SIMT and fp8 mainloop efficiencies, the "
-                          "dynamic-quantisation CTA time, and AIConfigurator's vLLM 0.24 "
-                          "per-kernel time")
+                          "dynamic-quantisation CTA time, and AIConfigurator's vLLM 0.24 and "
+                          "TensorRT-LLM 1.0 per-kernel times")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

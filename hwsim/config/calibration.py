@@ -194,3 +194,7 @@ class GpuGemmCalibration(StrictModel):
         "0.24 linear (bf16, or fp8 with its two quantisation kernels) replayed in a CUDA graph "
         "by AIConfigurator's collector, the graph_kernel_overhead_s those rows are simulated "
         "with")
+    aiconfigurator_trtllm_kernel_s: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: GPU time per kernel of a "
+        "TensorRT-LLM 1.0 weight-only plugin call timed by AIConfigurator's collector, the "
+        "graph_kernel_overhead_s its W4A16 rows are simulated with")

@@ -339,6 +339,11 @@ class GpuChip(ChipBase):
                                    "weight-only): each weight is dequantised before its "
                                    "multiply-add; false: activations are int8 too (W8A8) "
                                    "on the int8 tensor cores")
+    int4_weight_only_kernel: Literal["marlin", "fpa_intb"] = Field(
+        "marlin", description="the W4A16 kernel the framework runs for int4 weights: marlin "
+        "(vLLM's GPTQ/AWQ path: dequantisation overlapped with the MMAs, split-K) or fpa_intb "
+        "(TensorRT-LLM's weight-only plugin, CUTLASS fpA_intB: its own tiles, no split-K, "
+        "dequantisation between the MMAs) - hwsim.engine.gpu.fpa_intb")
     dequant_gemv_efficiency: float = Field(0.865, gt=0, le=1, description="fraction of the "
                                            "streaming rate a weight-only int8 kernel (W8A16, "
                                            "dequantised in the SM) keeps (fitted)")

@@ -12,6 +12,9 @@ That per-kernel time belongs to the harness, not the chip:
   was fitted on that table's fitting rows with it (a joint fit of both puts the per-kernel time at
   5.97 us and the fill at its 0 bound, 9.6 -> 8.9 % on those rows: the same split within the
   fit's resolution, with the fill pinned);
+- TensorRT-LLM 1.0 rows (the A100's weight-only int4 plugin) use
+  ``aiconfigurator_trtllm_kernel_s``, fitted on that table's fitting rows
+  (:func:`hwsim.calibration.gpu_gemm.refit_trtllm_w4a16`);
 - the attention rows keep the preset's value too: the FlashAttention constants were fitted with the
   KV-cache write kernel at that cost (:mod:`hwsim.calibration.attention_fit`).
 """
@@ -25,11 +28,13 @@ from hwsim.engine.gpu.gemm_constants import gemm_constants
 from hwsim.engine.simulate import simulate
 from hwsim.workload.load import gemm
 
-__all__ = ["GRAPH_REPLAY", "V024", "aic_gemm_s", "graph_replay", "timed_as"]
+__all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V024", "aic_gemm_s", "graph_replay", "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
 V024 = "vllm 0.24.0"
+# The framework column of AIConfigurator's TensorRT-LLM 1.0 tables ("TRTLLM 1.0.0").
+TRTLLM_10 = "trtllm 1.0.0"
 
 
 def graph_replay(framework: str) -> dict[str, Any]:
@@ -37,6 +42,9 @@ def graph_replay(framework: str) -> dict[str, Any]:
     if framework.strip().lower() == V024:
         return GRAPH_REPLAY | {"graph_kernel_overhead_s":
                                gemm_constants().aiconfigurator_v024_kernel_s}
+    if framework.strip().lower() == TRTLLM_10:
+        return GRAPH_REPLAY | {"graph_kernel_overhead_s":
+                               gemm_constants().aiconfigurator_trtllm_kernel_s}
     return dict(GRAPH_REPLAY)
 
 

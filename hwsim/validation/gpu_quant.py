@@ -13,8 +13,8 @@ framework op it times:
   Every kernel of the op costs the vLLM 0.24 collector's per-kernel time
   (:mod:`hwsim.validation.aiconfigurator`);
 - TensorRT-LLM's weight-only int4 plugin takes fp16 activations and int4 weights: one ``int4``
-  GEMM (hwsim's Marlin-style W4A16 kernel, :mod:`hwsim.engine.gpu.weight_only_int4`; TensorRT-LLM
-  runs its own fpA_intB kernels, so this is a check of the mechanism, not of Marlin itself).
+  GEMM on its CUTLASS fpA_intB kernel (``int4_weight_only_kernel: fpa_intb``,
+  :mod:`hwsim.engine.gpu.fpa_intb`), at the TensorRT-LLM collector's per-kernel time.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from hwsim.validation.aiconfigurator import timed_as
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, VectorOp
 
+# TensorRT-LLM's weight-only plugin runs its CUTLASS fpA_intB kernels, not Marlin.
+TRTLLM_PLUGIN = {"int4_weight_only_kernel": "fpa_intb"}
 FILES = {"aiconfigurator_fp8_gemm.csv": "fp8 gemm", "aiconfigurator_w4a16_gemm.csv": "w4a16 gemm"}
 # A bf16 input element is two bytes: read as two fp8-sized inputs per fp8 output element.
 BF16_INPUTS_PER_FP8_OUTPUT = 2.0
@@ -49,6 +51,9 @@ def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     elif r["dtype"] == "int4":
         op = MatmulOp(name="weight_only_int4", m=m, n=n, k=k, dtype="int4")
         model = Model(name=op.name, ops=(op,), origin="validation")
+        harness = timed_as(harness, r["framework"])
+        if r["framework"].strip().lower().startswith("trtllm"):
+            harness = (harness or {}) | TRTLLM_PLUGIN
     else:
         raise ValueError(f"{r['source']}: quantised GEMM rows are fp8 or int4, got "
                          f"{r['dtype']!r}")

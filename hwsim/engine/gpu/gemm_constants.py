@@ -28,6 +28,7 @@ class GemmConstants:
     fp8_mainloop_efficiency: float
     quant_cta_launch_cycles: float
     aiconfigurator_v024_kernel_s: float
+    aiconfigurator_trtllm_kernel_s: float
 
 
 def load_gemm_calibration() -> GpuGemmCalibration:
@@ -46,7 +47,8 @@ def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
                          sm100_tile_fill_cycles=cal.sm100_tile_fill_cycles.value,
                          fp8_mainloop_efficiency=cal.fp8_mainloop_efficiency.value,
                          quant_cta_launch_cycles=cal.quant_cta_launch_cycles.value,
-                         aiconfigurator_v024_kernel_s=cal.aiconfigurator_v024_kernel_s.value)
+                         aiconfigurator_v024_kernel_s=cal.aiconfigurator_v024_kernel_s.value,
+                         aiconfigurator_trtllm_kernel_s=cal.aiconfigurator_trtllm_kernel_s.value)
 
 
 GEMM_CALIBRATION = load_gemm_calibration()

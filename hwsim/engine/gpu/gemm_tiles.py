@@ -113,6 +113,10 @@ class MathPath:
     # A library that dispatches one tile by the GEMM's (M, N) instead of searching ``tiles``
     # (vLLM's CUTLASS fp8 GEMM on sm90: hwsim.engine.gpu.vllm_fp8_tiles); None: search.
     tile_dispatch: Callable[[int, int], DispatchedTile] | None = None
+    # Whether a CTA's B conversions (weight-only dequantisation) and its MMAs run one after the
+    # other (TensorRT-LLM's fpA_intB mainloop dequantises each warp's B fragments between its
+    # MMAs: the times add) or overlap (Marlin, the W8A16 GEMM: the slower one bounds).
+    convert_serial: bool = False
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

@@ -14,6 +14,7 @@ import math
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cost import KernelCost
+from hwsim.engine.gpu.fpa_intb import fpa_intb_gemm
 from hwsim.engine.gpu.rates import cuda_peak, dram_bw, kernel_overhead_s, l2_bw, tensor_peak
 from hwsim.engine.gpu.softmax import softmax_input_passes
 from hwsim.engine.gpu.tensor_gemm import FLASH_Q_BLOCK, tensor_gemm
@@ -36,11 +37,15 @@ __all__ = ["KernelCost", "attention_cost", "cuda_peak", "dram_bw", "gemm_cost",
 def gemm_cost(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True) -> KernelCost:
     """A (grouped/batched) GEMM as the framework runs it: int8 weights on a chip with
     ``int8_weight_only`` take the faster weight-only (W8A16) kernel
-    (:mod:`hwsim.engine.gpu.weight_only`), int4 weights the Marlin-style W4A16 kernel
-    (:mod:`hwsim.engine.gpu.weight_only_int4`); everything else runs on the tensor cores."""
+    (:mod:`hwsim.engine.gpu.weight_only`), int4 weights the W4A16 kernel the chip's
+    ``int4_weight_only_kernel`` names (Marlin, :mod:`hwsim.engine.gpu.weight_only_int4`, or
+    TensorRT-LLM's fpA_intB, :mod:`hwsim.engine.gpu.fpa_intb`); everything else runs on the
+    tensor cores."""
     if dtype == "int8" and w.b_is_weight and chip.int8_weight_only:
         return weight_only_gemm(w, chip, gather=gather)
     if dtype == "int4" and w.b_is_weight:
+        if chip.int4_weight_only_kernel == "fpa_intb":
+            return fpa_intb_gemm(w, chip, gather=gather)
         return marlin_gemm(w, chip, gather=gather)
     return tensor_gemm(w, chip, dtype, gather=gather)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hwsim.config.chip import GpuChip
@@ -51,11 +52,14 @@ def burst_factor(chip: GpuChip, row_bytes: float) -> float:
 
 
 def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
-                b_bytes_scale: float = 1.0, b_converts_per_s: float = 0.0) -> KernelCost:
+                b_bytes_scale: float = 1.0, b_converts_per_s: float = 0.0,
+                library: Callable[[MathPath], MathPath] | None = None) -> KernelCost:
     """A (grouped/batched) GEMM on tensor cores with its sparsity as the chip can exploit it.
     ``b_bytes_scale`` shrinks B's bytes (int8 weights beside 16-bit activations: 0.5); with
     ``b_converts_per_s`` every CTA converts each B element it loads on the SM's CUDA cores
     (its share of that rate), which competes with the tile's math and operand traffic.
+    ``library`` replaces the dtype's math path with a library's own (its tiles, split-K,
+    conversion schedule: :mod:`hwsim.engine.gpu.fpa_intb`).
 
     Tiles: among the tiles whose accumulators fit the register file, the one with the least
     estimated time (a cuBLAS heuristic stand-in); waves = ceil(tiles / SMs). Per tile, the math
@@ -110,6 +114,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     kernels = math.ceil(w.count) if w.b_shared else 1
     per_kernel_count = 1.0 if w.b_shared else w.count
     path = math_path(chip, dtype, peak, sparse_tensor="nm" in info)
+    if library is not None:
+        path = library(path)
     single = per_kernel_count == 1 and not w.b_shared  # one GEMM, not a batched/grouped one
     if path.tile_dispatch is not None and single:  # the library picks its tile by shape
         t = path.tile_dispatch(m, n)
@@ -150,7 +156,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             # bandwidth, so in all they add every CTA's store (split-K: fp32 partials).
             epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b)
             store_s = ctas * epi_bytes / dram_bw(chip) if path.serial_epilogue else 0.0
-            sm_s = per_sm_ctas * max(cta_math, cta_l2, cta_convert) + store_s + rounds * fill_s
+            body = (cta_math + cta_convert if path.convert_serial
+                    else max(cta_math, cta_convert))
+            sm_s = per_sm_ctas * max(body, cta_l2) + store_s + rounds * fill_s
             # Split-K: each slice writes fp32 partial sums that the last one reads back, or,
             # with a reduction kernel, every slice writes them and that kernel reads them all.
             reduce_s = 0.0
@@ -180,7 +188,9 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             block_convert = (tn * path.k_block * b_frac / b_bytes_scale * chip.sms
                              / b_converts_per_s if b_converts_per_s else 0.0)
             fixup = min(tm, m) * min(tn, n) * 4.0 * 2.0
-            sm_s = blocks * max(block_math, block_l2, block_convert) + fill_s + fixup / l2_per_sm
+            block = (block_math + block_convert if path.convert_serial
+                     else max(block_math, block_convert))
+            sm_s = blocks * max(block, block_l2) + fill_s + fixup / l2_per_sm
             # One partial tile per SM over the whole grid, however many GEMMs it holds.
             l2_bytes = operand_l2 + chip.sms * fixup
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac, out_ctas,

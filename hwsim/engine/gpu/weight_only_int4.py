@@ -55,12 +55,18 @@ def marlin_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> KernelCos
     w16 = dataclasses.replace(w, dtype_bytes=ACTIVATION_BYTES)
     cost = tensor_gemm(w16, chip, MATH_DTYPE, gather=gather, b_bytes_scale=B_BYTES_SCALE,
                        b_converts_per_s=dequant_weights_per_s(chip))
+    return with_dequant_work(cost, w, "w4a16_marlin")
+
+
+def with_dequant_work(cost: KernelCost, w: GemmWork, kernel: str) -> KernelCost:
+    """``cost`` with its dequantisation instructions counted as CUDA-core work (their energy)
+    and the kernel named: each CTA dequantises the weights of its K slice once per row band of
+    output tiles."""
     tile = cost.mapping.get("tile", [w.m, w.n])
     assert isinstance(tile, list)
-    # Each CTA dequantises the weights of its K slice once per row band of output tiles.
     row_bands = math.ceil(w.m / tile[0])
     weights = w.k * w.n * row_bands * (math.ceil(w.count) if w.b_shared else w.count)
     instructions = weights * DEQUANT_INSTRUCTIONS_PER_WORD / WEIGHTS_PER_WORD
     return dataclasses.replace(cost, cuda_flops=cost.cuda_flops + instructions,
-                               mapping=cost.mapping | {"kernel": "w4a16_marlin"},
+                               mapping=cost.mapping | {"kernel": kernel},
                                math_dtype=MATH_DTYPE)
