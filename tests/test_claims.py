@@ -15,6 +15,9 @@ from hwsim.claims.sim import Sim
 from hwsim.claims.verdict import Point, check_verdict, claim_verdict, explain, meets
 from hwsim.errors import HwsimError
 
+# One worker builds the module's report once (under xdist each worker would run every claim).
+pytestmark = pytest.mark.xdist_group("claims")
+
 
 @pytest.fixture(scope="module")
 def report() -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import hwsim
 
 
@@ -40,6 +42,8 @@ def test_bad_sparsity_overrides(run_cli):
         assert message in err, (spec, err)
 
 
+# Same worker as test_gpu_heldout's CLI test: the second run reads the session's result cache.
+@pytest.mark.xdist_group("validate-gpu")
 def test_validate_gpu_prints_the_comparison(run_cli):
     from hwsim.report.validate_gpu import validation_rows
 

@@ -181,6 +181,8 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     assert abs(overall["attention"]["median_error"]) < 0.08
 
 
+# Same worker as test_cli_sparsity's validate-gpu test (the session's result cache is per worker).
+@pytest.mark.xdist_group("validate-gpu")
 def test_validate_gpu_prints_heldout_first(run_cli) -> None:
     code, out, _ = run_cli("validate", "gpu")
     assert code == 0

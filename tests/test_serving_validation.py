@@ -22,7 +22,8 @@ HELDOUT_MEDIANS = {("ttft", "all"): 0.287, ("tpot", "all"): 0.0741, ("throughput
                    ("tpot", 4): 0.0464, ("throughput", 4): 0.1124}
 MARGIN = 0.015
 
-pytestmark = pytest.mark.heavy
+# One worker computes the module's report once (under xdist each worker would build its own).
+pytestmark = [pytest.mark.heavy, pytest.mark.xdist_group("serving-validation")]
 
 
 @pytest.fixture(scope="module")
