@@ -148,7 +148,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             rounds = math.ceil(per_sm_ctas / resident)
             l2_per_sm = l2_bw_per_busy_sm(chip, min(ctas, chip.sms))
             cta_math = 2.0 * tm * tn * k_padded * flop_frac / path.flops_per_s_per_sm
-            cta_l2 = (tm + tn * b_frac / pair) * k_slice * b / l2_per_sm
+            cta_l2 = (min(tm, m) + min(tn, n) * b_frac / pair) * k_slice * b / l2_per_sm
             cta_convert = (tn * k_slice * b_frac / b_bytes_scale * chip.sms / b_converts_per_s
                            if b_converts_per_s else 0.0)
             # Epilogue: a non-persistent CTA stores its C tile (its rows and columns inside C:
@@ -184,7 +184,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             l2_per_sm = l2_bw_per_busy_sm(chip, chip.sms)
             blocks = math.ceil(out_ctas * math.ceil(k / path.k_block) / chip.sms)
             block_math = 2.0 * tm * tn * path.k_block * flop_frac / path.flops_per_s_per_sm
-            block_l2 = (tm + tn * b_frac / pair) * path.k_block * b / l2_per_sm
+            block_l2 = (min(tm, m) + min(tn, n) * b_frac / pair) * path.k_block * b / l2_per_sm
             block_convert = (tn * path.k_block * b_frac / b_bytes_scale * chip.sms
                              / b_converts_per_s if b_converts_per_s else 0.0)
             fixup = min(tm, m) * min(tn, n) * 4.0 * 2.0
