@@ -62,15 +62,9 @@ def test_v024_refit_reproduces_the_shipped_constants() -> None:
                                                     rel=1e-3), p.name
     assert v024.rows == 200 and v024.median_abs_error <= 0.12
     # Every constant sits inside its bounds, not pinned to one (a pinned constant would be
-    # absorbing a missing mechanism), except the sm100 fill: since a CTA's L2 port time counts
-    # only the rows and columns inside the matrix, the B200 fitting rows want no per-round fill
-    # beyond the collector's per-kernel time (docs/gpu.md, "Edge tiles"), as the sm80 fill on
-    # the A100 rows.
+    # absorbing a missing mechanism).
     for p in V024_PARAMS:
         margin = 1e-3 * (p.upper - p.lower)
-        if p.name == "sm100_tile_fill_cycles":
-            assert v024.values[p.name] < margin
-            continue
         assert p.lower + margin < v024.values[p.name] < p.upper - margin, p.name
     sources = {str(r["source"]).split(":")[0] for r in v024_rows()}
     assert sources == set(V024_FILES)

@@ -278,10 +278,11 @@ def test_stream_k_runs_as_a_persistent_grid_at_cycle_fidelity() -> None:
 
 
 def test_sm100_split_k_runs_cublas_reduction_kernel() -> None:
-    """sm100 split-K is two kernels, as cuBLAS runs it: the GEMM writes each slice's fp32 partial
-    tile and splitKreduce_kernel reads them all and writes C (re-derived here: one more launch
-    and (split x M x N x 4 + M x N x 2) bytes at the DRAM rate, serial after the mainloop).
-    sm90 keeps the in-kernel reduction, and a grouped GEMM never takes the extra kernel."""
+    """sm100 and sm90 split-K is two kernels, as cuBLAS runs it: the GEMM writes each slice's
+    fp32 partial tile and splitKreduce_kernel reads them all and writes C (re-derived here: one
+    more launch and (split x M x N x 4 + M x N x 2) bytes at the DRAM rate, serial after the
+    mainloop). sm80 keeps the in-kernel reduction, and a grouped GEMM never takes the extra
+    kernel."""
     b200, h100 = _chip("b200-sxm"), _chip("h100-sxm")
     m, n, k = 14, 3072, 8192
     cost = tensor_gemm(GemmWork(m, n, k, 1, 2, True), b200, "bf16")
@@ -292,9 +293,14 @@ def test_sm100_split_k_runs_cublas_reduction_kernel() -> None:
                                           if b200.cuda_graphs else 2 * b200.launch_overhead_s)
     reduce_s = (split * m * n * 4.0 + m * n * 2.0) / dram_bw(b200)
     assert cost.store_s == pytest.approx(reduce_s, rel=1e-12)  # sm100 has no serial C store
-    hopper = tensor_gemm(GemmWork(m, n, k, 1, 2, True), h100, "bf16")
-    assert hopper.mapping["split_k"] > 1 and "split_k_reduce_kernel" not in hopper.mapping
-    assert hopper.kernels == 1
+    # A longer K on the H100 (its shorter ones no longer split once the reduction costs a
+    # kernel: 14 x 3072 x 8192 runs unsplit).
+    hopper = tensor_gemm(GemmWork(m, 1024, 65536, 1, 2, True), h100, "bf16")
+    assert hopper.mapping["split_k"] > 1 and hopper.mapping["split_k_reduce_kernel"] is True
+    assert hopper.kernels == 2
+    ampere = tensor_gemm(GemmWork(m, n, k, 1, 2, True), _chip("a100-sxm-80gb"), "bf16")
+    assert ampere.mapping["split_k"] > 1 and "split_k_reduce_kernel" not in ampere.mapping
+    assert ampere.kernels == 1
     grouped = tensor_gemm(GemmWork(m, n, k, 4, 2, True), b200, "bf16")
     assert "split_k_reduce_kernel" not in grouped.mapping and grouped.kernels == 1
 
@@ -326,14 +332,15 @@ def _sm90_fit_median(reduce_kernel: bool, monkeypatch: pytest.MonkeyPatch) -> fl
     return float(np.median(errors))
 
 
-def test_sm90_fitting_rows_reject_the_reduction_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The choice that keeps sm90's split-K in-kernel, reproduced on its fitting rows (the H100's
-    and H200's bf16 vLLM 0.24 GEMMs whose shapes are not held out) at the shipped constants:
-    8.4 % median |error| as shipped, 9.2 % with cuBLAS's reduction kernel."""
-    without = _sm90_fit_median(False, monkeypatch)
+def test_sm90_fitting_rows_take_the_reduction_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sm90 split-K with cuBLAS's reduction kernel, reproduced on its fitting rows (the H100's
+    and H200's bf16 vLLM 0.24 GEMMs whose shapes are not held out) at the shipped constants,
+    which were fitted with it: the in-kernel reduction reads worse. (The choice itself was made
+    in the collector's joint refit, 8.5 % pooled in-kernel, 8.0 % with the kernel.)"""
     with_kernel = _sm90_fit_median(True, monkeypatch)
-    assert without == pytest.approx(0.084, abs=0.003)
-    assert with_kernel > without + 0.005
+    without = _sm90_fit_median(False, monkeypatch)
+    assert with_kernel <= 0.09
+    assert without > with_kernel
 
 
 def test_sm90_gemm_choice_rows_are_disjoint_from_the_heldout_ones() -> None:

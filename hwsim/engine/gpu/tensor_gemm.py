@@ -285,9 +285,11 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     # sm100 runs split-K as the GEMM plus cuBLAS's splitKreduce_kernel (both appear in public
     # nsys traces of cuBLAS nvjet splitK GEMMs on Hopper and Blackwell), chosen on the B200
     # fitting rows (17.3 -> 10.9 % with the fill refitted; in the vLLM 0.24 collector's joint
-    # fit, refit_v024, its 200 rows 10.9 % without, 9.7 % with); the sm90 bf16 fitting rows
-    # (aiconfigurator_sm90_gemm_fit.csv: 10.4 -> 15.1 %; jointly 9.7 -> 10.4 %) and the A100's
-    # (8.9 -> 14.2 % with the per-kernel time refitted too) rejected it for sm90 and sm80.
+    # fit, refit_v024, its 200 rows 10.9 % without, 9.7 % with). sm90 too since edge tiles (a
+    # CTA's L2 port time counts only rows and columns inside the matrix): the collector's joint
+    # fit 8.5 % without it on sm90, 8.0 % with (before edge tiles the sm90 rows rejected it,
+    # 9.7 -> 10.4 %). The A100's fitting rows (8.9 -> 14.2 % with the per-kernel time refitted
+    # too) reject it for sm80.
     # fp8 on sm90 runs vLLM's CUTLASS scaled_mm, which picks its tile from a fixed table by M
     # and N and never splits K (vllm_fp8_tiles); chosen in the same joint fit (9.80 -> 9.72 %
     # over the tile search).
@@ -297,7 +299,7 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
                     else k.tensor_tile_fill_cycles,
                     serial_epilogue=not tma,
                     pair_ctas=2 if sm100 else 1, stream_k=sm100,
-                    split_k_reduce_kernel=sm100,
+                    split_k_reduce_kernel=tma,
                     tile_dispatch=vllm_sm90_fp8_tile if dtype == "fp8" and chip.gemm_kernels
                     == "sm90" and not sparse_tensor else None)
 
