@@ -201,9 +201,7 @@ def _predict_v024(base: GemmConstants, values: Mapping[str, float],
                   row: Mapping[str, object]) -> float:
     if row["dtype"] != "fp8":  # a bf16 linear, replayed as the held-out rows of its collector
         return _predict(base, values, row)
-    consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
-    with use_gemm_constants(consts):
-        return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]
+    return _predict_quant(base, values, row)
 
 
 def v024_problem(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitProblem:
@@ -221,6 +219,7 @@ def refit_v024(ref_dir: Path | None = None, base: GemmConstants | None = None) -
 
 def _predict_quant(base: GemmConstants, values: Mapping[str, float],
                    row: Mapping[str, object]) -> float:
+    """A quantised linear (fp8, int4 weight-only) as its held-out rows are simulated."""
     consts = dataclasses.replace(base, **{k: float(v) for k, v in values.items()})
     with use_gemm_constants(consts):
         return quant_gemm_s(row, GRAPH_REPLAY)  # type: ignore[arg-type]

@@ -37,15 +37,16 @@ V024 = "vllm 0.24.0"
 TRTLLM_10 = "trtllm 1.0.0"
 
 
+# Collector versions with their own fitted per-kernel time (a GemmConstants field).
+KERNEL_TIME_OF = {V024: "aiconfigurator_v024_kernel_s", TRTLLM_10: "aiconfigurator_trtllm_kernel_s"}
+
+
 def graph_replay(framework: str) -> dict[str, Any]:
     """The chip overrides for a GEMM row timed by AIConfigurator under ``framework``."""
-    if framework.strip().lower() == V024:
-        return GRAPH_REPLAY | {"graph_kernel_overhead_s":
-                               gemm_constants().aiconfigurator_v024_kernel_s}
-    if framework.strip().lower() == TRTLLM_10:
-        return GRAPH_REPLAY | {"graph_kernel_overhead_s":
-                               gemm_constants().aiconfigurator_trtllm_kernel_s}
-    return dict(GRAPH_REPLAY)
+    field = KERNEL_TIME_OF.get(framework.strip().lower())
+    if field is None:
+        return dict(GRAPH_REPLAY)
+    return GRAPH_REPLAY | {"graph_kernel_overhead_s": getattr(gemm_constants(), field)}
 
 
 def timed_as(harness: dict[str, Any] | None, framework: str) -> dict[str, Any] | None:

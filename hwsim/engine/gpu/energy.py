@@ -147,6 +147,7 @@ def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: fl
 # its lower device energy [assumption].
 HBM3_GENERATION = ("hbm3", "hbm3e")
 
+
 @per_object
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
     """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
