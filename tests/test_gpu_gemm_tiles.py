@@ -27,8 +27,9 @@ from hwsim.engine.gpu.gemm_tiles import (
     resident_ctas,
     simt_issue_efficiency,
 )
+from hwsim.engine.gpu.math_paths import math_path
 from hwsim.engine.gpu.rates import cuda_peak, dram_bw, l2_bw_per_busy_sm, tensor_peak
-from hwsim.engine.gpu.tensor_gemm import math_path, tensor_gemm
+from hwsim.engine.gpu.tensor_gemm import tensor_gemm
 from hwsim.engine.gpu.vllm_fp8_tiles import vllm_sm90_fp8_tile
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import GemmWork

@@ -12,29 +12,15 @@ from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec
 from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.engine.gpu.cost import KernelCost
-from hwsim.engine.gpu.gemm_constants import gemm_constants
-from hwsim.engine.gpu.gemm_tiles import (
-    SIMT_K_BLOCK,
-    SIMT_OUTPUTS_PER_THREAD,
-    SIMT_TILES,
-    TENSOR_K_BLOCK,
-    TENSOR_OUTPUTS_PER_THREAD,
-    TENSOR_TILES,
-    MathPath,
-    feasible_tiles,
-    resident_ctas,
-    simt_issue_efficiency,
-    split_factors,
-)
+from hwsim.engine.gpu.gemm_tiles import MathPath, feasible_tiles, resident_ctas, split_factors
+from hwsim.engine.gpu.math_paths import math_path
 from hwsim.engine.gpu.rates import (
-    cuda_peak,
     dram_bw,
     kernel_overhead_s,
     l2_bw,
     l2_bw_per_busy_sm,
     tensor_peak,
 )
-from hwsim.engine.gpu.vllm_fp8_tiles import vllm_sm90_fp8_tile
 from hwsim.mapping.primitives import GemmWork
 
 # Candidates this close to the fastest count as tied (cuBLAS's heuristic ranks tiles by
@@ -256,52 +242,6 @@ class _Candidate:
     store_s: float
     stream_k: bool = False
     reduce_s: float = 0.0  # the split-K reduction kernel's time after its launch (0: none)
-
-
-def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
-              ) -> MathPath:
-    """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes (unless its 2:4
-    weights run on the sparse tensor cores, ``sparse_tensor``); every other dtype on the tensor
-    cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate), fp8 at a further
-    ``fp8_mainloop_efficiency``."""
-    if dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm and not sparse_tensor:
-        rate = (cuda_peak(chip) * simt_issue_efficiency(chip)
-                * gemm_constants().simt_mainloop_efficiency)
-        return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,
-                        rate / chip.sms, gemm_constants().simt_tile_fill_cycles)
-    # fp8 mainloops sustain less of their (doubled) peak than 16-bit ones (fitted on
-    # AIConfigurator's vLLM fp8 linears, configs/calibration/gpu_gemm.yaml).
-    k = gemm_constants()
-    fp8 = k.fp8_mainloop_efficiency if dtype == "fp8" else 1.0
-    tma = chip.gemm_kernels in ("sm90", "sm100")
-    sm100 = chip.gemm_kernels == "sm100"
-    # Each kernel family fills its own pipeline: cp.async multistage (sm80, fitted on A100
-    # rows) or TMA-fed warp-specialised (sm90, fitted on H100/H200 rows; sm100 on B200 rows,
-    # aiconfigurator_b200_gemm_fit.csv). sm100 adds the 2-CTA pair (NVIDIA tilus
-    # "Matmul on Blackwell" tutorial, 6. 2-CTA Cluster: two CTAs on adjacent SMs compute one
-    # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA)
-    # and stream-K, chosen on the B200 fitting rows (aiconfigurator_b200_gemm_fit.csv: 22.9 ->
-    # 19.4 % median); on sm90 it made the H100/H200 fp8 fitting rows worse (10.1 -> 11.8 %).
-    # sm100 runs split-K as the GEMM plus cuBLAS's splitKreduce_kernel (both appear in public
-    # nsys traces of cuBLAS nvjet splitK GEMMs on Hopper and Blackwell), chosen on the B200
-    # fitting rows (17.3 -> 10.9 % with the fill refitted; in the vLLM 0.24 collector's joint
-    # fit, refit_v024, its 200 rows 10.9 % without, 9.7 % with). sm90 too since edge tiles (a
-    # CTA's L2 port time counts only rows and columns inside the matrix): the collector's joint
-    # fit 8.5 % without it on sm90, 8.0 % with (before edge tiles the sm90 rows rejected it,
-    # 9.7 -> 10.4 %). The A100's fitting rows (8.9 -> 14.2 % with the per-kernel time refitted
-    # too) reject it for sm80.
-    # fp8 on sm90 runs vLLM's CUTLASS scaled_mm, which picks its tile from a fixed table by M
-    # and N and never splits K (vllm_fp8_tiles); chosen in the same joint fit (9.80 -> 9.72 %
-    # over the tile search).
-    return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
-                    peak * chip.gemm_efficiency * fp8 / chip.sms,
-                    (k.sm100_tile_fill_cycles if sm100 else k.sm90_tile_fill_cycles) if tma
-                    else k.tensor_tile_fill_cycles,
-                    serial_epilogue=not tma,
-                    pair_ctas=2 if sm100 else 1, stream_k=sm100,
-                    split_k_reduce_kernel=tma,
-                    tile_dispatch=vllm_sm90_fp8_tile if dtype == "fp8" and chip.gemm_kernels
-                    == "sm90" and not sparse_tensor else None)
 
 
 def _dram_bytes(chip: GpuChip, w: GemmWork, a_one: float, b_one: float, c_one: float,
