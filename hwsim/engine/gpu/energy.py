@@ -16,8 +16,11 @@ A kernel draws
   per bit by memory kind.
 - Math energy per FLOP is derived, not typed in: a large dense 8192^3 bf16 GEMM, costed by this
   model at ``boost_clock_hz``, draws exactly ``tdp_w`` (idle + active + memory + math), because
-  vendors size a board's power limit to its tensor cores' peak. So the per-FLOP energy absorbs
-  only what idle, active and memory power leave of the TDP.
+  vendors size a board's power limit to its hungriest pipe, on data-centre parts the tensor
+  cores' peak. So the per-FLOP energy absorbs only what idle, active and memory power leave of
+  the TDP. Where an 8192^3 fp32 sgemm at that energy would draw more than the TDP (GeForce and
+  Jetson parts, whose FP32 rate is high for their tensor rate), the sgemm is what draws
+  ``tdp_w`` and the tensor path keeps the per-operation ratio below it.
 
 Per-action energies do not depend on ``clock_hz`` ([assumption]: one supply voltage, no DVFS
 voltage curve). The power limit acts as a clock throttle (:func:`throttle`): a kernel whose
@@ -217,17 +220,32 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz
     at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
-    cost = gemm_cost(GemmWork(n, n, n, 1, 2, True), at_boost, "bf16")
-    t = cost.time_s - cost.launch_s
-    mem_w = (cost.smem_bytes * smem + cost.l2_bytes * l2 + cost.dram_bytes * dram) / t
-    math_w = chip.tdp_w - chip.idle_power_w - active_w - mem_w
-    if math_w <= 0:
-        raise input_error(chip.name, "idle, active and memory power of a large GEMM exceed "
-                          "the TDP, so no per-FLOP energy can be calibrated", field="tdp_w",
-                          given=chip.tdp_w)
-    tensor_j = math_w * t / cost.tensor_flops
-    return GpuEnergy(tensor_j_per_flop=tensor_j, math_power_w=math_w,
+    budget_w = chip.tdp_w - chip.idle_power_w - active_w
+
+    def math_j_per_flop(dtype: str, dtype_bytes: int) -> tuple[float, float, float]:
+        """(J per FLOP that puts the dtype's calibration GEMM at the TDP, its FLOPs, its
+        seconds)."""
+        cost = gemm_cost(GemmWork(n, n, n, 1, dtype_bytes, True), at_boost, dtype)
+        t = cost.time_s - cost.launch_s
+        mem_w = (cost.smem_bytes * smem + cost.l2_bytes * l2 + cost.dram_bytes * dram) / t
+        if budget_w - mem_w <= 0:
+            raise input_error(chip.name, f"idle, active and memory power of a large {dtype} "
+                              "GEMM exceed the TDP, so no per-FLOP energy can be calibrated",
+                              field="tdp_w", given=chip.tdp_w)
+        flops = cost.tensor_flops + cost.cuda_flops
+        return (budget_w - mem_w) * t / flops, flops, t
+
+    ratio = simt_to_tensor_ratio(chip)
+    tensor_j, tensor_flops, tensor_t = math_j_per_flop("bf16", 2)
+    # The board is sized to its hungriest pipe. Where an FP32 sgemm at the tensor-calibrated
+    # energy would draw more than the TDP (consumer parts, whose FP32 rate is high for their
+    # tensor rate: an RTX 4090 at 5x the H100's energy per tensor FLOP on the same node would
+    # need 2.1 kW for its FP32 peak, yet runs it within 450 W), the sgemm sets the scale instead
+    # and the tensor path keeps the per-operation ratio below it.
+    if "fp32" not in chip.tensor_flops_per_clk_per_sm:
+        simt_j, _, _ = math_j_per_flop("fp32", 4)
+        tensor_j = min(tensor_j, simt_j / ratio)
+    return GpuEnergy(tensor_j_per_flop=tensor_j, math_power_w=tensor_j * tensor_flops / tensor_t,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
                      idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
-                     active_w=active_w, boost_clock_hz=boost,
-                     cuda_j_per_flop=tensor_j * simt_to_tensor_ratio(chip))
+                     active_w=active_w, boost_clock_hz=boost, cuda_j_per_flop=tensor_j * ratio)
