@@ -21,6 +21,7 @@ from hwsim.config.calibration import GpuPowerConstant
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.energy import calibrate_energy, gpu_energy, throttle
 from hwsim.engine.simulate import simulate
+from hwsim.errors import HwsimError
 from hwsim.hardware.chips import load_chip
 from hwsim.workload.load import load_model
 from hwsim.workload.model import Model
@@ -177,3 +178,9 @@ def test_calibrate_energy_keeps_the_gemm_at_the_tdp() -> None:
     low, high = calibrate_energy(chip, 0.1), calibrate_energy(chip, 0.5)
     assert high.tensor_j_per_flop < low.tensor_j_per_flop  # active power takes from math power
     assert high.active_w > low.active_w
+
+
+def test_a_tdp_that_idle_and_memory_power_fill_is_an_input_error() -> None:
+    chip = _chip("h100-sxm", tdp_w=106.0)  # idle 105 W: nothing left for math
+    with pytest.raises(HwsimError, match="no per-FLOP energy"):
+        simulate(_gemm(1024, 1024, 1024), chip)

@@ -222,29 +222,34 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
     at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
     budget_w = chip.tdp_w - chip.idle_power_w - active_w
 
-    def math_j_per_flop(dtype: str, dtype_bytes: int) -> tuple[float, float, float]:
+    def math_j_per_flop(dtype: str, dtype_bytes: int) -> tuple[float, float, float] | None:
         """(J per FLOP that puts the dtype's calibration GEMM at the TDP, its FLOPs, its
-        seconds)."""
+        seconds); None when idle, active and memory power alone reach the TDP."""
         cost = gemm_cost(GemmWork(n, n, n, 1, dtype_bytes, True), at_boost, dtype)
         t = cost.time_s - cost.launch_s
         mem_w = (cost.smem_bytes * smem + cost.l2_bytes * l2 + cost.dram_bytes * dram) / t
         if budget_w - mem_w <= 0:
-            raise input_error(chip.name, f"idle, active and memory power of a large {dtype} "
-                              "GEMM exceed the TDP, so no per-FLOP energy can be calibrated",
-                              field="tdp_w", given=chip.tdp_w)
+            return None
         flops = cost.tensor_flops + cost.cuda_flops
         return (budget_w - mem_w) * t / flops, flops, t
 
     ratio = simt_to_tensor_ratio(chip)
-    tensor_j, tensor_flops, tensor_t = math_j_per_flop("bf16", 2)
+    tensor = math_j_per_flop("bf16", 2)
+    if tensor is None:
+        raise input_error(chip.name, "idle, active and memory power of a large GEMM exceed "
+                          "the TDP, so no per-FLOP energy can be calibrated", field="tdp_w",
+                          given=chip.tdp_w)
+    tensor_j, tensor_flops, tensor_t = tensor
     # The board is sized to its hungriest pipe. Where an FP32 sgemm at the tensor-calibrated
     # energy would draw more than the TDP (consumer parts, whose FP32 rate is high for their
     # tensor rate: an RTX 4090 at 5x the H100's energy per tensor FLOP on the same node would
     # need 2.1 kW for its FP32 peak, yet runs it within 450 W), the sgemm sets the scale instead
     # and the tensor path keeps the per-operation ratio below it.
-    if "fp32" not in chip.tensor_flops_per_clk_per_sm:
-        simt_j, _, _ = math_j_per_flop("fp32", 4)
-        tensor_j = min(tensor_j, simt_j / ratio)
+    # (An sgemm whose memory power alone reaches the TDP sets no scale: the throttle slows it.)
+    simt = (math_j_per_flop("fp32", 4) if "fp32" not in chip.tensor_flops_per_clk_per_sm
+            else None)
+    if simt is not None:
+        tensor_j = min(tensor_j, simt[0] / ratio)
     return GpuEnergy(tensor_j_per_flop=tensor_j, math_power_w=tensor_j * tensor_flops / tensor_t,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
                      idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
