@@ -142,9 +142,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             # bandwidth, so in all they add every CTA's store (split-K: fp32 partials).
             epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b)
             store_s = ctas * epi_bytes / dram_bw(chip) if path.serial_epilogue else 0.0
-            body = (cta_math + cta_convert if path.convert_serial
-                    else max(cta_math, cta_convert))
-            sm_s = per_sm_ctas * max(body, cta_l2) + store_s + rounds * fill_s
+            sm_s = (per_sm_ctas * max(_mainloop_s(path, cta_math, cta_convert), cta_l2)
+                    + store_s + rounds * fill_s)
             # Split-K: each slice writes fp32 partial sums that the last one reads back, or,
             # with a reduction kernel, every slice writes them and that kernel reads them all.
             reduce_s = 0.0
@@ -174,9 +173,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             block_convert = (tn * path.k_block * b_frac / b_bytes_scale * chip.sms
                              / b_converts_per_s if b_converts_per_s else 0.0)
             fixup = min(tm, m) * min(tn, n) * 4.0 * 2.0
-            block = (block_math + block_convert if path.convert_serial
-                     else max(block_math, block_convert))
-            sm_s = blocks * max(block, block_l2) + fill_s + fixup / l2_per_sm
+            sm_s = (blocks * max(_mainloop_s(path, block_math, block_convert), block_l2)
+                    + fill_s + fixup / l2_per_sm)
             # One partial tile per SM over the whole grid, however many GEMMs it holds.
             l2_bytes = operand_l2 + chip.sms * fixup
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac, out_ctas,
@@ -223,6 +221,12 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         dram_bytes=dram_total, wave_efficiency=best.wave_efficiency, mapping=info,
         unit="cuda" if simt else "tensor",
         store_s=(best.store_s + best.reduce_s) * kernels * slowdown)
+
+
+def _mainloop_s(path: MathPath, math_s: float, convert_s: float) -> float:
+    """A CTA's MMAs and its B conversions: one after the other (``convert_serial``) or
+    overlapped, the slower bounding."""
+    return math_s + convert_s if path.convert_serial else max(math_s, convert_s)
 
 
 @dataclass(frozen=True)
