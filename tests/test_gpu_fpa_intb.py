@@ -104,6 +104,15 @@ def test_trtllm_rows_take_the_fitted_per_kernel_time_and_the_fpa_intb_kernel() -
     assert quant_gemm_s(row, GRAPH_REPLAY) > quant_gemm_s(as_vllm, GRAPH_REPLAY)
 
 
+def test_a_trtllm_table_without_a_fitted_kernel_time_stops_with_its_name() -> None:
+    """The plugin's tiles are never mixed with another collector's per-kernel time."""
+    row = {"m": "16", "n": "4096", "k": "4096", "dtype": "int4", "preset": "a100-sxm-80gb",
+           "framework": "TRTLLM 1.2.0", "source": "newer.csv:2"}
+    with pytest.raises(ValueError, match=r"newer\.csv:2: framework 'TRTLLM 1\.2\.0' has no "
+                       r"fitted per-kernel time"):
+        quant_gemm_s(row, GRAPH_REPLAY)
+
+
 def test_refit_reproduces_the_shipped_constant_on_fitting_rows_only() -> None:
     fitted = refit_trtllm_w4a16()
     for p in TRTLLM_PARAMS:

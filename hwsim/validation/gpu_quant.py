@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from hwsim.engine.simulate import simulate
-from hwsim.validation.aiconfigurator import timed_as
+from hwsim.validation.aiconfigurator import KERNEL_TIME_OF, timed_as
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, VectorOp
 
@@ -52,7 +52,16 @@ def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
         op = MatmulOp(name="weight_only_int4", m=m, n=n, k=k, dtype="int4")
         model = Model(name=op.name, ops=(op,), origin="validation")
         harness = timed_as(harness, r["framework"])
-        if r["framework"].strip().lower().startswith("trtllm"):
+        framework = r["framework"].strip().lower()
+        if framework.startswith("trtllm"):
+            # The plugin's tiles and the collector's per-kernel time go together: a TensorRT-LLM
+            # table without a fitted per-kernel time would mix the plugin with another
+            # harness's time, so it stops here instead.
+            if framework not in KERNEL_TIME_OF:
+                raise ValueError(
+                    f"{r['source']}: framework {r['framework']!r} has no fitted per-kernel time "
+                    f"(fitted: {sorted(KERNEL_TIME_OF)}); fit one for its collector as "
+                    "aiconfigurator_trtllm_kernel_s was (hwsim/calibration/gpu_gemm.py)")
             harness = (harness or {}) | TRTLLM_PLUGIN
     else:
         raise ValueError(f"{r['source']}: quantised GEMM rows are fp8 or int4, got "
