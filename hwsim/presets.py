@@ -118,6 +118,12 @@ def _preset_files(kind: PresetKind) -> list[Path]:
                   and (skip is None or skip not in p.parents))
 
 
+@lru_cache(maxsize=16)
+def _stem_index(kind: PresetKind) -> dict[str, Path]:
+    """File stem -> preset file of one kind (the last in sorted order wins, as before)."""
+    return {p.stem: p for p in _preset_files(kind)}
+
+
 @lru_cache(maxsize=8)
 def _presets_cached(kind: PresetKind, stamp: tuple[tuple[str, float], ...]
                     ) -> tuple[Preset, ...]:
@@ -152,8 +158,14 @@ def resolve(kind: PresetKind, name_or_path: str | Path) -> Path:
             raise input_error(text, "file not found", hint="check the path; preset names are "
                               f"listed by `hwsim list {kind}`")
         return candidate
-    # A preset's name is its file stem: no YAML is parsed to find it (that costs ~0.1 s).
-    presets = {p.stem: p for p in _preset_files(kind)}
+    # A preset's name is its file stem: no YAML is parsed to find it (that costs ~0.1 s), and the
+    # folder walk is remembered (~2 ms a call). A remembered file that is gone, or a name not
+    # found, walks the folders again, so presets added or removed while running are seen.
+    hit = _stem_index(kind).get(text)
+    if hit is not None and hit.is_file():
+        return hit
+    _stem_index.cache_clear()
+    presets = _stem_index(kind)
     if text in presets:
         return presets[text]
     close = difflib.get_close_matches(text, list(presets), n=4, cutoff=0.5)

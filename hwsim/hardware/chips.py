@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,15 @@ from hwsim.workload.model import content_hash
 
 AnyChip = AcceleratorChip | GpuChip | McuChip
 
+# Validated chips by (file, its mtime and size, overrides): a preset loaded again (each
+# ``simulate`` by name, a sweep point, a fit row) is the same immutable object, so what is memoised
+# per chip object (its per-action energies, its hash, its prepared tables) is computed once per
+# process instead of once per call. An edited chip file, or an edited tech table (checked on every
+# hit: the tech loader returns a new table per file mtime), gives a new chip.
+MAX_CACHED_CHIPS = 256
+_CHIPS: OrderedDict[tuple[str, int, int, str], tuple[AnyChip, object]] = OrderedDict()
+_CHIPS_LOCK = threading.Lock()
+
 
 def load_chip(name_or_path: str | Path | AnyChip,
               overrides: Mapping[str, Any] | None = None) -> AnyChip:
@@ -24,18 +36,50 @@ def load_chip(name_or_path: str | Path | AnyChip,
     the result is validated exactly like a file, so a bad override gets the same clear error.
     """
     if isinstance(name_or_path, ChipBase):
-        doc = name_or_path.to_doc()
-        source = f"chip {name_or_path.name}"
-    else:
-        path = resolve("chips", name_or_path)
-        doc = read_yaml_file(path)
-        source = str(path)
+        return _load(name_or_path.to_doc(), f"chip {name_or_path.name}", overrides)
+    path = resolve("chips", name_or_path)
+    key = _cache_key(path, overrides)
+    if key is not None:
+        with _CHIPS_LOCK:
+            hit = _CHIPS.get(key)
+        if hit is not None and _tech_table(hit[0]) is hit[1]:
+            with _CHIPS_LOCK:
+                _CHIPS.move_to_end(key)
+            return hit[0]
+    chip = _load(read_yaml_file(path), str(path), overrides)
+    if key is not None:
+        with _CHIPS_LOCK:
+            _CHIPS[key] = (chip, _tech_table(chip))
+            while len(_CHIPS) > MAX_CACHED_CHIPS:
+                _CHIPS.popitem(last=False)
+    return chip
+
+
+def _load(doc: dict[str, Any], source: str, overrides: Mapping[str, Any] | None) -> AnyChip:
     if overrides:
         doc = apply_overrides(doc, overrides, source)
         source += " (with overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"
     chip = validate(doc, Chip, source)
     _check_tech(chip, source)
     return chip
+
+
+def _cache_key(path: Path, overrides: Mapping[str, Any] | None
+               ) -> tuple[str, int, int, str] | None:
+    """The cache key of a chip file with overrides; None when the file cannot be stat'ed or an
+    override is not plain data (such a load is not cached)."""
+    try:
+        st = path.stat()
+        over = json.dumps(dict(overrides or {}), sort_keys=True)
+    except (OSError, TypeError, ValueError):
+        return None
+    return str(path.resolve()), st.st_mtime_ns, st.st_size, over
+
+
+def _tech_table(chip: AnyChip) -> object:
+    from hwsim.hardware.tech import load_tech
+
+    return load_tech(chip.tech)
 
 
 def chip_from_dict(doc: Mapping[str, Any], source: str = "chip document") -> AnyChip:

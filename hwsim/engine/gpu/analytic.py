@@ -78,9 +78,18 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
     :mod:`hwsim.calibration.gpu` varies it)."""
     energy = energy or gpu_energy(chip)
     rows: list[OpResult] = []
+    # A transformer repeats its layers: ops that differ only in name launch the same kernels, so
+    # each distinct op is costed once (the analytic model draws nothing at random).
+    costed: dict[OpBase, list[KernelCost]] = {}
     for op in model.ops:
         tally = OpTally()
-        for k in op_kernels(op, batch, chip):
+        key = _unnamed(op)
+        kernels = costed.get(key) if key is not None else None
+        if kernels is None:
+            kernels = op_kernels(op, batch, chip)
+            if key is not None:
+                costed[key] = kernels
+        for k in kernels:
             parts = energy.breakdown(chip, k, op.dtype)
             run = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=k.launch_s,
                            clocked_s=max(k.compute_s, k.l2_s), unclocked_s=k.dram_s,
@@ -94,3 +103,13 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
                 tally.mapping.setdefault(key, value)
         rows.append(tally.row(op, batch, chip, energy))
     return rows, gpu_total(rows, chip)
+
+
+def _unnamed(op: OpBase) -> OpBase | None:
+    """``op`` without its name, as a dict key; None when a field is not hashable."""
+    unnamed = op.model_copy(update={"name": ""})
+    try:
+        hash(unnamed)
+    except TypeError:
+        return None
+    return unnamed

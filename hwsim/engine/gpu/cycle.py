@@ -36,6 +36,7 @@ from hwsim.engine.gpu.cycle_kernels import (
     vector_ctas,
 )
 from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
+from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.engine.gpu.kernels import attention_cost, gemm_cost
 from hwsim.engine.gpu.realise import (
     MoeRoutes,
@@ -58,7 +59,7 @@ MAX_CACHED_OPS = 50_000
 
 
 @per_object
-def _fixed_kernels(chip: GpuChip) -> dict[tuple[OpBase, int], list[CycleKernel]]:
+def _fixed_kernels(chip: GpuChip) -> dict[tuple[OpBase, int, GemmConstants], list[CycleKernel]]:
     return {}
 
 
@@ -78,11 +79,13 @@ def simulate_gpu_cycle(model: Model, chip: GpuChip, batch: int, *, seed: int = 0
     for i, op in enumerate(model.ops):
         random = isinstance(op, MoeOp) or (chip.sparse_features.gather and not isinstance(
             op.sparsity, DenseSpec))
-        kernels = fixed.get((op, batch)) if not random else None
+        # Keyed by the GEMM constants in force too: a re-fit installs candidates.
+        key = (op, batch, gemm_constants())
+        kernels = fixed.get(key) if not random else None
         if kernels is None:
             kernels = op_cycle_kernels(op, i, batch, chip, seed, z)
             if not random:
-                fixed[(op, batch)] = kernels
+                fixed[key] = kernels
         row, tl = _op_row(op, kernels, batch, chip, energy, record)
         rows.append(row)
         timelines[i] = tl

@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.engine.gpu.kernels import KernelCost, gemm_cost, tensor_peak
 from hwsim.engine.gpu.path_energy import simt_to_tensor_ratio
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
@@ -151,11 +152,30 @@ def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: fl
 HBM3_GENERATION = ("hbm3", "hbm3e")
 
 
+MAX_CONSTANT_SETS = 64
+
+
 @per_object
+def _energies(chip: GpuChip) -> dict[GemmConstants, GpuEnergy]:
+    return {}
+
+
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
     """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
     docstring), with the stored power constants; a power mode (``power_mode_of``) takes its
-    base preset's (:func:`mode_energy`)."""
+    base preset's (:func:`mode_energy`). Memoised per chip object and per GEMM constants in
+    force: the calibration GEMM's cost depends on them, and a re-fit installs candidates."""
+    cache = _energies(chip)
+    key = gemm_constants()
+    energy = cache.get(key)
+    if energy is None:
+        if len(cache) >= MAX_CONSTANT_SETS:  # a long re-fit tries many candidates
+            cache.clear()
+        energy = cache[key] = _gpu_energy(chip)
+    return energy
+
+
+def _gpu_energy(chip: GpuChip) -> GpuEnergy:
     if chip.power_mode_of:
         return mode_energy(chip)
     own = calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
