@@ -48,6 +48,8 @@ bench: setup-dev
 	$(BIN)/python benchmarks/bench_mcu_cycle.py
 	$(BIN)/python benchmarks/bench_study.py
 	$(BIN)/python benchmarks/bench_startup.py
+	$(BIN)/python benchmarks/bench_simulate_repeat.py
+	$(BIN)/python benchmarks/bench_sensitivity.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

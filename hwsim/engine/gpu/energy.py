@@ -156,17 +156,22 @@ MAX_CONSTANT_SETS = 64
 
 
 @per_object
-def _energies(chip: GpuChip) -> dict[GemmConstants, GpuEnergy]:
+def _energies(chip: GpuChip) -> dict[tuple[GemmConstants, str], GpuEnergy]:
     return {}
 
 
 def gpu_energy(chip: GpuChip) -> GpuEnergy:
     """Per-action energies and active power of ``chip``, calibrated to its TDP (see the module
     docstring), with the stored power constants; a power mode (``power_mode_of``) takes its
-    base preset's (:func:`mode_energy`). Memoised per chip object and per GEMM constants in
-    force: the calibration GEMM's cost depends on them, and a re-fit installs candidates."""
+    base preset's (:func:`mode_energy`). Memoised per chip object, per GEMM constants in force
+    (the calibration GEMM's cost depends on them, and a re-fit installs candidates) and per the
+    content of the preset it borrows from."""
+    from hwsim.hardware.chips import chip_hash  # the preset loader sits above the engine
+
     cache = _energies(chip)
-    key = gemm_constants()
+    borrowed = chip.power_mode_of or chip.math_energy_of
+    key = (gemm_constants(), chip_hash(_base_gpu(chip, "power_mode_of" if chip.power_mode_of
+                                                  else "math_energy_of")) if borrowed else "")
     energy = cache.get(key)
     if energy is None:
         if len(cache) >= MAX_CONSTANT_SETS:  # a long re-fit tries many candidates
