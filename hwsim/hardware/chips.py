@@ -22,8 +22,9 @@ AnyChip = AcceleratorChip | GpuChip | McuChip
 # ``simulate`` by name, a sweep point, a fit row) is the same immutable object, so what is memoised
 # per chip object (its per-action energies, its hash, its prepared tables) is computed once per
 # process instead of once per call. An edited chip file, or an edited tech table (checked on every
-# hit: the tech loader returns a new table per file mtime), gives a new chip.
-MAX_CACHED_CHIPS = 256
+# hit: the tech loader returns a new table per file mtime), gives a new chip. Kept small: each
+# chip carries what is memoised on it (a cycle run's kernels among them).
+MAX_CACHED_CHIPS = 64
 _CHIPS: OrderedDict[tuple[str, int, int, str], tuple[AnyChip, object]] = OrderedDict()
 _CHIPS_LOCK = threading.Lock()
 
