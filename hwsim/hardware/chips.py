@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.config.chip import AcceleratorChip, Chip, ChipBase, GpuChip, McuChip
-from hwsim.config.loading import apply_overrides, read_yaml_file, validate
+from hwsim.config.loading import MAX_CONFIG_BYTES, apply_overrides, read_yaml_file, validate
 from hwsim.errors import HwsimError, Problem
 from hwsim.hardware.memo import per_object
 from hwsim.presets import resolve
@@ -18,14 +19,14 @@ from hwsim.workload.model import content_hash
 
 AnyChip = AcceleratorChip | GpuChip | McuChip
 
-# Validated chips by (file, its mtime and size, overrides): a preset loaded again (each
+# Validated chips by (file, its content, overrides): a preset loaded again (each
 # ``simulate`` by name, a sweep point, a fit row) is the same immutable object, so what is memoised
 # per chip object (its per-action energies, its hash, its prepared tables) is computed once per
 # process instead of once per call. An edited chip file, or an edited tech table (checked on every
 # hit: the tech loader returns a new table per file mtime), gives a new chip. Kept small: each
 # chip carries what is memoised on it (a cycle run's kernels among them).
 MAX_CACHED_CHIPS = 64
-_CHIPS: OrderedDict[tuple[str, int, int, str], tuple[AnyChip, object]] = OrderedDict()
+_CHIPS: OrderedDict[tuple[str, str, str], tuple[AnyChip, object]] = OrderedDict()
 _CHIPS_LOCK = threading.Lock()
 
 
@@ -65,16 +66,19 @@ def _load(doc: dict[str, Any], source: str, overrides: Mapping[str, Any] | None)
     return chip
 
 
-def _cache_key(path: Path, overrides: Mapping[str, Any] | None
-               ) -> tuple[str, int, int, str] | None:
-    """The cache key of a chip file with overrides; None when the file cannot be stat'ed or an
-    override is not plain data (such a load is not cached)."""
+def _cache_key(path: Path, overrides: Mapping[str, Any] | None) -> tuple[str, str, str] | None:
+    """The cache key of a chip file with overrides: its path, a digest of its bytes (not its
+    mtime, which a file rewritten within one clock tick keeps) and the overrides; None when the
+    file cannot be read, is larger than a config may be, or an override is not plain data (such
+    a load is not cached, and the loader reports any error)."""
     try:
-        st = path.stat()
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return None
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         over = json.dumps(dict(overrides or {}), sort_keys=True)
     except (OSError, TypeError, ValueError):
         return None
-    return str(path.resolve()), st.st_mtime_ns, st.st_size, over
+    return str(path.resolve()), digest, over
 
 
 def _tech_table(chip: AnyChip) -> object:
