@@ -134,11 +134,13 @@ def per_chip_of(report: dict[str, Any], kind: str, chip: str) -> dict[str, Any]:
 
 def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     overall = {s["kind"]: s for s in report["summary"] if s["chip"] == "all"}
-    # Today on the merged tree (issue 17's GEMM, FlashAttention, softmax and eager-HF builds,
-    # and L4/T4 sharing their node's energy per FLOP; before them: GEMM 38.5 %, attention
-    # 45.3 %, norm 40.0 %, prefill 44.8 %): GEMM 19.3 %, attention 11.6 %, norm 15.1 %,
-    # prefill 4.0 % (H100 2.1 %, L4 7.6 %, T4 18.1 %).
-    assert overall["gemm"]["median_abs_error"] < 0.22
+    # Today (2026-12-05; before issue 17's kernel work: GEMM 38.5 %, attention 45.3 %, norm
+    # 40.0 %, prefill 44.8 %): GEMM 15.5 %, attention 11.4 %, norm 3.1 %, prefill 3.9 % (H100
+    # 2.1 %, L4 6.3 %, T4 16.9 %). The GPUs whose GEMM target is met stay met.
+    assert overall["gemm"]["median_abs_error"] < 0.17
+    for chip in ("h100-sxm", "b200-sxm"):
+        assert per_chip_of(report, "gemm", chip)["median_abs_error"] <= 0.10
+    assert overall["w4a16 gemm"]["median_abs_error"] <= 0.10
     # Attention: 11.5 % over the A100/H100/H200 rows; the B200's 60 rows (Blackwell kernels
     # costed as Hopper's, 38.7 %) take the pooled median to 14.1 %.
     assert overall["attention"]["median_abs_error"] < 0.155
