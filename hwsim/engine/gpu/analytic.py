@@ -83,12 +83,12 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
     costed: dict[OpBase, list[KernelCost]] = {}
     for op in model.ops:
         tally = OpTally()
-        key = _unnamed(op)
-        kernels = costed.get(key) if key is not None else None
+        op_key = _unnamed(op)
+        kernels = costed.get(op_key) if op_key is not None else None
         if kernels is None:
             kernels = op_kernels(op, batch, chip)
-            if key is not None:
-                costed[key] = kernels
+            if op_key is not None:
+                costed[op_key] = kernels
         for k in kernels:
             parts = energy.breakdown(chip, k, op.dtype)
             run = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=k.launch_s,
