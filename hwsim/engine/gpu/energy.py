@@ -169,15 +169,24 @@ def gpu_energy(chip: GpuChip) -> GpuEnergy:
     from hwsim.hardware.chips import chip_hash  # the preset loader sits above the engine
 
     cache = _energies(chip)
-    borrowed = chip.power_mode_of or chip.math_energy_of
-    key = (gemm_constants(), chip_hash(_base_gpu(chip, "power_mode_of" if chip.power_mode_of
-                                                  else "math_energy_of")) if borrowed else "")
+    lender = _lender(chip)
+    key = (gemm_constants(), chip_hash(lender) if lender is not None else "")
     energy = cache.get(key)
     if energy is None:
         if len(cache) >= MAX_CONSTANT_SETS:  # a long re-fit tries many candidates
             cache.clear()
         energy = cache[key] = _gpu_energy(chip)
     return energy
+
+
+def _lender(chip: GpuChip) -> GpuChip | None:
+    """The preset whose energies ``chip`` borrows (a power mode's base, else its
+    ``math_energy_of``), or None."""
+    if chip.power_mode_of:
+        return _base_gpu(chip, "power_mode_of")
+    if chip.math_energy_of:
+        return _base_gpu(chip, "math_energy_of")
+    return None
 
 
 def _gpu_energy(chip: GpuChip) -> GpuEnergy:
