@@ -13,12 +13,16 @@ from hwsim.engine.simulate import simulate
 from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY
 from hwsim.validation.gpu_kernel_power import (
+    HALF_WEIGHT,
     KINDS,
     MOE_POWER_FILE,
     POWER_FILE,
+    READ_BEFORE,
+    READ_DURING,
     TARGET,
     kernel_power_report,
 )
+from hwsim.validation.nvml_sampling import kernel_weight
 from hwsim.validation.vllm_attention import vllm_attention_model
 
 
@@ -77,8 +81,7 @@ def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None
     # measured, and with HBM3E's energy the 1000 W cap no longer slows them back).
     # The pins catch drift both ways.
     s = {(x["kind"], x["group"]): x for x in report["summary"]}
-    assert s[("kernel power", "all")]["target"] == TARGET
-    assert s[("kernel power", "all")]["met"] is False
+    assert s[("kernel power", "all")]["target"] is None
     assert 0.20 < s[("kernel power", "all")]["median_abs_error"] < 0.30
     assert 0.20 < s[("kernel power", "attention context")]["median_abs_error"] < 0.30
     assert 0.35 < s[("kernel power", "attention generation")]["median_abs_error"] < 0.47
@@ -95,9 +98,43 @@ def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None
     assert s[("kernel time", "all")]["target"] is None
     assert s[("kernel time", "moe")]["median_abs_error"] < 0.21
     assert s[("kernel time", "attention generation")]["median_abs_error"] < 0.2
-    # Memory-bound decode over-predicted: the H100-fitted HBM energy does not carry (docs).
+    # Long decode rows read far below hwsim: each is read at kernel weight <= 0.2, so the
+    # readings are mostly the board's previous second (docs/gpu.md, "Kernel power").
     decode_long = [x for x in report["rows"] if x["kind"] == "kernel power"
                    and x["group"] == "attention generation"
                    and int(x["case"].split("kv")[1].split()[0]) >= 8191]
     assert len(decode_long) >= 6
     assert sorted(x["error"] for x in decode_long)[len(decode_long) // 2] > 0.5
+    assert all(x["kernel_weight"] <= 0.2 for x in decode_long)
+
+
+def test_rows_carry_the_share_of_their_reading_that_is_the_kernel(report: dict[str, Any]
+                                                                   ) -> None:
+    # Every quantity of a row carries its reading's kernel weight, from the measured latency.
+    for r in report["rows"]:
+        latency = next(x["measured"] for x in report["rows"]
+                       if x["kind"] == "kernel time" and x["case"] == r["case"]
+                       and x["group"] == r["group"])
+        assert r["kernel_weight"] == pytest.approx(kernel_weight(latency))
+        assert 0.0 <= r["kernel_weight"] < 1.0
+
+
+def test_the_target_applies_to_rows_read_during_their_kernel(report: dict[str, Any]) -> None:
+    # Today (docs/gpu.md "Kernel power"): 39 of the 100 rows are kernels under 33 us whose one
+    # poll precedes their first replay (27.0 %); the 61 read during the kernel 13.8 %, missed;
+    # the 38 with at least half a kernel in the reading 11.1 %.
+    s = {(x["kind"], x["group"]): x for x in report["summary"]}
+    during, before = s[("kernel power", READ_DURING)], s[("kernel power", READ_BEFORE)]
+    assert during["target"] == TARGET and before["target"] is None
+    assert during["rows"] + before["rows"] == 100
+    assert 30 <= before["rows"] <= 45
+    assert during["met"] is False and 0.10 < during["median_abs_error"] < 0.17
+    assert before["median_abs_error"] > during["median_abs_error"]
+    half = s[("kernel power", HALF_WEIGHT)]
+    assert half["rows"] >= 30 and half["median_abs_error"] < during["median_abs_error"]
+    # Kernel time is timed with CUDA events, not read from the sensor: no weight groups.
+    assert ("kernel time", READ_DURING) not in s
+    # A row read before its kernel holds none of it: every such kernel is under 33 us.
+    for r in report["rows"]:
+        if r["kind"] == "kernel time" and r["kernel_weight"] == 0.0:
+            assert r["measured"] < 34e-6

@@ -400,6 +400,14 @@ def _print_kernel_power(report: dict[str, Any]) -> None:
         out().print(f"kernel power: {report['skipped']} rows skipped (GPU without a preset)")
     out().print("kernel power is hwsim's energy over hwsim's time; power at measured time "
                 "spreads hwsim's per-action energy over the measured latency (docs/gpu.md)")
+    weights = [r["kernel_weight"] for r in report["rows"] if r["kind"] == "kernel power"]
+    before = sum(w == 0.0 for w in weights)
+    out().print(f"the collector's power is the mean of NVML one-second averages polled every "
+                f"100 ms while it replays the kernel, so a reading holds at most half a kernel "
+                f"under 0.17 s (hwsim.validation.nvml_sampling): {before} of {len(weights)} rows "
+                f"were read before their kernel ran (kernel weight 0) and measure the board's "
+                f"previous second; the target applies to the {len(weights) - before} read "
+                f"during it")
 
 
 def _print_power(report: dict[str, Any]) -> None:

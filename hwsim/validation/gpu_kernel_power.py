@@ -15,9 +15,12 @@ experts), replayed in a CUDA graph, and three things are compared:
   energy (math, SRAM, HBM) spread over the *measured* time, which separates the energy model
   from the timing model. Idle and active power are per second, so they keep hwsim's average.
 
-The collector averages NVML board energy over repeated replays (AIConfigurator's collector,
-``measure_kernel_power`` / ``benchmark_with_power``); hwsim's figure is the same average over
-one replay.
+The collector's ``power`` is the mean of NVML polls taken while it replays the kernel, each poll
+the board's power averaged over the second before it (:mod:`hwsim.validation.nvml_sampling`),
+so a reading weighs a kernel under 0.17 s by at most one half, and one shorter than 33 us not
+at all: its one poll is taken before the first replay. Each row carries that
+``kernel_weight``; the target applies to the rows read during the kernel (weight > 0), and the
+rows read before it are reported apart: they measure the board's previous second.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.gpu_heldout import case_label, file_kind
+from hwsim.validation.nvml_sampling import kernel_weight, window_s
 from hwsim.validation.vllm_attention import vllm_attention_model
 from hwsim.validation.vllm_moe import vllm_moe_model
 from hwsim.workload.model import Model
@@ -39,7 +43,16 @@ POWER_FILE = "aiconfigurator_b200_attention_power.csv"
 MOE_POWER_FILE = "aiconfigurator_b200_moe_power.csv"
 POWER_FILES = (POWER_FILE, MOE_POWER_FILE)
 TARGET = 0.10  # issue 17: average power of GEMM and attention kernels, median |error|
-GROUPS = ("attention context", "attention generation", "moe", "all")
+# Rows by what their reading holds: some of the kernel (the target's rows), none of it (the one
+# poll precedes the first replay), or at least half (a second of replays or more).
+READ_DURING = "read during the kernel"
+READ_BEFORE = "read before the kernel"
+HALF_WEIGHT = "kernel weight >= 0.5"
+TARGET_GROUP = READ_DURING
+GROUPS = ("attention context", "attention generation", "moe", "all", READ_DURING, HALF_WEIGHT,
+          READ_BEFORE)
+# A weight this close to one half counts as half (float sums of the polls).
+_HALF = 0.5 - 1e-9
 KINDS = ("kernel power", "kernel time", "power at measured time")
 # Energy that is power x time (board idle, busy-clock active) rather than per action.
 TIME_PROPORTIONAL = ("static", "active")
@@ -80,27 +93,37 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
         measured = {"kernel power": measured_w, "kernel time": measured_s,
                     "power at measured time": measured_w}
         group = f"attention {r['phase']}" if kind == "attention" else kind
+        weight = kernel_weight(measured_s)
         for quantity in KINDS:
             out.append({"kind": quantity, "chip": r["preset"], "group": group,
                         "case": case_label(kind, r), "measured": measured[quantity],
                         "model": predicted[quantity],
                         "unit": "s" if quantity == "kernel time" else "W",
                         "error": (predicted[quantity] - measured[quantity]) / measured[quantity],
+                        "kernel_weight": weight, "window_s": window_s(measured_s),
                         "source": r["source"]})
     return out, skipped
 
 
+def in_group(row: dict[str, Any], group: str) -> bool:
+    """Whether ``row`` counts in ``group``: its kernels, every row, or its reading's weight."""
+    weight = row["kernel_weight"]
+    return {"all": True, READ_DURING: weight > 0.0, READ_BEFORE: weight == 0.0,
+            HALF_WEIGHT: weight >= _HALF}.get(group, row["group"] == group)
+
+
 def kernel_power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Median |error| per kind and group (attention by phase, MoE, all); the target applies to
-    kernel power."""
+    """Median |error| per kind and group (attention by phase, MoE, all, and by the reading's
+    kernel weight); the target applies to kernel power on the rows read during the kernel."""
     out = []
     for kind in KINDS:
         for group in GROUPS:
-            errs = [r["error"] for r in rows
-                    if r["kind"] == kind and group in ("all", r["group"])]
+            if kind == "kernel time" and group in (READ_DURING, HALF_WEIGHT, READ_BEFORE):
+                continue  # the latency is timed with CUDA events, not read from the sensor
+            errs = [r["error"] for r in rows if r["kind"] == kind and in_group(r, group)]
             if not errs:
                 continue
-            target = TARGET if kind == "kernel power" else None
+            target = TARGET if kind == "kernel power" and group == TARGET_GROUP else None
             median = statistics.median(abs(e) for e in errs)
             out.append({"kind": kind, "group": group, "rows": len(errs),
                         "median_abs_error": median, "median_error": statistics.median(errs),

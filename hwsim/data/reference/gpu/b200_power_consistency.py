@@ -1,7 +1,9 @@
 """Prints what the B200's whole vLLM 0.22 AIConfigurator tables say about their ``power``
-column (docs/gpu.md, "Kernel power"): how well same-shape repeats agree, and what kernels
-streaming >= 6 TB/s read. Writes nothing; not run at test or run time. Needs the unpacked
-aiconfigurator-core 0.12.0 wheel (as ``make_kernel_power.py``):
+column (docs/gpu.md, "Kernel power"): how well same-shape repeats agree, what kernels
+streaming >= 6 TB/s read, and how the readings follow the share of each reading the kernel
+can be (``hwsim.validation.nvml_sampling.kernel_weight``: the collector polls NVML's one-second
+average every 100 ms while it replays the kernel). Writes nothing; not run at test or run time.
+Needs the unpacked aiconfigurator-core 0.12.0 wheel (as ``make_kernel_power.py``) and hwsim:
 
     python b200_power_consistency.py AICONFIGURATOR_CORE_DIR
 """
@@ -14,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 from make_heldout import _aic_path
 from make_kernel_power import SYSTEM, VERSION
+
+from hwsim.validation.nvml_sampling import kernel_weight
 
 MOE_KEY = ("moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts",
            "moe_tp_size", "moe_ep_size")
@@ -53,6 +57,33 @@ def main(pkg: Path) -> None:
         print(f"{name}: {len(fast)} rows at >= 6 TB/s read {fast.min():.0f}-{fast.max():.0f} W "
               f"(median {fast.median():.0f} W); the tables' lowest reading is "
               f"{min(moe.power.min(), gen.power.min()):.0f} W")
+    _by_weight(gen[gen_tbps >= 6.0], "decode attention at >= 6 TB/s")
+    ctx = pd.read_parquet(pkg / _aic_path(SYSTEM, VERSION, "attention", "context_attention_perf"))
+    _by_weight(ctx, "context attention, every row")
+    _by_weight(moe[moe.distribution == "balanced"], "MoE, balanced routing")
+
+
+def _by_weight(df: pd.DataFrame, name: str) -> None:
+    """Median reading per kernel weight (the share of each reading that can be the kernel),
+    and a least-squares line through the readings against the weight."""
+    weight = df.latency.map(lambda ms: kernel_weight(ms * 1e-3))
+    print(f"{name}: {len(df)} rows")
+    for lo, hi in ((0.0, 0.0), (1e-9, 0.2), (0.2, 0.45), (0.45, 0.55), (0.55, 1.0)):
+        sel = df.power[(weight >= lo) & (weight <= hi)]
+        if len(sel):
+            print(f"  kernel weight {lo:.2f}-{hi:.2f}: {len(sel)} rows, power median "
+                  f"{sel.median():.0f} W (p25 {sel.quantile(0.25):.0f}, p75 "
+                  f"{sel.quantile(0.75):.0f})")
+    slope, intercept = pd.Series(df.power.to_numpy()).pipe(
+        lambda p: _line(weight.to_numpy(), p.to_numpy()))
+    print(f"  line: {intercept:.0f} W at weight 0, {intercept + slope:.0f} W extrapolated to 1")
+
+
+def _line(x, y) -> tuple[float, float]:
+    """(slope, intercept) of the least-squares line through (x, y)."""
+    mx, my = x.mean(), y.mean()
+    slope = ((x - mx) * (y - my)).sum() / ((x - mx) ** 2).sum()
+    return float(slope), float(my - slope * mx)
 
 
 
