@@ -61,6 +61,8 @@ def main(pkg: Path) -> None:
     ctx = pd.read_parquet(pkg / _aic_path(SYSTEM, VERSION, "attention", "context_attention_perf"))
     _by_weight(ctx, "context attention, every row")
     _by_weight(moe[moe.distribution == "balanced"], "MoE, balanced routing")
+    for table, name in ((gen, "decode attention"), (ctx, "context attention"), (moe, "MoE")):
+        _repeats(table, name)
 
 
 def _by_weight(df: pd.DataFrame, name: str) -> None:
@@ -74,9 +76,23 @@ def _by_weight(df: pd.DataFrame, name: str) -> None:
             print(f"  kernel weight {lo:.2f}-{hi:.2f}: {len(sel)} rows, power median "
                   f"{sel.median():.0f} W (p25 {sel.quantile(0.25):.0f}, p75 "
                   f"{sel.quantile(0.75):.0f})")
-    slope, intercept = pd.Series(df.power.to_numpy()).pipe(
-        lambda p: _line(weight.to_numpy(), p.to_numpy()))
+    slope, intercept = _line(weight.to_numpy(), df.power.to_numpy())
     print(f"  line: {intercept:.0f} W at weight 0, {intercept + slope:.0f} W extrapolated to 1")
+
+
+def _repeats(df: pd.DataFrame, name: str) -> None:
+    """How often a row carries the very reading of a row stored within five of it: a weight-0
+    reading is one poll of a sensor that updates more slowly than rows finish."""
+    weight = df.latency.map(lambda ms: kernel_weight(ms * 1e-3))
+    power = df.power.to_numpy()
+    repeats = [any(power[j] == power[i] for j in range(max(0, i - 5), min(len(power), i + 6))
+                   if j != i) for i in range(len(power))]
+    for label, sel in (("weight 0", weight.to_numpy() == 0.0),
+                       ("weight >= 0.5", weight.to_numpy() >= 0.5 - 1e-9)):
+        picked = [r for r, keep in zip(repeats, sel, strict=True) if keep]
+        if picked:
+            print(f"  {name}, {label}: {sum(picked) / len(picked):.1%} of rows repeat the "
+                  f"reading of a row stored within 5 of it, to the milliwatt")
 
 
 def _line(x, y) -> tuple[float, float]:
