@@ -1,10 +1,10 @@
 """How much of a kernel a power reading in AIConfigurator's B200 tables contains.
 
 The collector behind those tables (``benchmark_with_power`` and ``PowerMonitor`` in
-``collector/helper.py`` of ai-dynamo/aiconfigurator, unchanged from 2025-12-12 to after the B200
-vLLM 0.22 power tables were committed on 2026-07-23, e.g. commit d5bad971c; called by
-``collector/vllm/collect_attn.py`` with 3 warm-ups and 6 runs, and by ``collect_moe.py`` with the
-same for balanced routing) measures a row like this:
+``collector/helper.py`` of ai-dynamo/aiconfigurator: every version from 8f277a2f6, 2025-12-12,
+to 894e279d1, 2026-07-23, the commit that added the B200 vLLM 0.22 power tables, has the rule
+below; called by ``collector/vllm/collect_attn.py`` with 3 warm-ups and 6 runs, and by
+``collect_moe.py`` with the same for balanced routing) measures a row like this:
 
 - it replays the kernel ``runs`` times back to back, ``runs = max(6, target / t + 1)`` for a
   kernel of ``t`` seconds, at most 3000, with ``target`` 0.3 s below 0.1 ms and otherwise
