@@ -19,13 +19,13 @@ So a poll ``s`` seconds into the replays holds ``min(s, 1)`` seconds of the kern
 of the second before it started (the previous row's replays, this row's setup, warm-ups and
 graph capture). The mean over the polls weighs the kernel by :func:`kernel_weight`: 0 when the
 replays are shorter than one polling period (a single poll, taken before the first replay:
-every kernel under 33 us, whose 3000 replays last < 0.1 s); 0.5 for every kernel from 0.33 ms
+every kernel under 33 us, whose 3000 replays last < 0.1 s); about 0.5 for every kernel from 0.33 ms
 to 0.17 s (one second of replays); more only for longer kernels, whose six replays outlast the
 second - never the 1 a power measurement of a single kernel needs.
 
 Evidence in the tables themselves (``b200_power_consistency.py`` in the reference folder, over
 the whole B200 vLLM 0.22 tables): decode-attention kernels streaming >= 6 TB/s read 458 W median
-at weight 0 and 736 W at weight 0.5; context-attention readings rise with kernel time until
+at weight 0 and 688 W at weight 0.5; context-attention readings rise with kernel time until
 0.33 ms and then stay flat, where the replays reach the 1 s target.
 ``[assumption]`` the environment default of 1.0 s was used (the flat readings from 0.33 ms, i.e.
 3000 x 0.33 ms = 1 s, agree), and the warm-up's eager iteration takes the graph replay's time
