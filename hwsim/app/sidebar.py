@@ -215,7 +215,11 @@ def _sparsity_widgets(model: str) -> tuple[str, ...] | None:
         st.slider("zipf exponent", 0.0, 3.0, step=0.1, key="moe_zipf_s")
         fields.update(routing=ss["moe_routing"], zipf_s=float(ss["moe_zipf_s"]))
     strings = sparsity_strings(str(ss["sparsity_glob"]), kind, fields)
-    st.code("\n".join(f"--sparsity '{s}'" for s in strings), language="bash")
+    # Plain monospace text, not st.code: a code block on every page makes the browser fetch and
+    # parse Streamlit's 1.5 MB syntax highlighter before the first page settles (interleaved
+    # A/B in chromium: first page 3.40 -> 2.83 s median of five; README, "Measured figures").
+    # The Export page keeps its copyable st.code command.
+    st.text("\n".join(f"--sparsity '{s}'" for s in strings))
     return strings
 
 
