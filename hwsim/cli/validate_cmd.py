@@ -400,14 +400,15 @@ def _print_kernel_power(report: dict[str, Any]) -> None:
         out().print(f"kernel power: {report['skipped']} rows skipped (GPU without a preset)")
     out().print("kernel power is hwsim's energy over hwsim's time; power at measured time "
                 "spreads hwsim's per-action energy over the measured latency (docs/gpu.md)")
-    weights = [r["kernel_weight"] for r in report["rows"] if r["kind"] == "kernel power"]
-    before = sum(w == 0.0 for w in weights)
+    from hwsim.validation.gpu_kernel_power import READ_BEFORE, READ_DURING
+
+    rows = {s["group"]: s["rows"] for s in report["summary"] if s["kind"] == "kernel power"}
     out().print(f"the collector's power is the mean of NVML one-second averages polled every "
                 f"100 ms while it replays the kernel, so a reading holds at most half a kernel "
-                f"under 0.17 s (hwsim.validation.nvml_sampling): {before} of {len(weights)} rows "
-                f"were read before their kernel ran (kernel weight 0) and measure the board's "
-                f"previous second; the target applies to the {len(weights) - before} read "
-                f"during it")
+                f"under 0.17 s (hwsim.validation.nvml_sampling): {rows.get(READ_BEFORE, 0)} of "
+                f"{rows.get('all', 0)} rows were read before their kernel ran (kernel weight 0) "
+                f"and measure the board's previous second; the target applies to the "
+                f"{rows.get(READ_DURING, 0)} read during it")
 
 
 def _print_power(report: dict[str, Any]) -> None:

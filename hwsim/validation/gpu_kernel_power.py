@@ -49,8 +49,8 @@ READ_DURING = "read during the kernel"
 READ_BEFORE = "read before the kernel"
 HALF_WEIGHT = "kernel weight >= 0.5"
 TARGET_GROUP = READ_DURING
-GROUPS = ("attention context", "attention generation", "moe", "all", READ_DURING, HALF_WEIGHT,
-          READ_BEFORE)
+WEIGHT_GROUPS = (READ_DURING, HALF_WEIGHT, READ_BEFORE)
+GROUPS = ("attention context", "attention generation", "moe", "all", *WEIGHT_GROUPS)
 # A weight this close to one half counts as half (float sums of the polls).
 _HALF = 0.5 - 1e-9
 KINDS = ("kernel power", "kernel time", "power at measured time")
@@ -118,7 +118,7 @@ def kernel_power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for kind in KINDS:
         for group in GROUPS:
-            if kind == "kernel time" and group in (READ_DURING, HALF_WEIGHT, READ_BEFORE):
+            if kind == "kernel time" and group in WEIGHT_GROUPS:
                 continue  # the latency is timed with CUDA events, not read from the sensor
             errs = [r["error"] for r in rows if r["kind"] == kind and in_group(r, group)]
             if not errs:
