@@ -21,6 +21,7 @@ __all__ = ["GEMM_PROVIDERS", "PROVIDERS", "fit_problems", "load_provider"]
 PROVIDERS: tuple[str, ...] = (
     "hwsim.calibration.forward_problem:eager_forward_problem",
     "hwsim.calibration.attention_fit:problem",
+    "hwsim.calibration.hbm_stream:problem",
 )
 # The GEMM problems simulate every row with the full tile search: a refit takes 0.5-3 minutes
 # on 2 cores, too slow to run once per GPU on every `hwsim validate gpu`, so they run on request
