@@ -110,3 +110,24 @@ def test_the_preset_index_sees_files_added_and_removed(tmp_path: Path,
     monkeypatch.setattr(presets, "_preset_files", real)
     presets._stem_index.cache_clear()
     assert hwsim.load_chip("l4").name == "l4"
+
+
+def test_a_chip_file_is_read_once_per_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache key digests the text a miss then parses: one read per load, hit or miss."""
+    import hwsim.hardware.chips as chips
+
+    chip_file = tmp_path / "gpu.yaml"
+    chip_file.write_text((presets.preset_dir("chips") / "gpus" / "l4.yaml").read_text())
+    reads: list[str] = []
+    real = chips.read_config_text
+
+    def counting(path: str | Path) -> str:
+        reads.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(chips, "read_config_text", counting)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"read_bytes({self})"))
+    first = load_chip(chip_file)  # a miss
+    assert load_chip(chip_file) is first  # a hit
+    assert len(reads) == 2
+    assert {Path(r).resolve() for r in reads} == {chip_file.resolve()}

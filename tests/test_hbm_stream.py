@@ -80,3 +80,19 @@ def test_read_rows_refuses_another_dtype(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(hs, "reference_dir", lambda kind: tmp_path)
     with pytest.raises(ValueError, match=r"aiconfigurator_hbm_stream_fit.csv:2: dtype 'fp8'"):
         hs.read_rows()
+
+
+def test_predictions_follow_the_gemm_constants_in_force() -> None:
+    """The memo is keyed by the GEMM constants too: a GEMM refit's candidates are simulated,
+    not answered from the shipped constants' runs."""
+    import dataclasses
+
+    from hwsim.engine.gpu.gemm_constants import gemm_constants, use_gemm_constants
+
+    row = hs.fitting_rows()[0]
+    values = {hs.PARAM.name: hs.shipped()}
+    before = hs.predict(values, row)
+    slower = dataclasses.replace(gemm_constants(), aiconfigurator_v024_kernel_s=2e-5)
+    with use_gemm_constants(slower):
+        assert hs.predict(values, row) > before + 1e-5
+    assert hs.predict(values, row) == before

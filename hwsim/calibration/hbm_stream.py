@@ -34,6 +34,7 @@ import yaml
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
 from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.hardware.chips import load_chip
 from hwsim.presets import calibration_path, preset_dir, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s
@@ -75,7 +76,10 @@ def check_rows() -> tuple[dict[str, object], ...]:
 
 
 @cache
-def _latency_s(key: tuple[tuple[str, str], ...], efficiency: float | None) -> float:
+def _latency_s(key: tuple[tuple[str, str], ...], efficiency: float | None,
+               constants: GemmConstants) -> float:
+    # ``constants`` (the GEMM constants in force) is only part of the memo key: a GEMM refit
+    # that installs candidates must not be answered from another set's simulations.
     harness: dict[str, Any] = dict(GRAPH_REPLAY)
     if efficiency is not None:
         harness["dram_efficiency"] = efficiency
@@ -88,7 +92,7 @@ def _key(row: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
 
 def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
     """Seconds for one row at the candidate efficiency."""
-    return _latency_s(_key(row), float(values[PARAM.name]))
+    return _latency_s(_key(row), float(values[PARAM.name]), gemm_constants())
 
 
 def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:
@@ -105,7 +109,7 @@ def check_errors() -> dict[str, float]:
     """Median signed error of the check rows per preset, each at its shipped preset value."""
     by_preset: dict[str, list[float]] = {}
     for r in check_rows():
-        err = _latency_s(_key(r), None) / float(cast(float, r["measured"])) - 1.0
+        err = _latency_s(_key(r), None, gemm_constants()) / float(cast(float, r["measured"])) - 1.0
         by_preset.setdefault(str(r["preset"]), []).append(err)
     return {p: statistics.median(e) for p, e in sorted(by_preset.items())}
 

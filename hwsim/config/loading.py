@@ -27,10 +27,14 @@ MAX_CONFIG_BYTES = 2 * 1024 * 1024  # configs are small; a bigger file is a mist
 
 def read_yaml_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping from ``path`` with ``yaml.safe_load``; clean errors for every failure."""
-    text = read_small_text(path, max_bytes=MAX_CONFIG_BYTES, limited="configs",
+    return parse_yaml_text(read_config_text(path), str(path))
+
+
+def read_config_text(path: str | Path) -> str:
+    """A config file's text, size-limited to ``MAX_CONFIG_BYTES``; clean errors naming the file."""
+    return read_small_text(path, max_bytes=MAX_CONFIG_BYTES, limited="configs",
                            not_found_hint="check the path, or use a preset name "
                            "(hwsim list chips|models|tech)")
-    return parse_yaml_text(text, str(path))
 
 
 def read_small_text(path: str | Path, *, max_bytes: int, limited: str,

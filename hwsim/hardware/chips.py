@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.config.chip import AcceleratorChip, Chip, ChipBase, GpuChip, McuChip
-from hwsim.config.loading import MAX_CONFIG_BYTES, apply_overrides, read_yaml_file, validate
+from hwsim.config.loading import apply_overrides, parse_yaml_text, read_config_text, validate
 from hwsim.errors import HwsimError, Problem
 from hwsim.hardware.memo import per_object
 from hwsim.presets import resolve
@@ -40,7 +40,9 @@ def load_chip(name_or_path: str | Path | AnyChip,
     if isinstance(name_or_path, ChipBase):
         return _load(name_or_path.to_doc(), f"chip {name_or_path.name}", overrides)
     path = resolve("chips", name_or_path)
-    key = _cache_key(path, overrides)
+    # One read per load: the cache key digests the same text that a miss parses.
+    text = read_config_text(path)
+    key = _cache_key(path, text, overrides)
     if key is not None:
         with _CHIPS_LOCK:
             hit = _CHIPS.get(key)
@@ -48,7 +50,7 @@ def load_chip(name_or_path: str | Path | AnyChip,
             with _CHIPS_LOCK:
                 _CHIPS.move_to_end(key)
             return hit[0]
-    chip = _load(read_yaml_file(path), str(path), overrides)
+    chip = _load(parse_yaml_text(text, str(path)), str(path), overrides)
     if key is not None:
         with _CHIPS_LOCK:
             _CHIPS[key] = (chip, _tech_table(chip))
@@ -66,19 +68,16 @@ def _load(doc: dict[str, Any], source: str, overrides: Mapping[str, Any] | None)
     return chip
 
 
-def _cache_key(path: Path, overrides: Mapping[str, Any] | None) -> tuple[str, str, str] | None:
-    """The cache key of a chip file with overrides: its path, a digest of its bytes (not its
-    mtime, which a file rewritten within one clock tick keeps) and the overrides; None when the
-    file cannot be read, is larger than a config may be, or an override is not plain data (such
-    a load is not cached, and the loader reports any error)."""
+def _cache_key(path: Path, text: str, overrides: Mapping[str, Any] | None
+               ) -> tuple[str, str, str] | None:
+    """The cache key of a chip file with overrides: its path, a digest of its text (not its
+    mtime, which a file rewritten within one clock tick keeps) and the overrides; None when an
+    override is not plain data (such a load is not cached, and the loader reports any error)."""
     try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            return None
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         over = json.dumps(dict(overrides or {}), sort_keys=True)
-    except (OSError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return None
-    return str(path.resolve()), digest, over
+    return str(path.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest(), over
 
 
 def _tech_table(chip: AnyChip) -> object:
