@@ -12,7 +12,8 @@ the H200, predict the B200, and back) tests that it carries between them.
 
 A row is simulated as its held-out neighbours are (:func:`hwsim.validation.aiconfigurator.
 aic_gemm_s`: the linear in a CUDA-graph replay at the collector's per-kernel time), with the
-candidate efficiency as a chip override; predictions are memoised per (row, value).
+candidate efficiency as a chip override; predictions are memoised per (row, value, GEMM
+constants in force).
 
 Refit and write (``configs/calibration/gpu_hbm_stream.yaml`` and the HBM3e presets'
 ``dram_efficiency``): ``python -m hwsim.calibration.hbm_stream --write``. The vLLM 0.24 GEMM
