@@ -28,7 +28,6 @@ import re
 import sys
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import cast
 
 import yaml
@@ -37,7 +36,7 @@ from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import op_kernels
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import calibration_path, preset_dir, reference_dir
+from hwsim.presets import calibration_path, reference_dir, resolve
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.ops import VectorOp
 
@@ -146,13 +145,9 @@ def _write(result: FitResult) -> None:
                                                                      width=100))
     eff = consts["gddr6_dram_efficiency"]["value"]
     for preset in GDDR6_PRESETS:
-        path = _preset_file(preset)
+        path = resolve("chips", preset)
         text = re.sub(r"(?m)^dram_efficiency: .*$", f"dram_efficiency: {eff}", path.read_text())
         path.write_text(text)
-
-
-def _preset_file(preset: str) -> Path:
-    return preset_dir("chips") / "gpus" / f"{preset}.yaml"
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import calibration_path, preset_dir, reference_dir
+from hwsim.presets import calibration_path, preset_dir, reference_dir, resolve
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s
 
 FIT_FILE = "aiconfigurator_hbm_stream_fit.csv"
@@ -146,7 +146,7 @@ def _write(result: FitResult) -> None:
     calibration_path(CALIBRATION).write_text(header + yaml.safe_dump(doc, sort_keys=False,
                                                                      width=100))
     for preset in hbm3e_presets():
-        path = preset_dir("chips") / "gpus" / f"{preset}.yaml"
+        path = resolve("chips", preset)
         path.write_text(re.sub(r"(?m)^dram_efficiency: .*$", f"dram_efficiency: {value}",
                                path.read_text()))
 

@@ -63,8 +63,9 @@ def window_s(kernel_s: float) -> float:
 
 def kernel_weight(kernel_s: float) -> float:
     """The share of a row's ``power`` reading that is the kernel's power: the mean, over the
-    polls the replays span, of the part of each poll's one-second average they cover (0 to
-    0.5); the rest is the board's power in the second before the replays began."""
+    polls the replays span, of the part of each poll's one-second average they cover (0 below
+    33 us, about 0.5 up to 0.17 s, more only for longer kernels, never 1); the rest is the
+    board's power in the second before the replays began."""
     window = window_s(kernel_s)
     polls = math.floor(window / POLL_PERIOD_S + 1e-9) + 1
     covered = [min(i * POLL_PERIOD_S, SENSOR_AVERAGE_S) / SENSOR_AVERAGE_S for i in range(polls)]
