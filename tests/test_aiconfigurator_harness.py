@@ -1,7 +1,8 @@
 """AIConfigurator's harness: every GEMM row is replayed in a CUDA graph, at the per-kernel time
-of its collector version (vLLM 0.24: fitted on that collector's fitting rows; vLLM 0.14: the
-preset's, under which the sm80 fill was fitted). Every framework string in the GEMM files is one
-the harness knows, so a new collector version cannot fall through silently."""
+of its collector version (each fitted on that collector's fitting rows), and the A100 rows on the
+collector's board (its streaming share fitted on that table's weight-streaming rows). Every
+framework string in the GEMM files is one the harness knows, so a new collector version cannot
+fall through silently."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import (
     GRAPH_REPLAY,
     TRTLLM_10,
+    V014,
     V024,
+    board,
     graph_replay,
     timed_as,
 )
@@ -23,7 +26,7 @@ from hwsim.validation.aiconfigurator import (
 GEMM_FILES = ("aiconfigurator_gemm.csv", "aiconfigurator_gemm_new_presets.csv",
               "aiconfigurator_gemm_fit.csv", "aiconfigurator_fp8_gemm.csv", FP8_FILE,
               "aiconfigurator_w4a16_gemm.csv", "aiconfigurator_w4a16_gemm_fit.csv")
-KNOWN = {V024, "vllm 0.14.0", TRTLLM_10}
+KNOWN = {V024, V014, TRTLLM_10}
 
 
 def test_vllm_024_rows_take_the_fitted_per_kernel_time() -> None:
@@ -37,9 +40,26 @@ def test_vllm_024_rows_take_the_fitted_per_kernel_time() -> None:
     assert 1e-7 < const.value < 6.73e-6
 
 
-def test_other_versions_keep_the_presets_gap() -> None:
-    assert graph_replay("vLLM 0.14.0") == GRAPH_REPLAY
-    assert "graph_kernel_overhead_s" not in graph_replay("vLLM 0.14.0")
+def test_vllm_014_rows_take_their_collectors_time_and_the_a100_board() -> None:
+    k = gemm_constants()
+    got = graph_replay("vLLM 0.14.0", "a100-sxm-80gb")
+    assert got == GRAPH_REPLAY | {"graph_kernel_overhead_s": k.aiconfigurator_v014_kernel_s,
+                                  "dram_efficiency": k.aiconfigurator_a100_dram_efficiency}
+    for name in ("aiconfigurator_v014_kernel_s", "aiconfigurator_a100_dram_efficiency"):
+        const = getattr(GEMM_CALIBRATION, name)
+        assert const.status == "fitted" and "a100" in const.fitted_on.lower(), name
+    # The collector's A100 streams slower than the LLMCompass board the preset was fitted on,
+    # and a graph replay costs less per kernel than gpt-fast's fitted gap.
+    assert 0.6 < k.aiconfigurator_a100_dram_efficiency < 0.885
+    assert 1e-7 < k.aiconfigurator_v014_kernel_s < 6.73e-6
+
+
+def test_only_the_a100_has_a_board_of_its_own() -> None:
+    assert board("a100-sxm-80gb") == {
+        "dram_efficiency": gemm_constants().aiconfigurator_a100_dram_efficiency}
+    for preset in ("h100-sxm", "h200-sxm", "b200-sxm", None):
+        assert board(preset) == {}
+        assert "dram_efficiency" not in graph_replay("vLLM 0.24.0", preset)
 
 
 @pytest.mark.parametrize("name", GEMM_FILES)
@@ -54,4 +74,6 @@ def test_only_graph_replays_take_the_collectors_time() -> None:
     assert timed_as(None, "vLLM 0.24.0") is None
     assert timed_as(kernel_timed, "vLLM 0.24.0") is kernel_timed
     assert timed_as(GRAPH_REPLAY, "vLLM 0.24.0") == graph_replay("vLLM 0.24.0")
-    assert timed_as(GRAPH_REPLAY, "vLLM 0.14.0") == GRAPH_REPLAY
+    assert timed_as(GRAPH_REPLAY, "vLLM 0.14.0", "a100-sxm-80gb") == graph_replay(
+        "vLLM 0.14.0", "a100-sxm-80gb")
+    assert timed_as(kernel_timed, "vLLM 0.14.0", "a100-sxm-80gb") is kernel_timed

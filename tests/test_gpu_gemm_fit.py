@@ -9,12 +9,15 @@ import csv
 import pytest
 
 from hwsim.calibration.gpu_gemm import (
+    A100_STREAM_FILE,
+    A100_STREAM_PARAMS,
     SIMT_FILE,
     SIMT_PARAMS,
     TENSOR_FILE,
     TENSOR_PARAMS,
     V024_FILES,
     V024_PARAMS,
+    a100_stream_rows,
     fp8_rows,
     refit,
     refit_v024,
@@ -40,8 +43,11 @@ def _held_out() -> list[dict[str, str]]:
 
 
 def test_refit_reproduces_the_shipped_constants() -> None:
-    simt, tensor = refit()
+    simt, stream, tensor = refit()
     shipped = GEMM_CALIBRATION
+    for p in A100_STREAM_PARAMS:
+        assert stream.values[p.name] == pytest.approx(getattr(shipped, p.name).value, rel=1e-3,
+                                                      abs=1e-3), p.name
     for p in SIMT_PARAMS:
         assert simt.values[p.name] == pytest.approx(getattr(shipped, p.name).value, rel=1e-3,
                                                     abs=1e-3), p.name
@@ -51,6 +57,7 @@ def test_refit_reproduces_the_shipped_constants() -> None:
     # The fits explain their own rows to within the 10 % (SIMT) / 15 % (tensor).
     assert simt.median_abs_error <= 0.10
     assert tensor.median_abs_error <= 0.15
+    assert stream.median_abs_error <= 0.10
 
 
 def test_v024_refit_reproduces_the_shipped_constants() -> None:
@@ -81,6 +88,7 @@ def test_fp8_fitting_shapes_are_disjoint_from_the_held_out_shapes() -> None:
 def test_every_constant_is_fitted_and_names_its_file() -> None:
     for p, file in ([(p, SIMT_FILE) for p in SIMT_PARAMS] + [(p, TENSOR_FILE)
                                                               for p in TENSOR_PARAMS]
+                    + [(p, A100_STREAM_FILE) for p in A100_STREAM_PARAMS]
                     + [(p, f) for p in V024_PARAMS for f in V024_FILES]):
         const = getattr(GEMM_CALIBRATION, p.name)
         assert const.status == "fitted" and file in const.fitted_on
@@ -105,5 +113,12 @@ def test_fitting_rows_are_disjoint_from_the_held_out_rows() -> None:
     aic_held = {(r["preset"], int(r["m"]), int(r["n"]), int(r["k"])) for r in held
                 if "op" not in r}
     tensor = tensor_rows()
-    assert tensor
+    assert len(tensor) == 200
     assert not {(r["preset"], r["m"], r["n"], r["k"]) for r in tensor} & aic_held
+    stream = a100_stream_rows()
+    assert len(stream) == 30 and {r["preset"] for r in stream} == {"a100-sxm-80gb"}
+    assert not {(r["preset"], r["m"], r["n"], r["k"]) for r in stream} & aic_held
+    # Weight-streaming rows: <= 16 FLOP per byte of A, B and C, and >= 0.2 ms.
+    for r in stream:
+        m, n, k = (int(r[x]) for x in "mnk")  # type: ignore[call-overload]
+        assert m * n * k / (m * k + k * n + m * n) <= 16.0 and float(r["measured"]) >= 2e-4

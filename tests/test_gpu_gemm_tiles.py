@@ -282,8 +282,8 @@ def test_sm100_split_k_runs_cublas_reduction_kernel() -> None:
     """sm100 and sm90 split-K is two kernels, as cuBLAS runs it: the GEMM writes each slice's
     fp32 partial tile and splitKreduce_kernel reads them all and writes C (re-derived here: one
     more launch and (split x M x N x 4 + M x N x 2) bytes at the DRAM rate, serial after the
-    mainloop). sm80 keeps the in-kernel reduction, and a grouped GEMM never takes the extra
-    kernel."""
+    mainloop). sm80 too since the A100 collector's 200 fitting rows (docs/gpu.md, "The A100
+    collector"); a grouped GEMM never takes the extra kernel."""
     b200, h100 = _chip("b200-sxm"), _chip("h100-sxm")
     m, n, k = 14, 3072, 8192
     cost = tensor_gemm(GemmWork(m, n, k, 1, 2, True), b200, "bf16")
@@ -299,9 +299,13 @@ def test_sm100_split_k_runs_cublas_reduction_kernel() -> None:
     hopper = tensor_gemm(GemmWork(m, 1024, 65536, 1, 2, True), h100, "bf16")
     assert hopper.mapping["split_k"] > 1 and hopper.mapping["split_k_reduce_kernel"] is True
     assert hopper.kernels == 2
-    ampere = tensor_gemm(GemmWork(m, n, k, 1, 2, True), _chip("a100-sxm-80gb"), "bf16")
-    assert ampere.mapping["split_k"] > 1 and "split_k_reduce_kernel" not in ampere.mapping
-    assert ampere.kernels == 1
+    a100 = _chip("a100-sxm-80gb")
+    ampere = tensor_gemm(GemmWork(m, 1024, 65536, 1, 2, True), a100, "bf16")
+    assert ampere.mapping["split_k"] > 1 and ampere.mapping["split_k_reduce_kernel"] is True
+    assert ampere.kernels == 2
+    # The reduction kernel is paid for: where splitting saves less, the A100 runs unsplit.
+    unsplit = tensor_gemm(GemmWork(m, n, k, 1, 2, True), a100, "bf16")
+    assert unsplit.mapping["split_k"] == 1 and unsplit.kernels == 1
     grouped = tensor_gemm(GemmWork(m, n, k, 4, 2, True), b200, "bf16")
     assert "split_k_reduce_kernel" not in grouped.mapping and grouped.kernels == 1
 

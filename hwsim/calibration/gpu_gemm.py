@@ -64,6 +64,7 @@ from hwsim.workload.ops import MatmulOp
 
 SIMT_FILE = "neusight_gemm_fit.csv"
 TENSOR_FILE = "aiconfigurator_gemm_fit.csv"
+A100_STREAM_FILE = "aiconfigurator_a100_stream_fit.csv"
 FP8_FILE = "aiconfigurator_fp8_gemm_fit.csv"
 SM90_BF16_FILE = "aiconfigurator_sm90_gemm_fit.csv"
 SM100_FILE = "aiconfigurator_b200_gemm_fit.csv"
@@ -79,6 +80,16 @@ TENSOR_PARAMS = (
     Param("tensor_tile_fill_cycles", 1000.0, 0.0, 2.0e4, "cycles per round of co-resident CTAs",
           "tensor-core pipeline fill per round of co-resident CTAs (an sm80 CTA's C-tile store "
           "is costed apart)"),
+    Param("aiconfigurator_v014_kernel_s", 3.0e-6, 1.0e-7, 2.0e-5,
+          "s per kernel inside a CUDA graph",
+          "harness: GPU time per kernel of a vLLM 0.14 op in AIConfigurator's CUDA-graph "
+          "replay (the A100 SXM table)"),
+)
+A100_STREAM_PARAMS = (
+    Param("aiconfigurator_a100_dram_efficiency", 0.85, 0.4, 1.0,
+          "fraction of peak DRAM bandwidth",
+          "harness: sustained share of the A100's datasheet bandwidth in a weight-streaming "
+          "kernel on the board of AIConfigurator's vLLM 0.14 table"),
 )
 
 SM90_PARAMS = (
@@ -130,6 +141,16 @@ def tensor_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
                   "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
                   "dtype": r["dtype"], "framework": r["framework"]}
                  for i, r in enumerate(_read(TENSOR_FILE, ref_dir)))
+
+
+def a100_stream_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The A100 board's weight-streaming fitting rows (the vLLM 0.14 table's bf16 linears at
+    <= 16 FLOP/B and >= 0.2 ms, held-out shapes removed; ``make_hbm_stream_fit.py``)."""
+    return tuple({"preset": r["preset"], "measured": float(r["latency_us"]) * 1e-6,
+                  "source": f"{A100_STREAM_FILE}:{i + 2} ({r['source']})", "op": "gemm",
+                  "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
+                  "dtype": r["dtype"], "framework": r["framework"]}
+                 for i, r in enumerate(_read(A100_STREAM_FILE, ref_dir)))
 
 
 def fp8_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
@@ -197,6 +218,15 @@ def tensor_problem(ref_dir: Path | None = None,
                       predict=lambda v, r: _predict(b, v, r))
 
 
+def a100_stream_problem(ref_dir: Path | None = None,
+                        base: GemmConstants | None = None) -> FitProblem:
+    """The collector's A100 board streaming share, on its weight-streaming rows (DRAM-bound:
+    the kernel constants barely act on them)."""
+    b = base or gemm_constants()
+    return FitProblem(name="gpu_gemm_a100_stream", params=A100_STREAM_PARAMS,
+                      rows=a100_stream_rows(ref_dir), predict=lambda v, r: _predict(b, v, r))
+
+
 def _predict_v024(base: GemmConstants, values: Mapping[str, float],
                   row: Mapping[str, object]) -> float:
     if row["dtype"] != "fp8":  # a bf16 linear, replayed as the held-out rows of its collector
@@ -240,11 +270,14 @@ def refit_trtllm_w4a16(ref_dir: Path | None = None,
     return fit(trtllm_w4a16_problem(ref_dir, base))
 
 
-def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult]:
-    """Fit the SIMT constants, then the tensor constant given them (deterministic)."""
+def refit(ref_dir: Path | None = None) -> tuple[FitResult, FitResult, FitResult]:
+    """Fit the SIMT constants, then the A100 board's streaming share, then the sm80 fill and
+    the vLLM 0.14 per-kernel time given them (deterministic)."""
     simt = fit(simt_problem(ref_dir))
     base = dataclasses.replace(gemm_constants(), **simt.values)
-    return simt, fit(tensor_problem(ref_dir, base))
+    stream = fit(a100_stream_problem(ref_dir, base))
+    base = dataclasses.replace(base, **stream.values)
+    return simt, stream, fit(tensor_problem(ref_dir, base))
 
 
 HEADER = ("# GEMM kernel constants shared by every GPU (schema: hwsim/config/calibration.py,\n"
@@ -261,6 +294,9 @@ FITTED_ON = {
                "per-tensor activation scale) on the H100 SXM and H200 SXM, the fitting shapes "
                "of make_quant_gemm.py's hash split, disjoint from the held-out "
                "aiconfigurator_fp8_gemm.csv (aiconfigurator-core 0.12.0)"),
+    A100_STREAM_FILE: ("AIConfigurator bf16 vLLM 0.14.0 weight-streaming linears (<= 16 FLOP/B, "
+                       ">= 0.2 ms) on the A100 SXM 80GB, disjoint from every held-out A100 row "
+                       "(aiconfigurator-core 0.12.0)"),
     SM90_BF16_FILE: ("AIConfigurator bf16 vLLM 0.24.0 linears on the H100 SXM and H200 SXM, "
                      "disjoint from their held-out rows (aiconfigurator-core 0.12.0)"),
     SM100_FILE: ("AIConfigurator bf16 vLLM 0.24.0 linears on the B200 (the one sm100 GPU with "
@@ -285,13 +321,15 @@ def _entry(p: Param, result: FitResult, files: tuple[str, ...], refit: str
 
 def write_gemm_calibration(path: str | Path, simt: FitResult | None, tensor: FitResult | None,
                            v024: FitResult | None, trtllm: FitResult | None = None,
-                           base: GpuGemmCalibration = GEMM_CALIBRATION) -> GpuGemmCalibration:
+                           base: GpuGemmCalibration = GEMM_CALIBRATION,
+                           a100_stream: FitResult | None = None) -> GpuGemmCalibration:
     """Write the fits into the file the engine reads (each constant marked fitted, naming its
     rows; a fit given as None keeps ``base``'s entries); the schema refuses a fitted constant
     without them."""
     doc = base.model_dump(mode="json")
     for params, result, files, refit in (
             (SIMT_PARAMS, simt, (SIMT_FILE,), "refit"),
+            (A100_STREAM_PARAMS, a100_stream, (A100_STREAM_FILE,), "refit"),
             (TENSOR_PARAMS, tensor, (TENSOR_FILE,), "refit"),
             (V024_PARAMS, v024, V024_FILES, "refit_v024"),
             (TRTLLM_PARAMS, trtllm, (W4A16_FILE,), "refit_trtllm_w4a16")):
@@ -300,8 +338,9 @@ def write_gemm_calibration(path: str | Path, simt: FitResult | None, tensor: Fit
                 doc[p.name] = _entry(p, result, files, refit)
     doc["description"] = ("GEMM kernel constants shared by every GPU: per-round pipeline fill "
                           "(SIMT, tensor cores), the SIMT and fp8 mainloop efficiencies, the "
-                          "dynamic-quantisation CTA time, and AIConfigurator's vLLM 0.24 and "
-                          "TensorRT-LLM 1.0 per-kernel times")
+                          "dynamic-quantisation CTA time, AIConfigurator's vLLM 0.14, vLLM 0.24 "
+                          "and TensorRT-LLM 1.0 per-kernel times and its A100 board's "
+                          "streaming share")
     checked = GpuGemmCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

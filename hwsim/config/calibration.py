@@ -194,6 +194,15 @@ class GpuGemmCalibration(StrictModel):
         "0.24 linear (bf16, or fp8 with its two quantisation kernels) replayed in a CUDA graph "
         "by AIConfigurator's collector, the graph_kernel_overhead_s those rows are simulated "
         "with")
+    aiconfigurator_v014_kernel_s: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: GPU time per kernel of a vLLM "
+        "0.14 bf16 linear replayed in a CUDA graph by AIConfigurator's collector (the A100 SXM "
+        "table), the graph_kernel_overhead_s those rows are simulated with")
+    aiconfigurator_a100_dram_efficiency: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: the sustained share of the "
+        "A100's datasheet DRAM bandwidth on the board AIConfigurator's vLLM 0.14 table was "
+        "measured on, the dram_efficiency those rows are simulated with (the a100-sxm-80gb "
+        "preset keeps its own, fitted on LLMCompass's board)")
     aiconfigurator_trtllm_kernel_s: GpuPowerConstant = Field(
         description="harness constant, not read by the engine: GPU time per kernel of a "
         "TensorRT-LLM 1.0 weight-only plugin call timed by AIConfigurator's collector, the "

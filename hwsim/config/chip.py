@@ -344,7 +344,7 @@ class GpuChip(ChipBase):
         "(vLLM's GPTQ/AWQ path: dequantisation overlapped with the MMAs, split-K) or fpa_intb "
         "(TensorRT-LLM's weight-only plugin, CUTLASS fpA_intB: its own tiles, no split-K, "
         "dequantisation between the MMAs) - hwsim.engine.gpu.fpa_intb")
-    dequant_gemv_efficiency: float = Field(0.865, gt=0, le=1, description="fraction of the "
+    dequant_gemv_efficiency: float = Field(0.902, gt=0, le=1, description="fraction of the "
                                            "streaming rate a weight-only int8 kernel (W8A16, "
                                            "dequantised in the SM) keeps (fitted)")
     convert_per_clk_per_sm: float = Field(16.0, gt=0, description="int-to-float conversions "

@@ -8,15 +8,19 @@ That per-kernel time belongs to the harness, not the chip:
   use ``aiconfigurator_v024_kernel_s``, fitted on the fp8 fitting rows of the same collector
   (:func:`hwsim.calibration.gpu_gemm.refit_v024`, on every fitting row of that collector,
   jointly with the sm90 and sm100 pipeline fills and the fp8 constants);
-- vLLM 0.14.0 rows (the A100 table) keep the preset's ``graph_kernel_overhead_s``: the sm80 fill
-  was fitted on that table's fitting rows with it (a joint fit of both puts the per-kernel time at
-  5.97 us and the fill at its 0 bound, 9.6 -> 8.9 % on those rows: the same split within the
-  fit's resolution, with the fill pinned);
+- vLLM 0.14.0 GEMM rows (the A100 SXM table) use ``aiconfigurator_v014_kernel_s``, fitted with
+  the sm80 fill on that table's fitting rows (:func:`hwsim.calibration.gpu_gemm.refit`), and
+  the board's ``aiconfigurator_a100_dram_efficiency``, fitted on the same table's
+  weight-streaming rows: the collector's A100 streams weights ~12 % slower than the LLMCompass
+  A100 the preset's ``dram_efficiency`` was fitted on (docs/gpu.md, "The A100 collector"), in
+  every framework's table, so every A100 row timed here takes it;
 - TensorRT-LLM 1.0 rows (the A100's weight-only int4 plugin) use
   ``aiconfigurator_trtllm_kernel_s``, fitted on that table's fitting rows
   (:func:`hwsim.calibration.gpu_gemm.refit_trtllm_w4a16`);
-- the attention rows keep the preset's value too: the FlashAttention constants were fitted with the
-  KV-cache write kernel at that cost (:mod:`hwsim.calibration.attention_fit`).
+- the attention rows take the board (:func:`board`) but keep the preset's per-kernel time for the
+  KV-cache write kernel, with the FlashAttention kernel's own fitted fixed time
+  (:mod:`hwsim.calibration.attention_fit`): on the attention fitting rows the collectors'
+  per-kernel times fit worse (10.5 -> 10.8 % median).
 """
 
 from __future__ import annotations
@@ -28,32 +32,53 @@ from hwsim.engine.gpu.gemm_constants import gemm_constants
 from hwsim.engine.simulate import simulate
 from hwsim.workload.load import gemm
 
-__all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V024", "aic_gemm_s", "graph_replay", "timed_as"]
+__all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V014", "V024", "aic_gemm_s", "board", "graph_replay",
+           "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
 V024 = "vllm 0.24.0"
+# The framework column of AIConfigurator's vLLM 0.14.0 tables (the A100 SXM's).
+V014 = "vllm 0.14.0"
 # The framework column of AIConfigurator's TensorRT-LLM 1.0 tables ("TRTLLM 1.0.0").
 TRTLLM_10 = "trtllm 1.0.0"
 
 
 # Collector versions with their own fitted per-kernel time (a GemmConstants field).
-KERNEL_TIME_OF = {V024: "aiconfigurator_v024_kernel_s", TRTLLM_10: "aiconfigurator_trtllm_kernel_s"}
+KERNEL_TIME_OF = {V024: "aiconfigurator_v024_kernel_s", V014: "aiconfigurator_v014_kernel_s",
+                  TRTLLM_10: "aiconfigurator_trtllm_kernel_s"}
+# Presets whose AIConfigurator tables were measured on a board of their own (a GemmConstants
+# field): the A100 SXM, whose weight streaming in every framework's table of the collector
+# (vLLM 0.14, TensorRT-LLM 1.0, SGLang) sits ~12 % under the LLMCompass A100 the preset's
+# dram_efficiency was fitted on (make_hbm_stream_fit.py --rates).
+DRAM_EFFICIENCY_OF = {"a100-sxm-80gb": "aiconfigurator_a100_dram_efficiency"}
 
 
-def graph_replay(framework: str) -> dict[str, Any]:
-    """The chip overrides for a GEMM row timed by AIConfigurator under ``framework``."""
-    field = KERNEL_TIME_OF.get(framework.strip().lower())
-    if field is None:
-        return dict(GRAPH_REPLAY)
-    return GRAPH_REPLAY | {"graph_kernel_overhead_s": getattr(gemm_constants(), field)}
+def board(preset: str | None) -> dict[str, Any]:
+    """The chip overrides of the board AIConfigurator measured ``preset``'s GPU on (empty when
+    the preset's own values stand for it)."""
+    if preset in DRAM_EFFICIENCY_OF:
+        return {"dram_efficiency": getattr(gemm_constants(), DRAM_EFFICIENCY_OF[preset])}
+    return {}
 
 
-def timed_as(harness: dict[str, Any] | None, framework: str) -> dict[str, Any] | None:
-    """``harness`` with the collector's per-kernel time when it is a CUDA-graph replay, else
-    unchanged (a kernel-timed or eager harness has no graph)."""
+def graph_replay(framework: str, preset: str | None = None) -> dict[str, Any]:
+    """The chip overrides for a row timed by AIConfigurator under ``framework`` on ``preset``'s
+    GPU: the collector version's per-kernel time, and the board's streaming share where the
+    collector's board has its own."""
+    key = framework.strip().lower()
+    out = dict(GRAPH_REPLAY)
+    if key in KERNEL_TIME_OF:
+        out["graph_kernel_overhead_s"] = getattr(gemm_constants(), KERNEL_TIME_OF[key])
+    return out | board(preset)
+
+
+def timed_as(harness: dict[str, Any] | None, framework: str,
+             preset: str | None = None) -> dict[str, Any] | None:
+    """``harness`` with the collector's per-kernel time (and board) when it is a CUDA-graph
+    replay, else unchanged (a kernel-timed or eager harness has no graph)."""
     if harness is not None and harness.get("cuda_graphs"):
-        return harness | graph_replay(framework)
+        return harness | graph_replay(framework, preset)
     return harness
 
 
@@ -63,4 +88,4 @@ def aic_gemm_s(r: Mapping[str, Any], harness: dict[str, Any] | None = GRAPH_REPL
     of these rows run."""
     model = gemm(int(r["m"]), int(r["n"]), int(r["k"]), dtype=str(r["dtype"]))
     return simulate(model, str(r["preset"]), chip_overrides=timed_as(
-        harness, str(r["framework"]))).total.latency_s
+        harness, str(r["framework"]), str(r["preset"]))).total.latency_s

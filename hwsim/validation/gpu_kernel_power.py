@@ -82,7 +82,7 @@ def kernel_power_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]]
             continue
         workload, batch = _model(kind, r)
         res = simulate(workload, r["preset"], batch=batch,
-                       chip_overrides=timed_as(GRAPH_REPLAY, r["framework"]))
+                       chip_overrides=timed_as(GRAPH_REPLAY, r["framework"], r["preset"]))
         time_s, energy_j = res.total.latency_s, res.total.energy_j
         per_second_w = sum(res.total.energy_breakdown_j.get(k, 0.0)
                            for k in TIME_PROPORTIONAL) / time_s

@@ -47,11 +47,11 @@ def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
     if r["dtype"] == "fp8":
         model = vllm_fp8_linear(m, n, k)
-        harness = timed_as(harness, r["framework"])
+        harness = timed_as(harness, r["framework"], r["preset"])
     elif r["dtype"] == "int4":
         op = MatmulOp(name="weight_only_int4", m=m, n=n, k=k, dtype="int4")
         model = Model(name=op.name, ops=(op,), origin="validation")
-        harness = timed_as(harness, r["framework"])
+        harness = timed_as(harness, r["framework"], r["preset"])
         framework = r["framework"].strip().lower()
         if framework.startswith("trtllm"):
             # The plugin's tiles and the collector's per-kernel time go together: a TensorRT-LLM

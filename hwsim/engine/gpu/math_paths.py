@@ -51,8 +51,11 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     # fit, refit_v024, its 200 rows 10.9 % without, 9.7 % with). sm90 too since edge tiles (a
     # CTA's L2 port time counts only rows and columns inside the matrix): the collector's joint
     # fit 8.5 % without it on sm90, 8.0 % with (before edge tiles the sm90 rows rejected it,
-    # 9.7 -> 10.4 %). The A100's fitting rows (8.9 -> 14.2 % with the per-kernel time refitted
-    # too) reject it for sm80.
+    # 9.7 -> 10.4 %). sm80 too since the A100's fitting rows hold kernels of a few us (200 rows
+    # of the vLLM 0.14 table, aiconfigurator_gemm_fit.csv): with the collector's own per-kernel
+    # time and board streaming refitted, see docs/gpu.md "The A100 collector". Its first 60 rows,
+    # almost none under 5 us, had rejected it (8.9 -> 14.2 %) while the per-kernel time was the
+    # gpt-fast-fitted 6.73 us.
     # fp8 on sm90 runs vLLM's CUTLASS scaled_mm, which picks its tile from a fixed table by M
     # and N and never splits K (vllm_fp8_tiles); chosen in the same joint fit (9.80 -> 9.72 %
     # over the tile search).
@@ -62,6 +65,6 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
                     else k.tensor_tile_fill_cycles,
                     serial_epilogue=not tma,
                     pair_ctas=2 if sm100 else 1, stream_k=sm100,
-                    split_k_reduce_kernel=tma,
+                    split_k_reduce_kernel=True,
                     tile_dispatch=vllm_sm90_fp8_tile if dtype == "fp8" and chip.gemm_kernels
                     == "sm90" and not sparse_tensor else None)

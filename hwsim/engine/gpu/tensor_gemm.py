@@ -39,13 +39,16 @@ def burst_factor(chip: GpuChip, row_bytes: float) -> float:
 
 def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
                 b_bytes_scale: float = 1.0, b_converts_per_s: float = 0.0,
-                library: Callable[[MathPath], MathPath] | None = None) -> KernelCost:
+                library: Callable[[MathPath], MathPath] | None = None,
+                dram_rate_scale: float = 1.0) -> KernelCost:
     """A (grouped/batched) GEMM on tensor cores with its sparsity as the chip can exploit it.
     ``b_bytes_scale`` shrinks B's bytes (int8 weights beside 16-bit activations: 0.5); with
     ``b_converts_per_s`` every CTA converts each B element it loads on the SM's CUDA cores
     (its share of that rate), which competes with the tile's math and operand traffic.
     ``library`` replaces the dtype's math path with a library's own (its tiles, split-K,
-    conversion schedule: :mod:`hwsim.engine.gpu.fpa_intb`).
+    conversion schedule: :mod:`hwsim.engine.gpu.fpa_intb`). ``dram_rate_scale`` is the share of
+    the chip's streaming rate the kernel's own operand traffic sustains (a weight-only kernel's
+    ``dequant_gemv_efficiency``), seen by the tile choice as by the returned cost.
 
     Tiles: among the tiles whose accumulators fit the register file, the one with the least
     estimated time (a cuBLAS heuristic stand-in); waves = ceil(tiles / SMs). Per tile, the math
@@ -108,6 +111,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         path = dataclasses.replace(path, tiles=((t.rows, t.cols),), k_block=t.k_block,
                                    split_k=False)
     fill_s = path.fill_cycles / chip.clock_hz
+    stream_bw = dram_bw(chip) * dram_rate_scale  # the operands' streaming rate
     a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
     half_l2 = chip.l2_bytes / 2
     # cuBLAS's split-K and vLLM's fp8 dispatch are for single GEMMs; batched and grouped ones
@@ -156,7 +160,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac,
                                ctas, resident, per_kernel_count)
             dram += partials if partials > half_l2 else 0.0
-            t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
+            t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / stream_bw)
             if reduce_s:
                 t += reduce_s + kernel_overhead_s(chip)
             cand = _Candidate(t, sm_s, (tm, tn, split, pair), rounds,
@@ -179,7 +183,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             l2_bytes = operand_l2 + chip.sms * fixup
             dram = _dram_bytes(chip, w, a_one, b_one, c_one, (tm, tn), b_frac, out_ctas,
                                resident, per_kernel_count)
-            t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / dram_bw(chip))
+            t = max(sm_s, (l2_bytes + c_one) / l2_bw(chip), dram / stream_bw)
             candidates.append(_Candidate(t, sm_s, (tm, tn, 1, pair), 1, 1.0, l2_bytes, dram,
                                          b_frac, 0.0, stream_k=True))
     # Among candidates within TIE_TOLERANCE of the fastest, the one with the least SM time: a
@@ -214,7 +218,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     simt = path.name == "simt"
     return KernelCost(
         kernels=launches, compute_s=compute_per_kernel * kernels * slowdown,
-        l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / dram_bw(chip) * slowdown,
+        l2_s=l2_total / l2_bw(chip) * slowdown, dram_s=dram_total / stream_bw * slowdown,
         launch_s=launches * kernel_overhead_s(chip),
         tensor_flops=0.0 if simt else flops,
         cuda_flops=flops if simt else 0.0, smem_bytes=l2_total, l2_bytes=l2_total,

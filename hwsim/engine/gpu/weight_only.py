@@ -36,10 +36,12 @@ def weight_only_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> Kern
     GEMV on a tie: it is what frameworks launch for a single token)."""
     w16 = dataclasses.replace(w, dtype_bytes=ACTIVATION_BYTES)
     per_s = convert_rate(chip) / DEQUANT_CONVERSIONS_PER_WEIGHT
+    # The tile choice sees the kernel's own streaming rate (dequant_gemv_efficiency), so a
+    # split-K that only wins at the plain rate is not picked.
     mixed = tensor_gemm(w16, chip, MATH_DTYPE, gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
-                        b_converts_per_s=per_s)
+                        b_converts_per_s=per_s, dram_rate_scale=chip.dequant_gemv_efficiency)
     conversions = _weights_loaded(w, mixed) * DEQUANT_CONVERSIONS_PER_WEIGHT
-    dram_s = mixed.dram_s / chip.dequant_gemv_efficiency
+    dram_s = mixed.dram_s
     tensor = dataclasses.replace(mixed, cuda_flops=conversions, dram_s=dram_s,
                                  mapping=mixed.mapping | {"kernel": "w8a16_gemm"},
                                  math_dtype=MATH_DTYPE)

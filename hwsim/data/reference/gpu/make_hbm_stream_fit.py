@@ -1,5 +1,8 @@
 """Regenerates ``aiconfigurator_hbm_stream_fit.csv``: FITTING rows (SOURCES.md; none is held out)
-for the HBM3e sustained streaming efficiency (:mod:`hwsim.calibration.hbm_stream`).
+for the HBM3e sustained streaming efficiency (:mod:`hwsim.calibration.hbm_stream`), and
+``aiconfigurator_a100_stream_fit.csv``: the same selection from the A100 SXM's vLLM 0.14 table,
+FITTING rows for that collector's A100 board (``aiconfigurator_a100_dram_efficiency``,
+:mod:`hwsim.calibration.gpu_gemm`).
 
 Not run at test or run time: hwsim reads only the CSV. Input: the unpacked aiconfigurator-core
 0.12.0 wheel from PyPI.
@@ -34,6 +37,10 @@ MAX_FLOP_PER_BYTE = 16.0
 MIN_LATENCY_MS = 0.2
 PER_GPU = 30
 OUT = "aiconfigurator_hbm_stream_fit.csv"
+# The A100 SXM's table (vLLM 0.14), written apart: ``aiconfigurator_a100_stream_fit.csv``.
+A100_SYSTEM = "a100_sxm"
+A100_VERSION = "0.14.0"
+A100_OUT = "aiconfigurator_a100_stream_fit.csv"
 HEADER = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework", "source"]
 
 
@@ -55,21 +62,29 @@ def flop_per_byte(m: int, n: int, k: int) -> float:
     return 2.0 * m * n * k / (2.0 * (m * k + k * n + m * n))
 
 
+def _stream_rows(pkg: Path, system: str, preset: str, version: str, salt: str) -> list[list]:
+    """A seeded sample of ``system``'s weight-streaming bf16 linears, held-out shapes removed."""
+    held = _heldout_shapes(preset)
+    path = _aic_path(system, version, "gemm", "gemm_perf")
+    df = pd.read_parquet(pkg / path)
+    df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
+    rows = [r for r in df.itertuples(index=False)
+            if (r.m, r.n, r.k) not in held and r.latency >= MIN_LATENCY_MS
+            and flop_per_byte(r.m, r.n, r.k) <= MAX_FLOP_PER_BYTE]
+    return [[r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}",
+             r.kernel_source, f"vLLM {r.version}", f"{AIC_PKG}:{path}"]
+            for r in sorted(_sample(rows, PER_GPU, salt), key=lambda r: (r.m, r.n, r.k))]
+
+
 def main(pkg: Path) -> None:
     out: list[list] = []
     for system, preset in SYSTEMS.items():
-        held = _heldout_shapes(preset)
-        path = _aic_path(system, VERSION, "gemm", "gemm_perf")
-        df = pd.read_parquet(pkg / path)
-        df = df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
-        rows = [r for r in df.itertuples(index=False)
-                if (r.m, r.n, r.k) not in held and r.latency >= MIN_LATENCY_MS
-                and flop_per_byte(r.m, r.n, r.k) <= MAX_FLOP_PER_BYTE]
-        for r in sorted(_sample(rows, PER_GPU, f"fit:hbm:{system}"),
-                        key=lambda r: (r.m, r.n, r.k)):
-            out.append([r.device, preset, r.m, r.n, r.k, "bf16", f"{r.latency * 1e3:.4f}",
-                        r.kernel_source, f"vLLM {r.version}", f"{AIC_PKG}:{path}"])
+        out += _stream_rows(pkg, system, preset, VERSION, f"fit:hbm:{system}")
     _write(OUT, HEADER, out)
+    # The A100 board of the vLLM 0.14 table: its own file, since its constant belongs to that
+    # collector's board, not to a memory kind (hwsim.calibration.gpu_gemm, a100 stream).
+    _write(A100_OUT, HEADER, _stream_rows(pkg, A100_SYSTEM, "a100-sxm-80gb", A100_VERSION,
+                                          f"fit:hbm:{A100_SYSTEM}"))
 
 
 def framework_rates(pkg: Path) -> None:
