@@ -89,7 +89,7 @@ A100_STREAM_PARAMS = (
     Param("aiconfigurator_a100_dram_efficiency", 0.85, 0.4, 1.0,
           "fraction of peak DRAM bandwidth",
           "harness: sustained share of the A100's datasheet bandwidth in a weight-streaming "
-          "kernel on the board of AIConfigurator's vLLM 0.14 table"),
+          "kernel on the board of AIConfigurator's A100 tables (fitted on its vLLM 0.14 rows)"),
 )
 
 SM90_PARAMS = (

@@ -200,9 +200,10 @@ class GpuGemmCalibration(StrictModel):
         "table), the graph_kernel_overhead_s those rows are simulated with")
     aiconfigurator_a100_dram_efficiency: GpuPowerConstant = Field(
         description="harness constant, not read by the engine: the sustained share of the "
-        "A100's datasheet DRAM bandwidth on the board AIConfigurator's vLLM 0.14 table was "
-        "measured on, the dram_efficiency those rows are simulated with (the a100-sxm-80gb "
-        "preset keeps its own, fitted on LLMCompass's board)")
+        "A100's datasheet DRAM bandwidth on the board AIConfigurator's A100 tables were "
+        "measured on (fitted on its vLLM 0.14 weight-streaming rows), the dram_efficiency "
+        "every AIConfigurator A100 row is simulated with (the a100-sxm-80gb preset keeps its "
+        "own, fitted on LLMCompass's board)")
     aiconfigurator_trtllm_kernel_s: GpuPowerConstant = Field(
         description="harness constant, not read by the engine: GPU time per kernel of a "
         "TensorRT-LLM 1.0 weight-only plugin call timed by AIConfigurator's collector, the "
