@@ -77,3 +77,44 @@ def test_only_graph_replays_take_the_collectors_time() -> None:
     assert timed_as(GRAPH_REPLAY, "vLLM 0.14.0", "a100-sxm-80gb") == graph_replay(
         "vLLM 0.14.0", "a100-sxm-80gb")
     assert timed_as(kernel_timed, "vLLM 0.14.0", "a100-sxm-80gb") is kernel_timed
+
+
+def test_vllm_024_b200_rows_take_their_own_per_kernel_time() -> None:
+    k = gemm_constants()
+    assert graph_replay("vLLM 0.24.0", "b200-sxm")["graph_kernel_overhead_s"] == \
+        k.aiconfigurator_v024_b200_kernel_s
+    for preset in ("h100-sxm", "h200-sxm", None):
+        assert graph_replay("vLLM 0.24.0", preset)["graph_kernel_overhead_s"] == \
+            k.aiconfigurator_v024_kernel_s
+    const = GEMM_CALIBRATION.aiconfigurator_v024_b200_kernel_s
+    assert const.status == "fitted" and "aiconfigurator_b200_gemm_fit.csv" in const.fitted_on
+
+
+def test_fp8_quantisation_kernels_take_the_collectors_time_for_them() -> None:
+    """An fp8 row is the quantisation op's two kernels at their own per-kernel time plus the
+    GEMM at the collector's: moving the quantisation time by d moves the row by 2 d."""
+    import dataclasses
+
+    from hwsim.engine.gpu.gemm_constants import use_gemm_constants
+    from hwsim.validation.aiconfigurator import quant_kernel_s
+    from hwsim.validation.gpu_quant import quant_gemm_s
+
+    k = gemm_constants()
+    assert quant_kernel_s("VLLM 0.24.0") == k.aiconfigurator_v024_quant_kernel_s
+    assert quant_kernel_s("vLLM 0.14.0") is None
+    assert k.aiconfigurator_v024_quant_kernel_s < k.aiconfigurator_v024_kernel_s
+    row = {"m": "64", "n": "4096", "k": "4096", "dtype": "fp8", "preset": "h100-sxm",
+           "framework": "VLLM 0.24.0", "source": "test"}
+    base = quant_gemm_s(row, GRAPH_REPLAY)
+    d = 1e-6
+    with use_gemm_constants(dataclasses.replace(
+            k, aiconfigurator_v024_quant_kernel_s=k.aiconfigurator_v024_quant_kernel_s + d)):
+        moved = quant_gemm_s(row, GRAPH_REPLAY)
+    assert moved - base == pytest.approx(2 * d, rel=1e-6)
+
+
+def test_tma_fills_are_zero_and_say_why() -> None:
+    for name in ("sm90_tile_fill_cycles", "sm100_tile_fill_cycles"):
+        const = getattr(GEMM_CALIBRATION, name)
+        assert const.value == 0.0 and const.status == "assumption", name
+        assert "0-cycle bound" in const.source, name

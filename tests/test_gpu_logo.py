@@ -191,12 +191,12 @@ def test_gemm_problems_fit_no_heldout_row_and_span_gpus() -> None:
         used = {str(r["preset"]) for r in problem.rows}
         assert len(used) >= 2 and used <= presets, problem.name
         assert not {str(r["source"]) for r in problem.rows} & held, problem.name
-    # The B200 alone fits the sm100 fill: leaving it out cannot predict it.
+    # The B200 alone fits its own per-kernel time: leaving it out cannot predict it.
     from hwsim.calibration.fit import unfitted_params
 
     v024 = problems[1]
     rest = [r for r in v024.rows if r["preset"] != "b200-sxm"]
-    assert unfitted_params(v024, rest[::8]) == ("sm100_tile_fill_cycles",)
+    assert unfitted_params(v024, rest[::8]) == ("aiconfigurator_v024_b200_kernel_s",)
 
 
 def test_validate_gpu_gemm_logo_prints_the_gemm_problems(

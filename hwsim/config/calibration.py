@@ -194,6 +194,14 @@ class GpuGemmCalibration(StrictModel):
         "0.24 linear (bf16, or fp8 with its two quantisation kernels) replayed in a CUDA graph "
         "by AIConfigurator's collector, the graph_kernel_overhead_s those rows are simulated "
         "with")
+    aiconfigurator_v024_quant_kernel_s: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: GPU time per kernel of vLLM "
+        "0.24's dynamic fp8 quantisation kernels (abs-max, scale-and-cast; elementwise, one CTA "
+        "per token) in the collector's CUDA-graph replay, where the fp8 GEMM kernel takes "
+        "aiconfigurator_v024_kernel_s")
+    aiconfigurator_v024_b200_kernel_s: GpuPowerConstant = Field(
+        description="harness constant, not read by the engine: aiconfigurator_v024_kernel_s "
+        "on the B200 (another GPU and driver: its own GPU time per kernel in a graph)")
     aiconfigurator_v014_kernel_s: GpuPowerConstant = Field(
         description="harness constant, not read by the engine: GPU time per kernel of a vLLM "
         "0.14 bf16 linear replayed in a CUDA graph by AIConfigurator's collector (the A100 SXM "

@@ -4,10 +4,11 @@ The collector replays one framework op in a CUDA graph, so hwsim runs those rows
 ``cuda_graphs`` mode, where each kernel costs ``graph_kernel_overhead_s`` instead of a host launch.
 That per-kernel time belongs to the harness, not the chip:
 
-- vLLM 0.24.0 rows (the H100/H200 tables: bf16 ``torch.nn.functional.linear``, the fp8 linear)
-  use ``aiconfigurator_v024_kernel_s``, fitted on the fp8 fitting rows of the same collector
-  (:func:`hwsim.calibration.gpu_gemm.refit_v024`, on every fitting row of that collector,
-  jointly with the sm90 and sm100 pipeline fills and the fp8 constants);
+- vLLM 0.24.0 rows (the H100/H200/B200 tables: bf16 ``torch.nn.functional.linear``, the fp8
+  linear) use ``aiconfigurator_v024_kernel_s`` (the B200's rows
+  ``aiconfigurator_v024_b200_kernel_s``), the fp8 linear's two quantisation kernels
+  ``aiconfigurator_v024_quant_kernel_s``, all fitted on every fitting row of that collector
+  jointly with the fp8 constants (:func:`hwsim.calibration.gpu_gemm.refit_v024`);
 - vLLM 0.14.0 GEMM rows (the A100 SXM table) use ``aiconfigurator_v014_kernel_s``, fitted with
   the sm80 fill on that table's fitting rows (:func:`hwsim.calibration.gpu_gemm.refit`), and
   the board's ``aiconfigurator_a100_dram_efficiency``, fitted on the same table's
@@ -33,7 +34,7 @@ from hwsim.engine.simulate import simulate
 from hwsim.workload.load import gemm
 
 __all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V014", "V024", "aic_gemm_s", "board", "graph_replay",
-           "timed_as"]
+           "quant_kernel_s", "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
@@ -47,6 +48,12 @@ TRTLLM_10 = "trtllm 1.0.0"
 # Collector versions with their own fitted per-kernel time (a GemmConstants field).
 KERNEL_TIME_OF = {V024: "aiconfigurator_v024_kernel_s", V014: "aiconfigurator_v014_kernel_s",
                   TRTLLM_10: "aiconfigurator_trtllm_kernel_s"}
+# (collector version, preset) pairs whose GPU has a per-kernel time of its own (a GemmConstants
+# field): the vLLM 0.24 collector's B200 (another GPU and driver than its H100 and H200).
+KERNEL_TIME_OF_GPU = {(V024, "b200-sxm"): "aiconfigurator_v024_b200_kernel_s"}
+# Collector versions whose fp8 quantisation kernels (elementwise, one CTA per token) have a
+# per-kernel time of their own, apart from the GEMM's (a GemmConstants field).
+QUANT_KERNEL_TIME_OF = {V024: "aiconfigurator_v024_quant_kernel_s"}
 # Presets whose AIConfigurator tables were measured on a board of their own (a GemmConstants
 # field): the A100 SXM, whose weight streaming in every framework's table of the collector
 # (vLLM 0.14, TensorRT-LLM 1.0, SGLang) sits ~12 % under the LLMCompass A100 the preset's
@@ -68,9 +75,17 @@ def graph_replay(framework: str, preset: str | None = None) -> dict[str, Any]:
     collector's board has its own."""
     key = framework.strip().lower()
     out = dict(GRAPH_REPLAY)
-    if key in KERNEL_TIME_OF:
-        out["graph_kernel_overhead_s"] = getattr(gemm_constants(), KERNEL_TIME_OF[key])
+    field = KERNEL_TIME_OF_GPU.get((key, preset or ""), KERNEL_TIME_OF.get(key))
+    if field is not None:
+        out["graph_kernel_overhead_s"] = getattr(gemm_constants(), field)
     return out | board(preset)
+
+
+def quant_kernel_s(framework: str) -> float | None:
+    """The collector's GPU time per fp8 quantisation kernel in its graph (None: the same as
+    its other kernels)."""
+    field = QUANT_KERNEL_TIME_OF.get(framework.strip().lower())
+    return None if field is None else float(getattr(gemm_constants(), field))
 
 
 def timed_as(harness: dict[str, Any] | None, framework: str,

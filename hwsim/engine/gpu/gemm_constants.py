@@ -28,6 +28,8 @@ class GemmConstants:
     fp8_mainloop_efficiency: float
     quant_cta_launch_cycles: float
     aiconfigurator_v024_kernel_s: float
+    aiconfigurator_v024_quant_kernel_s: float
+    aiconfigurator_v024_b200_kernel_s: float
     aiconfigurator_v014_kernel_s: float
     aiconfigurator_a100_dram_efficiency: float
     aiconfigurator_trtllm_kernel_s: float
@@ -50,6 +52,10 @@ def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
                          fp8_mainloop_efficiency=cal.fp8_mainloop_efficiency.value,
                          quant_cta_launch_cycles=cal.quant_cta_launch_cycles.value,
                          aiconfigurator_v024_kernel_s=cal.aiconfigurator_v024_kernel_s.value,
+                         aiconfigurator_v024_quant_kernel_s=(
+                             cal.aiconfigurator_v024_quant_kernel_s.value),
+                         aiconfigurator_v024_b200_kernel_s=(
+                             cal.aiconfigurator_v024_b200_kernel_s.value),
                          aiconfigurator_v014_kernel_s=cal.aiconfigurator_v014_kernel_s.value,
                          aiconfigurator_a100_dram_efficiency=(
                              cal.aiconfigurator_a100_dram_efficiency.value),

@@ -47,6 +47,10 @@ AIC_FIT_ROWS = 60
 # 8 us; the first 60-row sample held few) weigh in the per-kernel time and the split-K choice.
 # ``random.sample`` with the same seed draws the first 60 rows first, so the 200 contain them.
 AIC_A100_FIT_ROWS = 200
+# The H100's and H200's bf16 samples: 300 rows each (30 each before; the same seeded draw, so
+# the 300 contain the 30), so the vLLM 0.24 collector's per-kernel times and fills are fitted
+# on kernels of every size, not mostly on its 80 fp8 rows.
+AIC_SM90_FIT_ROWS_PER_GPU = 300
 B200_FIT_SYSTEM = "b200_sxm"
 SM90_FIT_SYSTEMS = ("h100_sxm", "h200_sxm")
 
@@ -108,13 +112,13 @@ def aic_b200_gemm_fit(pkg: Path) -> None:
 def aic_sm90_gemm_fit(pkg: Path) -> None:
     """``aiconfigurator_sm90_gemm_fit.csv``: the H100 SXM's and H200 SXM's bf16 vLLM 0.24 GEMMs
     minus every (m, n, k) of their held-out rows (``aiconfigurator_gemm.csv``,
-    ``aiconfigurator_gemm_new_presets.csv``), half of ``AIC_FIT_ROWS`` per GPU: the sm90
+    ``aiconfigurator_gemm_new_presets.csv``), ``AIC_SM90_FIT_ROWS_PER_GPU`` per GPU: the sm90
     family's bf16 (cuBLAS) choices are made on these rows."""
     out: list[list] = []
     for system in SM90_FIT_SYSTEMS:
         preset, version, fileset = AIC_SYSTEMS[system]
         out += _aic_gemm_fit(pkg, system, preset, version, f"aiconfigurator_gemm{fileset}.csv",
-                             AIC_FIT_ROWS // 2)
+                             AIC_SM90_FIT_ROWS_PER_GPU)
     _write("aiconfigurator_sm90_gemm_fit.csv", AIC_FIT_HEADER, out)
 
 
