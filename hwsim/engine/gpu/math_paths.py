@@ -39,8 +39,9 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     tma = chip.gemm_kernels in ("sm90", "sm100")
     sm100 = chip.gemm_kernels == "sm100"
     # Each kernel family fills its own pipeline: cp.async multistage (sm80, fitted on A100
-    # rows) or TMA-fed warp-specialised (sm90, fitted on H100/H200 rows; sm100 on B200 rows,
-    # aiconfigurator_b200_gemm_fit.csv). sm100 adds the 2-CTA pair (NVIDIA tilus
+    # rows) or TMA-fed warp-specialised (sm90 and sm100: 0 cycles per round, the H100/H200/B200
+    # fitting rows put both at their 0 bound once the vLLM 0.24 collector's per-kernel times
+    # were its own; configs/calibration/gpu_gemm.yaml). sm100 adds the 2-CTA pair (NVIDIA tilus
     # "Matmul on Blackwell" tutorial, 6. 2-CTA Cluster: two CTAs on adjacent SMs compute one
     # 256 x 256 tile, each loading half of the input data; CUTLASS blackwell docs, 2SM MMA)
     # and stream-K, chosen on the B200 fitting rows (aiconfigurator_b200_gemm_fit.csv: 22.9 ->
