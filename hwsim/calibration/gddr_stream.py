@@ -24,7 +24,6 @@ Refit and write (``configs/calibration/gpu_stream.yaml`` and the GDDR6 presets'
 from __future__ import annotations
 
 import csv
-import re
 import sys
 from collections.abc import Mapping
 from functools import cache
@@ -33,10 +32,11 @@ from typing import cast
 import yaml
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.calibration.preset_write import write_dram_efficiency
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import op_kernels
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import calibration_path, reference_dir, resolve
+from hwsim.presets import calibration_path, reference_dir
 from hwsim.workload.builders import LAYERNORM_OPS, SOFTMAX_OPS
 from hwsim.workload.ops import VectorOp
 
@@ -143,11 +143,7 @@ def _write(result: FitResult) -> None:
     header = ("# Written by `python -m hwsim.calibration.gddr_stream --write`; do not edit.\n")
     calibration_path(CALIBRATION).write_text(header + yaml.safe_dump(doc, sort_keys=False,
                                                                      width=100))
-    eff = consts["gddr6_dram_efficiency"]["value"]
-    for preset in GDDR6_PRESETS:
-        path = resolve("chips", preset)
-        text = re.sub(r"(?m)^dram_efficiency: .*$", f"dram_efficiency: {eff}", path.read_text())
-        path.write_text(text)
+    write_dram_efficiency(GDDR6_PRESETS, consts["gddr6_dram_efficiency"]["value"])
 
 
 if __name__ == "__main__":

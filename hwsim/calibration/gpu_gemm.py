@@ -141,23 +141,24 @@ def simt_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
                  for i, r in enumerate(_read(SIMT_FILE, ref_dir)))
 
 
-def tensor_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
-    """The tensor-core fitting rows (AIConfigurator's (m, k) x (k, n) linears)."""
+def _linear_rows(name: str, ref_dir: Path | None) -> tuple[dict[str, object], ...]:
+    """AIConfigurator's (m, k) x (k, n) linears of one fitting file, as the fits read them."""
     return tuple({"preset": r["preset"], "measured": float(r["latency_us"]) * 1e-6,
-                  "source": f"{TENSOR_FILE}:{i + 2} ({r['source']})", "op": "gemm",
+                  "source": f"{name}:{i + 2} ({r['source']})", "op": "gemm",
                   "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
                   "dtype": r["dtype"], "framework": r["framework"]}
-                 for i, r in enumerate(_read(TENSOR_FILE, ref_dir)))
+                 for i, r in enumerate(_read(name, ref_dir)))
+
+
+def tensor_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
+    """The tensor-core fitting rows (AIConfigurator's (m, k) x (k, n) linears)."""
+    return _linear_rows(TENSOR_FILE, ref_dir)
 
 
 def a100_stream_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:
     """The A100 board's weight-streaming fitting rows (the vLLM 0.14 table's bf16 linears at
     <= 16 FLOP/B and >= 0.2 ms, held-out shapes removed; ``make_hbm_stream_fit.py``)."""
-    return tuple({"preset": r["preset"], "measured": float(r["latency_us"]) * 1e-6,
-                  "source": f"{A100_STREAM_FILE}:{i + 2} ({r['source']})", "op": "gemm",
-                  "batch": 1, "m": int(r["m"]), "n": int(r["n"]), "k": int(r["k"]),
-                  "dtype": r["dtype"], "framework": r["framework"]}
-                 for i, r in enumerate(_read(A100_STREAM_FILE, ref_dir)))
+    return _linear_rows(A100_STREAM_FILE, ref_dir)
 
 
 def fp8_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:

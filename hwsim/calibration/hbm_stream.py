@@ -24,7 +24,6 @@ after a write they are refitted, then this fit is rerun to check it did not move
 from __future__ import annotations
 
 import csv
-import re
 import statistics
 import sys
 from collections.abc import Mapping
@@ -34,10 +33,11 @@ from typing import Any, cast
 import yaml
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.calibration.preset_write import write_dram_efficiency
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import calibration_path, preset_dir, reference_dir, resolve
+from hwsim.presets import calibration_path, preset_dir, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s
 
 FIT_FILE = "aiconfigurator_hbm_stream_fit.csv"
@@ -145,10 +145,7 @@ def _write(result: FitResult) -> None:
     header = "# Written by `python -m hwsim.calibration.hbm_stream --write`; do not edit.\n"
     calibration_path(CALIBRATION).write_text(header + yaml.safe_dump(doc, sort_keys=False,
                                                                      width=100))
-    for preset in hbm3e_presets():
-        path = resolve("chips", preset)
-        path.write_text(re.sub(r"(?m)^dram_efficiency: .*$", f"dram_efficiency: {value}",
-                               path.read_text()))
+    write_dram_efficiency(hbm3e_presets(), value)
 
 
 def main(argv: list[str]) -> None:

@@ -41,8 +41,7 @@ def weight_only_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> Kern
     mixed = tensor_gemm(w16, chip, MATH_DTYPE, gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
                         b_converts_per_s=per_s, dram_rate_scale=chip.dequant_gemv_efficiency)
     conversions = _weights_loaded(w, mixed) * DEQUANT_CONVERSIONS_PER_WEIGHT
-    dram_s = mixed.dram_s
-    tensor = dataclasses.replace(mixed, cuda_flops=conversions, dram_s=dram_s,
+    tensor = dataclasses.replace(mixed, cuda_flops=conversions,
                                  mapping=mixed.mapping | {"kernel": "w8a16_gemm"},
                                  math_dtype=MATH_DTYPE)
     # The GEMV converts each weight once and keeps the tokens' rows in registers.
@@ -53,7 +52,7 @@ def weight_only_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> Kern
         mixed, compute_s=max(conversions_gemv / convert_rate(chip),
                              (conversions_gemv + fmas) / cuda_peak(chip)),
         tensor_flops=0.0, cuda_flops=conversions_gemv + fmas, unit="cuda",
-        mapping=mixed.mapping | {"kernel": "dequant_gemv"}, dram_s=dram_s)
+        mapping=mixed.mapping | {"kernel": "dequant_gemv"})
     return gemv if gemv.time_s <= tensor.time_s else tensor
 
 
