@@ -393,3 +393,45 @@ def test_hopper_fp8_runs_the_dispatched_tile_without_split_k() -> None:
     l4 = _chip("l4")
     assert l4.gemm_kernels != "sm90"
     assert math_path(l4, "fp8", tensor_peak(l4, "fp8")).tile_dispatch is None
+
+
+def test_an_8_bit_gemm_writes_its_output_in_16_bits() -> None:
+    """vLLM's cutlass_scaled_mm returns the activations' bf16: an fp8 (or int8) GEMM reads
+    1-byte operands and writes a 2-byte output; a bf16 GEMM's output stays 2 bytes."""
+    h100 = _chip("h100-sxm")
+    m, n, k = 1024, 65536, 32
+    fp8 = tensor_gemm(GemmWork(m, n, k, 1, 1, True), h100, "fp8")
+    assert fp8.dram_bytes == pytest.approx(m * k + k * n + 2 * m * n)
+    int8 = tensor_gemm(GemmWork(m, n, k, 1, 1, True), h100, "int8")
+    assert int8.dram_bytes == pytest.approx(m * k + k * n + 2 * m * n)
+    bf16 = tensor_gemm(GemmWork(m, n, k, 1, 2, True), h100, "bf16")
+    assert bf16.dram_bytes == pytest.approx(2 * (m * k + k * n + m * n))
+
+
+def test_vllm_fp8_tiles_run_one_cta_per_sm_with_a_per_tile_floor() -> None:
+    """vLLM's sm90 fp8 kernels fill shared memory with stages: one CTA per SM walks its tiles in
+    turn, each after the first taking at least sm90_fp8_tile_floor_cycles."""
+    h100 = _chip("h100-sxm")
+    k = gemm_constants()
+    path = math_path(h100, "fp8", tensor_peak(h100, "fp8"))
+    assert path.one_cta_per_sm and path.tile_floor_cycles == k.sm90_fp8_tile_floor_cycles > 0
+    assert not math_path(h100, "bf16", tensor_peak(h100, "bf16")).one_cta_per_sm
+    # 64 x 65536 x 32: 1024 swapped 64 x 64 tiles, 8 on the busiest of 132 SMs: 7 floors.
+    queued = GemmWork(64, 65536, 32, 1, 1, True)
+    cost = tensor_gemm(queued, h100, "fp8")
+    floor_s = k.sm90_fp8_tile_floor_cycles / h100.clock_hz
+    assert cost.mapping["waves"] == 8
+    assert 7 * floor_s <= cost.compute_s < 8 * floor_s
+    # The knob acts where tiles queue on an SM, not on a kernel of one tile per SM (64 tiles).
+    alone = GemmWork(64, 4096, 32, 1, 1, True)
+    with use_gemm_constants(dataclasses.replace(
+            k, sm90_fp8_tile_floor_cycles=2 * k.sm90_fp8_tile_floor_cycles)):
+        slower = tensor_gemm(queued, h100, "fp8").compute_s
+        alone_more = tensor_gemm(alone, h100, "fp8").compute_s
+    assert slower == pytest.approx(cost.compute_s + 7 * floor_s, rel=1e-6)
+    assert alone_more == tensor_gemm(alone, h100, "fp8").compute_s
+    # A long-K tile outlasts the floor: the floor then costs nothing.
+    deep = GemmWork(1024, 16384, 16384, 1, 1, True)
+    with use_gemm_constants(dataclasses.replace(k, sm90_fp8_tile_floor_cycles=0.0)):
+        no_floor = tensor_gemm(deep, h100, "fp8").compute_s
+    assert tensor_gemm(deep, h100, "fp8").compute_s == pytest.approx(no_floor, rel=1e-9)

@@ -101,6 +101,9 @@ SM90_PARAMS = (
     Param("fp8_mainloop_efficiency", 0.7, 0.3, 1.0,
           "fraction of gemm_efficiency x the fp8 tensor peak",
           "share of the tensor path's fp8 rate an fp8 GEMM mainloop sustains"),
+    Param("sm90_fp8_tile_floor_cycles", 2000.0, 0.0, 2.0e4, "core-clock cycles per tile",
+          "least time of each output tile after an SM's first in vLLM's CUTLASS fp8 GEMM on "
+          "sm90 (one CTA per SM)"),
     Param("quant_cta_launch_cycles", 10.0, 0.1, 1000.0, "core-clock cycles per CTA",
           "serial start interval of a dynamic-quantisation kernel's one-per-token CTAs"),
     Param("aiconfigurator_v024_kernel_s", 3.0e-6, 1.0e-7, 2.0e-5,

@@ -179,6 +179,10 @@ class GpuGemmCalibration(StrictModel):
     sm100_tile_fill_cycles: GpuPowerConstant = Field(
         description="the same for sm100 tensor-core GEMMs (gemm_kernels sm100: Blackwell's "
         "TMA-fed tcgen05 pipelines, accumulators in tensor memory)")
+    sm90_fp8_tile_floor_cycles: GpuPowerConstant = Field(
+        description="core-clock cycles each output tile after an SM's first takes at least in "
+        "vLLM's CUTLASS fp8 GEMM on sm90 (one CTA per SM walks its tiles in turn: the tile's "
+        "epilogue and the next tile's start do not hide under a co-resident CTA's mainloop)")
     simt_mainloop_efficiency: GpuPowerConstant = Field(
         description="share of the FP32 pipes' peak a SIMT sgemm mainloop sustains when issue "
         "slots are not the limit (register-blocked FFMA, shared-memory operand loads)")

@@ -25,6 +25,7 @@ class GemmConstants:
     tensor_tile_fill_cycles: float
     sm90_tile_fill_cycles: float
     sm100_tile_fill_cycles: float
+    sm90_fp8_tile_floor_cycles: float
     fp8_mainloop_efficiency: float
     quant_cta_launch_cycles: float
     aiconfigurator_v024_kernel_s: float
@@ -49,6 +50,7 @@ def constants_of(cal: GpuGemmCalibration) -> GemmConstants:
                          tensor_tile_fill_cycles=cal.tensor_tile_fill_cycles.value,
                          sm90_tile_fill_cycles=cal.sm90_tile_fill_cycles.value,
                          sm100_tile_fill_cycles=cal.sm100_tile_fill_cycles.value,
+                         sm90_fp8_tile_floor_cycles=cal.sm90_fp8_tile_floor_cycles.value,
                          fp8_mainloop_efficiency=cal.fp8_mainloop_efficiency.value,
                          quant_cta_launch_cycles=cal.quant_cta_launch_cycles.value,
                          aiconfigurator_v024_kernel_s=cal.aiconfigurator_v024_kernel_s.value,

@@ -117,6 +117,16 @@ class MathPath:
     # other (TensorRT-LLM's fpA_intB mainloop dequantises each warp's B fragments between its
     # MMAs: the times add) or overlap (Marlin, the W8A16 GEMM: the slower one bounds).
     convert_serial: bool = False
+    # One CTA per SM walking its share of the output tiles in turn (a dispatched CUTLASS 3.x
+    # kernel whose stages fill shared memory): every tile after an SM's first takes at least
+    # ``tile_floor_cycles``, since no co-resident CTA's mainloop hides its epilogue and the next
+    # tile's start; the first tile's are inside the per-kernel time.
+    one_cta_per_sm: bool = False
+    tile_floor_cycles: float = 0.0
+    # A persistent kernel (CUTLASS 3.x's PersistentScheduler): one CTA per SM walks its share
+    # of the output tiles one after another, paying ``fill_cycles`` per tile, since no
+    # co-resident CTA hides its epilogue and the next tile's pipeline refill.
+    persistent: bool = False
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

@@ -59,7 +59,12 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     # gpt-fast-fitted 6.73 us.
     # fp8 on sm90 runs vLLM's CUTLASS scaled_mm, which picks its tile from a fixed table by M
     # and N and never splits K (vllm_fp8_tiles); chosen in the same joint fit (9.80 -> 9.72 %
-    # over the tile search).
+    # over the tile search). Its kernels size their stages to fill shared memory
+    # (StageCountAutoCarveout), so one CTA per SM walks its tiles in turn, each at least
+    # sm90_fp8_tile_floor_cycles: on the fp8 tables' fitting side, GEMMs of a few K blocks per
+    # tile and many tiles per SM take ~2 us per tile on the H100 and the H200 alike, whatever
+    # the tile's bytes (docs/gpu.md, "fp8 outputs and tiles").
+    dispatched = dtype == "fp8" and chip.gemm_kernels == "sm90" and not sparse_tensor
     return MathPath("tensor", TENSOR_TILES, TENSOR_K_BLOCK, TENSOR_OUTPUTS_PER_THREAD,
                     peak * chip.gemm_efficiency * fp8 / chip.sms,
                     (k.sm100_tile_fill_cycles if sm100 else k.sm90_tile_fill_cycles) if tma
@@ -67,5 +72,6 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
                     serial_epilogue=not tma,
                     pair_ctas=2 if sm100 else 1, stream_k=sm100,
                     split_k_reduce_kernel=True,
-                    tile_dispatch=vllm_sm90_fp8_tile if dtype == "fp8" and chip.gemm_kernels
-                    == "sm90" and not sparse_tensor else None)
+                    tile_dispatch=vllm_sm90_fp8_tile if dispatched else None,
+                    one_cta_per_sm=dispatched,
+                    tile_floor_cycles=k.sm90_fp8_tile_floor_cycles if dispatched else 0.0)

@@ -28,6 +28,15 @@ from hwsim.mapping.primitives import GemmWork
 TIE_TOLERANCE = 0.02
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
+# An 8-bit GEMM writes its dequantised output in 16 bits: vLLM's cutlass_scaled_mm returns the
+# activations' dtype (bf16/fp16, ``out_dtype`` in vllm/_custom_ops.py), as torch._scaled_mm's
+# and TensorRT-LLM's fp8 GEMMs do unless a quantised consumer is fused into the epilogue.
+MIN_OUTPUT_BYTES = 2
+
+
+def output_bytes(dtype_bytes: int) -> int:
+    """Bytes per output element of a tensor-core GEMM whose operands take ``dtype_bytes``."""
+    return max(dtype_bytes, MIN_OUTPUT_BYTES)
 
 
 def burst_factor(chip: GpuChip, row_bytes: float) -> float:
@@ -112,7 +121,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
                                    split_k=False)
     fill_s = path.fill_cycles / chip.clock_hz
     stream_bw = dram_bw(chip) * dram_rate_scale  # the operands' streaming rate
-    a_one, c_one = m * k * b * per_kernel_count, m * n * b * per_kernel_count
+    b_out = output_bytes(b)
+    a_one, c_one = m * k * b * per_kernel_count, m * n * b_out * per_kernel_count
     half_l2 = chip.l2_bytes / 2
     # cuBLAS's split-K and vLLM's fp8 dispatch are for single GEMMs; batched and grouped ones
     # (vLLM's Triton fused-MoE among them) keep the tile search and in-kernel partial sums
@@ -124,7 +134,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         b_one = k * n * b * b_frac
         mt, nt = math.ceil(m / tm), math.ceil(n / tn)
         out_ctas = mt * nt * math.ceil(per_kernel_count)
-        resident = resident_ctas(chip, path, (tm, tn))
+        resident = 1 if path.one_cta_per_sm else resident_ctas(chip, path, (tm, tn))
         # A 2-CTA pair needs two row tiles to share its B tile; one row tile runs alone.
         pair = path.pair_ctas if mt >= path.pair_ctas else 1
         # L2 reads of the operands: A once per column tile, B once per (pair of) row tiles.
@@ -144,10 +154,14 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
             # Epilogue: a non-persistent CTA stores its C tile (its rows and columns inside C:
             # stores are predicated) after its mainloop; each wave's stores share the DRAM
             # bandwidth, so in all they add every CTA's store (split-K: fp32 partials).
-            epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b)
+            epi_bytes = min(tm, m) * min(tn, n) * (4.0 if split > 1 else b_out)
             store_s = ctas * epi_bytes / dram_bw(chip) if path.serial_epilogue else 0.0
-            sm_s = (per_sm_ctas * max(_mainloop_s(path, cta_math, cta_convert), cta_l2)
-                    + store_s + rounds * fill_s)
+            cta_s = max(_mainloop_s(path, cta_math, cta_convert), cta_l2)
+            if path.one_cta_per_sm:
+                floor_s = path.tile_floor_cycles / chip.clock_hz
+                sm_s = cta_s + (per_sm_ctas - 1) * max(cta_s, floor_s) + store_s + fill_s
+            else:
+                sm_s = per_sm_ctas * cta_s + store_s + rounds * fill_s
             # Split-K: each slice writes fp32 partial sums that the last one reads back, or,
             # with a reduction kernel, every slice writes them and that kernel reads them all.
             reduce_s = 0.0

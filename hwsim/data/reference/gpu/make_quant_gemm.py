@@ -24,6 +24,10 @@ from make_heldout import AIC_PKG, _sample, _write
 HEADER = ["gpu", "preset", "m", "n", "k", "dtype", "latency_us", "kernel", "framework",
           "source"]
 ROWS_PER_GPU = 40
+# The fp8 fitting files hold more rows than the held-out ones (a superset of the first 40 from the
+# same seed): the vLLM 0.24 collector's fp8 constants are fitted on kernels of every size and CTA
+# count, not on 40 per GPU (docs/gpu.md, "fp8 outputs and tiles").
+FP8_FIT_ROWS_PER_GPU = 300
 FIT_MODULUS = 4
 # (system folder, framework folder, version, AIConfigurator gemm_dtype, hwsim preset, hwsim
 # dtype, output stem). fp8: vLLM's per-tensor FP8 GEMM (CutlassFP8ScaledMMLinearKernel) on the
@@ -52,7 +56,8 @@ def main(argv: list[str]) -> None:
         rows = list(df.itertuples(index=False))
         for split, suffix in ((False, ""), (True, "_fit")):
             mine = [r for r in rows if is_fit_shape(r.m, r.n, r.k) == split]
-            picked = _sample(mine, ROWS_PER_GPU, f"{system}:{aic_dtype}:{suffix or 'heldout'}")
+            n = FP8_FIT_ROWS_PER_GPU if split and dtype == "fp8" else ROWS_PER_GPU
+            picked = _sample(mine, n, f"{system}:{aic_dtype}:{suffix or 'heldout'}")
             out.setdefault(stem + suffix, []).extend(
                 [r.device, preset, r.m, r.n, r.k, dtype, f"{r.latency * 1e3:.4f}",
                  r.kernel_source[:60], f"{r.framework} {r.version}", f"{AIC_PKG}:{path}"]
