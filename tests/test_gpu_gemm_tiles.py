@@ -360,14 +360,28 @@ def test_sm90_gemm_choice_rows_are_disjoint_from_the_heldout_ones() -> None:
 
 
 @pytest.mark.parametrize(("m", "n", "tile"), [
-    (1, 1280, (16, 64, 256)), (16, 8192, (16, 64, 256)), (17, 1280, (16, 64, 256)),
-    (64, 1281, (64, 64, 256)), (65, 64, (64, 128, 128)), (128, 65536, (64, 128, 128)),
-    (129, 32, (128, 128, 128))])
-def test_vllm_sm90_fp8_dispatch_table(m: int, n: int, tile: tuple[int, int, int]) -> None:
+    (1, 1280, (16, 64, 256, 2)), (16, 8192, (16, 64, 256, 1)), (17, 1280, (16, 64, 256, 4)),
+    (64, 1281, (64, 64, 256, 1)), (65, 64, (64, 128, 128, 2)), (128, 65536, (64, 128, 128, 2)),
+    (129, 32, (128, 128, 128, 2))])
+def test_vllm_sm90_fp8_dispatch_table(m: int, n: int, tile: tuple[int, int, int, int]) -> None:
     """vLLM's cutlass_gemm_sm90_fp8_dispatch: M buckets [1, 16], (16, 64], (64, 128], > 128, and
-    N <= 1280 or not below 64 rows; swapped A/B tiles run N along the tile's first extent."""
+    N <= 1280 or not below 64 rows; swapped A/B tiles run N along the tile's first extent, and
+    their 1 x c x 1 clusters c tiles along M."""
     t = vllm_sm90_fp8_tile(m, n)
-    assert (t.rows, t.cols, t.k_block) == tile
+    assert (t.rows, t.cols, t.k_block, t.cluster_rows) == tile
+    assert t.cluster_cols == 1
+
+
+def test_the_fp8_tile_grid_rounds_up_to_whole_clusters() -> None:
+    """M 2049 has 17 row tiles of 128; the 2 x 1 x 1 clusters launch 18, as M 2304 does: the
+    padded tile computes like a real one but moves no bytes."""
+    h100 = _chip("h100-sxm")
+    n, k = 8192, 8192
+    odd, full, even = (tensor_gemm(GemmWork(m, n, k, 1, 1, True), h100, "fp8")
+                       for m in (2049, 2304, 2048))
+    assert odd.compute_s == pytest.approx(full.compute_s, rel=1e-9)
+    assert odd.compute_s > even.compute_s * 1.05
+    assert odd.dram_bytes < full.dram_bytes
 
 
 def test_hopper_fp8_runs_the_dispatched_tile_without_split_k() -> None:

@@ -80,6 +80,12 @@ class DispatchedTile:
     rows: int
     cols: int
     k_block: int
+    # The kernel's cluster (CTAs sharing operand tiles through TMA multicast) in tiles along M
+    # and N: CUTLASS's sm90 tile schedulers launch whole clusters, so the tile grid rounds up to
+    # them (PersistentTileSchedulerSm90Params::get_tiled_cta_shape_mnl, cutlass/gemm/kernel/
+    # tile_scheduler_params.h) and a padded tile runs its mainloop on zero-filled operands.
+    cluster_rows: int = 1
+    cluster_cols: int = 1
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ class MathPath:
     # tile's start; the first tile's are inside the per-kernel time.
     one_cta_per_sm: bool = False
     tile_floor_cycles: float = 0.0
+    # Tiles per cluster along M and N (a dispatched tile's; 1 x 1: no rounding of the grid).
+    cluster: tuple[int, int] = (1, 1)
     # A persistent kernel (CUTLASS 3.x's PersistentScheduler): one CTA per SM walks its share
     # of the output tiles one after another, paying ``fill_cycles`` per tile, since no
     # co-resident CTA hides its epilogue and the next tile's pipeline refill.

@@ -118,7 +118,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
     if path.tile_dispatch is not None and single:  # the library picks its tile by shape
         t = path.tile_dispatch(m, n)
         path = dataclasses.replace(path, tiles=((t.rows, t.cols),), k_block=t.k_block,
-                                   split_k=False)
+                                   split_k=False, cluster=(t.cluster_rows, t.cluster_cols))
     fill_s = path.fill_cycles / chip.clock_hz
     stream_bw = dram_bw(chip) * dram_rate_scale  # the operands' streaming rate
     b_out = output_bytes(b)
@@ -133,7 +133,10 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         b_frac = b_fraction(tn)
         b_one = k * n * b * b_frac
         mt, nt = math.ceil(m / tm), math.ceil(n / tn)
-        out_ctas = mt * nt * math.ceil(per_kernel_count)
+        # Whole clusters launch: padded tiles compute (on zeros) but load and store nothing.
+        cr, cc = path.cluster
+        out_ctas = (math.ceil(mt / cr) * cr * math.ceil(nt / cc) * cc
+                    * math.ceil(per_kernel_count))
         resident = 1 if path.one_cta_per_sm else resident_ctas(chip, path, (tm, tn))
         # A 2-CTA pair needs two row tiles to share its B tile; one row tile runs alone.
         pair = path.pair_ctas if mt >= path.pair_ctas else 1
