@@ -382,6 +382,8 @@ def test_the_fp8_tile_grid_rounds_up_to_whole_clusters() -> None:
     assert odd.compute_s == pytest.approx(full.compute_s, rel=1e-9)
     assert odd.compute_s > even.compute_s * 1.05
     assert odd.dram_bytes < full.dram_bytes
+    # The cycle engine launches the same grid.
+    assert gemm_ctas(GemmWork(2049, n, k, 1, 1, True), odd) == 18 * 64
 
 
 def test_hopper_fp8_runs_the_dispatched_tile_without_split_k() -> None:

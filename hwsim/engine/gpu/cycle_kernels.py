@@ -73,7 +73,11 @@ def gemm_ctas(w: GemmWork, cost: KernelCost) -> int:
     if "persistent_ctas" in cost.mapping:  # stream-K: one CTA per SM shares out all tiles
         return int(cost.mapping["persistent_ctas"]) * per_kernel  # type: ignore[call-overload]
     split = int(cost.mapping.get("split_k", 1))  # type: ignore[call-overload]
-    return math.ceil(w.m / tile[0]) * math.ceil(w.n / tile[1]) * split * per_kernel
+    # A clustered kernel launches whole clusters (tensor_gemm: padded tiles compute on zeros).
+    cr, cc = cost.mapping.get("cluster", (1, 1))  # type: ignore[misc]
+    rows = math.ceil(math.ceil(w.m / tile[0]) / cr) * cr
+    cols = math.ceil(math.ceil(w.n / tile[1]) / cc) * cc
+    return rows * cols * split * per_kernel
 
 
 def vector_ctas(w: VectorWork, dtype_bytes: int) -> int:

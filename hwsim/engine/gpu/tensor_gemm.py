@@ -226,6 +226,8 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
              "path": path.name}
     if tile[3] > 1:
         info["pair_ctas"] = tile[3]
+    if path.cluster != (1, 1):
+        info["cluster"] = list(path.cluster)
     launches = kernels * (2 if best.reduce_s else 1)
     if best.reduce_s:
         info["split_k_reduce_kernel"] = True
