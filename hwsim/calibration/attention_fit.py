@@ -20,7 +20,7 @@ from hwsim.engine.gpu.flash import FlashConstants, flash_attention
 from hwsim.engine.gpu.kernel_constants import FLASH_KEYS, flash_kernel_s
 from hwsim.hardware.chips import load_chip
 from hwsim.presets import reference_dir
-from hwsim.validation.aiconfigurator import board
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, attention_timed
 from hwsim.validation.vllm_attention import attention_op, cache_write_op
 
 FIT_FILE = "aiconfigurator_attention_fit.csv"
@@ -41,7 +41,7 @@ def graph_chip(preset: str) -> GpuChip:
     """The preset as AIConfigurator timed it: kernels replayed from a CUDA graph, on the
     collector's board (:func:`hwsim.validation.aiconfigurator.board`)."""
     # The fitting rows name GPU presets only (aiconfigurator_attention_fit.csv).
-    return cast(GpuChip, load_chip(preset, {"cuda_graphs": True} | board(preset)))
+    return cast(GpuChip, load_chip(preset, attention_timed(GRAPH_REPLAY, preset)))
 
 
 def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:

@@ -99,6 +99,16 @@ def timed_as(harness: dict[str, Any] | None, framework: str,
     return harness
 
 
+def attention_timed(harness: dict[str, Any] | None, preset: str) -> dict[str, Any] | None:
+    """``harness`` for an AIConfigurator attention row: on the collector's board when it is a
+    CUDA-graph replay, with the preset's own per-kernel time (the collectors' own fit the
+    attention rows worse: docs/gpu.md, "Tried on fitting rows and not shipped"); else
+    unchanged. The one place the attention fit and the held-out attention rows take it from."""
+    if harness is not None and harness.get("cuda_graphs"):
+        return harness | board(preset)
+    return harness
+
+
 def aic_gemm_s(r: Mapping[str, Any], harness: dict[str, Any] | None = GRAPH_REPLAY) -> float:
     """Seconds of one AIConfigurator GEMM row (an (m, k) by (k, n) linear) on its preset, timed
     as its collector version times it - the one simulation the held-out report and every fit

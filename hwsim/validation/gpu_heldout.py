@@ -38,7 +38,7 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s, board, timed_as
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s, attention_timed, timed_as
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_s
@@ -118,9 +118,7 @@ def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     # vLLM's attention forward: the KV-cache write, then FlashAttention (vllm_attention), on
     # the collector's board when it was CUDA-graph timed (an AIConfigurator row).
-    if harness is not None and harness.get("cuda_graphs"):
-        harness = harness | board(r["preset"])
-    return vllm_attention_s(r, harness)
+    return vllm_attention_s(r, attention_timed(harness, r["preset"]))
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
