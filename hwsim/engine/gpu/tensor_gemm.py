@@ -28,15 +28,18 @@ from hwsim.mapping.primitives import GemmWork
 TIE_TOLERANCE = 0.02
 # FlashAttention-2 processes 128 queries per CTA (Dao, "FlashAttention-2", 2023, Sec. 3.3).
 FLASH_Q_BLOCK = 128
-# An 8-bit GEMM writes its dequantised output in 16 bits: vLLM's cutlass_scaled_mm returns the
+# An fp8 GEMM writes its dequantised output in 16 bits: vLLM's cutlass_scaled_mm returns the
 # activations' dtype (bf16/fp16, ``out_dtype`` in vllm/_custom_ops.py), as torch._scaled_mm's
-# and TensorRT-LLM's fp8 GEMMs do unless a quantised consumer is fused into the epilogue.
-MIN_OUTPUT_BYTES = 2
+# and TensorRT-LLM's fp8 GEMMs do unless a quantised consumer is fused into the epilogue. int8
+# keeps its own width: TensorRT's int8 layers requantise in the epilogue and write int8, while
+# vLLM's W8A8 int8 path writes bf16, and no int8 GPU rows tell which a workload runs.
+FP8_OUTPUT_BYTES = 2
 
 
-def output_bytes(dtype_bytes: int) -> int:
-    """Bytes per output element of a tensor-core GEMM whose operands take ``dtype_bytes``."""
-    return max(dtype_bytes, MIN_OUTPUT_BYTES)
+def output_bytes(dtype: str, dtype_bytes: int) -> int:
+    """Bytes per output element of a tensor-core GEMM of ``dtype`` whose operands take
+    ``dtype_bytes``."""
+    return FP8_OUTPUT_BYTES if dtype == "fp8" else dtype_bytes
 
 
 def burst_factor(chip: GpuChip, row_bytes: float) -> float:
@@ -121,7 +124,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
                                    split_k=False, cluster=(t.cluster_rows, t.cluster_cols))
     fill_s = path.fill_cycles / chip.clock_hz
     stream_bw = dram_bw(chip) * dram_rate_scale  # the operands' streaming rate
-    b_out = output_bytes(b)
+    b_out = output_bytes(dtype, b)
     a_one, c_one = m * k * b * per_kernel_count, m * n * b_out * per_kernel_count
     half_l2 = chip.l2_bytes / 2
     # cuBLAS's split-K and vLLM's fp8 dispatch are for single GEMMs; batched and grouped ones
