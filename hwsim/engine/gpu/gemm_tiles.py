@@ -131,10 +131,6 @@ class MathPath:
     tile_floor_cycles: float = 0.0
     # Tiles per cluster along M and N (a dispatched tile's; 1 x 1: no rounding of the grid).
     cluster: tuple[int, int] = (1, 1)
-    # A persistent kernel (CUTLASS 3.x's PersistentScheduler): one CTA per SM walks its share
-    # of the output tiles one after another, paying ``fill_cycles`` per tile, since no
-    # co-resident CTA hides its epilogue and the next tile's pipeline refill.
-    persistent: bool = False
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:
