@@ -12,6 +12,7 @@ expected, either a preset name or a path works.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
@@ -139,6 +140,34 @@ def _presets_cached(kind: PresetKind, stamp: tuple[tuple[str, float], ...]
         group = path.parent.relative_to(root).as_posix() if path.parent != root else ""
         out.append(Preset(path.stem, desc, path, group))
     return tuple(out)
+
+
+def _folder_stamp(root: Path) -> tuple[tuple[str, int], ...]:
+    """(folder, mtime) of ``root`` and every folder below it: a folder's mtime changes when an
+    entry is added, removed or renamed in it, so this changes whenever the set of files does,
+    at one stat per folder instead of one per file."""
+    out: list[tuple[str, int]] = []
+    todo = [str(root)]
+    while todo:
+        folder = todo.pop()
+        try:
+            out.append((folder, os.stat(folder).st_mtime_ns))
+            with os.scandir(folder) as entries:
+                todo.extend(e.path for e in entries if e.is_dir())
+        except OSError:
+            out.append((folder, -1))
+    return tuple(sorted(out))
+
+
+@lru_cache(maxsize=16)
+def _names_cached(kind: PresetKind, stamp: tuple[tuple[str, int], ...]) -> frozenset[str]:
+    return frozenset(p.stem for p in _preset_files(kind))
+
+
+def preset_names(kind: PresetKind) -> frozenset[str]:
+    """The names of the presets of one kind, re-listed only when a file is added, removed or
+    renamed (what a membership test needs: no file is read)."""
+    return _names_cached(kind, _folder_stamp(preset_dir(kind)))
 
 
 def list_presets(kind: PresetKind) -> list[Preset]:

@@ -114,3 +114,37 @@ def test_bad_prediction_is_named() -> None:
 def test_bad_param(args: tuple[object, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Param(*args, unit="1", description="d")  # type: ignore[arg-type]
+
+
+def _per_gpu_problem(depends: bool, calls: list[int]) -> FitProblem:
+    """One shared efficiency and a launch cost per GPU: each row feels two of four constants."""
+    launches = (Param(f"launch_{p}", 1e-5, 0.0, 1e-3, "s", "fixed cost per kernel")
+                for p in PEAK)
+    params = (Param("eff", 0.4, 0.05, 1.0, "1", "fraction of peak"), *launches)
+
+    def predict(v: Mapping[str, float], row: Mapping[str, object]) -> float:
+        calls.append(1)
+        return _predict({"eff": v["eff"], "launch_s": v[f"launch_{row['preset']}"]}, row)
+
+    return FitProblem(name="per-gpu", params=params, rows=_rows({"gpu-b": 1.2}),
+                      predict=predict,
+                      depends=(lambda r: frozenset({"eff", f"launch_{r['preset']}"}))
+                      if depends else None)
+
+
+def test_declared_dependencies_skip_rows_a_step_does_not_move() -> None:
+    """A fit with ``depends`` returns the very constants of one without, with fewer row
+    predictions (a step in one GPU's launch cost recomputes that GPU's rows only)."""
+    full: list[int] = []
+    sparse: list[int] = []
+    a = fit(_per_gpu_problem(False, full))
+    b = fit(_per_gpu_problem(True, sparse))
+    assert a.values == b.values and a.median_abs_error == b.median_abs_error
+    assert len(sparse) < 0.75 * len(full)
+
+
+def test_a_dependency_on_an_unknown_parameter_is_named() -> None:
+    problem = FitProblem(name="synthetic", params=_params(), rows=_rows(), predict=_predict,
+                         depends=lambda r: frozenset({"eff", "typo_s"}))
+    with pytest.raises(ValueError, match=r"row 0 \(synthetic:gpu-a:0\).*typo_s"):
+        fit(problem)

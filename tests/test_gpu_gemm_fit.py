@@ -23,6 +23,8 @@ from hwsim.calibration.gpu_gemm import (
     refit_v024,
     simt_rows,
     tensor_rows,
+    v024_depends,
+    v024_problem,
     v024_rows,
 )
 from hwsim.config.calibration import GpuGemmCalibration, GpuPowerConstant
@@ -122,3 +124,25 @@ def test_fitting_rows_are_disjoint_from_the_held_out_rows() -> None:
     for r in stream:
         m, n, k = (int(r[x]) for x in "mnk")  # type: ignore[call-overload]
         assert m * n * k / (m * k + k * n + m * n) <= 16.0 and float(r["measured"]) >= 2e-4
+
+
+def test_v024_rows_depend_only_on_the_constants_they_declare() -> None:
+    """The joint fit recomputes a row only when a constant it declares moves (v024_depends):
+    moving any other constant leaves one row of each kind (fp8 and bf16 per GPU) unchanged, and
+    each declared one moves some row."""
+    problem = v024_problem()
+    start = {p.name: p.initial for p in V024_PARAMS}
+    kinds: dict[tuple[object, object], dict[str, object]] = {}
+    for r in problem.rows:
+        kinds.setdefault((r["dtype"], r["preset"]), dict(r))
+    assert len(kinds) == 5  # fp8 H100/H200, bf16 H100/H200/B200
+    moved_any: set[str] = set()
+    for row in kinds.values():
+        ref = problem.predict(start, row)
+        for p in V024_PARAMS:
+            moved = problem.predict(start | {p.name: (p.initial + p.upper) / 2.0}, row)
+            if p.name in v024_depends(row):
+                moved_any |= {p.name} if moved != ref else set()
+            else:
+                assert moved == ref, (p.name, row["source"])
+    assert moved_any == {p.name for p in V024_PARAMS}

@@ -77,3 +77,20 @@ def test_every_reference_file_says_whether_it_is_fitted_or_held_out(kind: str) -
     for csv in sorted(folder.glob("*.csv")):
         row = next((line for line in section.splitlines() if f"`{csv.name}`" in line), "")
         assert "fitted" in row.lower() or "held out" in row.lower(), f"{csv.name}: {row!r}"
+
+
+def test_preset_names_follow_files_added_removed_and_nested(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names a membership test sees (is_system) are re-listed when a folder's entries
+    change, nested folders included, without reading any file."""
+    real = presets.preset_dir
+    monkeypatch.setattr(presets, "preset_dir",
+                        lambda kind: tmp_path if kind == "systems" else real(kind))
+    (tmp_path / "a.yaml").write_text("kind: system\n")
+    assert presets.preset_names("systems") == {"a"}
+    nested = tmp_path / "more"
+    nested.mkdir()
+    (nested / "b.yaml").write_text("kind: system\n")
+    assert presets.preset_names("systems") == {"a", "b"}
+    (tmp_path / "a.yaml").unlink()
+    assert presets.preset_names("systems") == {"b"}

@@ -57,6 +57,7 @@ class Param:
 
 
 Predict = Callable[[Mapping[str, float], Mapping[str, object]], float]
+Depends = Callable[[Mapping[str, object]], frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class FitProblem:
     params: tuple[Param, ...]
     rows: tuple[Mapping[str, object], ...]
     predict: Predict
+    # The parameters a row's prediction depends on (None: every one). A fit then recomputes a
+    # row only when one of them moves, so a finite-difference step in a constant that only
+    # some rows feel costs only those rows (checked per problem by a test that moves the others).
+    depends: Depends | None = None
 
     def __post_init__(self) -> None:
         if not self.params:
@@ -135,17 +140,18 @@ def _values(problem: FitProblem, x: Sequence[float]) -> dict[str, float]:
     return {p.name: float(v) for p, v in zip(problem.params, x, strict=True)}
 
 
+def _predict_one(problem: FitProblem, values: Mapping[str, float], index: int,
+                 row: Mapping[str, object]) -> float:
+    pred = problem.predict(values, row)
+    if not isinstance(pred, (int, float, np.floating)) or not math.isfinite(pred) or pred <= 0:
+        raise ValueError(f"{_row_name(problem.name, index, row)}: predict returned {pred!r} "
+                         f"(needs a positive finite value) with {dict(values)}")
+    return float(pred)
+
+
 def _predictions(problem: FitProblem, values: Mapping[str, float],
                  rows: Sequence[Mapping[str, object]]) -> np.ndarray:
-    out = np.empty(len(rows))
-    for i, row in enumerate(rows):
-        pred = problem.predict(values, row)
-        if not isinstance(pred, (int, float, np.floating)) or not math.isfinite(pred) \
-                or pred <= 0:
-            raise ValueError(f"{_row_name(problem.name, i, row)}: predict returned {pred!r} "
-                             f"(needs a positive finite value) with {dict(values)}")
-        out[i] = float(pred)
-    return out
+    return np.array([_predict_one(problem, values, i, row) for i, row in enumerate(rows)])
 
 
 def _measured(rows: Sequence[Mapping[str, object]]) -> np.ndarray:
@@ -161,6 +167,23 @@ def median_abs_error(problem: FitProblem, values: Mapping[str, float],
     return float(np.median(np.abs(ratio - 1.0)))
 
 
+def _dependencies(problem: FitProblem,
+                  rows: Sequence[Mapping[str, object]]) -> list[tuple[str, ...]]:
+    """Per row, the names of the parameters its prediction depends on, in parameter order."""
+    names = tuple(p.name for p in problem.params)
+    if problem.depends is None:
+        return [names] * len(rows)
+    out = []
+    for i, row in enumerate(rows):
+        wanted = problem.depends(row)
+        unknown = set(wanted) - set(names)
+        if unknown:
+            raise ValueError(f"{_row_name(problem.name, i, row)}: depends on unknown "
+                             f"parameters {sorted(unknown)} (parameters: {list(names)})")
+        out.append(tuple(n for n in names if n in wanted))
+    return out
+
+
 def fit(problem: FitProblem, rows: Sequence[Mapping[str, object]] | None = None) -> FitResult:
     """Fit ``problem``'s constants on ``rows`` (default: all of the problem's rows)."""
     use = tuple(problem.rows if rows is None else rows)
@@ -168,6 +191,10 @@ def fit(problem: FitProblem, rows: Sequence[Mapping[str, object]] | None = None)
         raise ValueError(f"fit problem {problem.name!r}: no rows to fit on")
     check_rows(problem.name, use)
     log_measured = np.log(_measured(use))
+    deps = _dependencies(problem, use)
+    # Predictions by (row, the values of the parameters it depends on): a step in one
+    # parameter recomputes only the rows that depend on it.
+    known: dict[tuple[int, tuple[float, ...]], float] = {}
     lower = np.array([p.lower for p in problem.params])
     upper = np.array([p.upper for p in problem.params])
     x0 = np.array([p.initial for p in problem.params])
@@ -177,7 +204,14 @@ def fit(problem: FitProblem, rows: Sequence[Mapping[str, object]] | None = None)
     x_scale = np.where(x0 != 0, np.abs(x0), np.maximum(span * 1e-3, 1e-12))
 
     def residuals(x: np.ndarray) -> np.ndarray:
-        return np.log(_predictions(problem, _values(problem, x), use)) - log_measured
+        values = _values(problem, x)
+        pred = np.empty(len(use))
+        for i, row in enumerate(use):
+            key = (i, tuple(values[n] for n in deps[i]))
+            if key not in known:
+                known[key] = _predict_one(problem, values, i, row)
+            pred[i] = known[key]
+        return np.log(pred) - log_measured
 
     sol = least_squares(residuals, x0, bounds=(lower, upper), loss=LOSS, f_scale=F_SCALE,
                         x_scale=x_scale, method="trf")

@@ -58,6 +58,7 @@ from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import (  # AIConfigurator's CUDA-graph replay
     GRAPH_REPLAY,
     aic_gemm_s,
+    kernel_time_field,
 )
 from hwsim.validation.gpu_quant import quant_gemm_s  # the held-out fp8 rows' own simulator
 from hwsim.workload.load import gemm
@@ -245,11 +246,21 @@ def _predict_v024(base: GemmConstants, values: Mapping[str, float],
     return _predict_quant(base, values, row)
 
 
+def v024_depends(row: Mapping[str, object]) -> frozenset[str]:
+    """The constants a vLLM 0.24 fitting row's prediction depends on: an fp8 linear on every
+    sm90 one (its mainloop, tile floor, quantisation kernels and their times), a bf16 linear
+    only on its GPU's per-kernel time (the B200's own, or the sm90 one)."""
+    if row["dtype"] == "fp8":
+        return frozenset(p.name for p in SM90_PARAMS)
+    field = kernel_time_field(str(row["framework"]), str(row["preset"]))
+    return frozenset({field} if field else ())
+
+
 def v024_problem(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitProblem:
     """The vLLM 0.24 collector's constants' fit problem (the others held at ``base``'s)."""
     b = base or gemm_constants()
     return FitProblem(name="gpu_gemm_v024", params=V024_PARAMS, rows=v024_rows(ref_dir),
-                      predict=lambda v, r: _predict_v024(b, v, r))
+                      predict=lambda v, r: _predict_v024(b, v, r), depends=v024_depends)
 
 
 def refit_v024(ref_dir: Path | None = None, base: GemmConstants | None = None) -> FitResult:

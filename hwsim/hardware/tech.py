@@ -276,8 +276,16 @@ def _resolve(name_or_path: str | Path, relative_to: Path | None = None) -> Path:
                       hint=hint + "available: " + ", ".join(names))
 
 
+@functools.lru_cache(maxsize=256)
+def _real(path: Path) -> Path:
+    """``path`` resolved (symlinks and ``..``), remembered: resolving costs a system call per
+    path component, and a simulation loads its tables several times (the file's mtime is still
+    read on every load, so an edited table reloads)."""
+    return path.resolve()
+
+
 def _doc(path: Path) -> BaseTechDoc | ScaledTechDoc:
-    p = path.resolve()
+    p = _real(path)
     mtime = p.stat().st_mtime_ns if p.is_file() else -1
     return _doc_cached(str(p), mtime)
 
@@ -301,12 +309,12 @@ def _build(path: str, mtime_ns: int, base_path: str, base_mtime_ns: int) -> Tech
 
 def load_tech(name_or_path: str | Path) -> Tech:
     """Load a tech table by node name (``"45nm"``, ``"7nm"``) or YAML path; cached per mtime."""
-    path = _resolve(name_or_path).resolve()
+    path = _real(_resolve(name_or_path))
     doc = _doc(path)
     base_path, base_mtime = "", 0
     if isinstance(doc, ScaledTechDoc):
         try:
-            bp = _resolve(doc.base, relative_to=path.parent).resolve()
+            bp = _real(_resolve(doc.base, relative_to=path.parent))
         except HwsimError as exc:
             problems = [Problem("base", p.message, p.given, p.hint) for p in exc.problems]
             raise HwsimError(str(path), problems, summary="unknown base table") from None

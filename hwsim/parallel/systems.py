@@ -8,7 +8,7 @@ from pathlib import Path
 from hwsim.config.loading import read_yaml_file, validate
 from hwsim.config.system import SystemConfig
 from hwsim.errors import HwsimError
-from hwsim.presets import list_presets, resolve
+from hwsim.presets import list_presets, preset_names, resolve
 
 
 def load_system(name_or_path: str | Path | SystemConfig) -> SystemConfig:
@@ -36,7 +36,7 @@ def is_system(name_or_path: object) -> bool:
             return read_yaml_file(text).get("kind") == "system"
         except HwsimError:
             return False
-    return text in {p.name for p in list_presets("systems")}
+    return text in preset_names("systems")
 
 
 def system_for_chip(chip_name: str) -> SystemConfig | None:

@@ -69,15 +69,21 @@ def board(preset: str | None) -> dict[str, Any]:
     return {}
 
 
+def kernel_time_field(framework: str, preset: str | None = None) -> str | None:
+    """The GemmConstants field holding the per-kernel time of ``framework``'s collector on
+    ``preset``'s GPU (the GPU's own where it has one), or None when it has none."""
+    key = framework.strip().lower()
+    return KERNEL_TIME_OF_GPU.get((key, preset or ""), KERNEL_TIME_OF.get(key))
+
+
 def graph_replay(framework: str, preset: str | None = None) -> dict[str, Any]:
     """The chip overrides for a row timed by AIConfigurator under ``framework`` on ``preset``'s
     GPU: the collector version's per-kernel time (the GPU's own where it has one,
     ``KERNEL_TIME_OF_GPU``), and the board's streaming share where the collector's board has its
     own. Every kernel of the row takes that time except vLLM's fp8 quantisation kernels
     (:func:`quant_kernel_s`, applied in :func:`hwsim.validation.gpu_quant.quant_gemm_s`)."""
-    key = framework.strip().lower()
     out = dict(GRAPH_REPLAY)
-    field = KERNEL_TIME_OF_GPU.get((key, preset or ""), KERNEL_TIME_OF.get(key))
+    field = kernel_time_field(framework, preset)
     if field is not None:
         out["graph_kernel_overhead_s"] = getattr(gemm_constants(), field)
     return out | board(preset)
