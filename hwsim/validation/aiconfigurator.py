@@ -33,8 +33,8 @@ from hwsim.engine.gpu.gemm_constants import gemm_constants
 from hwsim.engine.simulate import simulate
 from hwsim.workload.load import gemm
 
-__all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V014", "V024", "aic_gemm_s", "board", "graph_replay",
-           "quant_kernel_s", "timed_as"]
+__all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V014", "V024", "aic_gemm_s", "attention_timed", "board",
+           "graph_replay", "kernel_time_field", "quant_kernel_s", "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").

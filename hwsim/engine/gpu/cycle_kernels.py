@@ -26,6 +26,7 @@ import numpy as np
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cta import CtaGroup, GpuPorts
+from hwsim.engine.gpu.gemm_tiles import whole_clusters
 from hwsim.engine.gpu.kernels import KernelCost, dram_bw, gemm_cost, l2_bw
 from hwsim.engine.gpu.realise import Unions
 from hwsim.mapping.primitives import GemmWork, VectorWork
@@ -75,8 +76,8 @@ def gemm_ctas(w: GemmWork, cost: KernelCost) -> int:
     split = int(cost.mapping.get("split_k", 1))  # type: ignore[call-overload]
     # A clustered kernel launches whole clusters (tensor_gemm: padded tiles compute on zeros).
     cr, cc = cost.mapping.get("cluster", (1, 1))  # type: ignore[misc]
-    rows = math.ceil(math.ceil(w.m / tile[0]) / cr) * cr
-    cols = math.ceil(math.ceil(w.n / tile[1]) / cc) * cc
+    rows = whole_clusters(math.ceil(w.m / tile[0]), cr)
+    cols = whole_clusters(math.ceil(w.n / tile[1]), cc)
     return rows * cols * split * per_kernel
 
 

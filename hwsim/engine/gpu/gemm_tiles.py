@@ -20,6 +20,7 @@ weighs the same tile and wave quantisation, split-K and memory traffic).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -131,6 +132,11 @@ class MathPath:
     tile_floor_cycles: float = 0.0
     # Tiles per cluster along M and N (a dispatched tile's; 1 x 1: no rounding of the grid).
     cluster: tuple[int, int] = (1, 1)
+
+
+def whole_clusters(tiles: int, cluster: int) -> int:
+    """Tiles a grid launches along one dimension: ``tiles`` rounded up to whole clusters."""
+    return math.ceil(tiles / cluster) * cluster
 
 
 def simt_issue_efficiency(chip: GpuChip) -> float:

@@ -12,7 +12,13 @@ from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import NmSpec
 from hwsim.engine.accelerator.sparse_effects import activation_density
 from hwsim.engine.gpu.cost import KernelCost
-from hwsim.engine.gpu.gemm_tiles import MathPath, feasible_tiles, resident_ctas, split_factors
+from hwsim.engine.gpu.gemm_tiles import (
+    MathPath,
+    feasible_tiles,
+    resident_ctas,
+    split_factors,
+    whole_clusters,
+)
 from hwsim.engine.gpu.math_paths import math_path
 from hwsim.engine.gpu.rates import (
     dram_bw,
@@ -138,7 +144,7 @@ def tensor_gemm(w: GemmWork, chip: GpuChip, dtype: str, *, gather: bool = True,
         mt, nt = math.ceil(m / tm), math.ceil(n / tn)
         # Whole clusters launch: padded tiles compute (on zeros) but load and store nothing.
         cr, cc = path.cluster
-        out_ctas = (math.ceil(mt / cr) * cr * math.ceil(nt / cc) * cc
+        out_ctas = (whole_clusters(mt, cr) * whole_clusters(nt, cc)
                     * math.ceil(per_kernel_count))
         resident = 1 if path.one_cta_per_sm else resident_ctas(chip, path, (tm, tn))
         # A 2-CTA pair needs two row tiles to share its B tile; one row tile runs alone.
