@@ -383,12 +383,13 @@ def _per_layer_summary(summary: list[dict[str, Any]]) -> Any:
 
 
 def _print_kernel_power(report: dict[str, Any]) -> None:
-    """Held-out average power of single kernels, attention and fused MoE
+    """Held-out average power of single kernels: attention, fused MoE and GEMMs
     (hwsim.validation.gpu_kernel_power)."""
     grid = table(("quantity", "kernels", "rows", "median |error|", "median error", "target",
                   "met"),
-                 title="Held out: kernel power (AIConfigurator, B200 vLLM 0.22: FlashInfer "
-                 "attention, Triton fused MoE; nothing fitted on them)",
+                 title="Held out: kernel power (AIConfigurator vLLM 0.22: B200 FlashInfer "
+                 "attention and Triton fused MoE, H200 and B200 bf16 GEMMs; nothing fitted on "
+                 "them)",
                  right=("rows", "median |error|", "median error", "target"))
     for s in report["summary"]:
         target = "diagnostic" if s["target"] is None else f"<= {percent(s['target'])}"
@@ -400,15 +401,16 @@ def _print_kernel_power(report: dict[str, Any]) -> None:
         out().print(f"kernel power: {report['skipped']} rows skipped (GPU without a preset)")
     out().print("kernel power is hwsim's energy over hwsim's time; power at measured time "
                 "spreads hwsim's per-action energy over the measured latency (docs/gpu.md)")
-    from hwsim.validation.gpu_kernel_power import READ_BEFORE, READ_DURING
+    from hwsim.validation.gpu_kernel_power import READ_BEFORE, TARGET_GROUP
 
     rows = {s["group"]: s["rows"] for s in report["summary"] if s["kind"] == "kernel power"}
     out().print(f"the collector's power is the mean of NVML one-second averages polled every "
                 f"100 ms while it replays the kernel, so a reading holds at most half a kernel "
                 f"under 0.17 s (hwsim.validation.nvml_sampling): {rows.get(READ_BEFORE, 0)} of "
                 f"{rows.get('all', 0)} rows were read before their kernel ran (kernel weight 0) "
-                f"and measure the board's previous second; the target applies to the "
-                f"{rows.get(READ_DURING, 0)} read during it")
+                f"and measure the board's previous second; the target (GEMM and attention "
+                f"kernels, issue 17) applies to the {rows.get(TARGET_GROUP, 0)} GEMM and "
+                f"attention rows read during their kernel")
 
 
 def _print_power(report: dict[str, Any]) -> None:
