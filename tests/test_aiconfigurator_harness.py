@@ -18,6 +18,7 @@ from hwsim.validation.aiconfigurator import (
     TRTLLM_10,
     V014,
     V024,
+    attention_timed,
     board,
     graph_replay,
     timed_as,
@@ -44,7 +45,8 @@ def test_vllm_014_rows_take_their_collectors_time_and_the_a100_board() -> None:
     k = gemm_constants()
     got = graph_replay("vLLM 0.14.0", "a100-sxm-80gb")
     assert got == GRAPH_REPLAY | {"graph_kernel_overhead_s": k.aiconfigurator_v014_kernel_s,
-                                  "dram_efficiency": k.aiconfigurator_a100_dram_efficiency}
+                                  "dram_efficiency": k.aiconfigurator_a100_dram_efficiency,
+                                  "sustained_load": False}
     for name in ("aiconfigurator_v014_kernel_s", "aiconfigurator_a100_dram_efficiency"):
         const = getattr(GEMM_CALIBRATION, name)
         assert const.status == "fitted" and "a100" in const.fitted_on.lower(), name
@@ -52,6 +54,18 @@ def test_vllm_014_rows_take_their_collectors_time_and_the_a100_board() -> None:
     # and a graph replay costs less per kernel than gpt-fast's fitted gap.
     assert 0.6 < k.aiconfigurator_a100_dram_efficiency < 0.885
     assert 1e-7 < k.aiconfigurator_v014_kernel_s < 6.73e-6
+
+
+def test_only_the_power_tables_were_timed_sustained() -> None:
+    # The collector's default times a burst (6 replays); its vLLM 0.22 power tables held the
+    # load for a second with power measured, so the power limit acts on them only.
+    for framework in ("vLLM 0.24.0", "vLLM 0.14.0", "TRTLLM 1.0.0"):
+        assert graph_replay(framework)["sustained_load"] is False
+        assert attention_timed(GRAPH_REPLAY, "h100-sxm", framework)["sustained_load"] is False
+    assert graph_replay("vLLM 0.22.0", "b200-sxm")["sustained_load"] is True
+    assert attention_timed(GRAPH_REPLAY, "b200-sxm", "vLLM 0.22.0")["sustained_load"] is True
+    # A kernel-timed or eager harness is left as it is.
+    assert attention_timed(None, "h100-sxm", "vLLM 0.24.0") is None
 
 
 def test_only_the_a100_has_a_board_of_its_own() -> None:

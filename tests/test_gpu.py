@@ -74,11 +74,17 @@ def test_large_gemm_reaches_efficiency_times_peak(name: str) -> None:
     assert achieved <= ceiling * 1.0001
     assert r.ops[0].mapping["waves"] >= 1
     if r.ops[0].bottleneck == "power":
-        # A power-limited card (math_energy_of: T4, L4) runs the GEMM at the clock at which it
-        # draws exactly its limit.
-        assert chip.math_energy_of is not None
+        # A power-limited card (math_energy_of: T4, L4) or a board measured to slow down held
+        # at its limit (power_limit_slowdown: H100, H200, B200) runs the sustained GEMM at the
+        # clock at which it draws exactly its limit.
+        assert chip.math_energy_of is not None or chip.power_limit_slowdown > 1.0
         assert r.total.energy_j / r.total.latency_s == pytest.approx(chip.tdp_w, rel=1e-3)
-        return
+        # In a burst (no time for the power management to act) it runs at boost clock.
+        r = simulate(_gemm(8192), chip, chip_overrides={"sustained_load": False})
+        achieved = 2 * 8192**3 / r.total.latency_s
+        assert r.ops[0].bottleneck != "power"
+        if chip.math_energy_of is not None:
+            return
     # Wave quantisation and L2 operand traffic may cost some; never more than a quarter.
     assert achieved >= 0.75 * ceiling
 
@@ -256,10 +262,16 @@ def test_every_model_simulates_on_every_gpu(model: str, chip: str) -> None:
 def test_same_node_parts_get_like_energy_per_flop() -> None:
     """The RTX 4090 and the H100 are both TSMC 4N: sizing the 4090's 450 W to its tensor peak
     gave it 5x the H100's energy per tensor FLOP (and 2.1 kW for its FP32 peak); sized to its
-    hungriest pipe, the FP32 sgemm, the two agree within 10 %."""
+    hungriest pipe, the FP32 sgemm, the two agree within 10 % when both boards are taken to just
+    sustain that pipe at boost. The H100's measured slowdown at its limit (power_limit_slowdown,
+    fitted on the H200) raises its energy per FLOP by more than that; the 4090 has no such
+    measurement, so on this node the two anchors now differ by the H100's slowdown and more."""
     from hwsim.engine.gpu.energy import gpu_energy
 
     h100, rtx = (load_chip(n) for n in ("h100-sxm", "rtx-4090"))
+    at_boost = load_chip("h100-sxm", {"power_limit_slowdown": 1.0})
     assert isinstance(h100, GpuChip) and isinstance(rtx, GpuChip)
-    ratio = gpu_energy(rtx).tensor_j_per_flop / gpu_energy(h100).tensor_j_per_flop
+    ratio = gpu_energy(rtx).tensor_j_per_flop / gpu_energy(at_boost).tensor_j_per_flop
     assert 0.9 <= ratio <= 1.1
+    measured = gpu_energy(h100).tensor_j_per_flop / gpu_energy(at_boost).tensor_j_per_flop
+    assert h100.power_limit_slowdown > 1.2 and measured > h100.power_limit_slowdown

@@ -64,6 +64,12 @@ def test_l4_throttles_fp32_sgemm_harder_than_bf16() -> None:
     assert fp32_share < 0.5 * bf16_share
 
 
-def test_h100_bf16_gemm_runs_under_its_limit() -> None:
-    # A board sized to its tensor peak: the calibration GEMM fits the TDP at full clock.
-    assert simulate(_gemm("bf16"), _chip("h100-sxm")).ops[0].bottleneck != "power"
+def test_h100_bf16_gemm_runs_under_its_limit_in_a_burst_only() -> None:
+    # The H100 is measured (on the H200) to run its large GEMMs ~1.3x slower held at 700 W
+    # than at boost: in a burst the calibration GEMM runs at full clock, sustained at the limit.
+    burst = _chip("h100-sxm", sustained_load=False)
+    assert simulate(_gemm("bf16"), burst).ops[0].bottleneck != "power"
+    assert simulate(_gemm("bf16"), _chip("h100-sxm")).ops[0].bottleneck == "power"
+    # A board taken to just sustain its tensor peak (power_limit_slowdown 1) fits the TDP.
+    sized = _chip("h100-sxm", power_limit_slowdown=1.0)
+    assert simulate(_gemm("bf16"), sized).ops[0].bottleneck != "power"

@@ -108,6 +108,7 @@ def test_every_number_has_a_source(name: str) -> None:
                                              "module_power_w", "attention_kernel",
                                              "gemm_kernels",
                                              "softmax_smem", "norm_kernel", "power_limit_w",
+                                             "sustained_load",
                                              "power_mode_of",
                                              "math_energy_of"}
     missing = {f for f in fields

@@ -37,11 +37,12 @@ PARAMS = (
 
 
 @cache
-def graph_chip(preset: str) -> GpuChip:
-    """The preset as AIConfigurator timed it: kernels replayed from a CUDA graph, on the
-    collector's board (:func:`hwsim.validation.aiconfigurator.board`)."""
+def graph_chip(preset: str, framework: str) -> GpuChip:
+    """The preset as AIConfigurator's ``framework`` collector timed it: kernels replayed from a
+    CUDA graph, on the collector's board, burst or sustained
+    (:func:`hwsim.validation.aiconfigurator.attention_timed`)."""
     # The fitting rows name GPU presets only (aiconfigurator_attention_fit.csv).
-    return cast(GpuChip, load_chip(preset, attention_timed(GRAPH_REPLAY, preset)))
+    return cast(GpuChip, load_chip(preset, attention_timed(GRAPH_REPLAY, preset, framework)))
 
 
 def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
@@ -55,7 +56,7 @@ def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
 
 
 def _cache_write_s(row: Mapping[str, object]) -> float:
-    chip = graph_chip(str(row["preset"]))
+    chip = graph_chip(str(row["preset"]), str(row["framework"]))
     op = cache_write_op(row)  # type: ignore[arg-type]
     return sum(k.time_s for k in op_kernels(op, int(row["batch"]), chip))  # type: ignore[call-overload]
 
@@ -63,7 +64,7 @@ def _cache_write_s(row: Mapping[str, object]) -> float:
 def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
     """Seconds for one row under candidate constants ``values``."""
     k = FlashConstants(**{f: values[key] for f, key in FLASH_KEYS.items()})
-    chip = graph_chip(str(row["preset"]))
+    chip = graph_chip(str(row["preset"]), str(row["framework"]))
     op = attention_op(row)  # type: ignore[arg-type]
     cost = flash_attention(op.shape, int(row["batch"]), chip, op.dtype,  # type: ignore[call-overload]
                            op.dtype_bytes, k, flash_kernel_s(chip, k))

@@ -280,6 +280,18 @@ class GpuChip(ChipBase):
         None, description="enforced power cap, W (nvidia-smi -pl, a Jetson mode's GPU budget): a "
         "kernel above it runs at a lower clock; per-action energies stay calibrated at tdp_w "
         "(unset: tdp_w)")
+    power_limit_slowdown: float = Field(
+        1.0, ge=1.0, le=2.0, description="how many times slower a large dense bf16 GEMM "
+        "(8192^3) runs held at tdp_w than at boost_clock_hz, sustained: its power at boost is "
+        "idle_power_w + power_limit_slowdown x (tdp_w - idle_power_w), which sets the energy "
+        "per tensor FLOP (1: the board just sustains its tensor peak at boost; fitted where "
+        "public sustained and burst timings of the same GEMMs exist)")
+    sustained_load: bool = Field(
+        True, description="the run is long enough for the board's power management to act "
+        "(serving, training, any benchmark over ~0.1 s of load): a kernel above the power "
+        "limit runs at a lower clock; false: a burst of a few milliseconds (a benchmark of a "
+        "handful of replays) that ends before the clock drops, so every kernel runs at "
+        "clock_hz whatever its power")
     power_mode_of: str | None = Field(
         None, description="GPU preset this chip is a power mode of (same silicon with lower "
         "clock, fewer powered SMs or a capped memory clock): per-action energies and active "

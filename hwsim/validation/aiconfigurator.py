@@ -22,6 +22,17 @@ That per-kernel time belongs to the harness, not the chip:
   KV-cache write kernel, with the FlashAttention kernel's own fitted fixed time
   (:mod:`hwsim.calibration.attention_fit`): on the attention fitting rows the collectors'
   per-kernel times fit worse (10.5 -> 10.8 % median).
+
+How long the collector keeps the GPU busy decides whether the power limit acts
+(``sustained_load``). Without power measurement (``COLLECTOR_MEASURE_POWER`` unset, its default)
+``benchmark_with_power`` (``collector/helper.py``) runs 3 warm-ups and 6 timed replays: a burst
+of milliseconds, over before the board lowers its clock, so those tables are timed at boost
+clock. The tables that carry power (the vLLM 0.22.0 "power overlays", ``SUSTAINED_TABLES``) were
+collected with it set: the replays are stretched to a second (0.3 s for kernels under 0.1 ms),
+so a kernel above the power limit is timed at the clock the limit allows. The same shapes in
+both kinds of table show it: compute-bound bf16 GEMMs of 0.1-1 ms take 15-19 % longer in the
+H200's and B200's vLLM 0.22 power tables, at their power limit, than in their vLLM 0.24 tables,
+and memory-bound ones the same time (``hwsim/calibration/power_limit_slowdown.py``).
 """
 
 from __future__ import annotations
@@ -33,8 +44,9 @@ from hwsim.engine.gpu.gemm_constants import gemm_constants
 from hwsim.engine.simulate import simulate
 from hwsim.workload.load import gemm
 
-__all__ = ["GRAPH_REPLAY", "TRTLLM_10", "V014", "V024", "aic_gemm_s", "attention_timed", "board",
-           "graph_replay", "kernel_time_field", "quant_kernel_s", "timed_as"]
+__all__ = ["GRAPH_REPLAY", "SUSTAINED_TABLES", "TRTLLM_10", "V014", "V022", "V024", "aic_gemm_s",
+           "attention_timed", "board", "graph_replay", "kernel_time_field", "quant_kernel_s",
+           "sustained", "timed_as"]
 
 GRAPH_REPLAY: dict[str, Any] = {"cuda_graphs": True}
 # The framework column of AIConfigurator's vLLM 0.24.0 tables ("vLLM 0.24.0", "VLLM 0.24.0").
@@ -43,6 +55,12 @@ V024 = "vllm 0.24.0"
 V014 = "vllm 0.14.0"
 # The framework column of AIConfigurator's TensorRT-LLM 1.0 tables ("TRTLLM 1.0.0").
 TRTLLM_10 = "trtllm 1.0.0"
+# The framework column of AIConfigurator's vLLM 0.22.0 power tables (B200 attention, MoE and
+# GEMMs; H200 GEMMs).
+V022 = "vllm 0.22.0"
+# Collector versions whose tables were timed over a second of replays with power measured
+# (module docstring): the power limit acts on them. Every other table is a burst.
+SUSTAINED_TABLES = (V022,)
 
 
 # Collector versions with their own fitted per-kernel time (a GemmConstants field).
@@ -76,13 +94,20 @@ def kernel_time_field(framework: str, preset: str | None = None) -> str | None:
     return KERNEL_TIME_OF_GPU.get((key, preset or ""), KERNEL_TIME_OF.get(key))
 
 
+def sustained(framework: str) -> dict[str, Any]:
+    """Whether ``framework``'s collector held the load long enough for the power limit to act
+    (a power table) or timed a burst (every other table), as a chip override."""
+    return {"sustained_load": framework.strip().lower() in SUSTAINED_TABLES}
+
+
 def graph_replay(framework: str, preset: str | None = None) -> dict[str, Any]:
     """The chip overrides for a row timed by AIConfigurator under ``framework`` on ``preset``'s
     GPU: the collector version's per-kernel time (the GPU's own where it has one,
-    ``KERNEL_TIME_OF_GPU``), and the board's streaming share where the collector's board has its
-    own. Every kernel of the row takes that time except vLLM's fp8 quantisation kernels
-    (:func:`quant_kernel_s`, applied in :func:`hwsim.validation.gpu_quant.quant_gemm_s`)."""
-    out = dict(GRAPH_REPLAY)
+    ``KERNEL_TIME_OF_GPU``), the board's streaming share where the collector's board has its
+    own, and whether the load was sustained (:func:`sustained`). Every kernel of the row takes
+    that time except vLLM's fp8 quantisation kernels (:func:`quant_kernel_s`, applied in
+    :func:`hwsim.validation.gpu_quant.quant_gemm_s`)."""
+    out = dict(GRAPH_REPLAY) | sustained(framework)
     field = kernel_time_field(framework, preset)
     if field is not None:
         out["graph_kernel_overhead_s"] = getattr(gemm_constants(), field)
@@ -105,13 +130,15 @@ def timed_as(harness: dict[str, Any] | None, framework: str,
     return harness
 
 
-def attention_timed(harness: dict[str, Any] | None, preset: str) -> dict[str, Any] | None:
-    """``harness`` for an AIConfigurator attention row: on the collector's board when it is a
-    CUDA-graph replay, with the preset's own per-kernel time (the collectors' own fit the
+def attention_timed(harness: dict[str, Any] | None, preset: str,
+                    framework: str) -> dict[str, Any] | None:
+    """``harness`` for an AIConfigurator attention row of ``framework``'s collector: on the
+    collector's board when it is a CUDA-graph replay, burst or sustained as the collector ran
+    it (:func:`sustained`), with the preset's own per-kernel time (the collectors' own fit the
     attention rows worse: docs/gpu.md, "Tried on fitting rows and not shipped"); else
     unchanged. The one place the attention fit and the held-out attention rows take it from."""
     if harness is not None and harness.get("cuda_graphs"):
-        return harness | board(preset)
+        return harness | sustained(framework) | board(preset)
     return harness
 
 

@@ -118,7 +118,7 @@ def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     # vLLM's attention forward: the KV-cache write, then FlashAttention (vllm_attention), on
     # the collector's board when it was CUDA-graph timed (an AIConfigurator row).
-    return vllm_attention_s(r, attention_timed(harness, r["preset"]))
+    return vllm_attention_s(r, attention_timed(harness, r["preset"], r["framework"]))
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:

@@ -15,16 +15,23 @@ A kernel draws
   shared memory as an SRAM of one SM's size, L2 as an SRAM of the L2's size, DRAM/HBM/GDDR/LPDDR
   per bit by memory kind.
 - Math energy per FLOP is derived, not typed in: a large dense 8192^3 bf16 GEMM, costed by this
-  model at ``boost_clock_hz``, draws exactly ``tdp_w`` (idle + active + memory + math), because
-  vendors size a board's power limit to its hungriest pipe, on data-centre parts the tensor
-  cores' peak. So the per-FLOP energy absorbs only what idle, active and memory power leave of
-  the TDP. Where an 8192^3 fp32 sgemm at that energy would draw more than the TDP (GeForce and
-  Jetson parts, whose FP32 rate is high for their tensor rate), the sgemm is what draws
-  ``tdp_w`` and the tensor path keeps the per-operation ratio below it.
+  model at ``boost_clock_hz``, draws ``idle_power_w + power_limit_slowdown x (tdp_w -
+  idle_power_w)`` (idle + active + memory + math), because vendors size a board's power limit to
+  its hungriest pipe, on data-centre parts the tensor cores' peak: with the default slowdown of
+  1 it draws exactly ``tdp_w`` at boost; a board whose sustained GEMMs are measured to run
+  ``r`` times slower at its limit than in a burst at boost (H100/H200/B200: ``power_limit_
+  slowdown`` in their presets) draws ``r`` times the headroom at boost, so held at the limit its
+  clock (and its clocked power) drops by ``r``. So the per-FLOP energy absorbs only what idle,
+  active and memory power leave of that power. Where an 8192^3 fp32 sgemm at that energy would
+  draw more than the TDP (GeForce and Jetson parts, whose FP32 rate is high for their tensor
+  rate), the sgemm is what draws that power and the tensor path keeps the per-operation ratio
+  below it.
 
 Per-action energies do not depend on ``clock_hz`` ([assumption]: one supply voltage, no DVFS
-voltage curve). The power limit acts as a clock throttle (:func:`throttle`): a kernel whose
-power at ``clock_hz`` exceeds ``tdp_w`` runs at the highest clock at which it fits, so its
+voltage curve). The power limit acts as a clock throttle (:func:`throttle`) on a sustained load
+(``sustained_load``, the default; a burst of a few milliseconds ends before the board's power
+management lowers the clock, so with ``sustained_load: false`` nothing is throttled): a kernel
+whose power at ``clock_hz`` exceeds ``tdp_w`` runs at the highest clock at which it fits, so its
 clocked work (tensor, CUDA-core and L2 time) stretches while its DRAM time does not, and its
 math and active power per second fall. Other tensor dtypes get the same math power at their own
 peak rate ([assumption]: each tensor pipe is sized to the same power budget). The CUDA-core
@@ -101,6 +108,12 @@ class Throttled:
     clock_hz: float
     active_j: float
     bottleneck: str
+
+
+def power_limit_w(chip: GpuChip) -> float:
+    """The limit the throttle enforces on ``chip``: its ``power_limit_w``, else its ``tdp_w``; none
+    (infinite) for a burst (``sustained_load`` false), which ends before the clock drops."""
+    return (chip.power_limit_w or chip.tdp_w) if chip.sustained_load else float("inf")
 
 
 def kernel_power_w(energy: GpuEnergy, action_j: float, time_s: float, clock_hz: float) -> float:
@@ -234,7 +247,7 @@ def mode_energy(chip: GpuChip) -> GpuEnergy:
     with the lower clock (DVFS would lower energy per FLOP further), so this is an upper bound."""
     base = _base_gpu(chip, "power_mode_of")
     e = gpu_energy(base)
-    return replace(e, idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
+    return replace(e, idle_w=chip.idle_power_w, tdp_w=power_limit_w(chip),
                    active_w=e.active_w * chip.sms / base.sms)
 
 
@@ -254,7 +267,9 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz
     at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
-    budget_w = chip.tdp_w - chip.idle_power_w - active_w
+    # The calibration GEMM's power at boost beyond idle: the headroom times the slowdown it
+    # shows held at the limit (1: it just fits).
+    budget_w = chip.power_limit_slowdown * (chip.tdp_w - chip.idle_power_w) - active_w
 
     def math_j_per_flop(dtype: str, dtype_bytes: int) -> tuple[float, float, float] | None:
         """(J per FLOP that puts the dtype's calibration GEMM at the TDP, its FLOPs, its
@@ -286,5 +301,5 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
         tensor_j = min(tensor_j, simt[0] / ratio)
     return GpuEnergy(tensor_j_per_flop=tensor_j, math_power_w=tensor_j * tensor_flops / tensor_t,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
-                     idle_w=chip.idle_power_w, tdp_w=chip.power_limit_w or chip.tdp_w,
+                     idle_w=chip.idle_power_w, tdp_w=power_limit_w(chip),
                      active_w=active_w, boost_clock_hz=boost, cuda_j_per_flop=tensor_j * ratio)

@@ -1,0 +1,120 @@
+"""Fits ``power_limit_slowdown`` of the H200 and B200 presets on pairs of timings of the same
+bf16 GEMM in a burst and held at the power limit (``aiconfigurator_sustained_gemm_fit.csv``):
+
+    python -m hwsim.calibration.power_limit_slowdown [--write]
+
+prints the fitted values and their median |error|; ``--write`` puts them into
+``configs/hardware/gpus/{h200-sxm,b200-sxm}.yaml`` and the H200's into ``h100-sxm.yaml``
+(``H100_FROM``), keeping every other line. A test refits and compares.
+
+What is measured: AIConfigurator's collector timed each shape twice, with its default burst (3
+warm-ups, 6 timed CUDA-graph replays: milliseconds, at boost clock) for the vLLM 0.24.0 table,
+and over a second of replays with power measured for the vLLM 0.22.0 power table, where the
+board's power management has acted. Compute-bound shapes take 15-19 % longer sustained, at
+their power limit; memory-bound ones the same time (``make_sustained_fit.py``). The ratio of
+the two latencies is a property of the board's power, free of hwsim's GEMM time model to first
+order: hwsim predicts it as its time with ``sustained_load`` over its time without, each under
+the vLLM 0.24 collector's per-kernel time ([assumption] the same GPU time per graph kernel in
+both collector versions: the memory-bound pairs take within 3 % of each other), and the one
+free constant per GPU is how far over its limit a large GEMM would draw at boost (the
+preset's energy per tensor FLOP follows from it: :func:`hwsim.engine.gpu.energy.calibrate_energy`).
+
+The H100 (same GH100 die, 700 W, 1980 MHz as the H200, HBM3 instead of HBM3e) has no power
+table; it takes the H200's value ([assumption]). Every other preset keeps 1 (the board just
+sustains its tensor peak at boost): no public sustained-and-burst pair for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from collections.abc import Mapping
+from functools import cache
+
+from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.engine.simulate import simulate
+from hwsim.presets import reference_dir, resolve
+from hwsim.validation.aiconfigurator import V024, graph_replay
+from hwsim.workload.load import gemm
+
+FIT_FILE = "aiconfigurator_sustained_gemm_fit.csv"
+PRESETS = ("h200-sxm", "b200-sxm")
+H100_FROM = "h200-sxm"
+FIELD = "power_limit_slowdown"
+PARAMS = tuple(Param(f"{FIELD}:{p}", 1.1, 1.0, 2.0, "ratio (time at the limit / at boost)",
+                     f"how many times slower a large bf16 GEMM runs held at {p}'s limit")
+               for p in PRESETS)
+
+
+def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
+    """The fitting pairs, each with ``measured`` = sustained / burst latency (a ratio)."""
+    out = []
+    with open(reference_dir("gpu") / name, newline="") as fh:
+        for i, r in enumerate(csv.DictReader(fh), start=2):
+            ratio = float(r["sustained_latency_us"]) / float(r["burst_latency_us"])
+            out.append(dict(r) | {"measured": ratio,
+                                  "source": f"hwsim/data/reference/gpu/{name}:{i}"})
+    return tuple(out)
+
+
+@cache
+def _seconds(preset: str, m: int, n: int, k: int, sustained: bool, slowdown: float) -> float:
+    harness = graph_replay(V024, preset) | {"sustained_load": sustained, FIELD: slowdown}
+    return simulate(gemm(m, n, k, dtype="bf16"), preset,
+                    chip_overrides=harness).total.latency_s
+
+
+def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
+    """hwsim's sustained / burst time of one pair's shape under a candidate slowdown."""
+    preset = str(row["preset"])
+    shape = (int(row["m"]), int(row["n"]), int(row["k"]))  # type: ignore[call-overload]
+    slowdown = float(values[f"{FIELD}:{preset}"])
+    # A burst runs at boost whatever the board's power: its time does not depend on the value.
+    return (_seconds(preset, *shape, True, slowdown)
+            / _seconds(preset, *shape, False, 1.0))
+
+
+def _depends(row: Mapping[str, object]) -> frozenset[str]:
+    """A pair's prediction moves only with its own GPU's value."""
+    return frozenset({f"{FIELD}:{row['preset']}"})
+
+
+def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:
+    return FitProblem(name="power_limit_slowdown", params=PARAMS,
+                      rows=rows if rows is not None else read_rows(), predict=predict,
+                      depends=_depends)
+
+
+def fit_slowdown() -> FitResult:
+    """The fit the presets' values come from."""
+    return fit(problem())
+
+
+def write_presets(result: FitResult) -> dict[str, float]:
+    """Put the fitted values into the shipped presets (the H100 takes the H200's)."""
+    values = {p: round(result.values[f"{FIELD}:{p}"], 4) for p in PRESETS}
+    values["h100-sxm"] = values[H100_FROM]
+    for preset, value in values.items():
+        path = resolve("chips", preset)
+        text, n = re.subn(rf"(?m)^{FIELD}: .*$", f"{FIELD}: {value}", path.read_text())
+        if n != 1:
+            raise ValueError(f"{path}: expected one top-level {FIELD} line, found {n}")
+        path.write_text(text)
+    return values
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--write", action="store_true", help="write the values into the presets")
+    args = ap.parse_args(argv)
+    result = fit_slowdown()
+    for p in PRESETS:
+        print(f"{p}: {FIELD} {result.values[f'{FIELD}:{p}']:.4f}")
+    print(f"median |error| {result.median_abs_error:.4f} on {result.rows} rows of {FIT_FILE}")
+    if args.write:
+        print(f"written: {write_presets(result)}")
+
+
+if __name__ == "__main__":
+    main()
