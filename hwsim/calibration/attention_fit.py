@@ -15,12 +15,13 @@ from typing import cast
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.analytic import op_kernels
+from hwsim.engine.gpu.analytic import kernel_seconds, op_kernels
 from hwsim.engine.gpu.flash import FlashConstants, flash_attention
 from hwsim.engine.gpu.kernel_constants import FLASH_KEYS, flash_kernel_s
 from hwsim.hardware.chips import load_chip
 from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, attention_timed
+from hwsim.validation.burst import blend, response_s, throttled_share
 from hwsim.validation.vllm_attention import attention_op, cache_write_op
 
 FIT_FILE = "aiconfigurator_attention_fit.csv"
@@ -37,12 +38,14 @@ PARAMS = (
 
 
 @cache
-def graph_chip(preset: str, framework: str) -> GpuChip:
+def graph_chip(preset: str, framework: str, held: bool = False) -> GpuChip:
     """The preset as AIConfigurator's ``framework`` collector timed it: kernels replayed from a
     CUDA graph, on the collector's board, burst or sustained
-    (:func:`hwsim.validation.aiconfigurator.attention_timed`)."""
+    (:func:`hwsim.validation.aiconfigurator.attention_timed`); ``held``: with the load held
+    (the power limit acting), for the part of a burst past the board's power response."""
     # The fitting rows name GPU presets only (aiconfigurator_attention_fit.csv).
-    return cast(GpuChip, load_chip(preset, attention_timed(GRAPH_REPLAY, preset, framework)))
+    harness = attention_timed(GRAPH_REPLAY, preset, framework) or {}
+    return cast(GpuChip, load_chip(preset, harness | ({"sustained_load": True} if held else {})))
 
 
 def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
@@ -55,20 +58,31 @@ def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
     return tuple(out)
 
 
-def _cache_write_s(row: Mapping[str, object]) -> float:
-    chip = graph_chip(str(row["preset"]), str(row["framework"]))
+def _cache_write_s(row: Mapping[str, object], held: bool = False) -> float:
+    chip = graph_chip(str(row["preset"]), str(row["framework"]), held)
     op = cache_write_op(row)  # type: ignore[arg-type]
-    return sum(k.time_s for k in op_kernels(op, int(row["batch"]), chip))  # type: ignore[call-overload]
+    kernels = op_kernels(op, int(row["batch"]), chip)  # type: ignore[call-overload]
+    if not held:
+        return sum(k.time_s for k in kernels)
+    return sum(kernel_seconds(k, chip, op.dtype) for k in kernels)
 
 
 def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
-    """Seconds for one row under candidate constants ``values``."""
+    """Seconds for one row under candidate constants ``values``: the KV-cache write and the
+    attention kernel, as the collector's burst of replays timed them (at boost, blended with
+    the power-limited time where the burst outlasts the board's power response,
+    :mod:`hwsim.validation.burst`)."""
     k = FlashConstants(**{f: values[key] for f, key in FLASH_KEYS.items()})
     chip = graph_chip(str(row["preset"]), str(row["framework"]))
     op = attention_op(row)  # type: ignore[arg-type]
     cost = flash_attention(op.shape, int(row["batch"]), chip, op.dtype,  # type: ignore[call-overload]
                            op.dtype_bytes, k, flash_kernel_s(chip, k))
-    return _cache_write_s(row) + cost.time_s
+    boost = _cache_write_s(row) + cost.time_s
+    if chip.sustained_load or throttled_share(boost, 1, response_s()) == 0.0:
+        return boost
+    held_chip = graph_chip(str(row["preset"]), str(row["framework"]), True)
+    held = _cache_write_s(row, held=True) + kernel_seconds(cost, held_chip, op.dtype)
+    return blend(boost, held, 1, response_s())
 
 
 def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:

@@ -20,6 +20,7 @@ import yaml
 from hwsim.calibration.fit import FitProblem, Param, fit
 from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
 from hwsim.config.chip import GpuChip
+from hwsim.config.loading import read_yaml_file, validate
 from hwsim.engine.gpu.analytic import simulate_gpu
 from hwsim.engine.gpu.energy import GpuEnergy, calibrate_energy
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
@@ -168,16 +169,27 @@ HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.
           "hwsim/engine/gpu/energy.py.\n")
 
 
+def load_calibration_file(path: str | Path) -> GpuCalibration:
+    """The GPU power constants as a file holds them now (validated)."""
+    return validate(read_yaml_file(Path(path)), GpuCalibration, str(path))  # type: ignore[no-any-return]
+
+
 def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConstant | None = None,
                       hbm3_energy_scale: GpuPowerConstant | None = None,
-                      base: GpuCalibration = GPU_CALIBRATION) -> GpuCalibration:
-    """Write the file the engine reads: ``base`` with the re-fitted constant in place (a
-    fitted constant without ``fitted_on`` is refused by the schema). Returns the document."""
+                      power_response_s: GpuPowerConstant | None = None,
+                      base: GpuCalibration | None = None) -> GpuCalibration:
+    """Write the file the engine reads: ``base`` (default: the file as it is on disk now, or
+    the shipped constants for a new file, so fits written one after another in one process
+    keep each other's values) with the re-fitted constants in place (a fitted constant without
+    ``fitted_on`` is refused by the schema). Returns the document."""
+    if base is None:
+        base = load_calibration_file(path) if Path(path).exists() else GPU_CALIBRATION
     doc = base.model_dump(mode="json")
-    if active_power_fraction is not None:
-        doc["active_power_fraction"] = active_power_fraction.model_dump(mode="json")
-    if hbm3_energy_scale is not None:
-        doc["hbm3_energy_scale"] = hbm3_energy_scale.model_dump(mode="json")
+    for name, constant in (("active_power_fraction", active_power_fraction),
+                           ("hbm3_energy_scale", hbm3_energy_scale),
+                           ("power_response_s", power_response_s)):
+        if constant is not None:
+            doc[name] = constant.model_dump(mode="json")
     checked = GpuCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

@@ -1,26 +1,32 @@
-"""Fits ``power_limit_slowdown`` of the H200 and B200 presets on pairs of timings of the same
+"""Fits ``power_limit_slowdown`` of the H200 and B200 presets and the boards' power response
+time (``power_response_s``, ``configs/calibration/gpu.yaml``) on pairs of timings of the same
 bf16 GEMM in a burst and held at the power limit (``aiconfigurator_sustained_gemm_fit.csv``):
 
     python -m hwsim.calibration.power_limit_slowdown [--write]
 
-prints the fitted values and their median |error|; ``--write`` puts them into
+prints the fitted values and their median |error|; ``--write`` puts the slowdowns into
 ``configs/hardware/gpus/{h200-sxm,b200-sxm}.yaml`` and the H200's into ``h100-sxm.yaml``
-(``H100_FROM``), keeping every other line. A test refits and compares.
+(``H100_FROM``), keeping every other line, and the response time into ``gpu.yaml``. A test
+refits and compares.
 
 What is measured: AIConfigurator's collector timed each shape twice, with its default burst (3
-warm-ups, 6 timed CUDA-graph replays: milliseconds, at boost clock) for the vLLM 0.24.0 table,
-and over a second of replays with power measured for the vLLM 0.22.0 power table, where the
-board's power management has acted. Compute-bound shapes take 15-19 % longer sustained, at
-their power limit; memory-bound ones the same time (``make_sustained_fit.py``). The ratio of
-the two latencies is a property of the board's power, free of hwsim's GEMM time model to first
-order: hwsim predicts it as its time with ``sustained_load`` over its time without, each under
-the vLLM 0.24 collector's per-kernel time ([assumption] the same GPU time per graph kernel in
-both collector versions: the memory-bound pairs take within 3 % of each other), and the one
-free constant per GPU is how far over its limit a large GEMM would draw at boost (the
-preset's energy per tensor FLOP follows from it: :func:`hwsim.engine.gpu.energy.calibrate_energy`).
+warm-ups, 6 timed CUDA-graph replays of six linears) for the vLLM 0.24.0 table, and over a
+second of replays with power measured for the vLLM 0.22.0 power table, where the board's power
+management has acted. Compute-bound shapes of 0.1-1 ms take 15-19 % longer sustained, at their
+power limit; memory-bound ones the same time; longer compute-bound shapes less (1.07-1.09x at
+1-3 ms), since a burst of them outlasts the time the board holds its boost clock
+(``make_sustained_fit.py``, ``sustained_vs_burst.py``). The ratio of the two latencies is a
+property of the board's power, free of hwsim's GEMM time model to first order: hwsim predicts it
+as its time with ``sustained_load`` over its burst time (:func:`hwsim.validation.burst.blend`:
+boost, blended with the sustained time for the share of the burst's timed window past the power
+response), each under the vLLM 0.24 collector's per-kernel time ([assumption] the same GPU time
+per graph kernel in both collector versions: the memory-bound pairs take within 3 % of each
+other). The free constants: per GPU, how far over its limit a large GEMM would draw at boost
+(the preset's energy per tensor FLOP follows from it:
+:func:`hwsim.engine.gpu.energy.calibrate_energy`); and one response time for both boards.
 
 The H100 (same GH100 die, 700 W, 1980 MHz as the H200, HBM3 instead of HBM3e) has no power
-table; it takes the H200's value ([assumption]). Every other preset keeps 1 (the board just
+table; it takes the H200's slowdown ([assumption]). Every other preset keeps 1 (the board just
 sustains its tensor peak at boost): no public sustained-and-burst pair for it.
 """
 
@@ -33,18 +39,23 @@ from collections.abc import Mapping
 from functools import cache
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.calibration.gpu import write_calibration
+from hwsim.config.calibration import GpuPowerConstant
 from hwsim.engine.simulate import simulate
-from hwsim.presets import reference_dir, resolve
+from hwsim.presets import calibration_path, reference_dir, resolve
 from hwsim.validation.aiconfigurator import V024, graph_replay
+from hwsim.validation.burst import blend
 from hwsim.workload.load import gemm
 
 FIT_FILE = "aiconfigurator_sustained_gemm_fit.csv"
 PRESETS = ("h200-sxm", "b200-sxm")
 H100_FROM = "h200-sxm"
 FIELD = "power_limit_slowdown"
-PARAMS = tuple(Param(f"{FIELD}:{p}", 1.1, 1.0, 2.0, "ratio (time at the limit / at boost)",
-                     f"how many times slower a large bf16 GEMM runs held at {p}'s limit")
-               for p in PRESETS)
+RESPONSE = Param("power_response_s", 0.05, 1e-3, 1.0, "s of load at boost before the clock drops",
+                 "time a board runs at boost under a load above its limit")
+PARAMS = (*(Param(f"{FIELD}:{p}", 1.1, 1.0, 2.0, "ratio (time at the limit / at boost)",
+                  f"how many times slower a large bf16 GEMM runs held at {p}'s limit")
+            for p in PRESETS), RESPONSE)
 
 
 def read_rows(name: str = FIT_FILE) -> tuple[dict[str, object], ...]:
@@ -66,18 +77,21 @@ def _seconds(preset: str, m: int, n: int, k: int, sustained: bool, slowdown: flo
 
 
 def predict(values: Mapping[str, float], row: Mapping[str, object]) -> float:
-    """hwsim's sustained / burst time of one pair's shape under a candidate slowdown."""
+    """hwsim's sustained / burst time of one pair's shape under candidate constants."""
     preset = str(row["preset"])
     shape = (int(row["m"]), int(row["n"]), int(row["k"]))  # type: ignore[call-overload]
     slowdown = float(values[f"{FIELD}:{preset}"])
-    # A burst runs at boost whatever the board's power: its time does not depend on the value.
-    return (_seconds(preset, *shape, True, slowdown)
-            / _seconds(preset, *shape, False, 1.0))
+    held = _seconds(preset, *shape, True, slowdown)
+    # At boost a kernel's time does not depend on the board's power (no throttle).
+    boost = _seconds(preset, *shape, False, 1.0)
+    burst = blend(boost, held, int(row["ops_per_replay"]),  # type: ignore[call-overload]
+                  float(values[RESPONSE.name]))
+    return held / burst
 
 
 def _depends(row: Mapping[str, object]) -> frozenset[str]:
-    """A pair's prediction moves only with its own GPU's value."""
-    return frozenset({f"{FIELD}:{row['preset']}"})
+    """A pair's prediction moves only with its own GPU's slowdown and the response time."""
+    return frozenset({f"{FIELD}:{row['preset']}", RESPONSE.name})
 
 
 def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:
@@ -104,6 +118,26 @@ def write_presets(result: FitResult) -> dict[str, float]:
     return values
 
 
+def write_response(result: FitResult) -> float:
+    """Put the fitted response time into ``configs/calibration/gpu.yaml``."""
+    value = float(f"{result.values[RESPONSE.name]:.4g}")
+    write_calibration(calibration_path("gpu"), power_response_s=GpuPowerConstant(
+        value=value, unit=RESPONSE.unit, status="fitted",
+        source=(f"{RESPONSE.description}; fitted by hwsim.calibration.power_limit_slowdown "
+                "jointly with the H200's and B200's power_limit_slowdown (scipy least_squares "
+                "on log(predicted / measured) sustained / burst latency, soft_l1, bounds "
+                f"[{RESPONSE.lower:g}, {RESPONSE.upper:g}]; the burst's timed window "
+                "blended at a step from boost to the limit's clock, hwsim.validation.burst); "
+                f"median |error| {result.median_abs_error:.3f} on its {result.rows} rows; one "
+                "value for every board [assumption]"),
+        fitted_on=(f"hwsim/data/reference/gpu/{FIT_FILE}: {result.rows} pairs of one bf16 "
+                   "linear's latency in AIConfigurator's default burst (vLLM 0.24.0 tables) "
+                   "and over a second of replays with power measured (vLLM 0.22.0 power "
+                   "tables), H200 and B200, sustained latency 20 us-10 ms, no held-out shape "
+                   "(ai-dynamo/aiconfigurator@095f58a51)")))
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", action="store_true", help="write the values into the presets")
@@ -111,9 +145,10 @@ def main(argv: list[str] | None = None) -> None:
     result = fit_slowdown()
     for p in PRESETS:
         print(f"{p}: {FIELD} {result.values[f'{FIELD}:{p}']:.4f}")
+    print(f"{RESPONSE.name} {result.values[RESPONSE.name]:.4g} s")
     print(f"median |error| {result.median_abs_error:.4f} on {result.rows} rows of {FIT_FILE}")
     if args.write:
-        print(f"written: {write_presets(result)}")
+        print(f"written: {write_presets(result)}, {RESPONSE.name} {write_response(result)}")
 
 
 if __name__ == "__main__":

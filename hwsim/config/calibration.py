@@ -158,6 +158,10 @@ class GpuCalibration(StrictModel):
         description="multiplier on the technology table's HBM3 and HBM3E energy per bit (HBM3 "
         "is the kind the power rows measured; HBM3E keeps its interface); other memory kinds "
         "keep their table values")
+    power_response_s: GpuPowerConstant = Field(
+        description="time a board runs at boost clock under a load above its power limit "
+        "before its power management lowers the clock, s: how much of a benchmark burst runs "
+        "at the limit (hwsim.validation.burst; the engine's sustained_load is the steady state)")
 
 
 class GpuGemmCalibration(StrictModel):

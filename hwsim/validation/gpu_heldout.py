@@ -38,7 +38,13 @@ from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
-from hwsim.validation.aiconfigurator import GRAPH_REPLAY, aic_gemm_s, attention_timed, timed_as
+from hwsim.validation.aiconfigurator import (
+    GRAPH_REPLAY,
+    aic_gemm_s,
+    attention_timed,
+    timed_as,
+    timed_s,
+)
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_s
@@ -117,8 +123,10 @@ def _norm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 
 def _attention_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     # vLLM's attention forward: the KV-cache write, then FlashAttention (vllm_attention), on
-    # the collector's board when it was CUDA-graph timed (an AIConfigurator row).
-    return vllm_attention_s(r, attention_timed(harness, r["preset"], r["framework"]))
+    # the collector's board when it was CUDA-graph timed (an AIConfigurator row), one op per
+    # replay of its burst.
+    return timed_s(lambda h: vllm_attention_s(r, h or None),
+                   attention_timed(harness, r["preset"], r["framework"]), 1)
 
 
 def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
@@ -132,8 +140,9 @@ def _forward_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
 
 
 def _moe_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
-    return _latency_s(vllm_moe_model(r), r["preset"], 1,
-                      timed_as(harness, r["framework"], r["preset"]))
+    # One fused-MoE call per replay of its burst (collect_moe.py, balanced routes).
+    return timed_s(lambda h: _latency_s(vllm_moe_model(r), r["preset"], 1, h or None),
+                   timed_as(harness, r["framework"], r["preset"]), 1)
 
 
 def _decode_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:

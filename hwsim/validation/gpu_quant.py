@@ -22,7 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from hwsim.engine.simulate import simulate
-from hwsim.validation.aiconfigurator import KERNEL_TIME_OF, quant_kernel_s, timed_as
+from hwsim.validation.aiconfigurator import (
+    KERNEL_TIME_OF,
+    gemm_ops_per_replay,
+    quant_kernel_s,
+    timed_as,
+    timed_s,
+)
 from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp, VectorOp
 
@@ -43,24 +49,29 @@ def vllm_fp8_linear(m: int, n: int, k: int) -> Model:
 
 
 def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
-    """Seconds of one held-out quantised-GEMM row on its preset."""
+    """Seconds of one held-out quantised-GEMM row on its preset, timed as its collector timed
+    it (a burst of replays where it was one: :func:`hwsim.validation.aiconfigurator.timed_s`)."""
     m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+    preset, ops = r["preset"], gemm_ops_per_replay(r["framework"])
     if r["dtype"] == "fp8":
         model = vllm_fp8_linear(m, n, k)
-        harness = timed_as(harness, r["framework"], r["preset"])
+        harness = timed_as(harness, r["framework"], preset)
         quant_s = quant_kernel_s(r["framework"])
         if harness is not None and harness.get("cuda_graphs") and quant_s is not None:
             # The quantisation kernels at the collector's time for them, the GEMM at its own.
             quant, mm = (Model(name=op.name, ops=(op,), origin="validation")
                          for op in model.ops)
-            return (simulate(quant, r["preset"], batch=1, chip_overrides=harness
-                             | {"graph_kernel_overhead_s": quant_s}).total.latency_s
-                    + simulate(mm, r["preset"], batch=1,
-                               chip_overrides=harness).total.latency_s)
+
+            def run_split(h: dict[str, Any]) -> float:
+                return (simulate(quant, preset, batch=1, chip_overrides=h
+                                 | {"graph_kernel_overhead_s": quant_s}).total.latency_s
+                        + simulate(mm, preset, batch=1, chip_overrides=h).total.latency_s)
+
+            return timed_s(run_split, harness, ops)
     elif r["dtype"] == "int4":
         op = MatmulOp(name="weight_only_int4", m=m, n=n, k=k, dtype="int4")
         model = Model(name=op.name, ops=(op,), origin="validation")
-        harness = timed_as(harness, r["framework"], r["preset"])
+        harness = timed_as(harness, r["framework"], preset)
         framework = r["framework"].strip().lower()
         if framework.startswith("trtllm"):
             # The plugin's tiles and the collector's per-kernel time go together: a TensorRT-LLM
@@ -75,4 +86,8 @@ def quant_gemm_s(r: dict[str, str], harness: dict[str, Any] | None) -> float:
     else:
         raise ValueError(f"{r['source']}: quantised GEMM rows are fp8 or int4, got "
                          f"{r['dtype']!r}")
-    return simulate(model, r["preset"], batch=1, chip_overrides=harness).total.latency_s
+
+    def run(h: dict[str, Any]) -> float:
+        return simulate(model, preset, batch=1, chip_overrides=h or None).total.latency_s
+
+    return timed_s(run, harness, ops)

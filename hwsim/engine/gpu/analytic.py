@@ -14,7 +14,7 @@ from __future__ import annotations
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import DenseSpec
 from hwsim.engine.gpu.dynamic_quant import dynamic_quant_cost
-from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
+from hwsim.engine.gpu.energy import GpuEnergy, Throttled, gpu_energy, throttle
 from hwsim.engine.gpu.flash import flash_attention
 from hwsim.engine.gpu.kernel_constants import FLASH, flash_kernel_s
 from hwsim.engine.gpu.kernels import (
@@ -91,10 +91,7 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
                 costed[op_key] = kernels
         for k in kernels:
             parts = energy.breakdown(chip, k, op.dtype)
-            run = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=k.launch_s,
-                           clocked_s=max(k.compute_s, k.l2_s), unclocked_s=k.dram_s,
-                           bottleneck=k.bottleneck,
-                           serial_unclocked_s=k.store_s if k.compute_s >= k.l2_s else 0.0)
+            run = _throttled(k, chip, energy, sum(parts.values()))
             parts["active"] = run.active_j
             tally.add(k, parts, time_s=run.time_s, compute_s=k.compute_s,
                       bottleneck=run.bottleneck, wave_efficiency=k.wave_efficiency,
@@ -103,6 +100,21 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
                 tally.mapping.setdefault(key, value)
         rows.append(tally.row(op, batch, chip, energy))
     return rows, gpu_total(rows, chip)
+
+
+def _throttled(k: KernelCost, chip: GpuChip, energy: GpuEnergy, action_j: float) -> Throttled:
+    """One kernel after the power limit: its clocked work stretches, its DRAM time does not."""
+    return throttle(energy, action_j, chip.clock_hz, fixed_s=k.launch_s,
+                    clocked_s=max(k.compute_s, k.l2_s), unclocked_s=k.dram_s,
+                    bottleneck=k.bottleneck,
+                    serial_unclocked_s=k.store_s if k.compute_s >= k.l2_s else 0.0)
+
+
+def kernel_seconds(k: KernelCost, chip: GpuChip, dtype: str) -> float:
+    """Seconds of one costed kernel on ``chip`` after the power limit, as :func:`gpu_op_rows`
+    times it (for fits that cost kernels directly)."""
+    energy = gpu_energy(chip)
+    return _throttled(k, chip, energy, sum(energy.breakdown(chip, k, dtype).values())).time_s
 
 
 def _unnamed(op: OpBase) -> OpBase | None:

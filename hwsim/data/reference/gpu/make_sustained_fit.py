@@ -16,13 +16,15 @@ the power table's reading, and its limit.
 
 Rows kept: bf16, one per shape, in both tables, none of the held-out shapes of
 ``aiconfigurator_gemm_power.csv`` or of the vLLM 0.24 held-out GEMM files (so the fitting set
-shares no shape with any held-out GEMM row), and a sustained latency from ``MIN_US`` (below it
-the per-kernel graph time dominates and no kernel nears the limit) to ``MAX_US``: the burst's 9
-replays of six linears then last under 20 ms, well inside the time a board runs at boost before
-its power management lowers the clock (~50 ms on a B200: the throttling onset after 30-39
-iterations of a ~1.5 ms FlashAttention kernel in flashinfer-ai/flashinfer#2899), so the burst
-latency is the boost-clock one. A seeded sample (``make_heldout.SEED``, salted per GPU) of
-``PER_GPU`` rows per GPU; no row is picked by how well hwsim does.
+shares no shape with any held-out GEMM row), in two bands of sustained latency (``BANDS``):
+``short`` from 20 us (below it the per-kernel graph time dominates and no kernel nears the
+limit) to 370 us, where the burst's 9 replays of six linears last under 20 ms, inside the time
+a board runs at boost before its power management lowers the clock (~50 ms on a B200: the
+throttling onset after 30-39 iterations of a ~1.5 ms FlashAttention kernel in
+flashinfer-ai/flashinfer#2899), so the burst latency is about the boost-clock one; and ``long``
+from 370 us to 10 ms, whose bursts outlast that, which is what tells how long. A seeded sample
+(``make_heldout.SEED``, salted per GPU and band; the short band's salt is the one it had alone)
+of ``PER_GPU`` rows per GPU and band; no row is picked by how well hwsim does.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ from make_gemm_power import OUT as POWER_OUT
 from make_heldout import HERE, _sample, _write
 
 PER_GPU = 120
-MIN_US, MAX_US = 20.0, 370.0
+# band -> (lowest, highest sustained latency in us, the sample's salt prefix)
+BANDS = {"short": (20.0, 370.0, "sustained"), "long": (370.0, 10000.0, "sustained-long")}
 OUT = "aiconfigurator_sustained_gemm_fit.csv"
 HELD_OUT_FILES = (POWER_OUT, "aiconfigurator_gemm.csv", "aiconfigurator_gemm_new_presets.csv")
 HEADER = ["gpu", "preset", "m", "n", "k", "dtype", "burst_latency_us", "burst_framework",
           "sustained_latency_us", "sustained_framework", "ops_per_replay", "power_w",
-          "power_limit_w", "source"]
+          "power_limit_w", "band", "source"]
 
 
 def _table(data: Path, system: str, version: str) -> pd.DataFrame:
@@ -69,14 +72,19 @@ def main(argv: list[str]) -> None:
         burst = _table(data, system, "0.24.0")
         sustained = _table(data, system, "0.22.0")
         both = sustained.merge(burst, on=["m", "n", "k"], suffixes=("_s", "_b"))
-        both = both[(both.latency_s * 1e3 >= MIN_US) & (both.latency_s * 1e3 <= MAX_US)]
-        rows = [r for r in both.itertuples(index=False)
-                if (preset, int(r.m), int(r.n), int(r.k)) not in held]
         src = f"{REPO}@{COMMIT[:9]}:{DATA}/{system}/gemm/vllm/{{0.24.0,0.22.0}}/gemm_perf.parquet"
-        for r in _sample(rows, PER_GPU, f"sustained:{system}"):
-            out.append([r.device_s, preset, r.m, r.n, r.k, "bf16", f"{r.latency_b * 1e3:.4f}",
-                        f"vLLM {r.version_b}", f"{r.latency_s * 1e3:.4f}", f"vLLM {r.version_s}",
-                        6, f"{r.power:.2f}", f"{r.power_limit:.0f}", src])
+        for band, (lo_us, hi_us, salt) in BANDS.items():
+            # The short band includes its upper bound, the long band does not include it.
+            inside = (both.latency_s * 1e3 >= lo_us) if band == "short" else (
+                both.latency_s * 1e3 > lo_us)
+            inside &= both.latency_s * 1e3 <= hi_us
+            rows = [r for r in both[inside].itertuples(index=False)
+                    if (preset, int(r.m), int(r.n), int(r.k)) not in held]
+            for r in _sample(rows, PER_GPU, f"{salt}:{system}"):
+                out.append([r.device_s, preset, r.m, r.n, r.k, "bf16", f"{r.latency_b * 1e3:.4f}",
+                            f"vLLM {r.version_b}", f"{r.latency_s * 1e3:.4f}",
+                            f"vLLM {r.version_s}", 6, f"{r.power:.2f}", f"{r.power_limit:.0f}",
+                            band, src])
     _write(OUT, HEADER, out)
 
 
