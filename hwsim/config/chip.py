@@ -269,8 +269,10 @@ class GpuChip(ChipBase):
     offchip: Offchip
     launch_overhead_s: float = Field(4e-6, ge=0, description="kernel launch overhead, s")
     tdp_w: Positive = Field(description="power limit of the GPU itself, W (a card's board "
-                            "power; an SoC's GPU-rail budget): caps GPU kernels, and a large "
-                            "dense GEMM is calibrated to draw it at boost_clock_hz")
+                            "power; an SoC's GPU-rail budget): caps GPU kernels on a sustained "
+                            "load, and a large dense GEMM is calibrated to draw it at "
+                            "boost_clock_hz (power_limit_slowdown times its headroom over idle "
+                            "where a board cannot sustain its tensor peak)")
     module_power_w: Positive | None = Field(
         None, description="whole-module power budget of an SoC (GPU, CPU, accelerators, "
         "memory), W", json_schema_extra={"informational": "hwsim models the GPU alone, whose "
