@@ -20,7 +20,6 @@ import yaml
 from hwsim.calibration.fit import FitProblem, Param, fit
 from hwsim.config.calibration import GpuCalibration, GpuPowerConstant
 from hwsim.config.chip import GpuChip
-from hwsim.config.loading import read_yaml_file, validate
 from hwsim.engine.gpu.analytic import simulate_gpu
 from hwsim.engine.gpu.energy import GpuEnergy, calibrate_energy
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION, load_calibration
@@ -169,11 +168,6 @@ HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.
           "hwsim/engine/gpu/energy.py.\n")
 
 
-def load_calibration_file(path: str | Path) -> GpuCalibration:
-    """The GPU power constants as a file holds them now (validated)."""
-    return validate(read_yaml_file(Path(path)), GpuCalibration, str(path))  # type: ignore[no-any-return]
-
-
 def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConstant | None = None,
                       hbm3_energy_scale: GpuPowerConstant | None = None,
                       power_response_s: GpuPowerConstant | None = None,
@@ -183,7 +177,7 @@ def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConsta
     keep each other's values) with the re-fitted constants in place (a fitted constant without
     ``fitted_on`` is refused by the schema). Returns the document."""
     if base is None:
-        base = load_calibration_file(path) if Path(path).exists() else GPU_CALIBRATION
+        base = load_calibration(path) if Path(path).exists() else GPU_CALIBRATION
     doc = base.model_dump(mode="json")
     for name, constant in (("active_power_fraction", active_power_fraction),
                            ("hbm3_energy_scale", hbm3_energy_scale),

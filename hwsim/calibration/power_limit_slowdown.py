@@ -34,15 +34,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 from collections.abc import Mapping
 from functools import cache
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
 from hwsim.calibration.gpu import write_calibration
+from hwsim.calibration.preset_write import write_preset_field
 from hwsim.config.calibration import GpuPowerConstant
 from hwsim.engine.simulate import simulate
-from hwsim.presets import calibration_path, reference_dir, resolve
+from hwsim.presets import calibration_path, reference_dir
 from hwsim.validation.aiconfigurator import V024, graph_replay
 from hwsim.validation.burst import blend
 from hwsim.workload.load import gemm
@@ -109,12 +109,7 @@ def write_presets(result: FitResult) -> dict[str, float]:
     """Put the fitted values into the shipped presets (the H100 takes the H200's)."""
     values = {p: round(result.values[f"{FIELD}:{p}"], 4) for p in PRESETS}
     values["h100-sxm"] = values[H100_FROM]
-    for preset, value in values.items():
-        path = resolve("chips", preset)
-        text, n = re.subn(rf"(?m)^{FIELD}: .*$", f"{FIELD}: {value}", path.read_text())
-        if n != 1:
-            raise ValueError(f"{path}: expected one top-level {FIELD} line, found {n}")
-        path.write_text(text)
+    write_preset_field(values, FIELD)
     return values
 
 

@@ -168,7 +168,7 @@ def timed_s(run: Run, harness: dict[str, Any] | None, ops_per_replay: int) -> fl
     """Seconds of one op as its collector timed it: ``run(harness)``, and for a burst the blend
     with its sustained time where the burst outlasts the board's power response
     (:func:`hwsim.validation.burst.burst_s`)."""
-    if harness is not None and is_burst(harness):
+    if harness is not None and is_burst(harness):  # narrows the type for burst_s
         return burst_s(run, harness, ops_per_replay)
     return run(harness or {})
 

@@ -4,14 +4,16 @@ was fitted, on what, or why it is assumed). :mod:`hwsim.calibration.gpu` re-fits
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hwsim.config.calibration import GpuCalibration
 from hwsim.config.loading import read_yaml_file, validate
 from hwsim.presets import calibration_path
 
 
-def load_calibration() -> GpuCalibration:
-    """The shipped GPU power constants, validated."""
-    path = calibration_path("gpu")
+def load_calibration(path: str | Path | None = None) -> GpuCalibration:
+    """The GPU power constants of ``path`` (default: the shipped file) as it is now, validated."""
+    path = Path(path) if path is not None else calibration_path("gpu")
     return validate(read_yaml_file(path), GpuCalibration, str(path))  # type: ignore[no-any-return]
 
 
