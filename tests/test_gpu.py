@@ -262,16 +262,19 @@ def test_every_model_simulates_on_every_gpu(model: str, chip: str) -> None:
 def test_same_node_parts_get_like_energy_per_flop() -> None:
     """The RTX 4090 and the H100 are both TSMC 4N: sizing the 4090's 450 W to its tensor peak
     gave it 5x the H100's energy per tensor FLOP (and 2.1 kW for its FP32 peak); sized to its
-    hungriest pipe, the FP32 sgemm, the two agree within 10 % when both boards are taken to just
-    sustain that pipe at boost. The H100's measured slowdown at its limit (power_limit_slowdown,
-    fitted on the H200) raises its energy per FLOP by more than that; the 4090 has no such
-    measurement, so on this node the two anchors now differ by the H100's slowdown and more."""
+    hungriest pipe, the FP32 sgemm, the two agree within 20 % when both boards are taken to just
+    sustain that pipe at boost (0.95 with the power constants before the DVFS round, 0.86 since:
+    the refitted active-power fraction and HBM3 scale move the share of the H100's budget left
+    to math). The H100's measured slowdown at its limit (power_limit_slowdown, fitted on the
+    H200) raises its energy per FLOP at boost by more than that (by the slowdown over the
+    voltage ratio squared at the slowed clock); the 4090 has no such measurement, so on this
+    node the two anchors now differ by that factor."""
     from hwsim.engine.gpu.energy import gpu_energy
 
     h100, rtx = (load_chip(n) for n in ("h100-sxm", "rtx-4090"))
     at_boost = load_chip("h100-sxm", {"power_limit_slowdown": 1.0})
     assert isinstance(h100, GpuChip) and isinstance(rtx, GpuChip)
     ratio = gpu_energy(rtx).tensor_j_per_flop / gpu_energy(at_boost).tensor_j_per_flop
-    assert 0.9 <= ratio <= 1.1
+    assert 0.8 <= ratio <= 1.2
     measured = gpu_energy(h100).tensor_j_per_flop / gpu_energy(at_boost).tensor_j_per_flop
     assert h100.power_limit_slowdown > 1.2 and measured > h100.power_limit_slowdown

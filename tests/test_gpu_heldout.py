@@ -160,36 +160,39 @@ def test_todays_heldout_errors_with_margin(report: dict[str, Any]) -> None:
     assert overall["moe"]["target"] is None and overall["moe"]["met"] is None
     assert overall["moe"]["median_abs_error"] < 0.135
     assert per_chip_of(report, "moe", "h200-sxm")["median_abs_error"] < 0.08
-    # Prefill: 3.9 % until the sustained-load round, 10.6 % since (H100 2.1 %, L4 6.7 -> 25.8 %,
-    # T4 16.9 %), a miss. The L4 borrows the H100's energy per FLOP (math_energy_of); fitted on
-    # the H200's burst and sustained pairs, the H100's power_limit_slowdown (1.31) raised that
-    # energy 59 %, and the L4's fp32 GEMMs, at one voltage (no DVFS curve, so a deeply
-    # throttled 72 W card keeps its boost-voltage energy per FLOP), now throttle too far.
-    assert 0.08 < overall["prefill"]["median_abs_error"] < 0.13
+    # Prefill: 3.9 % until the sustained-load round, 10.6 % after it (H100 2.1 %, L4 22.1 %,
+    # T4 16.9 %), 6.5 % since the DVFS round (H100 5.9 %, L4 4.9 %, T4 27.4 %). The L4 borrows
+    # the H100's energy per FLOP at boost (math_energy_of); at one voltage its throttled fp32
+    # GEMMs kept that energy and ran too slow; with the voltage following the clock
+    # (dvfs_voltage_slope, fitted on the H200's and B200's burst and sustained pairs) they
+    # spend less per FLOP where they throttle. The T4, on the V100's energy (slowdown 1),
+    # throttles less and is too fast.
+    assert 0.04 < overall["prefill"]["median_abs_error"] < 0.09
     h100 = {s["kind"]: s for s in report["summary"] if s["chip"] == "h100-sxm"}
-    assert h100["prefill"]["median_abs_error"] < 0.05
+    assert h100["prefill"]["median_abs_error"] < 0.08
     # The power-limited L4 (72 W) and T4 (70 W) take the energy per FLOP of a full-power part on
     # their node (math_energy_of: h100-sxm, v100-sxm2-32gb), so their fp32 sgemm throttles: GEMM
-    # median error L4 -43.5 % -> -17.8 % -> +13.3 % (the H100's fitted slowdown, above), T4
-    # -42.6 % -> -25.4 %, still too fast (docs/gpu.md: SIMT tile efficiency borrowed from the
-    # A100, the V100's energy with a slowdown of 1).
+    # median error L4 -43.5 % -> -17.8 % -> +8.0 % (the H100's fitted slowdown, above) -> -15.9 %
+    # (DVFS), T4 -42.6 % -> -25.4 % -> -37.8 % (DVFS), too fast (docs/gpu.md: SIMT tile
+    # efficiency borrowed from the A100, the V100's energy with a slowdown of 1).
     per_chip = {(s["kind"], s["chip"]): s for s in report["summary"]}
-    assert 0.05 < per_chip[("gemm", "l4")]["median_error"] < 0.22
-    assert -0.32 < per_chip[("gemm", "t4-pcie")]["median_error"] < -0.18
-    assert 0.18 < per_chip[("prefill", "l4")]["median_abs_error"] < 0.32
-    assert per_chip[("prefill", "t4-pcie")]["median_abs_error"] < 0.22
+    assert -0.22 < per_chip[("gemm", "l4")]["median_error"] < -0.10
+    assert -0.44 < per_chip[("gemm", "t4-pcie")]["median_error"] < -0.32
+    assert per_chip[("prefill", "l4")]["median_abs_error"] < 0.09
+    assert 0.2 < per_chip[("prefill", "t4-pcie")]["median_abs_error"] < 0.34
     # On the 22 forward passes NeuSight also predicts: hwsim 6.4 % mean until the sustained-load
-    # round, 14.0 % since (the L4's, above), NeuSight's own 11.8 %: no longer beaten.
+    # round, 12.6 % after it (the L4's, above), 10.8 % since the DVFS round, NeuSight's own
+    # 11.8 %: beaten again, by a point.
     same = report["anchor_same_rows"]
-    assert 0.12 < same["hwsim_mean_abs_error"] < 0.16
+    assert 0.09 < same["hwsim_mean_abs_error"] < 0.118
     assert same["neusight_mean_abs_error"] == pytest.approx(0.1177, abs=1e-3)
     # Held-out llama.cpp decode: the RTX 4090 within 5 %; the A100 SXM ~45 % too fast (llama.cpp's
     # fp16 batch-1 kernels reach ~42 % of HBM bandwidth there, 87 % of the 4090's GDDR6X).
     decode = {s["chip"]: s for s in report["summary"] if s["kind"] == "decode"}
     assert decode["rtx-4090"]["median_abs_error"] < 0.05
     assert decode["a100-sxm-80gb"]["median_error"] < -0.3
-    # The fp32 forward passes: the T4's too fast, the L4's too slow (above); attention is not
-    # biased one way.
+    # The fp32 forward passes: the T4's too fast (above), the L4's a little slow; attention is
+    # not biased one way.
     assert per_chip[("prefill", "t4-pcie")]["median_error"] < 0 < per_chip[("prefill", "l4")][
         "median_error"]
     assert abs(overall["attention"]["median_error"]) < 0.08

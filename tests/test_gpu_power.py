@@ -99,14 +99,14 @@ def test_throttle_slows_the_clocked_part_not_the_dram_part() -> None:
     chip = _chip("h100-sxm")
     e = dataclasses.replace(gpu_energy(chip), tdp_w=300.0)
     # Power at boost: 105 idle + 178 active + 50 J / 0.1 s = 783 W > 300 W.
-    run = throttle(e, 50.0, chip.clock_hz, fixed_s=0.0, clocked_s=0.1, unclocked_s=0.05,
+    run = throttle(e, (50.0, 0.0), chip.clock_hz, fixed_s=0.0, clocked_s=0.1, unclocked_s=0.05,
                    bottleneck="tensor")
     assert run.bottleneck == "power" and run.clock_hz < chip.clock_hz
     assert run.time_s == pytest.approx(0.1 * chip.clock_hz / run.clock_hz)
-    power = e.idle_w + run.active_j / run.time_s + 50.0 / run.time_s
+    power = e.idle_w + run.active_j / run.time_s + 50.0 * run.voltage_scale / run.time_s
     assert power == pytest.approx(300.0, rel=1e-9)
     # A kernel under the limit runs at the clock it was given.
-    calm = throttle(gpu_energy(chip), 1e-3, chip.clock_hz, fixed_s=0.0, clocked_s=0.1,
+    calm = throttle(gpu_energy(chip), (1e-3, 0.0), chip.clock_hz, fixed_s=0.0, clocked_s=0.1,
                     unclocked_s=0.0, bottleneck="tensor")
     assert calm.clock_hz == chip.clock_hz and calm.bottleneck == "tensor"
 
@@ -116,18 +116,47 @@ def test_throttle_does_not_stretch_a_serial_dram_store() -> None:
     throttled clock only the rest of the clocked time grows."""
     chip = _chip("h100-sxm")
     e = dataclasses.replace(gpu_energy(chip), tdp_w=300.0)
-    run = throttle(e, 50.0, chip.clock_hz, fixed_s=0.0, clocked_s=0.1, unclocked_s=0.0,
+    run = throttle(e, (50.0, 0.0), chip.clock_hz, fixed_s=0.0, clocked_s=0.1, unclocked_s=0.0,
                    bottleneck="tensor", serial_unclocked_s=0.02)
     assert run.bottleneck == "power" and run.clock_hz < chip.clock_hz
     assert run.time_s == pytest.approx(0.08 * chip.clock_hz / run.clock_hz + 0.02)
-    power = e.idle_w + run.active_j / run.time_s + 50.0 / run.time_s
+    power = e.idle_w + run.active_j / run.time_s + 50.0 * run.voltage_scale / run.time_s
     assert power == pytest.approx(300.0, rel=1e-9)
 
 
 def test_active_power_follows_the_clock() -> None:
-    chip = _chip("a100-sxm-80gb")
+    chip = _chip("a100-sxm-80gb", dvfs_voltage_slope=0.0)
     e = gpu_energy(chip)
     assert e.active_power_w(chip.clock_hz * 0.5) == pytest.approx(0.5 * e.active_w)
+
+
+def test_active_power_and_clocked_energy_follow_the_voltage() -> None:
+    """DVFS: at half the boost clock with slope 0.4 the voltage is 0.8 of boost, so active power
+    is 0.5 x 0.64 of boost's and a clocked action costs 0.64 of its boost energy."""
+    e = gpu_energy(_chip("a100-sxm-80gb", dvfs_voltage_slope=0.4))
+    half = e.boost_clock_hz * 0.5
+    assert e.voltage_scale(half) == pytest.approx(0.64)
+    assert e.active_power_w(half) == pytest.approx(0.5 * 0.64 * e.active_w)
+    assert e.voltage_scale(e.boost_clock_hz) == pytest.approx(1.0)
+
+
+def test_a_voltage_slope_throttles_less_and_spends_less_per_flop() -> None:
+    """The same over-limit kernel: with voltage following the clock, power falls faster than the
+    clock, so the clock it fits at is higher; its clocked energy is scaled by (V/V_boost)^2."""
+    chip = _chip("h100-sxm")
+    flat = dataclasses.replace(gpu_energy(chip), tdp_w=300.0, voltage_slope=0.0)
+    dvfs = dataclasses.replace(flat, voltage_slope=0.5)
+    runs = [throttle(e, (50.0, 5.0), chip.clock_hz, fixed_s=0.0, clocked_s=0.1,
+                     unclocked_s=0.0, bottleneck="tensor") for e in (flat, dvfs)]
+    assert runs[0].voltage_scale == 1.0 and runs[1].voltage_scale < 1.0
+    assert runs[1].clock_hz > runs[0].clock_hz
+    run = runs[1]
+    power = dvfs.idle_w + (run.active_j + 50.0 * run.voltage_scale + 5.0) / run.time_s
+    assert power == pytest.approx(300.0, rel=1e-9)
+    parts = run.scaled({"tensor": 40.0, "l2": 10.0, "offchip": 5.0})
+    assert parts == pytest.approx({"tensor": 40.0 * run.voltage_scale,
+                                   "l2": 10.0 * run.voltage_scale, "offchip": 5.0,
+                                   "active": run.active_j})
     slow = chip.model_copy(update={"clock_hz": chip.clock_hz * 0.7})
     g = _gemm(1, 8192, 8192)
     assert _power_w(g, slow) < _power_w(g, chip)

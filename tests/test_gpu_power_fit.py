@@ -70,26 +70,50 @@ def test_memory_bound_kernel_draws_well_above_idle() -> None:
     assert r.energy_breakdown_j["offchip"] / r.latency_s > gpu_energy(chip).active_w
 
 
-def test_power_limit_stretches_time_not_energy() -> None:
+def test_power_limit_stretches_time_and_lowers_the_voltage() -> None:
     """Lowering the limit slows a compute-bound GEMM (the clock drops) while its power sits at
-    the new limit; its per-action energy is unchanged, so energy does not fall to the cap."""
+    the new limit. Its clocked per-action energies fall with the voltage at the lower clock
+    (dvfs_voltage_slope), its DRAM energy does not; energy still does not fall to the cap."""
     g = gemm(8192, 8192, 8192, dtype="bf16")
-    full = simulate(g, _chip("h100-sxm")).total
-    capped = simulate(g, _chip("h100-sxm", power_limit_w=450.0)).total
-    assert capped.latency_s > 1.2 * full.latency_s
-    assert capped.energy_j / capped.latency_s == pytest.approx(450.0, rel=1e-3)
-    # Same FLOPs and bytes at the same per-action energies: only idle power, which runs for
-    # longer, adds energy; the cap never trims energy to limit x the unthrottled time.
-    for k in ("tensor", "offchip", "l2", "smem"):
-        assert capped.energy_breakdown_j[k] == pytest.approx(full.energy_breakdown_j[k])
-    assert capped.energy_j > 450.0 * full.latency_s
+    chip = _chip("h100-sxm")
+    full_t = simulate(g, chip).total
+    capped_t = simulate(g, _chip("h100-sxm", power_limit_w=450.0)).total
+    assert capped_t.latency_s > 1.2 * full_t.latency_s
+    assert capped_t.energy_j / capped_t.latency_s == pytest.approx(450.0, rel=1e-3)
+    e = gpu_energy(chip)
+    # A compute-bound kernel's clock: boost over its stretch from the burst time.
+    burst_s = simulate(g, chip, chip_overrides={"sustained_load": False}).total.latency_s
+    scale = (e.voltage_scale(e.boost_clock_hz * burst_s / capped_t.latency_s)
+             / e.voltage_scale(e.boost_clock_hz * burst_s / full_t.latency_s))
+    assert 0.5 < scale < 1.0
+    for k in ("tensor", "l2", "smem"):
+        assert capped_t.energy_breakdown_j[k] == pytest.approx(
+            full_t.energy_breakdown_j[k] * scale, rel=0.02)
+    assert capped_t.energy_breakdown_j["offchip"] == pytest.approx(
+        full_t.energy_breakdown_j["offchip"])
+    assert capped_t.energy_j > 450.0 * full_t.latency_s
+    # With one voltage at every clock the per-action energies would not move.
+    flat = [simulate(g, _chip("h100-sxm", dvfs_voltage_slope=0.0, **cap)).total
+            for cap in ({}, {"power_limit_w": 450.0})]
+    assert flat[1].energy_breakdown_j["tensor"] == pytest.approx(
+        flat[0].energy_breakdown_j["tensor"])
 
 
-def test_power_mode_keeps_the_base_presets_energy_per_flop() -> None:
-    """A down-clocked mode is the same silicon: it must not cost more per FLOP than MAXN."""
+def test_power_mode_costs_maxns_energy_per_flop_at_its_own_voltage() -> None:
+    """A down-clocked mode is the same silicon: never more per FLOP than MAXN; less by the
+    voltage curve at its clock (MAXN's boost the reference), and never below the curve's
+    floor; with one voltage at every clock, exactly MAXN's."""
     g = gemm(4096, 4096, 4096, dtype="fp16")
+    maxn = gpu_energy(_chip(JETSON_MODES[-1]))
+    floor = GPU_CALIBRATION.dvfs_min_voltage_ratio.value ** 2
     tensor_j = [simulate(g, n).total.energy_breakdown_j["tensor"] for n in JETSON_MODES]
-    assert tensor_j == pytest.approx([tensor_j[-1]] * len(JETSON_MODES))
+    for name, j in zip(JETSON_MODES, tensor_j, strict=True):
+        scale = maxn.voltage_scale(_chip(name).clock_hz)
+        assert j == pytest.approx(tensor_j[-1] * scale) and floor <= scale <= 1.0
+    assert tensor_j == sorted(tensor_j) and tensor_j[0] < tensor_j[-1]
+    flat = [simulate(g, n, chip_overrides={"dvfs_voltage_slope": 0.0}).total
+            .energy_breakdown_j["tensor"] for n in JETSON_MODES]
+    assert flat == pytest.approx([flat[-1]] * len(JETSON_MODES))
     with pytest.raises(HwsimError):
         gpu_energy(_chip("jetson-agx-orin-64gb", power_mode_of="jetson-agx-orin-64gb-15w"))
 

@@ -134,7 +134,8 @@ def _bound_candidates(knob: Knob, value: Any, kind: str) -> list[Any]:
         return [None] if value is not None else [[2, 4], [4, 8]]
     others = {get_path(p, knob.path) for p in presets(kind)} - {None, value}
     if value is None or value == 0:
-        base = [1, 8, 64, 1e3, 1e9, 1e12]
+        # unset may mean a fitted default (e.g. dvfs_voltage_slope's 1): zero is a value too
+        base = ([0] if value is None else []) + [1, 8, 64, 1e3, 1e9, 1e12]
     else:
         # x/1024 reaches a capacity the small workloads fill (offchip.size_bytes)
         base = [value / 16, value / 2, value * 2, value * 16, value / 1024]

@@ -1,6 +1,11 @@
 """Fits the FlashAttention kernel model's constants (:mod:`hwsim.engine.gpu.flash`) on the
 AIConfigurator vLLM attention FITTING sample (``aiconfigurator_attention_fit.csv``, disjoint from
-the held-out rows) through :mod:`hwsim.calibration.fit`.
+the held-out rows) through :mod:`hwsim.calibration.fit`:
+
+    python -m hwsim.calibration.attention_fit [--write]
+
+prints the fitted constants; ``--write`` puts their values into ``configs/calibration/gpu.yaml``
+(``kernels``), keeping each one's stated source. A test refits and compares.
 
 A row is what the collector times (:mod:`hwsim.validation.vllm_attention`): the KV-cache write
 kernel (costed as the engine costs it; it has no free constant) plus the FlashAttention kernel
@@ -93,3 +98,36 @@ def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:
 def fit_attention() -> FitResult:
     """The fit the shipped constants come from (``configs/calibration/gpu.yaml``)."""
     return fit(problem())
+
+
+def write_constants(result: FitResult) -> dict[str, float]:
+    """Put the fitted values into ``configs/calibration/gpu.yaml``, each entry's source kept."""
+    from hwsim.calibration.gpu import write_calibration
+    from hwsim.engine.gpu.power_constants import load_calibration
+    from hwsim.presets import calibration_path
+
+    path = calibration_path("gpu")
+    shipped = load_calibration(path).kernels
+    values = {p.name: float(f"{result.values[p.name]:.6g}") for p in PARAMS}
+    write_calibration(path, kernels={
+        name: shipped[name].model_copy(update={"value": value})
+        for name, value in values.items()})
+    return values
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--write", action="store_true", help="write the values into gpu.yaml")
+    args = ap.parse_args(argv)
+    result = fit_attention()
+    for p in PARAMS:
+        print(f"{p.name} {result.values[p.name]:.6g} {p.unit}")
+    print(f"median |error| {result.median_abs_error:.4f} on {result.rows} rows of {FIT_FILE}")
+    if args.write:
+        print(f"written: {write_constants(result)}")
+
+
+if __name__ == "__main__":
+    main()

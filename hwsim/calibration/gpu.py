@@ -171,6 +171,9 @@ HEADER = ("# Constants of the GPU power model (schema: hwsim/config/calibration.
 def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConstant | None = None,
                       hbm3_energy_scale: GpuPowerConstant | None = None,
                       power_response_s: GpuPowerConstant | None = None,
+                      dvfs_voltage_slope: GpuPowerConstant | None = None,
+                      dvfs_min_voltage_ratio: GpuPowerConstant | None = None,
+                      kernels: dict[str, GpuPowerConstant] | None = None,
                       base: GpuCalibration | None = None) -> GpuCalibration:
     """Write the file the engine reads: ``base`` (default: the file as it is on disk now, or
     the shipped constants for a new file, so fits written one after another in one process
@@ -181,9 +184,13 @@ def write_calibration(path: str | Path, *, active_power_fraction: GpuPowerConsta
     doc = base.model_dump(mode="json")
     for name, constant in (("active_power_fraction", active_power_fraction),
                            ("hbm3_energy_scale", hbm3_energy_scale),
-                           ("power_response_s", power_response_s)):
+                           ("power_response_s", power_response_s),
+                           ("dvfs_voltage_slope", dvfs_voltage_slope),
+                           ("dvfs_min_voltage_ratio", dvfs_min_voltage_ratio)):
         if constant is not None:
             doc[name] = constant.model_dump(mode="json")
+    for name, constant in (kernels or {}).items():
+        doc["kernels"][name] = constant.model_dump(mode="json")
     checked = GpuCalibration.model_validate(doc)
     text = yaml.safe_dump(checked.model_dump(mode="json"), sort_keys=False, width=100,
                           allow_unicode=True)

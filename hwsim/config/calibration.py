@@ -162,6 +162,15 @@ class GpuCalibration(StrictModel):
         description="time a board runs at boost clock under a load above its power limit "
         "before its power management lowers the clock, s: how much of a benchmark burst runs "
         "at the limit (hwsim.validation.burst; the engine's sustained_load is the steady state)")
+    dvfs_voltage_slope: GpuPowerConstant = Field(
+        description="how the supply voltage follows the core clock below boost (DVFS): "
+        "V / V_boost = 1 - slope x (1 - clock / boost_clock_hz), so clocked energies per action "
+        "and active power scale with (V / V_boost)^2; the default of every GPU preset whose "
+        "dvfs_voltage_slope is unset (0: one voltage at every clock)")
+    dvfs_min_voltage_ratio: GpuPowerConstant = Field(
+        description="the lowest supply voltage of a GPU's voltage-frequency curve, as a "
+        "fraction of its boost voltage: below the clock where the slope reaches it, the voltage "
+        "stays there and energy per action stops falling")
 
 
 class GpuGemmCalibration(StrictModel):

@@ -280,14 +280,22 @@ class GpuChip(ChipBase):
                                          "reference"})
     power_limit_w: Positive | None = Field(
         None, description="enforced power cap, W (nvidia-smi -pl, a Jetson mode's GPU budget): a "
-        "kernel above it runs at a lower clock; per-action energies stay calibrated at tdp_w "
-        "(unset: tdp_w)")
+        "kernel above it runs at a lower clock, where its per-action energies fall with the "
+        "voltage (dvfs_voltage_slope); they stay calibrated at tdp_w (unset: tdp_w)")
     power_limit_slowdown: float = Field(
         1.0, ge=1.0, le=2.0, description="how many times slower a large dense bf16 GEMM "
         "(8192^3) runs held at tdp_w than at boost_clock_hz, sustained: its power at boost is "
         "idle_power_w + power_limit_slowdown x (tdp_w - idle_power_w), which sets the energy "
         "per tensor FLOP (1: the board just sustains its tensor peak at boost; fitted where "
         "public sustained and burst timings of the same GEMMs exist)")
+    dvfs_voltage_slope: float | None = Field(
+        None, ge=0.0, le=1.0, description="how the supply voltage follows the core clock below "
+        "boost_clock_hz (DVFS): V / V_boost = 1 - dvfs_voltage_slope x (1 - clock / "
+        "boost_clock_hz); the energies per tensor and CUDA-core FLOP and per shared-memory and "
+        "L2 byte, and the active power, scale with (V / V_boost)^2, so a GPU throttled by its "
+        "power limit or run at a lower clock_hz spends less per operation (0: one voltage at "
+        "every clock; DRAM energy has its own supply and does not scale; unset: the value "
+        "fitted in configs/calibration/gpu.yaml)")
     sustained_load: bool = Field(
         True, description="the run is long enough for the board's power management to act "
         "(serving, training, any benchmark over ~0.1 s of load): a kernel above the power "

@@ -14,7 +14,13 @@ from __future__ import annotations
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import DenseSpec
 from hwsim.engine.gpu.dynamic_quant import dynamic_quant_cost
-from hwsim.engine.gpu.energy import GpuEnergy, Throttled, gpu_energy, throttle
+from hwsim.engine.gpu.energy import (
+    GpuEnergy,
+    Throttled,
+    gpu_energy,
+    split_actions,
+    throttle,
+)
 from hwsim.engine.gpu.flash import flash_attention
 from hwsim.engine.gpu.kernel_constants import FLASH, flash_kernel_s
 from hwsim.engine.gpu.kernels import (
@@ -91,8 +97,8 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
                 costed[op_key] = kernels
         for k in kernels:
             parts = energy.breakdown(chip, k, op.dtype)
-            run = _throttled(k, chip, energy, sum(parts.values()))
-            parts["active"] = run.active_j
+            run = _throttled(k, chip, energy, split_actions(parts))
+            parts = run.scaled(parts)
             tally.add(k, parts, time_s=run.time_s, compute_s=k.compute_s,
                       bottleneck=run.bottleneck, wave_efficiency=k.wave_efficiency,
                       kernels=k.kernels)
@@ -102,7 +108,8 @@ def simulate_gpu(model: Model, chip: GpuChip, batch: int,
     return rows, gpu_total(rows, chip)
 
 
-def _throttled(k: KernelCost, chip: GpuChip, energy: GpuEnergy, action_j: float) -> Throttled:
+def _throttled(k: KernelCost, chip: GpuChip, energy: GpuEnergy,
+               action_j: tuple[float, float]) -> Throttled:
     """One kernel after the power limit: its clocked work stretches, its DRAM time does not."""
     return throttle(energy, action_j, chip.clock_hz, fixed_s=k.launch_s,
                     clocked_s=max(k.compute_s, k.l2_s), unclocked_s=k.dram_s,
@@ -114,7 +121,7 @@ def kernel_seconds(k: KernelCost, chip: GpuChip, dtype: str) -> float:
     """Seconds of one costed kernel on ``chip`` after the power limit, as :func:`gpu_op_rows`
     times it (for fits that cost kernels directly)."""
     energy = gpu_energy(chip)
-    return _throttled(k, chip, energy, sum(energy.breakdown(chip, k, dtype).values())).time_s
+    return _throttled(k, chip, energy, split_actions(energy.breakdown(chip, k, dtype))).time_s
 
 
 def _unnamed(op: OpBase) -> OpBase | None:

@@ -35,7 +35,7 @@ from hwsim.engine.gpu.cycle_kernels import (
     realised,
     vector_ctas,
 )
-from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, throttle
+from hwsim.engine.gpu.energy import GpuEnergy, gpu_energy, split_actions, throttle
 from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.engine.gpu.kernels import attention_cost, gemm_cost
 from hwsim.engine.gpu.realise import (
@@ -171,13 +171,14 @@ def _op_row(op: OpBase, kernels: list[CycleKernel], batch: int, chip: GpuChip,
         run = run_kernel(k.groups, k.ports, k.launch_s, k.name, record)
         parts = energy.breakdown(chip, k.cost, op.dtype)
         # The simulated time does not split into clocked and DRAM parts: a DRAM-bound kernel's
-        # time is the memory's, any other kernel's follows the core clock.
+        # time is the memory's, under which its SM time may slow (a lower clock, at a lower
+        # voltage) before it shows; any other kernel's time follows the core clock.
         busy_s = run.time_s * k.repeats
         dram_bound = run.bottleneck == "offchip"
-        th = throttle(energy, sum(parts.values()), chip.clock_hz, fixed_s=0.0,
-                      clocked_s=0.0 if dram_bound else busy_s,
+        th = throttle(energy, split_actions(parts), chip.clock_hz, fixed_s=0.0,
+                      clocked_s=min(run.compute_s * k.repeats, busy_s) if dram_bound else busy_s,
                       unclocked_s=busy_s if dram_bound else 0.0, bottleneck=run.bottleneck)
-        parts["active"] = th.active_j
+        parts = th.scaled(parts)
         t, bottleneck = th.time_s, th.bottleneck
         runs.append((run, t / k.repeats, k.repeats))
         tally.add(k.cost, parts, time_s=t, compute_s=run.compute_s * k.repeats,

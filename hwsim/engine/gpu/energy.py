@@ -27,14 +27,21 @@ A kernel draws
   rate), the sgemm is what draws that power and the tensor path keeps the per-operation ratio
   below it.
 
-Per-action energies do not depend on ``clock_hz`` ([assumption]: one supply voltage, no DVFS
-voltage curve). The power limit acts as a clock throttle (:func:`throttle`) on a sustained load
+Voltage follows the clock (DVFS, :meth:`GpuEnergy.voltage_scale`): the energies above are at
+``boost_clock_hz``; at clock f the supply voltage is ``V_boost x (1 - s x (1 - f / boost))``
+(``s``: ``dvfs_voltage_slope``, the chip's or the fitted default), and the clocked energies per
+action (tensor and CUDA-core FLOPs, shared-memory and L2 bytes) and the active power scale with
+``(V / V_boost)^2`` (switching energy C V^2); DRAM energy has its own supply and does not. The
+calibration GEMM held at its limit runs at ``boost / power_limit_slowdown``, so its power at
+boost (the per-FLOP energy) is what puts it at the TDP at that clock and voltage.
+The power limit acts as a clock throttle (:func:`throttle`) on a sustained load
 (``sustained_load``, the default; a burst of a few milliseconds ends before the board's power
 management lowers the clock, so with ``sustained_load: false`` nothing is throttled): a kernel
 whose power at ``clock_hz`` exceeds ``tdp_w`` runs at the highest clock at which it fits, so its
 clocked work (tensor, CUDA-core and L2 time) stretches while its DRAM time does not, and its
-math and active power per second fall. Other tensor dtypes get the same math power at their own
-peak rate ([assumption]: each tensor pipe is sized to the same power budget). The CUDA-core
+math and active power per second fall, by the clock and by the voltage squared. Other tensor
+dtypes get the same math power at their own peak rate ([assumption]: each tensor pipe is sized
+to the same power budget). The CUDA-core
 (SIMT) path does not: each FFMA moves its three operands and its result through the register
 file, where an MMA shares them over a whole tile, so a SIMT FLOP costs
 :func:`hwsim.engine.gpu.path_energy.simt_to_tensor_ratio` times a tensor FLOP (per-operation
@@ -57,6 +64,8 @@ from hwsim.hardware.tech import load_tech
 from hwsim.mapping.primitives import GemmWork
 
 ENERGY_COMPONENTS = ("tensor", "cuda", "smem", "l2", "offchip", "active", "static")
+# The per-action components on the core's supply, whose energy follows the voltage (DVFS).
+CLOCKED_COMPONENTS = ("tensor", "cuda", "smem", "l2")
 # The calibration GEMM: big enough that tile and wave quantisation vanish (8192 = 64 tiles of 128).
 CALIBRATION_GEMM = 8192
 
@@ -75,10 +84,18 @@ class GpuEnergy:
     active_w: float = 0.0  # busy power beyond idle at boost_clock_hz
     boost_clock_hz: float = 1.0
     cuda_j_per_flop: float = 0.0  # SIMT FP32 FLOP: tensor_j_per_flop x path_energy's ratio
+    voltage_slope: float = 0.0  # dvfs_voltage_slope: V/V_boost = 1 - slope x (1 - f/boost)
+    voltage_floor: float = 0.0  # the lowest V/V_boost the curve reaches
+
+    def voltage_scale(self, clock_hz: float) -> float:
+        """(V / V_boost)^2 at ``clock_hz``: the factor on clocked energies per action."""
+        return voltage_ratio(clock_hz / self.boost_clock_hz, self.voltage_slope,
+                             self.voltage_floor) ** 2
 
     def active_power_w(self, clock_hz: float) -> float:
-        """Busy power beyond idle at ``clock_hz`` (switching power follows the clock)."""
-        return self.active_w * clock_hz / self.boost_clock_hz
+        """Busy power beyond idle at ``clock_hz`` (switching power follows the clock and the
+        voltage squared)."""
+        return (self.active_w * clock_hz / self.boost_clock_hz) * self.voltage_scale(clock_hz)
 
     def tensor_j(self, chip: GpuChip, dtype: str) -> float:
         """Energy per tensor FLOP of ``dtype``: the same math power at that dtype's peak."""
@@ -89,8 +106,9 @@ class GpuEnergy:
         return self.cuda_j_per_flop
 
     def breakdown(self, chip: GpuChip, cost: KernelCost, dtype: str) -> dict[str, float]:
-        """Energy of one kernel's actions by component (active and static added by the
-        caller, who knows the kernel's time)."""
+        """Energy of one kernel's actions by component at boost voltage (the caller scales the
+        clocked ones by :attr:`Throttled.voltage_scale` and adds active and static power, once
+        it knows the kernel's clock and time)."""
         return {
             "tensor": cost.tensor_flops * self.tensor_j(chip, cost.math_dtype or dtype),
             "cuda": cost.cuda_flops * self.cuda_j(chip),
@@ -102,12 +120,34 @@ class GpuEnergy:
 
 @dataclass(frozen=True)
 class Throttled:
-    """One kernel after the power limit: its time, the clock it ran at, its active energy."""
+    """One kernel after the power limit: its time, the clock it ran at, its active energy and
+    the factor on its clocked per-action energies at that clock's voltage."""
 
     time_s: float
     clock_hz: float
     active_j: float
     bottleneck: str
+    voltage_scale: float = 1.0
+
+    def scaled(self, parts: dict[str, float]) -> dict[str, float]:
+        """``parts`` (per-action energies at boost voltage) at this kernel's clock, with its
+        active energy."""
+        out = {k: v * self.voltage_scale if k in CLOCKED_COMPONENTS else v
+               for k, v in parts.items()}
+        out["active"] = self.active_j
+        return out
+
+
+def voltage_ratio(clock_ratio: float, slope: float, floor: float) -> float:
+    """V / V_boost at ``clock_ratio`` = f / boost: linear in the clock with ``slope``, not below
+    ``floor`` (the lowest voltage the curve reaches)."""
+    return max(floor, 1.0 - slope * (1.0 - clock_ratio))
+
+
+def split_actions(parts: dict[str, float]) -> tuple[float, float]:
+    """(clocked, unclocked) per-action energy of a breakdown, J."""
+    clocked = sum(v for k, v in parts.items() if k in CLOCKED_COMPONENTS)
+    return clocked, sum(parts.values()) - clocked
 
 
 def power_limit_w(chip: GpuChip) -> float:
@@ -116,30 +156,38 @@ def power_limit_w(chip: GpuChip) -> float:
     return (chip.power_limit_w or chip.tdp_w) if chip.sustained_load else float("inf")
 
 
-def kernel_power_w(energy: GpuEnergy, action_j: float, time_s: float, clock_hz: float) -> float:
-    """Average power of a kernel of ``action_j`` per-action energy lasting ``time_s``."""
-    return energy.idle_w + energy.active_power_w(clock_hz) + action_j / time_s
+def kernel_power_w(energy: GpuEnergy, action_j: tuple[float, float], time_s: float,
+                   clock_hz: float) -> float:
+    """Average power at ``clock_hz`` of a kernel lasting ``time_s`` whose per-action energy is
+    ``action_j`` = (clocked at boost voltage, unclocked) J."""
+    clocked_j, unclocked_j = action_j
+    return (energy.idle_w + energy.active_power_w(clock_hz)
+            + (clocked_j * energy.voltage_scale(clock_hz) + unclocked_j) / time_s)
 
 
-def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: float,
-             clocked_s: float, unclocked_s: float, bottleneck: str,
+def throttle(energy: GpuEnergy, action_j: tuple[float, float], clock_hz: float, *,
+             fixed_s: float, clocked_s: float, unclocked_s: float, bottleneck: str,
              serial_unclocked_s: float = 0.0) -> Throttled:
-    """The power limit as a clock throttle. At clock f a kernel takes
+    """The power limit as a clock throttle. ``action_j``: the kernel's per-action energy,
+    (clocked at boost voltage, unclocked) J (:func:`split_actions`). At clock f a kernel takes
     ``fixed_s + max((clocked_s - s) * clock_hz / f + s, unclocked_s)`` (clocked: tensor,
     CUDA-core and L2 time; ``s = serial_unclocked_s``, the part of the clocked path that waits
     on DRAM, e.g. a C-tile store after the mainloop; unclocked: DRAM time, the memory's own
     clock; fixed: launch). When its power at ``clock_hz`` exceeds ``tdp_w`` the clock drops
-    (bisection: power rises with the clock) to the highest clock at which it fits; the
-    bottleneck becomes ``power``."""
+    (bisection: power rises with the clock and its voltage) to the highest clock at which it
+    fits; the bottleneck becomes ``power``."""
 
     serial = min(serial_unclocked_s, clocked_s)
 
     def time_at(f: float) -> float:
         return fixed_s + max((clocked_s - serial) * clock_hz / f + serial, unclocked_s)
 
+    def run(t: float, f: float, why: str) -> Throttled:
+        return Throttled(t, f, energy.active_power_w(f) * t, why, energy.voltage_scale(f))
+
     t = time_at(clock_hz)
     if t <= 0 or kernel_power_w(energy, action_j, t, clock_hz) <= energy.tdp_w:
-        return Throttled(t, clock_hz, energy.active_power_w(clock_hz) * t, bottleneck)
+        return run(t, clock_hz, bottleneck)
     lo, hi = 0.0, clock_hz
     for _ in range(200):
         mid = 0.5 * (lo + hi)
@@ -152,10 +200,9 @@ def throttle(energy: GpuEnergy, action_j: float, clock_hz: float, *, fixed_s: fl
     if lo <= 0 or clocked_s <= 0:
         # Nothing clocked to slow down (or no clock fits): stretch to the limit instead.
         budget = energy.tdp_w - energy.idle_w - energy.active_power_w(clock_hz)
-        t = action_j / budget if budget > 0 else t
-        return Throttled(t, clock_hz, energy.active_power_w(clock_hz) * t, "power")
-    t = time_at(lo)
-    return Throttled(t, lo, energy.active_power_w(lo) * t, "power")
+        j = action_j[0] * energy.voltage_scale(clock_hz) + action_j[1]
+        return run(j / budget if budget > 0 else t, clock_hz, "power")
+    return run(time_at(lo), lo, "power")
 
 
 # The kinds the fitted HBM3 path multiplier (hbm3_energy_scale) acts on: it was fitted on HBM3
@@ -243,20 +290,35 @@ def mode_energy(chip: GpuChip) -> GpuEnergy:
     """A power mode of another preset: the same silicon, so the base preset's energy per FLOP
     and per byte; active power scales with the powered SMs and (as before) with the clock; the
     mode's own idle power and limit. Calibrating the mode on its own limit instead would give a
-    down-clocked GPU a higher energy per FLOP than at full clock. [assumption] No voltage drop
-    with the lower clock (DVFS would lower energy per FLOP further), so this is an upper bound."""
+    down-clocked GPU a higher energy per FLOP than at full clock. The mode's lower clock runs at
+    a lower voltage (the base's boost clock stays the reference of
+    :meth:`GpuEnergy.voltage_scale`), with the mode's own voltage slope."""
     base = _base_gpu(chip, "power_mode_of")
     e = gpu_energy(base)
     return replace(e, idle_w=chip.idle_power_w, tdp_w=power_limit_w(chip),
-                   active_w=e.active_w * chip.sms / base.sms)
+                   active_w=e.active_w * chip.sms / base.sms, voltage_slope=voltage_slope(chip))
+
+
+def voltage_slope(chip: GpuChip) -> float:
+    """``chip``'s DVFS voltage slope: its own ``dvfs_voltage_slope``, else the fitted default."""
+    if chip.dvfs_voltage_slope is not None:
+        return float(chip.dvfs_voltage_slope)
+    return float(GPU_CALIBRATION.dvfs_voltage_slope.value)
+
+
+def voltage_floor() -> float:
+    """The lowest V / V_boost of every GPU's voltage curve (``configs/calibration/gpu.yaml``)."""
+    return float(GPU_CALIBRATION.dvfs_min_voltage_ratio.value)
 
 
 def calibrate_energy(chip: GpuChip, active_power_fraction: float,
-                     hbm3_energy_scale: float = 1.0) -> GpuEnergy:
+                     hbm3_energy_scale: float = 1.0, slope: float | None = None) -> GpuEnergy:
     """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM3 scale
     multiplies the tech table's per-bit energy of the HBM3 generation (HBM3 and HBM3E) only:
     the power rows are an HBM3 GPU (H100), and HBM2/2e, GDDR and LPDDR parts have no power rows
-    to scale theirs."""
+    to scale theirs. ``slope``: the DVFS voltage slope (default: the chip's, else the fitted
+    one)."""
+    slope = voltage_slope(chip) if slope is None else slope
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
@@ -267,20 +329,25 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz
     at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
-    # The calibration GEMM's power at boost beyond idle: the headroom times the slowdown it
-    # shows held at the limit (1: it just fits).
-    budget_w = chip.power_limit_slowdown * (chip.tdp_w - chip.idle_power_w) - active_w
+    # Held at its limit the calibration GEMM runs power_limit_slowdown (r) times slower, at
+    # boost / r, where it draws the TDP: its DRAM power falls by r, its clocked power (active,
+    # math, SRAM) by r and by the voltage squared. So at boost its clocked power is
+    # (r x headroom - DRAM power) / (V / V_boost)^2 (r = 1: it just fits at boost).
+    r = chip.power_limit_slowdown
+    held_w = r * (chip.tdp_w - chip.idle_power_w)
+    v2 = voltage_ratio(1.0 / r, slope, voltage_floor()) ** 2
 
     def math_j_per_flop(dtype: str, dtype_bytes: int) -> tuple[float, float, float] | None:
         """(J per FLOP that puts the dtype's calibration GEMM at the TDP, its FLOPs, its
         seconds); None when idle, active and memory power alone reach the TDP."""
         cost = gemm_cost(GemmWork(n, n, n, 1, dtype_bytes, True), at_boost, dtype)
         t = cost.time_s - cost.launch_s
-        mem_w = (cost.smem_bytes * smem + cost.l2_bytes * l2 + cost.dram_bytes * dram) / t
-        if budget_w - mem_w <= 0:
+        sram_w = (cost.smem_bytes * smem + cost.l2_bytes * l2) / t
+        math_w = (held_w - cost.dram_bytes * dram / t) / v2 - active_w - sram_w
+        if math_w <= 0:
             return None
         flops = cost.tensor_flops + cost.cuda_flops
-        return (budget_w - mem_w) * t / flops, flops, t
+        return math_w * t / flops, flops, t
 
     ratio = simt_to_tensor_ratio(chip)
     tensor = math_j_per_flop("bf16", 2)
@@ -302,4 +369,5 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
     return GpuEnergy(tensor_j_per_flop=tensor_j, math_power_w=tensor_j * tensor_flops / tensor_t,
                      smem_j_per_byte=smem, l2_j_per_byte=l2, dram_j_per_byte=dram,
                      idle_w=chip.idle_power_w, tdp_w=power_limit_w(chip),
-                     active_w=active_w, boost_clock_hz=boost, cuda_j_per_flop=tensor_j * ratio)
+                     active_w=active_w, boost_clock_hz=boost, cuda_j_per_flop=tensor_j * ratio,
+                     voltage_slope=slope, voltage_floor=voltage_floor())
