@@ -71,7 +71,13 @@ KERNEL_TIME_OF = {V024: "aiconfigurator_v024_kernel_s", V014: "aiconfigurator_v0
                   TRTLLM_10: "aiconfigurator_trtllm_kernel_s"}
 # (collector version, preset) pairs whose GPU has a per-kernel time of its own (a GemmConstants
 # field): the vLLM 0.24 collector's B200 (another GPU and driver than its H100 and H200).
-KERNEL_TIME_OF_GPU = {(V024, "b200-sxm"): "aiconfigurator_v024_b200_kernel_s"}
+# The vLLM 0.22 power collector on the H200 takes the 0.24 collector's per-kernel time on the
+# same GPU ([assumption], the one power_limit_slowdown's fit makes): on the 240 H200 fitting
+# pairs (aiconfigurator_sustained_gemm_fit.csv) the 0.22 latencies read +1.6 % signed on the
+# short pairs with it, +9.3 % with the preset's 6.73 us (A100's gpt-fast value). The B200's
+# 0.22 rows keep its preset's graph time, fitted on that collector's rows (b200_graph_fit).
+KERNEL_TIME_OF_GPU = {(V024, "b200-sxm"): "aiconfigurator_v024_b200_kernel_s",
+                      (V022, "h200-sxm"): "aiconfigurator_v024_kernel_s"}
 # Collector versions whose fp8 quantisation kernels (elementwise, one CTA per token) have a
 # per-kernel time of their own, apart from the GEMM's (a GemmConstants field).
 QUANT_KERNEL_TIME_OF = {V024: "aiconfigurator_v024_quant_kernel_s"}
