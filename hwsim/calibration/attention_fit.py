@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import cast
 
-from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.calibration.fit import FitProblem, FitResult, Param, fit, wants_write
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import kernel_seconds, op_kernels
 from hwsim.engine.gpu.flash import FlashConstants, flash_attention
@@ -116,16 +116,12 @@ def write_constants(result: FitResult) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--write", action="store_true", help="write the values into gpu.yaml")
-    args = ap.parse_args(argv)
+    write = wants_write(__doc__, argv, "configs/calibration/gpu.yaml")
     result = fit_attention()
     for p in PARAMS:
         print(f"{p.name} {result.values[p.name]:.6g} {p.unit}")
     print(f"median |error| {result.median_abs_error:.4f} on {result.rows} rows of {FIT_FILE}")
-    if args.write:
+    if write:
         print(f"written: {write_constants(result)}")
 
 

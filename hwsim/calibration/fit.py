@@ -14,6 +14,7 @@ predicts that GPU's rows with the constants it never saw, the protocol issue 17 
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 __all__ = ["FitProblem", "FitResult", "LogoResult", "Param", "fit", "leave_one_gpu_out",
-           "unfitted_params"]
+           "unfitted_params", "wants_write"]
 
 # Residuals are log ratios; soft_l1 is quadratic below f_scale and linear above it, so rows
 # off by more than ~10 % pull with a bounded weight instead of dominating the fit.
@@ -266,3 +267,10 @@ def leave_one_gpu_out(problem: FitProblem) -> dict[str, LogoResult]:
                                  median_abs_error=median_abs_error(problem, fitted.values, held),
                                  rows=len(held))
     return out
+
+
+def wants_write(doc: str | None, argv: list[str] | None, target: str) -> bool:
+    """A fit module's command line: ``--write`` puts the fitted values into ``target``."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    ap.add_argument("--write", action="store_true", help=f"write the values into {target}")
+    return bool(ap.parse_args(argv).write)

@@ -44,12 +44,11 @@ sustains its tensor peak at boost): no public sustained-and-burst pair for it.
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections.abc import Mapping
 from functools import cache
 
-from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.calibration.fit import FitProblem, FitResult, Param, fit, wants_write
 from hwsim.calibration.gpu import write_calibration
 from hwsim.calibration.preset_write import write_preset_field
 from hwsim.config.calibration import GpuPowerConstant
@@ -160,16 +159,14 @@ def write_constants(result: FitResult) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--write", action="store_true", help="write the values into the presets")
-    args = ap.parse_args(argv)
+    write = wants_write(__doc__, argv, "the presets and configs/calibration/gpu.yaml")
     result = fit_slowdown()
     for p in PRESETS:
         print(f"{p}: {FIELD} {result.values[f'{FIELD}:{p}']:.4f}")
     print(f"{RESPONSE.name} {result.values[RESPONSE.name]:.4g} s")
     print(f"{SLOPE.name} {result.values[SLOPE.name]:.4f}")
     print(f"median |error| {result.median_abs_error:.4f} on {result.rows} rows of {FIT_FILE}")
-    if args.write:
+    if write:
         response, slope = write_constants(result)
         print(f"written: {write_presets(result)}, {RESPONSE.name} {response}, "
               f"{SLOPE.name} {slope}")
