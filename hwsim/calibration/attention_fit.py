@@ -19,12 +19,14 @@ from functools import cache
 from typing import cast
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit, wants_write
+from hwsim.calibration.gpu import write_calibration
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.analytic import kernel_seconds, op_kernels
 from hwsim.engine.gpu.flash import FlashConstants, flash_attention
 from hwsim.engine.gpu.kernel_constants import FLASH_KEYS, flash_kernel_s
+from hwsim.engine.gpu.power_constants import load_calibration
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import reference_dir
+from hwsim.presets import calibration_path, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, attention_timed
 from hwsim.validation.burst import blend, response_s, throttled_share
 from hwsim.validation.vllm_attention import attention_op, cache_write_op
@@ -102,10 +104,6 @@ def fit_attention() -> FitResult:
 
 def write_constants(result: FitResult) -> dict[str, float]:
     """Put the fitted values into ``configs/calibration/gpu.yaml``, each entry's source kept."""
-    from hwsim.calibration.gpu import write_calibration
-    from hwsim.engine.gpu.power_constants import load_calibration
-    from hwsim.presets import calibration_path
-
     path = calibration_path("gpu")
     shipped = load_calibration(path).kernels
     values = {p.name: float(f"{result.values[p.name]:.6g}") for p in PARAMS}

@@ -270,9 +270,9 @@ class GpuChip(ChipBase):
     launch_overhead_s: float = Field(4e-6, ge=0, description="kernel launch overhead, s")
     tdp_w: Positive = Field(description="power limit of the GPU itself, W (a card's board "
                             "power; an SoC's GPU-rail budget): caps GPU kernels on a sustained "
-                            "load, and a large dense GEMM is calibrated to draw it at "
-                            "boost_clock_hz (power_limit_slowdown times its headroom over idle "
-                            "where a board cannot sustain its tensor peak)")
+                            "load, and a large dense GEMM is calibrated to draw it held "
+                            "at that limit, at boost_clock_hz / power_limit_slowdown and that "
+                            "clock's voltage (dvfs_voltage_slope)")
     module_power_w: Positive | None = Field(
         None, description="whole-module power budget of an SoC (GPU, CPU, accelerators, "
         "memory), W", json_schema_extra={"informational": "hwsim models the GPU alone, whose "
@@ -284,10 +284,11 @@ class GpuChip(ChipBase):
         "voltage (dvfs_voltage_slope); they stay calibrated at tdp_w (unset: tdp_w)")
     power_limit_slowdown: float = Field(
         1.0, ge=1.0, le=2.0, description="how many times slower a large dense bf16 GEMM "
-        "(8192^3) runs held at tdp_w than at boost_clock_hz, sustained: its power at boost is "
-        "idle_power_w + power_limit_slowdown x (tdp_w - idle_power_w), which sets the energy "
-        "per tensor FLOP (1: the board just sustains its tensor peak at boost; fitted where "
-        "public sustained and burst timings of the same GEMMs exist)")
+        "(8192^3) runs held at tdp_w than at boost_clock_hz, sustained: it draws tdp_w at "
+        "boost_clock_hz / power_limit_slowdown and that clock's voltage (dvfs_voltage_slope), "
+        "which sets its power at boost and so the energy per tensor FLOP (1: the board just "
+        "sustains its tensor peak at boost; fitted where public sustained and burst timings "
+        "of the same GEMMs exist)")
     dvfs_voltage_slope: float | None = Field(
         None, ge=0.0, le=1.0, description="how the supply voltage follows the core clock below "
         "boost_clock_hz (DVFS): V / V_boost = 1 - dvfs_voltage_slope x (1 - clock / "

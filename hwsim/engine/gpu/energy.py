@@ -15,14 +15,14 @@ A kernel draws
   shared memory as an SRAM of one SM's size, L2 as an SRAM of the L2's size, DRAM/HBM/GDDR/LPDDR
   per bit by memory kind.
 - Math energy per FLOP is derived, not typed in: a large dense 8192^3 bf16 GEMM, costed by this
-  model at ``boost_clock_hz``, draws ``idle_power_w + power_limit_slowdown x (tdp_w -
-  idle_power_w)`` (idle + active + memory + math), because vendors size a board's power limit to
-  its hungriest pipe, on data-centre parts the tensor cores' peak: with the default slowdown of
-  1 it draws exactly ``tdp_w`` at boost; a board whose sustained GEMMs are measured to run
-  ``r`` times slower at its limit than in a burst at boost (H100/H200/B200: ``power_limit_
-  slowdown`` in their presets) draws ``r`` times the headroom at boost, so held at the limit its
-  clock (and its clocked power) drops by ``r``. So the per-FLOP energy absorbs only what idle,
-  active and memory power leave of that power. Where an 8192^3 fp32 sgemm at that energy would
+  model, draws ``tdp_w`` (idle + active + memory + math) held at its limit, because vendors
+  size a board's power limit to its hungriest pipe, on data-centre parts the tensor cores' peak:
+  with the default slowdown of 1 it draws exactly ``tdp_w`` at boost; a board whose sustained
+  GEMMs are measured to run ``r`` times slower at its limit than in a burst at boost
+  (H100/H200/B200: ``power_limit_slowdown`` in their presets) draws ``tdp_w`` at ``boost / r``
+  and that clock's voltage (below), so at boost its clocked power is ``r`` times its headroom
+  over the voltage ratio squared. So the per-FLOP energy absorbs only what idle, active and
+  memory power leave of that power. Where an 8192^3 fp32 sgemm at that energy would
   draw more than the TDP (GeForce and Jetson parts, whose FP32 rate is high for their tensor
   rate), the sgemm is what draws that power and the tensor path keeps the per-operation ratio
   below it.
@@ -312,13 +312,12 @@ def voltage_floor() -> float:
 
 
 def calibrate_energy(chip: GpuChip, active_power_fraction: float,
-                     hbm3_energy_scale: float = 1.0, slope: float | None = None) -> GpuEnergy:
+                     hbm3_energy_scale: float = 1.0) -> GpuEnergy:
     """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM3 scale
     multiplies the tech table's per-bit energy of the HBM3 generation (HBM3 and HBM3E) only:
     the power rows are an HBM3 GPU (H100), and HBM2/2e, GDDR and LPDDR parts have no power rows
-    to scale theirs. ``slope``: the DVFS voltage slope (default: the chip's, else the fitted
-    one)."""
-    slope = voltage_slope(chip) if slope is None else slope
+    to scale theirs. The DVFS voltage slope is the chip's, else the fitted one."""
+    slope = voltage_slope(chip)
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
