@@ -141,7 +141,7 @@ def test_golden_shipped_constants() -> None:
                           FLASH, flash_kernel_s(h100, FLASH))
     dec = flash_attention(AttentionShape(32, 8, 1, 4096, 128, True), 1, a100, "bf16", 2,
                           FLASH, flash_kernel_s(a100, FLASH))
-    assert pre.time_s == pytest.approx(2.9147e-4, rel=1e-3)
+    assert pre.time_s == pytest.approx(2.9182e-4, rel=1e-3)
     assert dec.time_s == pytest.approx(2.2466e-5, rel=1e-3)
 
 

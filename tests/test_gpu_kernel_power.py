@@ -100,12 +100,13 @@ def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None
     s = {(x["kind"], x["group"]): x for x in report["summary"]}
     assert s[("kernel power", "all")]["target"] is None
     assert 0.13 < s[("kernel power", "all")]["median_abs_error"] < 0.22
-    # bf16 GEMMs (docs/gpu.md "Kernel power"): H200 19.2 %, B200 3.1 % (17.3 / 3.6 % before the
-    # DVFS round, 16.4 / 8.1 % before the sustained-load round: the B200's compute-bound GEMMs
-    # now run at its 1000 W limit, as measured); hwsim's time of these sustained rows: H200
-    # 5.9 % (16.0 % with the preset's 6.73 us per graph kernel, before the 0.22 collector took
-    # the 0.24 one's per-kernel time on the H200), B200 6.1 %.
-    assert 0.12 < s[("kernel power", "gemm h200-sxm")]["median_abs_error"] < 0.22
+    # bf16 GEMMs (docs/gpu.md "Kernel power"): H200 12.0 %, B200 3.1 % (19.2 % on the H200
+    # before it took its own fitted energy per DRAM byte, "The memory path's energy per byte";
+    # 17.3 / 3.6 % before the DVFS round, 16.4 / 8.1 % before the sustained-load round: the
+    # B200's compute-bound GEMMs now run at its 1000 W limit, as measured); hwsim's time of
+    # these sustained rows: H200 5.9 % (16.0 % with the preset's 6.73 us per graph kernel,
+    # before the 0.22 collector took the 0.24 one's per-kernel time on the H200), B200 6.2 %.
+    assert 0.07 < s[("kernel power", "gemm h200-sxm")]["median_abs_error"] < 0.16
     assert s[("kernel power", "gemm b200-sxm")]["median_abs_error"] < 0.06
     assert s[("kernel time", "gemm b200-sxm")]["median_abs_error"] < 0.08
     assert s[("kernel time", "gemm h200-sxm")]["median_abs_error"] < 0.08
@@ -118,7 +119,7 @@ def test_todays_kernel_power_figures_with_margin(report: dict[str, Any]) -> None
     # hwsim put 37 of 40 at the cap (MoE median 3.4 %, mostly that); with HBM3E's, 10 of 40
     # (13.6 %): the rows at >= 900 W read -9 % median, the 18 below 900 W still miss by ~25 %,
     # mostly too high, so neither figure is a pass on energy.
-    assert 0.09 < s[("kernel power", "moe")]["median_abs_error"] < 0.18
+    assert 0.09 < s[("kernel power", "moe")]["median_abs_error"] < 0.21
     moe = [x for x in report["rows"] if x["kind"] == "kernel power" and x["group"] == "moe"]
     low = [x for x in moe if x["measured"] < 900.0]
     assert len(low) >= 15 and sorted(abs(x["error"]) for x in low)[len(low) // 2] > 0.2
@@ -152,9 +153,10 @@ def test_rows_carry_the_share_of_their_reading_that_is_the_kernel(report: dict[s
 
 def test_the_target_applies_to_rows_read_during_their_kernel(report: dict[str, Any]) -> None:
     # Today (docs/gpu.md "Kernel power"): 39 of the 180 rows are attention and MoE kernels
-    # under 33 us whose one poll precedes their first replay (30.5 %); the 141 read during the
-    # kernel 14.5 %; the target's 102 GEMM and attention rows among them 14.5 %, missed; the 74
-    # with at least half a kernel in the reading 5.1 %.
+    # under 33 us whose one poll precedes their first replay (35.3 %); the 141 read during the
+    # kernel 16.0 %; the target's 102 GEMM and attention rows among them 12.4 %, missed (16.5 %
+    # before the H200 took its own energy per DRAM byte); the 74 with at least half a kernel in
+    # the reading 3.0 %.
     s = {(x["kind"], x["group"]): x for x in report["summary"]}
     during, before = s[("kernel power", READ_DURING)], s[("kernel power", READ_BEFORE)]
     target = s[("kernel power", TARGET_GROUP)]

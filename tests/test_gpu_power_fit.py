@@ -45,15 +45,29 @@ def test_fit_and_heldout_rows_are_disjoint_models() -> None:
     assert fit and held and not fit & held
 
 
+def _own_energy_cleared(name: str) -> GpuChip:
+    chip = _chip(name)
+    return chip.model_copy(update={"offchip": chip.offchip.model_copy(
+        update={"energy_pj_per_byte": None})})
+
+
 def test_hbm3_scale_acts_on_the_hbm3_generation_only() -> None:
     for name in ("h100-sxm", "h200-sxm", "b200-sxm"):
-        chip = _chip(name)
+        chip = _own_energy_cleared(name)
         assert calibrate_energy(chip, 0.1, 2.0).dram_j_per_byte == pytest.approx(
             2 * calibrate_energy(chip, 0.1, 1.0).dram_j_per_byte)
     # HBM3E's device energy (Samsung, 3.9 pJ/bit) is below the table's HBM3 (6.0, an upper
-    # bound), so an H200 byte costs 3.9 / 6.0 of an H100 byte under the same path multiplier.
-    assert calibrate_energy(_chip("h200-sxm"), 0.1, 2.0).dram_j_per_byte == pytest.approx(
-        3.9 / 6.0 * calibrate_energy(_chip("h100-sxm"), 0.1, 2.0).dram_j_per_byte)
+    # bound), so without a value of its own an H200 byte costs 3.9 / 6.0 of an H100 byte under
+    # the same path multiplier.
+    assert calibrate_energy(_own_energy_cleared("h200-sxm"), 0.1, 2.0).dram_j_per_byte == \
+        pytest.approx(3.9 / 6.0 * calibrate_energy(_chip("h100-sxm"), 0.1, 2.0).dram_j_per_byte)
+    # The shipped H200 carries its own fitted figure (offchip_energy_fit), which no multiplier
+    # touches.
+    h200 = _chip("h200-sxm")
+    assert h200.offchip.energy_pj_per_byte is not None
+    for scale in (1.0, 2.0):
+        assert calibrate_energy(h200, 0.1, scale).dram_j_per_byte == pytest.approx(
+            h200.offchip.energy_pj_per_byte * 1e-12)
     for other in ("rtx-4090", "a100-sxm-80gb", "jetson-agx-orin-64gb"):
         chip = _chip(other)
         assert chip.offchip.kind not in ("hbm3", "hbm3e")

@@ -10,6 +10,7 @@ A test re-runs :func:`refit` and compares it with the shipped constants.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from hwsim.calibration.gpu import fit_power_constants, write_calibration
@@ -44,8 +45,8 @@ def main(out: str | None = None) -> GpuCalibration:
         status="fitted", source=METHOD.format(other="hbm3_energy_scale"), fitted_on=FITTED_ON)
     hbm = GpuPowerConstant(
         value=round(scale, 4),
-        unit="multiplier on configs/tech offchip_j_per_bit of hbm3 and hbm3e (H100; H200, "
-        "B200)",
+        unit="multiplier on configs/tech offchip_j_per_bit of hbm3 and hbm3e (H100, B200; a "
+        "GPU with its own offchip.energy_pj_per_byte takes that)",
         status="fitted", source=METHOD.format(other="active_power_fraction") + "; the HBM3 "
         "generation only (HBM3, the kind measured, and HBM3E, which keeps its interface; "
         "HBM2/2e parts keep the table value: no power rows); an effective "
@@ -55,5 +56,15 @@ def main(out: str | None = None) -> GpuCalibration:
                              hbm3_energy_scale=hbm)
 
 
+def cli(argv: list[str] | None = None) -> GpuCalibration:
+    """The command line: an optional output path; an option (say ``--write``, which the other
+    fit modules take) is an error, exit status 2, rather than a file of that name."""
+    parser = argparse.ArgumentParser(prog="python -m hwsim.calibration.gpu_power_fit",
+                                     description="Re-fit the GPU power constants and write "
+                                     "them (default: configs/calibration/gpu.yaml).")
+    parser.add_argument("out", nargs="?", help="output YAML path instead of the shipped one")
+    return main(parser.parse_args(sys.argv[1:] if argv is None else argv).out)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    cli()

@@ -165,6 +165,15 @@ class AcceleratorOffchip(Offchip):
                                              "model; unset: the tech table's for this kind")
 
 
+class GpuOffchip(Offchip):
+    energy_pj_per_byte: float | None = Field(
+        None, gt=0, description="energy per byte moved between the GPU and its DRAM over the "
+        "whole path (DRAM device, PHY, memory controller, on-die network), pJ, when measured or "
+        "fitted for this GPU; unset: the tech table's per-bit energy for this kind x 8, times "
+        "the fitted HBM3-generation path multiplier (configs/calibration/gpu.yaml "
+        "hbm3_energy_scale) for hbm3 and hbm3e")
+
+
 class VectorUnit(StrictModel):
     lanes: int = Field(ge=1, description="elementwise operations per cycle (softmax, norms, "
                        "activations, pooling)")
@@ -266,7 +275,7 @@ class GpuChip(ChipBase):
     l2_bytes_per_clk: Positive | None = Field(None, description="L2 read bandwidth of the whole "
                                               "chip, bytes per core clock (unset: A100's per-SM "
                                               "figure x sms)")
-    offchip: Offchip
+    offchip: GpuOffchip
     launch_overhead_s: float = Field(4e-6, ge=0, description="kernel launch overhead, s")
     tdp_w: Positive = Field(description="power limit of the GPU itself, W (a card's board "
                             "power; an SoC's GPU-rail budget): caps GPU kernels on a sustained "

@@ -311,19 +311,30 @@ def voltage_floor() -> float:
     return float(GPU_CALIBRATION.dvfs_min_voltage_ratio.value)
 
 
+def dram_j_per_byte(chip: GpuChip, hbm3_energy_scale: float = 1.0) -> float:
+    """Energy per byte between ``chip`` and its DRAM: the chip's own ``offchip.
+    energy_pj_per_byte`` when given (a measured or fitted whole-path figure), else the tech
+    table's per-bit energy of its kind, times ``hbm3_energy_scale`` for the HBM3 generation."""
+    if chip.offchip.energy_pj_per_byte is not None:
+        return float(chip.offchip.energy_pj_per_byte) * 1e-12
+    dram = float(load_tech(chip.tech).offchip_energy_j_per_byte(chip.offchip.kind))
+    if chip.offchip.kind in HBM3_GENERATION:
+        dram *= hbm3_energy_scale
+    return dram
+
+
 def calibrate_energy(chip: GpuChip, active_power_fraction: float,
                      hbm3_energy_scale: float = 1.0) -> GpuEnergy:
     """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM3 scale
     multiplies the tech table's per-bit energy of the HBM3 generation (HBM3 and HBM3E) only:
     the power rows are an HBM3 GPU (H100), and HBM2/2e, GDDR and LPDDR parts have no power rows
-    to scale theirs. The DVFS voltage slope is the chip's, else the fitted one."""
+    to scale theirs; a chip that gives its own ``offchip.energy_pj_per_byte`` takes that instead
+    (:func:`dram_j_per_byte`). The DVFS voltage slope is the chip's, else the fitted one."""
     slope = voltage_slope(chip)
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
-    dram = float(tech.offchip_energy_j_per_byte(chip.offchip.kind))
-    if chip.offchip.kind in HBM3_GENERATION:
-        dram *= hbm3_energy_scale
+    dram = dram_j_per_byte(chip, hbm3_energy_scale)
     active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz

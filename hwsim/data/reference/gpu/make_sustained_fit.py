@@ -25,6 +25,12 @@ flashinfer-ai/flashinfer#2899), so the burst latency is about the boost-clock on
 from 370 us to 10 ms, whose bursts outlast that, which is what tells how long. A seeded sample
 (``make_heldout.SEED``, salted per GPU and band; the short band's salt is the one it had alone)
 of ``PER_GPU`` rows per GPU and band; no row is picked by how well hwsim does.
+
+``opens_group`` records the row's place in the power table's sweep: the table lists its cases
+in the order the collector ran them (``collect_gemm.py``: for each M, for each N, K from the
+largest down, each shape in every dtype), and ``true`` marks the first bf16 case of its (M, N)
+group, whose NVML reading's second before the replays held the host setting up a new group rather
+than the previous K of the same group (:mod:`hwsim.calibration.offchip_energy_fit` uses it).
 """
 
 from __future__ import annotations
@@ -45,12 +51,19 @@ OUT = "aiconfigurator_sustained_gemm_fit.csv"
 HELD_OUT_FILES = (POWER_OUT, "aiconfigurator_gemm.csv", "aiconfigurator_gemm_new_presets.csv")
 HEADER = ["gpu", "preset", "m", "n", "k", "dtype", "burst_latency_us", "burst_framework",
           "sustained_latency_us", "sustained_framework", "ops_per_replay", "power_w",
-          "power_limit_w", "band", "source"]
+          "power_limit_w", "band", "opens_group", "source"]
 
 
 def _table(data: Path, system: str, version: str) -> pd.DataFrame:
     df = pd.read_parquet(data / f"{system}/gemm/vllm/{version}/gemm_perf.parquet")
     return df[df.gemm_dtype == "bfloat16"].drop_duplicates(["m", "n", "k"])
+
+
+def _mark_group_starts(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (one table's bf16 rows in the table's order) with ``opens_group``: whether the row
+    is the first of its (M, N) group in that order."""
+    prev = df[["m", "n"]].shift()
+    return df.assign(opens_group=(df.m != prev.m) | (df.n != prev.n))
 
 
 def _held_out() -> set[tuple[str, int, int, int]]:
@@ -70,7 +83,7 @@ def main(argv: list[str]) -> None:
     out: list[list] = []
     for system, preset in SYSTEMS.items():
         burst = _table(data, system, "0.24.0")
-        sustained = _table(data, system, "0.22.0")
+        sustained = _mark_group_starts(_table(data, system, "0.22.0"))
         both = sustained.merge(burst, on=["m", "n", "k"], suffixes=("_s", "_b"))
         src = f"{REPO}@{COMMIT[:9]}:{DATA}/{system}/gemm/vllm/{{0.24.0,0.22.0}}/gemm_perf.parquet"
         for band, (lo_us, hi_us, salt) in BANDS.items():
@@ -84,7 +97,7 @@ def main(argv: list[str]) -> None:
                 out.append([r.device_s, preset, r.m, r.n, r.k, "bf16", f"{r.latency_b * 1e3:.4f}",
                             f"vLLM {r.version_b}", f"{r.latency_s * 1e3:.4f}",
                             f"vLLM {r.version_s}", 6, f"{r.power:.2f}", f"{r.power_limit:.0f}",
-                            band, src])
+                            band, "true" if r.opens_group else "false", src])
     _write(OUT, HEADER, out)
 
 
