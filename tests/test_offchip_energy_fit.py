@@ -27,6 +27,7 @@ from hwsim.engine.gpu.power_constants import load_calibration
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
 from hwsim.presets import reference_dir
+from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.nvml_sampling import kernel_weight
 from hwsim.workload.load import gemm
 
@@ -76,8 +77,9 @@ def test_rows_follow_the_selection_rule() -> None:
         assert kernel_weight(replay_s) >= MIN_KERNEL_WEIGHT
         assert r["measured"] == float(r["power_w"])
         m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+        harness = timed_as(GRAPH_REPLAY, r["sustained_framework"], r["preset"])
         op = simulate(gemm(m, n, k, dtype="bf16"), r["preset"],
-                      chip_overrides={"sustained_load": False}).ops[0]
+                      chip_overrides=harness | {"sustained_load": False}).ops[0]
         assert op.bottleneck == "offchip"
 
 

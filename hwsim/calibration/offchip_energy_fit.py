@@ -10,12 +10,15 @@ whether the fit is determinate; ``--write`` puts each determinate value into its
 
 Why: without a value of its own a GPU's energy per DRAM byte is the tech table's per-bit device
 energy for its memory kind times one path multiplier fitted on the H100's decode power
-(``configs/calibration/gpu.yaml`` ``hbm3_energy_scale``, ML.ENERGY rows): 65.3 pJ per byte
-on the H100's HBM3 and, through the table's 0.65x HBM3 -> HBM3E step, 42.5 on the H200's and
-B200's HBM3E. The H200 is the H100's die with HBM3E; its own power table says its memory path
-costs about what the H100's does, not 0.65x of it.
+(``configs/calibration/gpu.yaml`` ``hbm3_energy_scale``, ML.ENERGY rows): about 66 pJ per byte
+on the H100's HBM3 and, through the table's 0.65x HBM3 -> HBM3E step, about 43 on the H200's
+and B200's HBM3E. The H200 is the H100's die with HBM3E; its own power table says its memory
+path costs about what the H100's does, not 0.65x of it.
 
-Rows used, per GPU (the rule fixed before any fitted value was computed):
+Rows used, per GPU, the same rule for every GPU (settled on these fitting rows: the group rule
+after seeing that a group's first reading holds the host's setup, the selection at boost so it
+does not move with the fitted value; no held-out figure was computed with a fitted value
+before the rule and the determinacy threshold below were fixed):
 
 - hwsim's model of the shape at boost is bound by DRAM (its bottleneck is ``offchip`` with
   ``sustained_load`` off, so the choice does not move with the fitted energy), so the reading
@@ -24,8 +27,9 @@ Rows used, per GPU (the rule fixed before any fitted value was computed):
   kernel_weight` >= 0.4: replays of about half a second or more);
 - the shape does not open its (M, N) group in the collector's sweep (``opens_group`` false):
   the rest of such a reading is the second before the replays, which for a group's first case
-  held the host setting up new weights (idle), for the others the same group's previous K at
-  about the same power ([assumption]: so the reading is taken as the kernel's power).
+  held the host setting up new weights (idle), for the others the same group's previous K (in
+  each dtype the collector runs, ``collect_gemm.py``) at about the same power ([assumption]: so
+  the reading is taken as the kernel's power).
 
 What is fitted: the energy per byte at which hwsim's power of the kernel at its *measured*
 time (idle and active power, plus every action's energy, DRAM bytes at the candidate energy,
@@ -38,7 +42,8 @@ value is a lower bound of the path's energy.
 Determinacy: each row's own estimate (the energy per byte that matches it alone) is computed as
 well; a GPU's fitted value is written only when those estimates' interquartile range is at most
 half their median (``MAX_SPREAD``). A GPU whose rows scatter more keeps the default: its
-readings do not pin one energy per byte.
+readings do not pin one energy per byte. (The threshold was set after seeing the two GPUs'
+spreads, 0.17 and 1.26; any value between them gives the same outcome.)
 """
 
 from __future__ import annotations
@@ -63,8 +68,8 @@ FIELD = "offchip.energy_pj_per_byte"
 MIN_KERNEL_WEIGHT = 0.4
 # A determinate fit: per-row estimates' interquartile range at most this share of their median.
 MAX_SPREAD = 0.5
-# Energies outside the kinds' plausible range (pJ per byte): the tech table's lowest DRAM
-# device figure x 1 to ten times the H100's fitted path.
+# The fit's bounds, pJ per byte: wide around every DRAM kind's path (the tech table's device
+# figures alone are 31-60 pJ per byte; the H100's fitted path ~66), up to ten times the H100's.
 LOWER_PJ, UPPER_PJ = 5.0, 650.0
 # Actions whose energy is power x time rather than per action (their power holds per second).
 TIME_PROPORTIONAL = ("static", "active")
@@ -76,35 +81,26 @@ def _param(preset: str) -> Param:
                  f"energy per byte between {preset} and its DRAM, whole path")
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What hwsim says about one row at the default energy per byte."""
-
-    bottleneck: str
-    dram_bytes: float
-
-
 def _shape(row: Mapping[str, object]) -> tuple[int, int, int]:
     return int(str(row["m"])), int(str(row["n"])), int(str(row["k"]))
 
 
 @cache
 def _power_at_measured_time(preset: str, shape: tuple[int, int, int], framework: str,
-                            measured_s: float, energy_pj: float | None) -> tuple[float, Reading]:
-    """hwsim's power of the kernel spread over its measured time, and what bounds it."""
+                            measured_s: float, energy_pj: float | None) -> tuple[float, float]:
+    """hwsim's power of the kernel spread over its measured time (W), and its DRAM bytes."""
     harness = timed_as(GRAPH_REPLAY, framework, preset)
     if energy_pj is not None:
         harness = harness | {FIELD: energy_pj}
     res = simulate(gemm(*shape, dtype="bf16"), preset, chip_overrides=harness)
-    total, op = res.total, res.ops[0]
+    total = res.total
     per_second_w = sum(total.energy_breakdown_j.get(k, 0.0) for k in TIME_PROPORTIONAL
                        ) / total.latency_s
     action_j = total.energy_j - per_second_w * total.latency_s
-    return (per_second_w + action_j / measured_s,
-            Reading(op.bottleneck, float(op.bytes.get("offchip", 0.0))))
+    return per_second_w + action_j / measured_s, float(res.ops[0].bytes.get("offchip", 0.0))
 
 
-def _row_power(row: Mapping[str, object], energy_pj: float | None) -> tuple[float, Reading]:
+def _row_power(row: Mapping[str, object], energy_pj: float | None) -> tuple[float, float]:
     return _power_at_measured_time(str(row["preset"]), _shape(row),
                                    str(row["sustained_framework"]), _measured_s(row), energy_pj)
 
@@ -163,11 +159,10 @@ def row_estimate_pj(row: Mapping[str, object]) -> float:
     """The energy per byte (pJ) at which hwsim's power matches this row alone: the reading less
     the non-DRAM power, over the DRAM bytes per measured second (power is linear in it below the
     limit, as every selected row is)."""
-    power_w, reading = _row_power(row, None)
+    power_w, dram_bytes = _row_power(row, None)
     default_pj = _default_pj(str(row["preset"]))
-    non_dram_w = power_w - reading.dram_bytes * default_pj * PJ / _measured_s(row)
-    return ((float(str(row["measured"])) - non_dram_w) * _measured_s(row)
-            / reading.dram_bytes / PJ)
+    non_dram_w = power_w - dram_bytes * default_pj * PJ / _measured_s(row)
+    return (float(str(row["measured"])) - non_dram_w) * _measured_s(row) / dram_bytes / PJ
 
 
 def _default_pj(preset: str) -> float:
