@@ -130,3 +130,13 @@ def test_command_line_flags(capsys) -> None:
     with pytest.raises(SystemExit) as bad:
         gpu_power_fit.cli(["--write"])  # the power fit takes a path, not this flag
     assert bad.value.code == 2
+
+
+def test_a_power_mode_takes_its_bases_memory_energy_unless_it_names_its_own() -> None:
+    mode = load_chip("jetson-agx-orin-64gb-15w")
+    assert mode.power_mode_of and mode.offchip.energy_pj_per_byte is None
+    base = load_chip(mode.power_mode_of)
+    assert gpu_energy(mode).dram_j_per_byte == gpu_energy(base).dram_j_per_byte
+    own = mode.model_copy(update={"offchip": mode.offchip.model_copy(
+        update={"energy_pj_per_byte": 90.0})})
+    assert gpu_energy(own).dram_j_per_byte == pytest.approx(90e-12)

@@ -289,14 +289,19 @@ def shared_math_energy(chip: GpuChip, own: GpuEnergy) -> GpuEnergy:
 def mode_energy(chip: GpuChip) -> GpuEnergy:
     """A power mode of another preset: the same silicon, so the base preset's energy per FLOP
     and per byte; active power scales with the powered SMs and (as before) with the clock; the
-    mode's own idle power and limit. Calibrating the mode on its own limit instead would give a
+    mode's own idle power and limit (and its own ``offchip.energy_pj_per_byte`` when it gives
+    one). Calibrating the mode on its own limit instead would give a
     down-clocked GPU a higher energy per FLOP than at full clock. The mode's lower clock runs at
     a lower voltage (the base's boost clock stays the reference of
     :meth:`GpuEnergy.voltage_scale`), with the mode's own voltage slope."""
     base = _base_gpu(chip, "power_mode_of")
     e = gpu_energy(base)
+    # Same memory too, unless the mode names its own energy per DRAM byte.
+    dram = (e.dram_j_per_byte if chip.offchip.energy_pj_per_byte is None
+            else dram_j_per_byte(chip))
     return replace(e, idle_w=chip.idle_power_w, tdp_w=power_limit_w(chip),
-                   active_w=e.active_w * chip.sms / base.sms, voltage_slope=voltage_slope(chip))
+                   active_w=e.active_w * chip.sms / base.sms, voltage_slope=voltage_slope(chip),
+                   dram_j_per_byte=dram)
 
 
 def voltage_slope(chip: GpuChip) -> float:
