@@ -56,7 +56,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit, wants_write
+from hwsim.engine.gpu.energy import gpu_energy
 from hwsim.engine.simulate import simulate
+from hwsim.hardware.chips import load_chip
 from hwsim.presets import reference_dir, resolve
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.nvml_sampling import kernel_weight
@@ -155,20 +157,17 @@ def problem(rows: tuple[dict[str, object], ...] | None = None) -> FitProblem:
                       rows=rows, predict=predict, depends=_depends)
 
 
-def row_estimate_pj(row: Mapping[str, object]) -> float:
+def row_estimate_pj(row: Mapping[str, object], default_pj: float) -> float:
     """The energy per byte (pJ) at which hwsim's power matches this row alone: the reading less
-    the non-DRAM power, over the DRAM bytes per measured second (power is linear in it below the
-    limit, as every selected row is)."""
+    the non-DRAM power (hwsim's at the preset's ``default_pj``), over the DRAM bytes per measured
+    second (power is linear in it below the limit, as every selected row is)."""
     power_w, dram_bytes = _row_power(row, None)
-    default_pj = _default_pj(str(row["preset"]))
     non_dram_w = power_w - dram_bytes * default_pj * PJ / _measured_s(row)
     return (float(str(row["measured"])) - non_dram_w) * _measured_s(row) / dram_bytes / PJ
 
 
 def _default_pj(preset: str) -> float:
-    from hwsim.engine.gpu.energy import gpu_energy  # the preset loader sits above the engine
-    from hwsim.hardware.chips import load_chip
-
+    """The shipped preset's energy per DRAM byte, pJ."""
     return gpu_energy(load_chip(preset)).dram_j_per_byte / PJ
 
 
@@ -200,10 +199,11 @@ def fit_offchip_energy() -> tuple[FitResult, tuple[GpuFit, ...]]:
         rows = [r for r in prob.rows if r["preset"] == p]
         if not rows:
             continue
-        est = sorted(row_estimate_pj(r) for r in rows)
+        default_pj = _default_pj(p)
+        est = sorted(row_estimate_pj(r, default_pj) for r in rows)
         q1, _, q3 = statistics.quantiles(est, n=4) if len(est) > 1 else (est[0],) * 3
         gpus.append(GpuFit(p, len(rows), result.values[f"{FIELD}:{p}"], statistics.median(est),
-                           q3 - q1, _default_pj(p)))
+                           q3 - q1, default_pj))
     return result, tuple(gpus)
 
 
