@@ -4,6 +4,7 @@ that no registered problem fits on a held-out row."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sys
 import types
@@ -15,6 +16,7 @@ from hwsim.calibration.fit import FitProblem, Param, fit
 from hwsim.calibration.forward_problem import eager_forward_problem, predict
 from hwsim.calibration.gddr_stream import NEUSIGHT_STACK
 from hwsim.calibration.problems import PROVIDERS, fit_problems, load_provider
+from hwsim.engine.gpu.gemm_constants import gemm_constants, use_gemm_constants
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets
 from hwsim.validation import gpu_heldout as gh
@@ -94,13 +96,15 @@ def test_registered_problems_fit_no_heldout_row_and_span_gpus() -> None:
 
 def test_forward_problem_layer_shortcut_matches_the_full_model() -> None:
     row = eager_forward_problem().rows[2]
-    values = {"gemm_efficiency": 0.7, "dram_efficiency": 0.9}
+    values = {"simt_mainloop_efficiency": 0.7, "dram_efficiency": 0.9}
     model = eager_hf_model(NEUSIGHT_FAMILY[str(row["model"])], layers=int(row["layers"]),
                            d_model=int(row["d_model"]), heads=int(row["heads"]),
                            d_ff=int(row["d_ff"]), vocab=int(row["vocab"]), seq=int(row["seq"]))
     # The problem runs NeuSight's stack (eager ATen LayerNorm) with the candidate values.
-    full = simulate(model, str(row["preset"]), batch=int(row["batch"]),
-                    chip_overrides=NEUSIGHT_STACK | values).total.latency_s
+    consts = dataclasses.replace(gemm_constants(), simt_mainloop_efficiency=0.7)
+    with use_gemm_constants(consts):
+        full = simulate(model, str(row["preset"]), batch=int(row["batch"]),
+                        chip_overrides=NEUSIGHT_STACK | {"dram_efficiency": 0.9}).total.latency_s
     assert predict(values, row) == pytest.approx(full, rel=1e-9)
 
 

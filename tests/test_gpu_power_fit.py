@@ -124,7 +124,9 @@ def test_power_mode_costs_maxns_energy_per_flop_at_its_own_voltage() -> None:
     for name, j in zip(JETSON_MODES, tensor_j, strict=True):
         scale = maxn.voltage_scale(_chip(name).clock_hz)
         assert j == pytest.approx(tensor_j[-1] * scale) and floor <= scale <= 1.0
-    assert tensor_j == sorted(tensor_j) and tensor_j[0] < tensor_j[-1]
+    # Non-decreasing with the clock (modes at the voltage floor cost the same, to rounding).
+    assert all(a <= b * (1 + 1e-12) for a, b in itertools.pairwise(tensor_j))
+    assert tensor_j[0] < tensor_j[-1]
     flat = [simulate(g, n, chip_overrides={"dvfs_voltage_slope": 0.0}).total
             .energy_breakdown_j["tensor"] for n in JETSON_MODES]
     assert flat == pytest.approx([flat[-1]] * len(JETSON_MODES))
