@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,6 +32,7 @@ from hwsim.engine.gpu.math_paths import math_path
 from hwsim.engine.gpu.rates import cuda_peak, dram_bw, l2_bw_per_busy_sm, tensor_peak
 from hwsim.engine.gpu.tensor_gemm import tensor_gemm
 from hwsim.engine.gpu.vllm_fp8_tiles import vllm_sm90_fp8_tile
+from hwsim.errors import HwsimError
 from hwsim.hardware.chips import load_chip
 from hwsim.mapping.primitives import GemmWork
 from hwsim.presets import reference_dir
@@ -452,3 +454,43 @@ def test_vllm_fp8_tiles_run_one_cta_per_sm_with_a_per_tile_floor() -> None:
     with use_gemm_constants(dataclasses.replace(k, sm90_fp8_tile_floor_cycles=0.0)):
         no_floor = tensor_gemm(deep, h100, "fp8").compute_s
     assert tensor_gemm(deep, h100, "fp8").compute_s == pytest.approx(no_floor, rel=1e-9)
+
+
+def _bmm(batch: int, m: int, n: int, k: int, dtype: str = "fp32") -> hwsim.Model:
+    from hwsim.workload.load import model_from_doc
+
+    return model_from_doc({"schema_version": 1, "name": "bmm", "source": "test", "ops": [
+        {"kind": "matmul", "name": "bmm", "m": m, "n": n, "k": k, "batch": batch,
+         "b_is_weight": False, "dtype": dtype}]}, "test")
+
+
+def test_a100_batched_sgemm_runs_cublas_one_tile_whatever_the_shape() -> None:
+    """The A100 runs torch.bmm in fp32 as ampere_sgemm_128x128_nn (NeuSight's fitting rows:
+    every A100 bmm row), so a 196 x 128 product pays for 2 x 1 128x128 tiles; without the
+    preset's tile the fastest candidate (smaller tiles, more CTAs) is faster."""
+    with open(reference_dir("gpu") / "neusight_gemm_fit.csv", newline="") as fh:
+        kernels = {r["kernel"] for r in csv.DictReader(fh)
+                   if r["preset"] == "a100-pcie-40gb" and r["op"] == "bmm"}
+    assert kernels == {"ampere_sgemm_128x128_nn"}
+    assert _chip("a100-pcie-40gb").batched_sgemm_tile == (128, 128)
+    model = _bmm(64, 196, 128, 196)
+    pinned = hwsim.simulate(model, "a100-pcie-40gb")
+    searched = hwsim.simulate(model, "a100-pcie-40gb",
+                              chip_overrides={"batched_sgemm_tile": None})
+    assert pinned.ops[0].mapping["tile"] == [128, 128]
+    assert searched.ops[0].mapping["tile"] != [128, 128]
+    assert pinned.total.latency_s > 1.2 * searched.total.latency_s
+    # A single GEMM keeps the tile search, and 16-bit batched GEMMs run on the tensor cores.
+    for model in (hwsim.gemm(196, 128, 196, dtype="fp32"), _bmm(64, 196, 128, 196, "bf16")):
+        a = hwsim.simulate(model, "a100-pcie-40gb").total.latency_s
+        b = hwsim.simulate(model, "a100-pcie-40gb",
+                           chip_overrides={"batched_sgemm_tile": None}).total.latency_s
+        assert a == b
+
+
+def test_batched_sgemm_tile_must_be_a_cublas_tile(run_cli: Any) -> None:
+    with pytest.raises(HwsimError, match="batched_sgemm_tile"):
+        load_chip("a100-pcie-40gb", {"batched_sgemm_tile": [100, 128]})
+    code, _, err = run_cli("simulate", "--chip", "a100-pcie-40gb", "--model", "llama2-7b",
+                           "--set", "batched_sgemm_tile=[96,128]")
+    assert code == 2 and "batched_sgemm_tile" in err and "Traceback" not in err

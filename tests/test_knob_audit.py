@@ -65,6 +65,11 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
         "ops": [{"kind": "vector", "name": "sm", "function": "softmax", "elements": 64 * 4096,
                  "row_elements": 4096, "ops_per_element": 8.0,
                  "dtype": "fp16" if kind == "gpu" else "int8"}]}, "knob audit"), None)
+    # torch.bmm in fp32: a batched SIMT sgemm (batched_sgemm_tile pins its tile).
+    bmm = ("bmm-fp32", model_from_doc({
+        "schema_version": 1, "name": "bmm-fp32", "source": "knob audit",
+        "ops": [{"kind": "matmul", "name": "bmm", "m": 196, "n": 128, "k": 196, "batch": 64,
+                 "b_is_weight": False, "dtype": "fp32"}]}, "knob audit"), None)
     if kind == "mcu":
         return [(n, hwsim.load_model(n), None) for n in
                 ("mlperf-tiny-kws", "mlperf-tiny-ad", "mlperf-tiny-vww", "digits-mlp")] + [
@@ -82,6 +87,7 @@ def workloads(kind: str) -> list[tuple[str, Any, list[str] | None]]:
         ("relu-pruned-conv", hwsim.conv2d(28, 28, 128, 128, 3, 3, padding=1),
          ["*:relu:density=0.4,weight_density=0.35"]),
         two_four, *two_four_dtypes, conv, norm, softmax, *gemms,
+        *([bmm] if kind == "gpu" else []),
         ("decode-batch16", _model(llm, layers=1, seq=256, phase="decode"), "batch16"),
     ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hwsim.config.base import StrictModel
 from hwsim.config.ethosu import (
@@ -238,6 +238,10 @@ class AcceleratorChip(ChipBase):
         return self
 
 
+# Sides of cuBLAS's SIMT sgemm CTA tiles (ampere_sgemm_128x64, volta_sgemm_32x128, ...).
+SGEMM_TILE_SIDES = (32, 64, 128)
+
+
 class GpuChip(ChipBase):
     """A GPU: SMs with tensor cores, shared memory, an L2 and DRAM/HBM (kernel model in
     :mod:`hwsim.engine.gpu.analytic`). Efficiency fields are calibrated ceilings, cited in
@@ -321,8 +325,9 @@ class GpuChip(ChipBase):
         None, description="GPU preset on the same process node whose energies per FLOP "
         "(tensor and CUDA-core) this chip shares, for a power-limited part: the TDP calibration "
         "assumes a board sized to run its tensor cores at full clock, which a low-power card "
-        "(L4, T4) is not, so its own anchor would make its FLOPs implausibly cheap (unset: "
-        "calibrated on this chip's TDP)")
+        "(L4, T4) or a lower-power board of the same die (A100 and V100 PCIe) is not, so its "
+        "own anchor would make its FLOPs implausibly cheap; with the lender's, its limit "
+        "throttles the clock (unset: calibrated on this chip's TDP)")
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
     die_area_mm2: float | None = Field(None, gt=0, description="GPU die area, mm^2")
     gemm_efficiency: float = Field(0.9, gt=0, le=1, description="fraction of tensor-core peak "
@@ -379,11 +384,25 @@ class GpuChip(ChipBase):
     dequant_gemv_efficiency: float = Field(0.902, gt=0, le=1, description="fraction of the "
                                            "streaming rate a weight-only int8 kernel (W8A16, "
                                            "dequantised in the SM) keeps (fitted)")
+    batched_sgemm_tile: tuple[int, int] | None = Field(
+        None, description="CTA tile (rows, columns) the library runs every fp32 batched GEMM "
+        "(cuBLAS strided-batched sgemm, torch.bmm) with on this GPU; each in 32, 64, 128 "
+        "(unset: the fastest tile of the SIMT candidate set) - hwsim.engine.gpu.tensor_gemm")
     convert_per_clk_per_sm: float = Field(16.0, gt=0, description="int-to-float conversions "
                                           "per clock per SM (CUDA C++ Programming Guide, "
                                           "arithmetic instruction throughput)")
     max_threads_per_sm: int = Field(2048, ge=32, le=4096, description="resident threads per "
                                     "SM (CUDA C++ Programming Guide, compute capabilities)")
+
+    @field_validator("batched_sgemm_tile")
+    @classmethod
+    def _sgemm_tile(cls, tile: tuple[int, int] | None) -> tuple[int, int] | None:
+        # cuBLAS's SIMT sgemm kernels come in these sides (hwsim.engine.gpu.gemm_tiles).
+        if tile is not None and not all(side in SGEMM_TILE_SIDES for side in tile):
+            raise ValueError(f"batched_sgemm_tile {list(tile)}: each side must be one of "
+                             f"{list(SGEMM_TILE_SIDES)} (a cuBLAS sgemm CTA tile, e.g. "
+                             "[128, 128])")
+        return tile
 
 
 class NpuSpec(StrictModel):
