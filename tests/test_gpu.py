@@ -89,6 +89,29 @@ def test_large_gemm_reaches_efficiency_times_peak(name: str) -> None:
     assert achieved >= 0.75 * ceiling
 
 
+@pytest.mark.parametrize("pcie,sxm", [("a100-pcie-40gb", "a100-sxm-80gb"),
+                                       ("v100-pcie-32gb", "v100-sxm2-32gb")])
+def test_a_lower_power_board_of_a_die_throttles_instead_of_cheapening_its_flops(
+        pcie: str, sxm: str) -> None:
+    """Same die, same energy per FLOP (math_energy_of): the 250 W PCIe board's own limit slows
+    its clock. NeuSight's fitting rows: the A100 PCIe's large sgemms stop at 84 % of the FP32
+    peak (at its limit), the V100 PCIe's reach 98 % (at boost); so an 8192^3 sgemm is
+    power-bound on the A100 PCIe, not on the V100 PCIe."""
+    from hwsim.engine.gpu.energy import gpu_energy
+
+    a, b = load_chip(pcie), load_chip(sxm)
+    assert isinstance(a, GpuChip) and isinstance(b, GpuChip) and a.math_energy_of == sxm
+    ea, eb = gpu_energy(a), gpu_energy(b)
+    assert ea.tensor_j_per_flop == eb.tensor_j_per_flop
+    assert ea.cuda_j_per_flop == eb.cuda_j_per_flop
+    assert ea.tdp_w == a.tdp_w < b.tdp_w  # its own limit, idle and active power
+    sgemm = simulate(_gemm(8192, "fp32"), a)
+    power_bound = sgemm.ops[0].bottleneck == "power"
+    assert power_bound == (pcie == "a100-pcie-40gb")
+    if power_bound:
+        assert sgemm.total.energy_j / sgemm.total.latency_s == pytest.approx(a.tdp_w, rel=1e-3)
+
+
 def test_a100_large_gemm_is_compute_bound() -> None:
     r = simulate(_gemm(8192), "a100-sxm-80gb")
     assert r.ops[0].bottleneck == "tensor"
