@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.config.chip import GpuChip
+from hwsim.config.chip import SGEMM_TILE_SIDES, GpuChip
 from hwsim.engine.gpu.cycle_kernels import gemm_ctas
 from hwsim.engine.gpu.gemm_constants import gemm_constants, use_gemm_constants
 from hwsim.engine.gpu.gemm_tiles import (
@@ -489,6 +489,8 @@ def test_a100_batched_sgemm_runs_cublas_one_tile_whatever_the_shape() -> None:
 
 
 def test_batched_sgemm_tile_must_be_a_cublas_tile(run_cli: Any) -> None:
+    # The schema's allowed sides (config cannot import the engine) are the SIMT tiles' sides.
+    assert {side for tile in SIMT_TILES for side in tile} == set(SGEMM_TILE_SIDES)
     with pytest.raises(HwsimError, match="batched_sgemm_tile"):
         load_chip("a100-pcie-40gb", {"batched_sgemm_tile": [100, 128]})
     code, _, err = run_cli("simulate", "--chip", "a100-pcie-40gb", "--model", "llama2-7b",
