@@ -19,6 +19,7 @@ import pytest
 from hwsim.config.chip import GpuChip
 from hwsim.config.sparsity import TopKSpec
 from hwsim.engine.gpu.kernels import dram_bw, tensor_peak
+from hwsim.engine.gpu.rates import tensor_16bit_dtype
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
 from hwsim.report import validate_gpu as vg
@@ -68,9 +69,10 @@ GEMM_GPUS = GPUS
 def test_large_gemm_reaches_efficiency_times_peak(name: str) -> None:
     chip = load_chip(name)
     assert isinstance(chip, GpuChip)
-    r = simulate(_gemm(8192), chip)
+    dtype = tensor_16bit_dtype(chip)  # fp16 on Volta and Turing, which have no bf16 MMA
+    r = simulate(_gemm(8192, dtype), chip)
     achieved = 2 * 8192**3 / r.total.latency_s
-    ceiling = chip.gemm_efficiency * tensor_peak(chip, "bf16")
+    ceiling = chip.gemm_efficiency * tensor_peak(chip, dtype)
     assert achieved <= ceiling * 1.0001
     assert r.ops[0].mapping["waves"] >= 1
     if r.ops[0].bottleneck == "power":
@@ -80,7 +82,7 @@ def test_large_gemm_reaches_efficiency_times_peak(name: str) -> None:
         assert chip.math_energy_of is not None or chip.power_limit_slowdown > 1.0
         assert r.total.energy_j / r.total.latency_s == pytest.approx(chip.tdp_w, rel=1e-3)
         # In a burst (no time for the power management to act) it runs at boost clock.
-        r = simulate(_gemm(8192), chip, chip_overrides={"sustained_load": False})
+        r = simulate(_gemm(8192, dtype), chip, chip_overrides={"sustained_load": False})
         achieved = 2 * 8192**3 / r.total.latency_s
         assert r.ops[0].bottleneck != "power"
         if chip.math_energy_of is not None:
@@ -221,11 +223,12 @@ def test_two_four_needs_sparse_tensor_cores() -> None:
 
 @pytest.mark.parametrize("name", GPUS)
 def test_large_gemm_draws_about_tdp(name: str) -> None:
-    """The board is sized to its hungriest pipe: the larger of a dense bf16 GEMM's and an fp32
-    sgemm's power is the TDP, the other at most that (energy.calibrate_energy)."""
+    """The board is sized to its hungriest pipe: the larger of a dense 16-bit tensor GEMM's
+    (bf16, fp16 on Volta and Turing) and an fp32 sgemm's power is the TDP, the other at most
+    that (energy.calibrate_energy)."""
     chip = load_chip(name)
     assert isinstance(chip, GpuChip)
-    r = simulate(_gemm(8192), chip)
+    r = simulate(_gemm(8192, tensor_16bit_dtype(chip)), chip)
     power = r.total.energy_j / r.total.latency_s
     sgemm = simulate(_gemm(8192, dtype="fp32"), chip)
     sgemm_power = sgemm.total.energy_j / sgemm.total.latency_s

@@ -79,6 +79,7 @@ def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False
     from hwsim.validation.gpu_logo import logo_report
     from hwsim.validation.gpu_power_heldout import power_report
     from hwsim.validation.result_cache import cached
+    from hwsim.validation.square_mm import square_mm_report
 
     # Each section is cached under a digest of every input (code, presets, constants, data).
     heldout = cached("heldout", heldout_report, use_cache=use_cache)
@@ -95,6 +96,7 @@ def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False
         logo = logo | {"problems": logo["problems"] + gemm["problems"]}
     heldout["power"] = cached("power", power_report, use_cache=use_cache)
     heldout["kernel_power"] = cached("kernel_power", kernel_power_report, use_cache=use_cache)
+    heldout["square_mm"] = cached("square_mm", square_mm_report, use_cache=use_cache)
     if as_json:
         doc = {"heldout": heldout, "leave_one_gpu_out": logo, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -102,6 +104,7 @@ def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False
     _print_heldout(heldout)
     _print_power(heldout["power"])
     _print_kernel_power(heldout["kernel_power"])
+    _print_square_mm(heldout["square_mm"])
     _print_logo(logo)
     grid = table(("group", "chip", "case", "measured", "hwsim", "unit", "error", "fit"),
                  title="Calibration set (in-sample: fit marks the row a constant was fitted "
@@ -411,6 +414,21 @@ def _print_kernel_power(report: dict[str, Any]) -> None:
                 f"and measure the board's previous second; the target (GEMM and attention "
                 f"kernels, issue 17) applies to the {rows.get(TARGET_GROUP, 0)} GEMM and "
                 f"attention rows read during their kernel")
+
+
+def _print_square_mm(report: dict[str, Any]) -> None:
+    """Held-out square torch.mm throughput, crowd-sourced (hwsim.validation.square_mm)."""
+    grid = table(("dtype", "chip", "rows", "median |error|", "median error"),
+                 title="Held out: square torch.mm throughput, n = 1024-10240 (crowd-sourced "
+                 "runs of one public script; no target: one run per board, clocks unrecorded)",
+                 right=("rows", "median |error|", "median error"))
+    for s in report["summary"]:
+        grid.add_row(s["dtype"], s["preset"], str(s["rows"]), percent(s["median_abs_error"]),
+                     signed_percent(s["median_error"]))
+    out().print(grid)
+    out().print(f"square torch.mm: error of the time per op (negative: hwsim too fast); a "
+                f"board's best size is compared with hwsim's best; {report['skipped_no_preset']} "
+                f"rows skipped (GPU without a preset); source {report['source']}")
 
 
 def _print_power(report: dict[str, Any]) -> None:

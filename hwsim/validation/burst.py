@@ -37,19 +37,22 @@ def response_s() -> float:
     return float(GPU_CALIBRATION.power_response_s.value)
 
 
-def throttled_share(boost_s: float, ops_per_replay: int, response: float) -> float:
-    """Share of a burst's timed window (replays ``WARMUPS + 1`` to ``WARMUPS + RUNS`` of
+def throttled_share(boost_s: float, ops_per_replay: int, response: float, *,
+                    warmups: int = WARMUPS, runs: int = RUNS) -> float:
+    """Share of a burst's timed window (replays ``warmups + 1`` to ``warmups + runs`` of
     ``ops_per_replay`` ops of ``boost_s`` each) that runs after ``response`` seconds of load."""
     replay = ops_per_replay * boost_s
-    start, end = WARMUPS * replay, (WARMUPS + RUNS) * replay
+    start, end = warmups * replay, (warmups + runs) * replay
     if end <= response or end <= start:
         return 0.0
     return min(1.0, (end - max(response, start)) / (end - start))
 
 
-def blend(boost_s: float, sustained_s: float, ops_per_replay: int, response: float) -> float:
+def blend(boost_s: float, sustained_s: float, ops_per_replay: int, response: float, *,
+          warmups: int = WARMUPS, runs: int = RUNS) -> float:
     """A burst's mean op time from the op's time at boost and held at the limit."""
-    return boost_s + throttled_share(boost_s, ops_per_replay, response) * (sustained_s - boost_s)
+    share = throttled_share(boost_s, ops_per_replay, response, warmups=warmups, runs=runs)
+    return boost_s + share * (sustained_s - boost_s)
 
 
 def burst_s(run: Run, harness: dict[str, Any], ops_per_replay: int,

@@ -58,6 +58,7 @@ from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.engine.gpu.kernels import KernelCost, gemm_cost, tensor_peak
 from hwsim.engine.gpu.path_energy import simt_to_tensor_ratio
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
+from hwsim.engine.gpu.rates import tensor_16bit_dtype
 from hwsim.errors import HwsimError, input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import load_tech
@@ -99,7 +100,8 @@ class GpuEnergy:
 
     def tensor_j(self, chip: GpuChip, dtype: str) -> float:
         """Energy per tensor FLOP of ``dtype``: the same math power at that dtype's peak."""
-        return self.tensor_j_per_flop * tensor_peak(chip, "bf16") / tensor_peak(chip, dtype)
+        calibrated = tensor_peak(chip, tensor_16bit_dtype(chip))
+        return self.tensor_j_per_flop * calibrated / tensor_peak(chip, dtype)
 
     def cuda_j(self, chip: GpuChip) -> float:
         """Energy per CUDA-core FLOP (SIMT FFMA with its register-file operand traffic)."""
@@ -283,7 +285,8 @@ def shared_math_energy(chip: GpuChip, own: GpuEnergy) -> GpuEnergy:
     e = gpu_energy(_base_gpu(chip, "math_energy_of"))
     return replace(own, tensor_j_per_flop=e.tensor_j_per_flop,
                    cuda_j_per_flop=e.cuda_j_per_flop,
-                   math_power_w=e.tensor_j_per_flop * tensor_peak(chip, "bf16"))
+                   math_power_w=e.tensor_j_per_flop
+                   * tensor_peak(chip, tensor_16bit_dtype(chip)))
 
 
 def mode_energy(chip: GpuChip) -> GpuEnergy:
@@ -365,7 +368,7 @@ def calibrate_energy(chip: GpuChip, active_power_fraction: float,
         return math_w * t / flops, flops, t
 
     ratio = simt_to_tensor_ratio(chip)
-    tensor = math_j_per_flop("bf16", 2)
+    tensor = math_j_per_flop(tensor_16bit_dtype(chip), 2)
     if tensor is None:
         raise input_error(chip.name, "idle, active and memory power of a large GEMM exceed "
                           "the TDP, so no per-FLOP energy can be calibrated", field="tdp_w",

@@ -17,17 +17,21 @@ from hwsim.engine.gpu.gemm_tiles import (
     MathPath,
     simt_issue_efficiency,
 )
-from hwsim.engine.gpu.rates import cuda_peak
+from hwsim.engine.gpu.rates import cuda_peak, native_bf16
 from hwsim.engine.gpu.vllm_fp8_tiles import vllm_sm90_fp8_tile
 
 
 def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = False
               ) -> MathPath:
     """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes (unless its 2:4
-    weights run on the sparse tensor cores, ``sparse_tensor``); every other dtype on the tensor
-    cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or its 2:4 rate), fp8 at a further
-    ``fp8_mainloop_efficiency``."""
-    if dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm and not sparse_tensor:
+    weights run on the sparse tensor cores, ``sparse_tensor``), and so does bf16 on a part
+    without bf16 tensor cores (:func:`~hwsim.engine.gpu.rates.native_bf16`: Volta, Turing;
+    its 2-byte operands converted to fp32 as they are loaded, never at the fp16 tensor rate);
+    every other dtype on the tensor cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or
+    its 2:4 rate), fp8 at a further ``fp8_mainloop_efficiency``."""
+    fp32_simt = dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm
+    bf16_simt = dtype == "bf16" and not native_bf16(chip)
+    if (fp32_simt or bf16_simt) and not sparse_tensor:
         rate = (cuda_peak(chip) * simt_issue_efficiency(chip)
                 * gemm_constants().simt_mainloop_efficiency)
         return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,

@@ -26,6 +26,7 @@ tensor energy).
 from __future__ import annotations
 
 from hwsim.config.chip import GpuChip
+from hwsim.engine.gpu.rates import tensor_16bit_dtype
 from hwsim.hardware.tech import load_tech
 
 # Volta and later SMs are split into four processing blocks, each with its own 64 KB register
@@ -73,5 +74,4 @@ def tensor_mac_j(chip: GpuChip, dtype: str) -> float:
 def simt_to_tensor_ratio(chip: GpuChip) -> float:
     """Energy per SIMT FP32 FLOP over energy per tensor-core FLOP of the calibration dtype
     (bf16 where the chip has bf16 tensor cores, else fp16)."""
-    dtype = "bf16" if "bf16" in chip.tensor_flops_per_clk_per_sm else "fp16"
-    return simt_fma_j(chip) / tensor_mac_j(chip, dtype)
+    return simt_fma_j(chip) / tensor_mac_j(chip, tensor_16bit_dtype(chip))

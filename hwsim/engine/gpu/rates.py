@@ -11,7 +11,9 @@ from hwsim.errors import input_error
 A100_L2_BYTES_PER_CLK = 5120.0
 A100_SMS = 108
 # fp16 and bf16 share a tensor rate on every NVIDIA part since Ampere; int16 runs as fp16; int4
-# is weight-only (W4A16, hwsim.units.Dtype): everything but its weights runs as fp16.
+# is weight-only (W4A16, hwsim.units.Dtype): everything but its weights runs as fp16. A bf16
+# GEMM on a part without bf16 tensor cores (Volta, Turing) does not run at the fp16 rate: it
+# runs on the CUDA cores (hwsim.engine.gpu.math_paths, :func:`native_bf16`).
 TENSOR_TWINS = {"fp16": "bf16", "bf16": "fp16", "int16": "fp16", "int4": "fp16"}
 # Dtypes only some tensor cores have: asked of a chip that does not list them, the math has no
 # rate to fall back on (fp8 needs Hopper or Ada: NVIDIA H100 whitepaper, Ada whitepaper).
@@ -19,6 +21,19 @@ NATIVE_ONLY = ("fp8",)
 # A 2:4 sparse tensor core doubles the dense rate (NVIDIA A100 whitepaper, "Fine-grained
 # structured sparsity"; the same factor in the H100, Ada and Orin datasheets).
 NM_SPARSE_SPEEDUP = 2.0
+
+
+def native_bf16(chip: GpuChip) -> bool:
+    """Whether ``chip`` lists bf16 tensor cores. The bf16 ``mma`` instructions need sm_80 (PTX
+    ISA, "Warp-level matrix multiply-accumulate instructions": ``.bf16`` requires ``sm_80`` or
+    higher), so Volta and Turing multiply bf16 on their CUDA cores."""
+    return "bf16" in chip.tensor_flops_per_clk_per_sm
+
+
+def tensor_16bit_dtype(chip: GpuChip) -> str:
+    """The 16-bit float dtype ``chip``'s tensor cores run: bf16 where listed, else fp16 (the
+    calibration GEMM's dtype, and the math dtype of 16-bit-activation kernels)."""
+    return "bf16" if native_bf16(chip) else "fp16"
 
 
 def per_chip(chip: GpuChip, per_clk_per_sm: float) -> float:

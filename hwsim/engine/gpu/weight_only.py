@@ -19,7 +19,7 @@ import math
 
 from hwsim.config.chip import GpuChip
 from hwsim.engine.gpu.cost import KernelCost
-from hwsim.engine.gpu.rates import convert_rate, cuda_peak
+from hwsim.engine.gpu.rates import convert_rate, cuda_peak, tensor_16bit_dtype
 from hwsim.engine.gpu.tensor_gemm import tensor_gemm
 from hwsim.mapping.primitives import GemmWork
 
@@ -27,7 +27,6 @@ from hwsim.mapping.primitives import GemmWork
 DEQUANT_CONVERSIONS_PER_WEIGHT = 1.0
 # The activations and outputs stay 16-bit; the weights are half of that.
 ACTIVATION_BYTES = 2
-MATH_DTYPE = "bf16"
 WEIGHT_BYTES_SCALE = 0.5
 
 
@@ -38,12 +37,15 @@ def weight_only_gemm(w: GemmWork, chip: GpuChip, *, gather: bool = True) -> Kern
     per_s = convert_rate(chip) / DEQUANT_CONVERSIONS_PER_WEIGHT
     # The tile choice sees the kernel's own streaming rate (dequant_gemv_efficiency), so a
     # split-K that only wins at the plain rate is not picked.
-    mixed = tensor_gemm(w16, chip, MATH_DTYPE, gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
+    # bf16 activations, fp16 on a part without bf16 tensor cores (which would run bf16 math
+    # on its CUDA cores, rates.native_bf16).
+    math_dtype = tensor_16bit_dtype(chip)
+    mixed = tensor_gemm(w16, chip, math_dtype, gather=gather, b_bytes_scale=WEIGHT_BYTES_SCALE,
                         b_converts_per_s=per_s, dram_rate_scale=chip.dequant_gemv_efficiency)
     conversions = _weights_loaded(w, mixed) * DEQUANT_CONVERSIONS_PER_WEIGHT
     tensor = dataclasses.replace(mixed, cuda_flops=conversions,
                                  mapping=mixed.mapping | {"kernel": "w8a16_gemm"},
-                                 math_dtype=MATH_DTYPE)
+                                 math_dtype=math_dtype)
     # The GEMV converts each weight once and keeps the tokens' rows in registers.
     weights = _weights_loaded(w, mixed, row_bands=1)
     fmas = mixed.tensor_flops
