@@ -28,7 +28,7 @@ from hwsim.workload.model import Model
 from hwsim.workload.ops import MatmulOp
 
 GPUS = ("h100-sxm", "a100-sxm-80gb", "rtx-4090", "jetson-agx-orin-64gb", "l4", "t4-pcie",
-        "v100-sxm2-32gb", "h200-sxm", "a100-pcie-40gb", "v100-pcie-32gb")
+        "v100-sxm2-32gb", "h200-sxm", "a100-pcie-40gb", "v100-pcie-32gb", "rtx-2080")
 MODELS = ("asa-gpt2-small", "bert-base", "gpt2-small", "llama2-7b", "mixtral-8x7b",
           "mlperf-tiny-ad", "mlperf-tiny-ic", "mlperf-tiny-kws", "mlperf-tiny-vww", "moe-fine-16b",
           "relu-t5-base", "relu-vit-b16", "resnet18", "selective-gpt2-small",
@@ -112,6 +112,26 @@ def test_a_lower_power_board_of_a_die_throttles_instead_of_cheapening_its_flops(
     assert power_bound == (pcie == "a100-pcie-40gb")
     if power_bound:
         assert sgemm.total.energy_j / sgemm.total.latency_s == pytest.approx(a.tdp_w, rel=1e-3)
+
+
+def test_the_t4_takes_its_dies_energy_per_flop() -> None:
+    """The T4 and the RTX 2080 are both TU104 (545 mm^2, 12 nm): the T4 borrows the 225 W
+    GeForce board's energies, twice the V100's per SIMT FLOP, and throttles an 8192^3 sgemm to
+    its 70 W at a lower clock than with the V100's (its former, same-node lender)."""
+    from hwsim.engine.gpu.energy import gpu_energy
+
+    t4, die = load_chip("t4-pcie"), load_chip("rtx-2080")
+    assert isinstance(t4, GpuChip) and isinstance(die, GpuChip)
+    assert t4.math_energy_of == "rtx-2080" and die.math_energy_of is None
+    assert t4.die_area_mm2 == die.die_area_mm2 and t4.tech == die.tech
+    e_t4, e_die, e_v100 = (gpu_energy(c) for c in (t4, die, load_chip("v100-sxm2-32gb")))
+    assert e_t4.cuda_j_per_flop == e_die.cuda_j_per_flop > 1.5 * e_v100.cuda_j_per_flop
+    own = simulate(_gemm(8192, "fp32"), t4)
+    by_node = simulate(_gemm(8192, "fp32"), t4, chip_overrides={"math_energy_of": "v100-sxm2-32gb"})
+    for r in (own, by_node):
+        assert r.ops[0].bottleneck == "power"
+        assert r.total.energy_j / r.total.latency_s == pytest.approx(t4.tdp_w, rel=1e-3)
+    assert own.total.latency_s > 1.1 * by_node.total.latency_s
 
 
 def test_a100_large_gemm_is_compute_bound() -> None:

@@ -19,7 +19,7 @@ from hwsim.validation.mcu_vela_ops import op_runs, predict
 ACCELERATORS = ("systolic-32x32", "systolic-128x128", "eyeriss-like", "tpu-v1-like",
                 "sparseflow-accel", "stc-like")
 GPUS = ("a100-sxm-80gb", "h100-sxm", "rtx-4090", "jetson-agx-orin-64gb", "l4", "t4-pcie",
-        "v100-sxm2-32gb", "h200-sxm", "a100-pcie-40gb", "v100-pcie-32gb")
+        "v100-sxm2-32gb", "h200-sxm", "a100-pcie-40gb", "v100-pcie-32gb", "rtx-2080")
 MCUS = ("stm32h7a3-m7", "stm32l4r5-m4", "ethos-u55-128", "alif-m55-u55", "ethos-u65-256")
 EPS = 1e-9  # relative slack for float sums
 

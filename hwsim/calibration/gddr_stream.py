@@ -43,7 +43,7 @@ from hwsim.workload.ops import VectorOp
 FIT_FILE = "neusight_t4_vector_fit.csv"
 CALIBRATION = "gpu_stream"
 # Presets whose DRAM is GDDR6 (offchip.kind): they take the fitted efficiency.
-GDDR6_PRESETS = ("l4", "t4-pcie")
+GDDR6_PRESETS = ("l4", "t4-pcie", "rtx-2080")
 OPS = ("add", "layernorm", "softmax")
 # NeuSight's stack as chip overrides: eager PyTorch 2.1.0 (its `Torch Version` column), whose
 # LayerNorm is ATen's vectorized_layer_norm_kernel (its `Kernel Name` column). (Softmax rows over

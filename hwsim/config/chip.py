@@ -322,10 +322,11 @@ class GpuChip(ChipBase):
         "power per SM come from that preset's calibration, not from this mode's own limit "
         "(unset: calibrated on this chip)")
     math_energy_of: str | None = Field(
-        None, description="GPU preset on the same process node whose energies per FLOP "
-        "(tensor and CUDA-core) this chip shares, for a power-limited part: the TDP calibration "
-        "assumes a board sized to run its tensor cores at full clock, which a low-power card "
-        "(L4, T4) or a lower-power board of the same die (A100 and V100 PCIe) is not, so its "
+        None, description="GPU preset of the same die, else the same process node, whose "
+        "energies per FLOP (tensor and CUDA-core) this chip shares, for a power-limited part: "
+        "the TDP calibration assumes a board sized to run its hungriest pipe at full clock, "
+        "which a low-power card (L4 on an H100's node, T4 on an RTX 2080's die) or a "
+        "lower-power board of the same die (A100 and V100 PCIe) is not, so its "
         "own anchor would make its FLOPs implausibly cheap; with the lender's, its limit "
         "throttles the clock (unset: calibrated on this chip's TDP)")
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
