@@ -12,7 +12,9 @@ None of these rows fitted anything (``hwsim/data/reference/gpu/SOURCES.md``): th
 lab-independent check of the GEMM path, its power limit and its dtype rates, on boards and
 machines hwsim knows nothing about (cloud or desktop, cooling unrecorded). No issue-17 target
 is attached: the numbers are the contributors', one run each, and the boards' clocks and
-temperatures are not recorded.
+temperatures are not recorded. One more row, with its own harness, is a T4 held at its limit
+from NVIDIA's developer forum (a 4096^3 fp16 cuBLAS GEMM averaged over 100 calls, "about 24T",
+attributed by NVIDIA to power capping).
 
 The harness as hwsim runs it (:mod:`hwsim.validation.burst`): each size starts its load at
 boost (the script frees and allocates its matrices between sizes; the L4 run's 2048 row, faster
