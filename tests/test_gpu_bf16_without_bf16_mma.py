@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hwsim.config.chip import GpuChip
-from hwsim.engine.gpu.rates import native_bf16, tensor_16bit_dtype
+from hwsim.engine.gpu.rates import cuda_peak, native_bf16, tensor_16bit_dtype, tensor_peak
 from hwsim.engine.result import Result
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
@@ -26,6 +26,8 @@ def test_bf16_runs_on_the_cuda_cores_without_bf16_tensor_cores(preset: str) -> N
     chip = load_chip(preset)
     assert isinstance(chip, GpuChip)
     assert not native_bf16(chip) and tensor_16bit_dtype(chip) == "fp16"
+    # Every bf16 kernel (GEMM, attention, roofline) sees the CUDA cores' rate, not the fp16's.
+    assert tensor_peak(chip, "bf16") == cuda_peak(chip) < tensor_peak(chip, "fp16") / 4.0
     bf16, fp16, fp32 = (_run(preset, d) for d in ("bf16", "fp16", "fp32"))
     parts = bf16.total.energy_breakdown_j
     assert parts["tensor"] == 0.0 and parts["cuda"] > 0.0

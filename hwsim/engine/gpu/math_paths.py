@@ -26,7 +26,7 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     """fp32 without an fp32 tensor rate runs as SIMT sgemm on the FP32 pipes (unless its 2:4
     weights run on the sparse tensor cores, ``sparse_tensor``), and so does bf16 on a part
     without bf16 tensor cores (:func:`~hwsim.engine.gpu.rates.native_bf16`: Volta, Turing;
-    its 2-byte operands converted to fp32 as they are loaded, never at the fp16 tensor rate);
+    2-byte operands, fp32 FMAs; the conversions on load are not priced);
     every other dtype on the tensor cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or
     its 2:4 rate), fp8 at a further ``fp8_mainloop_efficiency``."""
     fp32_simt = dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm

@@ -13,7 +13,7 @@ A100_SMS = 108
 # fp16 and bf16 share a tensor rate on every NVIDIA part since Ampere; int16 runs as fp16; int4
 # is weight-only (W4A16, hwsim.units.Dtype): everything but its weights runs as fp16. A bf16
 # GEMM on a part without bf16 tensor cores (Volta, Turing) does not run at the fp16 rate: it
-# runs on the CUDA cores (hwsim.engine.gpu.math_paths, :func:`native_bf16`).
+# runs on the CUDA cores (:func:`native_bf16`, :func:`tensor_peak`, hwsim.engine.gpu.math_paths).
 TENSOR_TWINS = {"fp16": "bf16", "bf16": "fp16", "int16": "fp16", "int4": "fp16"}
 # Dtypes only some tensor cores have: asked of a chip that does not list them, the math has no
 # rate to fall back on (fp8 needs Hopper or Ada: NVIDIA H100 whitepaper, Ada whitepaper).
@@ -73,8 +73,11 @@ def cuda_peak(chip: GpuChip) -> float:
 
 def tensor_peak(chip: GpuChip, dtype: str, sparse: bool = False) -> float:
     """Tensor-core FLOP/s for ``dtype`` (fp16 and bf16 share a rate when one is listed; fp32
-    GEMMs run on CUDA cores when no fp32 tensor rate is given; 2:4 work in a dtype without a
-    sparse rate runs at twice its dense rate)."""
+    GEMMs run on CUDA cores when no fp32 tensor rate is given, and so does bf16 math on a part
+    without bf16 tensor cores, :func:`native_bf16`; 2:4 work in a dtype without a sparse rate
+    runs at twice its dense rate)."""
+    if dtype == "bf16" and not native_bf16(chip):
+        return cuda_peak(chip)
     table = chip.tensor_flops_sparse_per_clk_per_sm if sparse else chip.tensor_flops_per_clk_per_sm
     for key in (dtype, TENSOR_TWINS.get(dtype, dtype)):
         if key in table:
