@@ -238,7 +238,8 @@ def check_commands(s: Smoke, tflite_dir: Path) -> None:
         assert heldout and all(r["source"] and r["measured_s"] > 0 for r in heldout)
         # The second run reads the user cache (outside the installed package) and prints the same.
         entries = sorted(p.name for p in s.cache.rglob("*.json"))
-        sections = ("calibration", "heldout", "kernel_power", "leave_one_gpu_out", "power")
+        sections = ("calibration", "heldout", "kernel_power", "leave_one_gpu_out", "power",
+                    "square_mm")
         assert [e.split("-")[0] for e in entries] == list(sections), entries
         start = time.perf_counter()
         assert s.hwsim("validate", "gpu", "--json") == cold
