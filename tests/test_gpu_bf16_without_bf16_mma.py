@@ -52,3 +52,30 @@ def test_listing_a_bf16_tensor_rate_moves_bf16_to_the_tensor_cores() -> None:
 def test_bf16_and_fp16_share_the_tensor_rate_from_ampere_on(preset: str) -> None:
     assert _run(preset, "bf16").total.latency_s == pytest.approx(
         _run(preset, "fp16").total.latency_s, rel=1e-9)
+
+
+def test_bf16_attention_without_bf16_tensor_cores_costs_cuda_core_energy() -> None:
+    """A non-GEMM bf16 kernel runs at the CUDA cores' rate there, and costs their energy per
+    FLOP (as the GEMM path does), not a tensor energy scaled to the slower rate."""
+    from hwsim.workload.load import load_model
+    from hwsim.workload.model import Model
+
+    attention = next(op for op in load_model("gpt2-small").ops if op.kind == "attention")
+    model = Model(name="att", ops=(attention.model_copy(update={"dtype": "bf16"}),),
+                  origin="validation")
+    for preset in ("v100-sxm2-32gb", "t4-pcie"):
+        parts = simulate(model, preset, batch=8).total.energy_breakdown_j
+        assert parts["tensor"] == 0.0 and parts["cuda"] > 0.0
+    parts = simulate(model, "a100-sxm-80gb", batch=8).total.energy_breakdown_j
+    assert parts["tensor"] > parts["cuda"] > 0.0
+
+
+def test_bf16_two_four_weights_without_bf16_tensor_cores_stay_on_the_cuda_cores() -> None:
+    """A what-if T4 with 2:4 sparse tensor cores (an override) has none for bf16: bf16 2:4
+    weights run on the CUDA cores, skipping half the MACs, never slower than dense bf16."""
+    over = {"sparse_features.nm": [2, 4]}
+    dense = _run("t4-pcie", "bf16", over)
+    sparse = simulate(gemm(4096, 4096, 4096, dtype="bf16"), "t4-pcie", chip_overrides=over,
+                      sparsity=["*:nm:n=2,m=4"])
+    assert sparse.total.latency_s < dense.total.latency_s
+    assert sparse.total.energy_breakdown_j["tensor"] == 0.0

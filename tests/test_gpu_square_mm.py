@@ -32,7 +32,7 @@ def _rows() -> list[dict[str, str]]:
 def test_every_row_names_its_run_and_a_gpu_preset() -> None:
     gpus = {p.name for p in list_presets("chips") if p.group == "gpus"}
     rows = _rows()
-    assert len(rows) == 97
+    assert len(rows) == 100
     assert [r["source"] for r in rows].count(FORUM) == 1
     for r in rows:
         assert r["preset"] in gpus and r["dtype"] in ("fp32", "fp16", "bf16")
@@ -86,10 +86,10 @@ def test_a_best_size_row_is_compared_with_hwsims_best_size(tmp_path: Path) -> No
 
 def test_the_report_summarises_every_dtype() -> None:
     report = square_mm_report()
-    assert report["skipped_no_preset"] == 0 and len(report["rows"]) == 97
+    assert report["skipped_no_preset"] == 0 and len(report["rows"]) == 100
     overall = {s["dtype"]: s for s in report["summary"] if s["preset"] == "all"}
     assert set(overall) == {"fp32", "fp16", "bf16"}
-    assert sum(s["rows"] for s in overall.values()) == 97
+    assert sum(s["rows"] for s in overall.values()) == 100
     # bf16 on Volta and Turing runs on the CUDA cores: hwsim stays within 3x of the measured
     # runs (at the fp16 tensor rate it was 10-20x too fast).
     for r in report["rows"]:

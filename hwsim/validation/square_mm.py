@@ -1,4 +1,4 @@
-"""Square ``torch.mm`` throughput on nine GPU presets, crowd-sourced: held out.
+"""Square ``torch.mm`` throughput on ten GPU presets, crowd-sourced: held out.
 
 ``zzc0721/torch-performance-test-data`` is a public benchmark script (``test.py``) and a table of
 its results contributed by its users (``database.md`` and the per-run detail in its issues):

@@ -58,7 +58,7 @@ from hwsim.engine.gpu.gemm_constants import GemmConstants, gemm_constants
 from hwsim.engine.gpu.kernels import KernelCost, gemm_cost, tensor_peak
 from hwsim.engine.gpu.path_energy import simt_to_tensor_ratio
 from hwsim.engine.gpu.power_constants import GPU_CALIBRATION
-from hwsim.engine.gpu.rates import tensor_16bit_dtype
+from hwsim.engine.gpu.rates import native_bf16, tensor_16bit_dtype
 from hwsim.errors import HwsimError, input_error
 from hwsim.hardware.memo import per_object
 from hwsim.hardware.tech import load_tech
@@ -111,9 +111,15 @@ class GpuEnergy:
         """Energy of one kernel's actions by component at boost voltage (the caller scales the
         clocked ones by :attr:`Throttled.voltage_scale` and adds active and static power, once
         it knows the kernel's clock and time)."""
+        math = cost.math_dtype or dtype
+        tensor_flops, cuda_flops = cost.tensor_flops, cost.cuda_flops
+        if math == "bf16" and not native_bf16(chip):
+            # No bf16 tensor cores: the kernel's matrix math ran on the CUDA cores at their
+            # rate (rates.tensor_peak), so it costs their energy per FLOP, as the GEMM path's.
+            tensor_flops, cuda_flops = 0.0, cuda_flops + tensor_flops
         return {
-            "tensor": cost.tensor_flops * self.tensor_j(chip, cost.math_dtype or dtype),
-            "cuda": cost.cuda_flops * self.cuda_j(chip),
+            "tensor": tensor_flops * self.tensor_j(chip, math) if tensor_flops else 0.0,
+            "cuda": cuda_flops * self.cuda_j(chip),
             "smem": cost.smem_bytes * self.smem_j_per_byte,
             "l2": cost.l2_bytes * self.l2_j_per_byte,
             "offchip": cost.dram_bytes * self.dram_j_per_byte,

@@ -30,8 +30,9 @@ def math_path(chip: GpuChip, dtype: str, peak: float, *, sparse_tensor: bool = F
     every other dtype on the tensor cores at ``gemm_efficiency`` of ``peak`` (the dtype's, or
     its 2:4 rate), fp8 at a further ``fp8_mainloop_efficiency``."""
     fp32_simt = dtype == "fp32" and "fp32" not in chip.tensor_flops_per_clk_per_sm
+    # bf16 without bf16 tensor cores has no sparse tensor mode to run its 2:4 weights on either.
     bf16_simt = dtype == "bf16" and not native_bf16(chip)
-    if (fp32_simt or bf16_simt) and not sparse_tensor:
+    if (fp32_simt and not sparse_tensor) or bf16_simt:
         rate = (cuda_peak(chip) * simt_issue_efficiency(chip)
                 * gemm_constants().simt_mainloop_efficiency)
         return MathPath("simt", SIMT_TILES, SIMT_K_BLOCK, SIMT_OUTPUTS_PER_THREAD,

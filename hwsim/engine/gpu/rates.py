@@ -26,7 +26,8 @@ NM_SPARSE_SPEEDUP = 2.0
 def native_bf16(chip: GpuChip) -> bool:
     """Whether ``chip`` lists bf16 tensor cores. The bf16 ``mma`` instructions need sm_80 (PTX
     ISA, "Warp-level matrix multiply-accumulate instructions": ``.bf16`` requires ``sm_80`` or
-    higher), so Volta and Turing multiply bf16 on their CUDA cores."""
+    higher), so Volta and Turing multiply bf16 on their CUDA cores. A chip file that lists
+    neither 16-bit float rate runs bf16 there too (its fp16 keeps the lowest listed rate)."""
     return "bf16" in chip.tensor_flops_per_clk_per_sm
 
 
