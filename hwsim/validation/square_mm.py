@@ -17,8 +17,11 @@ from NVIDIA's developer forum (a 4096^3 fp16 cuBLAS GEMM averaged over 100 calls
 attributed by NVIDIA to power capping).
 
 The harness as hwsim runs it (:mod:`hwsim.validation.burst`): each size starts its load at
-boost (the script frees and allocates its matrices between sizes; the L4 run's 2048 row, faster
-than its 1024 and 4096 rows, is a burst that ended before its board lowered the clock), and the
+boost ([assumption]: the script runs fp32, TF32, fp16 and bf16, each over n = 1024 to 10240,
+back to back, freeing and allocating its matrices between sizes; the L4 run's 2048 rows, faster
+than its 1024 and 4096 rows even after tens of seconds of load, suggest the clock recovers in
+those gaps; held at the limit throughout instead, the T4's fp16 best-size rows would read about
+-4 % rather than -18.5 %), and the
 timed window's mean op time blends the op's time at boost and held at the limit by the share of
 the window after the fitted power response. One kernel per op, timed without host launch cost
 (the calls queue back to back). A ``max_over_sizes`` row is compared with hwsim's best size.
