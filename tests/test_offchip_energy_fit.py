@@ -109,7 +109,7 @@ def test_a_bad_value_is_an_input_error() -> None:
 
 def test_write_replaces_the_value_in_the_offchip_line_only(fitted, tmp_path,
                                                              monkeypatch) -> None:
-    from hwsim.calibration import offchip_energy_fit
+    from hwsim.calibration import preset_write
     from hwsim.presets import resolve
 
     shipped = resolve("chips", "h200-sxm").read_text()
@@ -117,7 +117,7 @@ def test_write_replaces_the_value_in_the_offchip_line_only(fitted, tmp_path,
     stale = re.sub(r"energy_pj_per_byte: [0-9.]+\}", "energy_pj_per_byte: 1.0}", shipped)
     assert stale != shipped
     copy.write_text(stale)
-    monkeypatch.setattr(offchip_energy_fit, "resolve", lambda kind, name: copy)
+    monkeypatch.setattr(preset_write, "resolve", lambda kind, name: copy)
     written = write_presets(fitted[1])
     assert set(written) == {"h200-sxm"}  # the B200 is not determinate: not written
     assert copy.read_text() == shipped  # the stale value replaced, every other line kept

@@ -49,17 +49,17 @@ spreads, 0.17 and 1.26; any value between them gives the same outcome.)
 from __future__ import annotations
 
 import csv
-import re
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
 from hwsim.calibration.fit import FitProblem, FitResult, Param, fit, wants_write
+from hwsim.calibration.preset_write import write_preset_mapping_key
 from hwsim.engine.gpu.energy import gpu_energy
 from hwsim.engine.simulate import simulate
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import reference_dir, resolve
+from hwsim.presets import reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.nvml_sampling import kernel_weight
 from hwsim.workload.load import gemm
@@ -209,22 +209,8 @@ def fit_offchip_energy() -> tuple[FitResult, tuple[GpuFit, ...]]:
 
 def write_presets(gpus: tuple[GpuFit, ...]) -> dict[str, float]:
     """Put each determinate GPU's value into its preset's ``offchip`` mapping (one line)."""
-    written = {}
-    for g in gpus:
-        if not g.determinate:
-            continue
-        value = round(g.energy_pj_per_byte, 1)
-        path = resolve("chips", g.preset)
-        text = path.read_text()
-        line = re.search(r"(?m)^offchip: \{(.*)\}$", text)
-        if line is None:
-            raise ValueError(f"{path}: expected one top-level flow-style offchip line")
-        items = [i.strip() for i in line.group(1).split(",")
-                 if not i.strip().startswith("energy_pj_per_byte:")]
-        items.append(f"energy_pj_per_byte: {value}")
-        text = text[:line.start()] + "offchip: {" + ", ".join(items) + "}" + text[line.end():]
-        path.write_text(text)
-        written[g.preset] = value
+    written = {g.preset: round(g.energy_pj_per_byte, 1) for g in gpus if g.determinate}
+    write_preset_mapping_key(written, "offchip", "energy_pj_per_byte")
     return written
 
 

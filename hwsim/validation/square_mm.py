@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import statistics
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def op_s(preset: str, size: int, dtype: str, *, warmups: int, runs: int,
     return blend(boost, at(True), 1, response, warmups=warmups, runs=runs)
 
 
+@cache  # best-size rows of one board and harness share their five sizes' figures
 def tflops(preset: str, size: int, dtype: str, *, warmups: int, runs: int) -> float:
     """The benchmark's figure for hwsim: 2 n^3 FLOP over the mean op time, in TFLOP/s."""
     return 2.0 * size**3 / op_s(preset, size, dtype, warmups=warmups, runs=runs) / 1e12

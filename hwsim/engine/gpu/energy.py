@@ -118,7 +118,7 @@ class GpuEnergy:
             # rate (rates.tensor_peak), so it costs their energy per FLOP, as the GEMM path's.
             tensor_flops, cuda_flops = 0.0, cuda_flops + tensor_flops
         return {
-            "tensor": tensor_flops * self.tensor_j(chip, math) if tensor_flops else 0.0,
+            "tensor": tensor_flops * self.tensor_j(chip, math),
             "cuda": cuda_flops * self.cuda_j(chip),
             "smem": cost.smem_bytes * self.smem_j_per_byte,
             "l2": cost.l2_bytes * self.l2_j_per_byte,
