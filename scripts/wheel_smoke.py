@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -177,6 +178,14 @@ def check_location(s: Smoke) -> dict[str, object]:
 
 
 def check_commands(s: Smoke, tflite_dir: Path) -> None:
+    def version() -> str:
+        text = s.hwsim("--version").strip()
+        declared = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]["version"]
+        assert text == f"hwsim {declared}", f"`hwsim --version` printed {text!r}"
+        return text
+
+    s.step("hwsim --version", version)
+
     def list_chips() -> str:
         text = s.hwsim("list", "chips")
         hardware = CHECKOUT / "configs" / "hardware"

@@ -48,3 +48,15 @@ def test_serve_json(run_cli):
     code, _, err = run_cli("serve", "--chip", "systolic-32x32", "--model", "sln-kws",
                            "--rate", "fast")
     assert code == 2 and "--rate" in err
+
+
+def test_version_flag_prints_the_installed_version(run_cli):
+    """`hwsim --version` names the version the package and its metadata carry (one source)."""
+    import tomllib
+    from importlib.metadata import version
+
+    code, out, err = run_cli("--version")
+    assert code == 0, err
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert out.strip() == f"hwsim {hwsim.__version__}"
+    assert hwsim.__version__ == declared == version("hwsim")

@@ -47,9 +47,9 @@ def build_app(only: str | None = None) -> typer.Typer:
     imports nor converts the other commands for click (a start-up cost of ~30 ms)."""
     cli = typer.Typer(add_completion=False, no_args_is_help=True,
                       pretty_exceptions_enable=False, help=HELP)
-    if only is not None:
-        # Keep a group even with one command, so `hwsim NAME ...` parses as with all of them.
-        cli.callback(help=HELP)(_no_options)
+    # The group's own options (`hwsim --version`); it also keeps a group with one command, so
+    # `hwsim NAME ...` parses as with all of them.
+    cli.callback(help=HELP)(_root)
     for name, (module, attr) in COMMANDS.items():
         if only is not None and name != only:
             continue
@@ -61,8 +61,18 @@ def build_app(only: str | None = None) -> typer.Typer:
     return cli
 
 
-def _no_options() -> None:
-    """The group's callback: `hwsim` itself takes no options before the command name."""
+def _print_version(value: bool) -> None:
+    if value:
+        from hwsim import __version__
+
+        typer.echo(f"hwsim {__version__}")
+        raise typer.Exit()
+
+
+def _root(version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version,
+        help="Print hwsim's version and exit.")) -> None:
+    """The group's callback: `hwsim` itself takes only --version before the command name."""
 
 
 def __getattr__(name: str) -> Any:
