@@ -248,7 +248,7 @@ def check_commands(s: Smoke, tflite_dir: Path) -> None:
         # The second run reads the user cache (outside the installed package) and prints the same.
         entries = sorted(p.name for p in s.cache.rglob("*.json"))
         sections = ("calibration", "heldout", "kernel_power", "leave_one_gpu_out", "power",
-                    "square_mm")
+                    "source_agreement", "square_mm")
         assert [e.split("-")[0] for e in entries] == list(sections), entries
         start = time.perf_counter()
         assert s.hwsim("validate", "gpu", "--json") == cold

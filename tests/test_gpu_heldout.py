@@ -208,10 +208,14 @@ def test_validate_gpu_prints_heldout_first(run_cli) -> None:
     held, calib = out.index("Held out"), out.index("Calibration set")
     assert held < out.index("held out overall") < out.index("anchor: NeuSight") < calib
     assert out.index("anchor: NeuSight") < out.index("Leave one GPU out") < calib
+    # The spread between two public collections of one board prints with the held-out rows.
+    assert held < out.index("Two public collections of one board") < calib
     code, out, _ = run_cli("validate", "gpu", "--json")
     doc = json.loads(out)
     assert code == 0 and set(doc) == {"heldout", "leave_one_gpu_out", "calibration"}
     assert doc["heldout"]["rows"] and doc["heldout"]["summary"] and doc["calibration"]
+    assert [r["preset"] for r in doc["heldout"]["source_agreement"]["rows"]] == [
+        "a100-pcie-40gb", "h100-sxm", "l4", "t4-pcie"]
     decode = doc["heldout"]["decode_from_calibration"]
     assert decode["rows"] == sum(r["group"] == "decode" and not r["fitted"]
                                  and gh.GPT_FAST in r["source"] for r in doc["calibration"])

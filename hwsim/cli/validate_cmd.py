@@ -79,6 +79,7 @@ def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False
     from hwsim.validation.gpu_logo import logo_report
     from hwsim.validation.gpu_power_heldout import power_report
     from hwsim.validation.result_cache import cached
+    from hwsim.validation.source_agreement import source_agreement_report
     from hwsim.validation.square_mm import square_mm_report
 
     # Each section is cached under a digest of every input (code, presets, constants, data).
@@ -97,6 +98,8 @@ def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False
     heldout["power"] = cached("power", power_report, use_cache=use_cache)
     heldout["kernel_power"] = cached("kernel_power", kernel_power_report, use_cache=use_cache)
     heldout["square_mm"] = cached("square_mm", square_mm_report, use_cache=use_cache)
+    heldout["source_agreement"] = cached("source_agreement", source_agreement_report,
+                                         use_cache=use_cache)
     if as_json:
         doc = {"heldout": heldout, "leave_one_gpu_out": logo, "calibration": rows}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -105,6 +108,7 @@ def _validate_gpu(as_json: bool, use_cache: bool = True, gemm_logo: bool = False
     _print_power(heldout["power"])
     _print_kernel_power(heldout["kernel_power"])
     _print_square_mm(heldout["square_mm"])
+    _print_source_agreement(heldout["source_agreement"])
     _print_logo(logo)
     grid = table(("group", "chip", "case", "measured", "hwsim", "unit", "error", "fit"),
                  title="Calibration set (in-sample: fit marks the row a constant was fitted "
@@ -429,6 +433,34 @@ def _print_square_mm(report: dict[str, Any]) -> None:
     out().print(f"square torch.mm: error of the time per op (negative: hwsim too fast); a "
                 f"board's best size is compared with hwsim's best; {report['skipped_no_preset']} "
                 f"rows skipped (GPU without a preset); source {report['source']}")
+
+
+def _print_source_agreement(report: dict[str, Any]) -> None:
+    """How far NeuSight's and the crowd's large sgemms of one board agree, beside hwsim's
+    sustained figure (hwsim.validation.source_agreement)."""
+    grid = table(("chip", "NeuSight TFLOP/s", "crowd TFLOP/s", "apart", "hwsim TFLOP/s",
+                  "vs NeuSight", "vs crowd"),
+                 title="Two public collections of one board: large fp32 sgemms (no model in "
+                 "the first three columns)",
+                 right=("NeuSight TFLOP/s", "crowd TFLOP/s", "apart", "hwsim TFLOP/s",
+                        "vs NeuSight", "vs crowd"))
+    for r in report["rows"]:
+        lo, hi = r["neusight_range"]
+        c_lo, c_hi = r["crowd_range"]
+        grid.add_row(r["preset"],
+                     f"{sig4(r['neusight_tflops'])} ({sig4(lo)}-{sig4(hi)}, "
+                     f"{r['neusight_rows']} rows, {r['neusight_role']})",
+                     f"{sig4(r['crowd_tflops'])} ({sig4(c_lo)}-{sig4(c_hi)}, "
+                     f"{r['crowd_statistic']})",
+                     signed_percent(r["sources_apart"]), sig4(r["hwsim_tflops"]),
+                     signed_percent(r["error_vs_neusight"]), signed_percent(r["error_vs_crowd"]))
+    out().print(grid)
+    out().print(f"NeuSight: fp32 nn.Linear rows of at least {report['min_gflop']:g} GFLOP; "
+                f"crowd: square torch.mm at n >= {report['crowd_min_size']} (else a run's best "
+                f"size); apart: the crowd's median over NeuSight's, minus 1; hwsim: a sustained "
+                f"{report['hwsim_size']}^3 fp32 GEMM, the error of its time per op against each "
+                f"(negative: hwsim too fast). Two sources X apart leave no model closer than "
+                f"about X/2 to both")
 
 
 def _print_power(report: dict[str, Any]) -> None:
