@@ -92,7 +92,7 @@ def test_validate_gpu_prints_the_same_from_the_cache(run_cli: Any, folder: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     code, computed, _ = run_cli("validate", "gpu", "--json")
     assert code == 0
-    assert len(list(folder.glob("*.json"))) == 6
+    assert len(list(folder.glob("*.json"))) == 7
 
     def boom() -> None:
         raise AssertionError("recomputed despite a cache entry")
@@ -101,10 +101,12 @@ def test_validate_gpu_prints_the_same_from_the_cache(run_cli: Any, folder: Path,
     import hwsim.validation.gpu_kernel_power as gk
     import hwsim.validation.gpu_logo as gl
     import hwsim.validation.gpu_power_heldout as gp
+    import hwsim.validation.source_agreement as sa
     import hwsim.validation.square_mm as sq
     for module, name in ((gh, "heldout_report"), (gl, "logo_report"),
                          (gp, "power_report"), (gk, "kernel_power_report"),
-                         (sq, "square_mm_report"), (vg, "validation_rows")):
+                         (sq, "square_mm_report"), (sa, "source_agreement_report"),
+                         (vg, "validation_rows")):
         monkeypatch.setattr(module, name, boom)
     code, warm, _ = run_cli("validate", "gpu", "--json")
     assert code == 0 and warm == computed
