@@ -2,14 +2,15 @@
 can beat, printed beside hwsim's figure.
 
 Two collections measure the same boards: NeuSight's per-operator rows (``neusight_gemm*.csv``;
-``nn.Linear`` timed by CUDA events, one eager call at a time, the board held at its power limit
-by the sweep) and the crowd-sourced square ``torch.mm`` runs (``torch_mm_square_crowd.csv``;
-:mod:`hwsim.validation.square_mm`). Where both have a board, their large fp32 GEMMs (NeuSight:
-``nn.Linear`` rows of at least ``MIN_GFLOP``; the crowd: its 8192^3 and 10240^3 rows, or where a
-run posted only its best size, that) should read the same throughput up to the shape's own
-efficiency, which at these sizes is within a few per cent. What they read apart is the boards,
-their cooling and their harnesses: for a power-limited card it bounds how close any model can
-come to both. Nothing here is fitted; the figures are the files' own.
+``nn.Linear`` timed by CUDA events, one eager call at a time; its large rows, 25 calls of tens
+of milliseconds or more, hold the board at its power limit) and the crowd-sourced square
+``torch.mm`` runs (``torch_mm_square_crowd.csv``; :mod:`hwsim.validation.square_mm`). Where both
+have a board, their large fp32 GEMMs (NeuSight: ``nn.Linear`` rows of at least ``MIN_GFLOP``;
+the crowd: its 8192^3 and 10240^3 rows, or where a run posted only its best size, that) should
+read the same throughput up to the shape's own efficiency, which at these sizes is within a few
+per cent. What they read apart is the boards, their cooling and their harnesses: for a
+power-limited card it bounds how close any model can come to both. Nothing here is fitted; the
+figures are the files' own.
 
 hwsim's figure is a sustained 8192^3 fp32 GEMM (held at the power limit, kernel time only), the
 state NeuSight's sweep measures and the crowd's largest sizes approach.
@@ -29,7 +30,7 @@ from hwsim.workload.load import gemm
 
 NEUSIGHT_FILES = {"neusight_gemm.csv": "held out", "neusight_gemm_new_presets.csv": "held out",
                   "neusight_gemm_fit.csv": "fitting"}
-# A GEMM this large has no tile or wave quantisation worth a per cent on any preset.
+# At this size tile and wave quantisation cost a few per cent at most on every preset.
 MIN_GFLOP = 100.0
 CROWD_MIN_SIZE = 8192
 HWSIM_SIZE = 8192
