@@ -11,6 +11,7 @@ expected, either a preset name or a path works.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
 from dataclasses import dataclass
@@ -88,6 +89,13 @@ def tflite_dir() -> Path:
 def reference_dir(kind: ReferenceKind) -> Path:
     """The reference measurements of ``hwsim validate <kind>``, with their SOURCES.md."""
     return _package_dir("hwsim.data") / "reference" / kind
+
+
+def reference_rows(ref_dir: Path, name: str) -> list[dict[str, str]]:
+    """The rows of the reference CSV ``name`` in ``ref_dir`` (a :func:`reference_dir`, or a
+    test's copy of one), as strings keyed by its header."""
+    with open(ref_dir / name, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def onnx_dir() -> Path:

@@ -27,16 +27,15 @@ Rows for a GPU without a preset in this install are skipped (counted, not an err
 
 from __future__ import annotations
 
-import csv
 import statistics
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hwsim.calibration.gddr_stream import NEUSIGHT_STACK, eager_overhead_s
 from hwsim.calibration.gpu_gemm import neusight_gemm
 from hwsim.engine.simulate import simulate
-from hwsim.presets import list_presets, reference_dir
+from hwsim.presets import list_presets, reference_dir, reference_rows
 from hwsim.report.validate_gpu import OTHER_GPU_BUILDS, decode_model
 from hwsim.validation.aiconfigurator import (
     GRAPH_REPLAY,
@@ -82,11 +81,6 @@ ANCHOR = {"name": "NeuSight (ASPLOS 2025)", "mean_error": 0.097, "gpus": 7,
 GPT_FAST = "pytorch-labs/gpt-fast"
 # Harnesses: profiler kernel durations (no launch cost) and CUDA-graph replays of one op.
 KERNEL_TIMED = {"launch_overhead_s": 0.0}
-
-
-def _read(name: str, ref_dir: Path) -> Iterator[dict[str, str]]:
-    with open(ref_dir / name, newline="") as fh:
-        yield from csv.DictReader(fh)
 
 
 def _one(op: Any) -> Model:
@@ -212,7 +206,7 @@ def heldout_rows(ref_dir: Path = REFERENCE_DIR) -> tuple[list[dict[str, Any]], i
         kind = file_kind(name)
         column, scale, run = _KINDS[kind]
         timing = harness(name)
-        for r in _read(name, ref_dir):
+        for r in reference_rows(ref_dir, name):
             if r["preset"] not in presets:
                 skipped += 1
                 continue

@@ -18,15 +18,12 @@ state NeuSight's sweep measures and the crowd's largest sizes approach.
 
 from __future__ import annotations
 
-import csv
 import statistics
 from pathlib import Path
 from typing import Any
 
-from hwsim.engine.simulate import simulate
-from hwsim.presets import list_presets, reference_dir
-from hwsim.validation.square_mm import KERNEL_ONLY, REFERENCE_FILE
-from hwsim.workload.load import gemm
+from hwsim.presets import list_presets, reference_dir, reference_rows
+from hwsim.validation.square_mm import REFERENCE_FILE, mm_s
 
 NEUSIGHT_FILES = {"neusight_gemm.csv": "held out", "neusight_gemm_new_presets.csv": "held out",
                   "neusight_gemm_fit.csv": "fitting"}
@@ -40,16 +37,15 @@ def neusight_tflops(ref_dir: Path) -> dict[str, dict[str, Any]]:
     """Per preset: NeuSight's large fp32 nn.Linear rows' TFLOP/s and the files' roles."""
     out: dict[str, dict[str, Any]] = {}
     for name, role in NEUSIGHT_FILES.items():
-        with open(ref_dir / name, newline="") as fh:
-            for r in csv.DictReader(fh):
-                if r["dtype"] != "fp32" or r["op"] != "linear":
-                    continue
-                flop = 2.0 * int(r["batch"]) * int(r["m"]) * int(r["n"]) * int(r["k"])
-                if flop < MIN_GFLOP * 1e9:
-                    continue
-                entry = out.setdefault(r["preset"], {"tflops": [], "roles": set()})
-                entry["tflops"].append(flop / (float(r["latency_us"]) * 1e-6) / 1e12)
-                entry["roles"].add(role)
+        for r in reference_rows(ref_dir, name):
+            if r["dtype"] != "fp32" or r["op"] != "linear":
+                continue
+            flop = 2.0 * int(r["batch"]) * int(r["m"]) * int(r["n"]) * int(r["k"])
+            if flop < MIN_GFLOP * 1e9:
+                continue
+            entry = out.setdefault(r["preset"], {"tflops": [], "roles": set()})
+            entry["tflops"].append(flop / (float(r["latency_us"]) * 1e-6) / 1e12)
+            entry["roles"].add(role)
     return out
 
 
@@ -57,14 +53,13 @@ def crowd_tflops(ref_dir: Path) -> dict[str, dict[str, Any]]:
     """Per preset: the crowd's fp32 TFLOP/s at n >= 8192, else its best-size rows."""
     sized: dict[str, list[float]] = {}
     best: dict[str, list[float]] = {}
-    with open(ref_dir / REFERENCE_FILE, newline="") as fh:
-        for r in csv.DictReader(fh):
-            if r["dtype"] != "fp32":
-                continue
-            if r["statistic"] == "size" and int(r["size"]) >= CROWD_MIN_SIZE:
-                sized.setdefault(r["preset"], []).append(float(r["tflops"]))
-            elif r["statistic"] == "max_over_sizes":
-                best.setdefault(r["preset"], []).append(float(r["tflops"]))
+    for r in reference_rows(ref_dir, REFERENCE_FILE):
+        if r["dtype"] != "fp32":
+            continue
+        if r["statistic"] == "size" and int(r["size"]) >= CROWD_MIN_SIZE:
+            sized.setdefault(r["preset"], []).append(float(r["tflops"]))
+        elif r["statistic"] == "max_over_sizes":
+            best.setdefault(r["preset"], []).append(float(r["tflops"]))
     out = {p: {"tflops": v, "statistic": f"n >= {CROWD_MIN_SIZE}"} for p, v in sized.items()}
     for p, v in best.items():
         out.setdefault(p, {"tflops": v, "statistic": "best size"})
@@ -74,10 +69,7 @@ def crowd_tflops(ref_dir: Path) -> dict[str, dict[str, Any]]:
 def hwsim_tflops(preset: str) -> float:
     """hwsim's sustained 8192^3 fp32 GEMM on ``preset`` (held at its limit, kernel only)."""
     n = HWSIM_SIZE
-    model = gemm(n, n, n, dtype="fp32", name=f"mm{n}")
-    seconds = simulate(model, preset, chip_overrides=KERNEL_ONLY | {"sustained_load": True}
-                       ).total.latency_s
-    return 2.0 * n**3 / seconds / 1e12
+    return 2.0 * n**3 / mm_s(preset, n, "fp32", sustained=True) / 1e12
 
 
 def source_agreement_report(ref_dir: Path | None = None) -> dict[str, Any]:

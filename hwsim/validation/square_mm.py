@@ -29,15 +29,13 @@ the window after the fitted power response. One kernel per op, timed without hos
 
 from __future__ import annotations
 
-import csv
 import statistics
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from hwsim.engine.simulate import simulate
-from hwsim.presets import list_presets, reference_dir
+from hwsim.presets import list_presets, reference_dir, reference_rows
 from hwsim.validation.burst import blend, response_s
 from hwsim.workload.load import gemm
 
@@ -47,24 +45,22 @@ SIZES = (1024, 2048, 4096, 8192, 10240)
 KERNEL_ONLY = {"launch_overhead_s": 0.0}
 
 
-def _read(ref_dir: Path) -> Iterator[dict[str, str]]:
-    with open(ref_dir / REFERENCE_FILE, newline="") as fh:
-        yield from csv.DictReader(fh)
+def mm_s(preset: str, size: int, dtype: str, *, sustained: bool) -> float:
+    """Seconds of one ``size``^3 ``torch.mm`` queued behind others (kernel time only), at boost
+    or held at the power limit (``sustained``)."""
+    model = gemm(size, size, size, dtype=dtype, name=f"mm{size}")
+    harness = KERNEL_ONLY | {"sustained_load": sustained}
+    return simulate(model, preset, batch=1, chip_overrides=harness).total.latency_s
 
 
 def op_s(preset: str, size: int, dtype: str, *, warmups: int, runs: int,
          response: float | None = None) -> float:
     """hwsim's mean seconds of one ``torch.mm`` of two ``size`` x ``size`` matrices in the
     benchmark's timed window (``warmups`` calls, then ``runs`` timed)."""
-    model = gemm(size, size, size, dtype=dtype, name=f"mm{size}")
-
-    def at(sustained: bool) -> float:
-        harness = KERNEL_ONLY | {"sustained_load": sustained}
-        return simulate(model, preset, batch=1, chip_overrides=harness).total.latency_s
-
-    boost = at(False)
+    boost = mm_s(preset, size, dtype, sustained=False)
+    held = mm_s(preset, size, dtype, sustained=True)
     response = response_s() if response is None else response
-    return blend(boost, at(True), 1, response, warmups=warmups, runs=runs)
+    return blend(boost, held, 1, response, warmups=warmups, runs=runs)
 
 
 @cache  # best-size rows of one board and harness share their five sizes' figures
@@ -81,7 +77,7 @@ def square_mm_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]], i
     presets = {p.name for p in list_presets("chips") if p.group == "gpus"}
     rows: list[dict[str, Any]] = []
     skipped = 0
-    for r in _read(ref_dir):
+    for r in reference_rows(ref_dir, REFERENCE_FILE):
         if r["preset"] not in presets:
             skipped += 1
             continue
