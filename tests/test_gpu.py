@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,6 +133,53 @@ def test_the_t4_takes_its_dies_energy_per_flop() -> None:
         assert r.ops[0].bottleneck == "power"
         assert r.total.energy_j / r.total.latency_s == pytest.approx(t4.tdp_w, rel=1e-3)
     assert own.total.latency_s > 1.1 * by_node.total.latency_s
+
+
+@pytest.mark.parametrize(("board", "die"), [("t4-pcie", "rtx-2080"),
+                                             ("a100-pcie-40gb", "a100-sxm-80gb"),
+                                             ("v100-pcie-32gb", "v100-sxm2-32gb")])
+def test_a_lower_power_board_draws_its_dies_active_power(board: str, die: str) -> None:
+    """Same die, same active power (active_power_of): what any kernel draws beyond idle is the
+    silicon's, per powered SM and, at one voltage, per clock; not a share of the smaller
+    board's own headroom, which gave the same die a cheaper clock tree on the 70 W card."""
+    from hwsim.engine.gpu.energy import gpu_energy
+
+    a, b = load_chip(board), load_chip(die)
+    assert isinstance(a, GpuChip) and isinstance(b, GpuChip) and a.active_power_of == die
+    expected = (gpu_energy(b).active_w * a.sms / b.sms
+                * float(a.boost_clock_hz or a.clock_hz) / float(b.boost_clock_hz or b.clock_hz))
+    assert gpu_energy(a).active_w == pytest.approx(expected, rel=1e-12)
+    own_share = gpu_energy(load_chip(board, {"active_power_of": None})).active_w
+    assert gpu_energy(a).active_w > own_share  # the bigger board's die costs more to run
+
+
+def test_active_power_of_throttles_a_power_limited_sgemm() -> None:
+    """The knob acts, in the direction physics says: the T4 drawing its die's active power has
+    less of its 70 W left for FLOPs, so a sustained 8192^3 sgemm runs at a lower clock."""
+    t4 = load_chip("t4-pcie")
+    die = simulate(_gemm(8192, "fp32"), t4)
+    share = simulate(_gemm(8192, "fp32"), t4, chip_overrides={"active_power_of": None})
+    for r in (die, share):
+        assert r.ops[0].bottleneck == "power"
+        assert r.total.energy_j / r.total.latency_s == pytest.approx(t4.tdp_w, rel=1e-3)
+    assert die.total.latency_s > 1.04 * share.total.latency_s
+
+
+@pytest.mark.parametrize("value", ["no-such-gpu", "t4-pcie", "stm32h7a3-m7"])
+def test_active_power_of_a_bad_preset_names_the_field(tmp_path: Path, run_cli: Any,
+                                                      value: str) -> None:
+    """active_power_of naming a missing preset, a borrower or a non-GPU: exit 2 naming the chip
+    field and value, no traceback."""
+    from hwsim.presets import resolve
+
+    src = resolve("chips", "a100-pcie-40gb").read_text(encoding="utf-8")
+    bad = tmp_path / "a100-x.yaml"
+    bad.write_text(src.replace("active_power_of: a100-sxm-80gb\n",
+                               f"active_power_of: {value}\n"), encoding="utf-8")
+    code, _, err = run_cli("simulate", "--chip", str(bad), "--model", "llama2-7b",
+                           "--phase", "decode", "--seq", "128")
+    assert code == 2
+    assert "active_power_of" in err and value in err and "Traceback" not in err
 
 
 def test_a100_large_gemm_is_compute_bound() -> None:

@@ -113,7 +113,7 @@ def test_every_number_has_a_source(name: str) -> None:
                                              # configs/calibration/gpu.yaml, with its rows
                                              "dvfs_voltage_slope",
                                              "power_mode_of",
-                                             "math_energy_of"}
+                                             "math_energy_of", "active_power_of"}
     missing = {f for f in fields
                if not any(k == f or k.startswith(f + ".") for k in chip.sources)}
     assert not missing, f"{name}: no source for {sorted(missing)}"

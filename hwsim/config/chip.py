@@ -329,6 +329,14 @@ class GpuChip(ChipBase):
         "lower-power board of the same die (A100 and V100 PCIe) is not, so its "
         "own anchor would make its FLOPs implausibly cheap; with the lender's, its limit "
         "throttles the clock (unset: calibrated on this chip's TDP)")
+    active_power_of: str | None = Field(
+        None, description="GPU preset of the same die whose active power (what any running "
+        "kernel draws beyond idle: clock tree, schedulers, uncore, leakage of the warmed die) "
+        "this chip draws, per powered SM and at its own boost clock, for a lower-power board "
+        "of a die whose power is calibrated on a full-power board (T4 on the RTX 2080's TU104, "
+        "A100 and V100 PCIe on their SXM boards' dies); the switching is the die's, not a share "
+        "of this board's smaller limit (unset: active_power_fraction of this chip's own TDP "
+        "headroom)")
     idle_power_w: float = Field(0.0, ge=0, description="idle power, W")
     die_area_mm2: float | None = Field(None, gt=0, description="GPU die area, mm^2")
     gemm_efficiency: float = Field(0.9, gt=0, le=1, description="fraction of tensor-core peak "

@@ -9,7 +9,9 @@ A kernel draws
   does - clock tree, schedulers, uncore and interconnect switching at the core clock, and the
   leakage of a die warmed by load. It is ``active_power_fraction`` (``configs/calibration/
   gpu.yaml``) of the headroom ``tdp_w - idle_power_w``, and follows the clock (switching power at
-  one voltage). This is the term a memory-bound kernel draws on top of its HBM traffic, which
+  one voltage). A lower-power board of a die calibrated on a full-power board
+  (``active_power_of``: T4, A100 and V100 PCIe) draws that board's per powered SM instead.
+  This is the term a memory-bound kernel draws on top of its HBM traffic, which
   energy-per-action accounting alone misses.
 - Memory energy per byte from the chip's technology table (``configs/tech``, each entry cited):
   shared memory as an SRAM of one SM's size, L2 as an SRAM of the L2's size, DRAM/HBM/GDDR/LPDDR
@@ -237,8 +239,8 @@ def gpu_energy(chip: GpuChip) -> GpuEnergy:
     from hwsim.hardware.chips import chip_hash  # the preset loader sits above the engine
 
     cache = _energies(chip)
-    lender = _lender(chip)
-    key = (gemm_constants(), chip_hash(lender) if lender is not None else "")
+    lenders = (_lender(chip), _active_lender(chip))
+    key = (gemm_constants(), *(chip_hash(c) if c is not None else "" for c in lenders))
     energy = cache.get(key)
     if energy is None:
         if len(cache) >= MAX_CONSTANT_SETS:  # a long re-fit tries many candidates
@@ -257,12 +259,37 @@ def _lender(chip: GpuChip) -> GpuChip | None:
     return None
 
 
+def _active_lender(chip: GpuChip) -> GpuChip | None:
+    """The same-die preset whose active power ``chip`` draws (``active_power_of``), or None."""
+    if chip.power_mode_of or not chip.active_power_of:
+        return None
+    return _base_gpu(chip, "active_power_of")
+
+
 def _gpu_energy(chip: GpuChip) -> GpuEnergy:
     if chip.power_mode_of:
         return mode_energy(chip)
-    own = calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
-                           GPU_CALIBRATION.hbm3_energy_scale.value)
-    return shared_math_energy(chip, own) if chip.math_energy_of else own
+    active_w = same_die_active_w(chip) if chip.active_power_of else None
+    if chip.math_energy_of:  # its own anchor sets only memory energy; the math is the lender's
+        own = calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
+                               GPU_CALIBRATION.hbm3_energy_scale.value)
+        energy = shared_math_energy(chip, own)
+        return energy if active_w is None else replace(energy, active_w=active_w)
+    return calibrate_energy(chip, GPU_CALIBRATION.active_power_fraction.value,
+                            GPU_CALIBRATION.hbm3_energy_scale.value, active_w=active_w)
+
+
+def same_die_active_w(chip: GpuChip) -> float:
+    """Active power at ``chip``'s boost clock, W, taken from the same die's full-power board
+    (``active_power_of``): what any kernel draws beyond idle (clock tree, schedulers, uncore,
+    the warmed die's leakage) is the silicon's, so it scales with the powered SMs and, at one
+    voltage, with the clock, as a borrowed energy per FLOP is taken at each board's own boost
+    clock (:func:`shared_math_energy`). A share of a lower-power board's own limit would make
+    the same die cheaper to keep running on the smaller board. Power modes
+    (``power_mode_of``) scale their base's already (:func:`mode_energy`)."""
+    base = _base_gpu(chip, "active_power_of")
+    return (gpu_energy(base).active_w * chip.sms / base.sms
+            * (chip.boost_clock_hz or chip.clock_hz) / (base.boost_clock_hz or base.clock_hz))
 
 
 def _base_gpu(chip: GpuChip, field: str) -> GpuChip:
@@ -276,9 +303,11 @@ def _base_gpu(chip: GpuChip, field: str) -> GpuChip:
         raise input_error(chip.name, f"{field}: {exc.summary or exc}", field=field,
                           given=name, hint="name a GPU preset (hwsim list chips) or a chip "
                           "file") from None
-    if not isinstance(base, GpuChip) or base.power_mode_of or base.math_energy_of:
+    if (not isinstance(base, GpuChip) or base.power_mode_of or base.math_energy_of
+            or base.active_power_of):
         raise input_error(chip.name, f"{field} must name a GPU preset that neither is a power "
-                          "mode nor borrows its math energy", field=field, given=name)
+                          "mode nor borrows its math energy or active power", field=field,
+                          given=name)
     return base
 
 
@@ -338,18 +367,22 @@ def dram_j_per_byte(chip: GpuChip, hbm3_energy_scale: float = 1.0) -> float:
 
 
 def calibrate_energy(chip: GpuChip, active_power_fraction: float,
-                     hbm3_energy_scale: float = 1.0) -> GpuEnergy:
+                     hbm3_energy_scale: float = 1.0, *,
+                     active_w: float | None = None) -> GpuEnergy:
     """:func:`gpu_energy` for given power constants (the re-fit varies them). The HBM3 scale
     multiplies the tech table's per-bit energy of the HBM3 generation (HBM3 and HBM3E) only:
     the power rows are an HBM3 GPU (H100), and HBM2/2e, GDDR and LPDDR parts have no power rows
     to scale theirs; a chip that gives its own ``offchip.energy_pj_per_byte`` takes that instead
-    (:func:`dram_j_per_byte`). The DVFS voltage slope is the chip's, else the fitted one."""
+    (:func:`dram_j_per_byte`). The DVFS voltage slope is the chip's, else the fitted one.
+    ``active_w`` (W at boost) replaces the fraction's share of the headroom when the die's
+    active power is known from another board (:func:`same_die_active_w`)."""
     slope = voltage_slope(chip)
     tech = load_tech(chip.tech)
     smem = float(tech.sram_read_energy_j_per_byte(max(chip.smem_bytes_per_sm, 64)))
     l2 = float(tech.sram_read_energy_j_per_byte(max(chip.l2_bytes, 64)))
     dram = dram_j_per_byte(chip, hbm3_energy_scale)
-    active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
+    if active_w is None:
+        active_w = active_power_fraction * (chip.tdp_w - chip.idle_power_w)
     n = CALIBRATION_GEMM
     boost = chip.boost_clock_hz or chip.clock_hz
     at_boost = chip if boost == chip.clock_hz else chip.model_copy(update={"clock_hz": boost})
