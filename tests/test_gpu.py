@@ -182,6 +182,20 @@ def test_active_power_of_a_bad_preset_names_the_field(tmp_path: Path, run_cli: A
     assert "active_power_of" in err and value in err and "Traceback" not in err
 
 
+def test_active_power_of_on_a_power_mode_is_refused(tmp_path: Path, run_cli: Any) -> None:
+    """A power mode draws its base's active power per powered SM already: naming another
+    board's as well is refused (exit 2, the field named), not silently ignored."""
+    from hwsim.presets import resolve
+
+    src = resolve("chips", "jetson-agx-orin-64gb-15w").read_text(encoding="utf-8")
+    bad = tmp_path / "orin-x.yaml"
+    bad.write_text(src + "active_power_of: a100-sxm-80gb\n", encoding="utf-8")
+    code, _, err = run_cli("simulate", "--chip", str(bad), "--model", "llama2-7b",
+                           "--phase", "decode", "--seq", "128")
+    assert code == 2
+    assert "active_power_of" in err and "power mode" in err and "Traceback" not in err
+
+
 def test_a100_large_gemm_is_compute_bound() -> None:
     r = simulate(_gemm(8192), "a100-sxm-80gb")
     assert r.ops[0].bottleneck == "tensor"

@@ -261,8 +261,13 @@ def _lender(chip: GpuChip) -> GpuChip | None:
 
 def _active_lender(chip: GpuChip) -> GpuChip | None:
     """The same-die preset whose active power ``chip`` draws (``active_power_of``), or None."""
-    if chip.power_mode_of or not chip.active_power_of:
+    if not chip.active_power_of:
         return None
+    if chip.power_mode_of:
+        raise input_error(chip.name, "active_power_of cannot be set on a power mode: a mode "
+                          "draws its base preset's active power per powered SM already",
+                          field="active_power_of", given=chip.active_power_of,
+                          hint="remove active_power_of, or power_mode_of")
     return _base_gpu(chip, "active_power_of")
 
 
