@@ -44,6 +44,7 @@ from hwsim.validation.aiconfigurator import (
     timed_as,
     timed_s,
 )
+from hwsim.validation.error_stats import error_stats
 from hwsim.validation.gpu_quant import FILES as QUANT_FILES
 from hwsim.validation.gpu_quant import quant_gemm_s
 from hwsim.validation.vllm_attention import vllm_attention_s
@@ -237,13 +238,9 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return key[1], key[0] == "all", key[0]
 
     for (chip, kind), members in sorted(groups.items(), key=lambda kv: order(kv[0])):
-        median = _median_abs(members)
-        signed = statistics.median(r["error"] for r in members)
-        out.append({"chip": chip, "kind": kind, "rows": len(members),
-                    "median_abs_error": median, "median_error": signed,
-                    "mean_abs_error": statistics.fmean(abs(r["error"]) for r in members),
-                    "target": TARGETS.get(kind),
-                    "met": median <= TARGETS[kind] if kind in TARGETS else None})
+        out.append({"chip": chip, "kind": kind,
+                    **error_stats([r["error"] for r in members], target=TARGETS.get(kind),
+                                  mean=True)})
     return out
 
 

@@ -28,13 +28,13 @@ before it are reported apart: they measure the board's previous second.
 from __future__ import annotations
 
 import csv
-import statistics
 from pathlib import Path
 from typing import Any
 
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
+from hwsim.validation.error_stats import error_stats
 from hwsim.validation.gpu_heldout import case_label, file_kind
 from hwsim.validation.nvml_sampling import kernel_weight, window_s
 from hwsim.validation.vllm_attention import vllm_attention_model
@@ -141,10 +141,7 @@ def kernel_power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not errs:
                 continue
             target = TARGET if kind == "kernel power" and group == TARGET_GROUP else None
-            median = statistics.median(abs(e) for e in errs)
-            out.append({"kind": kind, "group": group, "rows": len(errs),
-                        "median_abs_error": median, "median_error": statistics.median(errs),
-                        "target": target, "met": None if target is None else median <= target})
+            out.append({"kind": kind, "group": group, **error_stats(errs, target=target)})
     return out
 
 

@@ -12,7 +12,6 @@ targets are for batch 1-64; the leaderboard starts at 8, so the rows are batch 8
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from hwsim.calibration.fit import fit, median_abs_error
 from hwsim.calibration.gpu import power_problem, step_cost
 from hwsim.calibration.gpu_power_rows import FIT_FILE, HELDOUT_FILE, REFERENCE_DIR, read_rows
 from hwsim.engine.gpu.energy import gpu_energy
+from hwsim.validation.error_stats import error_stats
 
 # Issue 17's targets: median |error| on held-out rows.
 POWER_TARGETS = {"power": 0.10, "energy_per_token": 0.15}
@@ -51,10 +51,7 @@ def power_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         errs = [r["error"] for r in rows if r["kind"] == kind]
         if not errs:
             continue
-        median = statistics.median(abs(e) for e in errs)
-        out.append({"kind": kind, "rows": len(errs), "median_abs_error": median,
-                    "median_error": statistics.median(errs), "target": target,
-                    "met": None if target is None else median <= target})
+        out.append({"kind": kind, **error_stats(errs, target=target)})
     return out
 
 

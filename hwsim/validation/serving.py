@@ -18,7 +18,6 @@ its C++ runtime's overhead is not known to hwsim).
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +30,7 @@ from hwsim.serving.kv_cache import BlockPool, kv_capacity
 from hwsim.serving.overhead import HostOverhead, fitted_overheads, fitted_prompt_tokens
 from hwsim.serving.step_cost import StepCost
 from hwsim.serving.token_sim import TokenTrace, run_tokens
+from hwsim.validation.error_stats import error_stats
 from hwsim.validation.serving_rows import (
     MLENERGY_REQUESTS_PER_SEAT,
     SHAPE_FIELDS,
@@ -171,12 +171,8 @@ def summary(rows: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
                 if r["kind"] == kind and devices in ("all", r["devices"])]
         if not errs:
             continue
-        med = statistics.median(abs(e) for e in errs)
-        res.append({"role": role, "kind": kind, "devices": devices, "rows": len(errs),
-                    "median_abs_error": med,
-                    "median_error": statistics.median(errs),
-                    "mean_abs_error": statistics.fmean(abs(e) for e in errs),
-                    "target": TARGET, "met": med <= TARGET})
+        res.append({"role": role, "kind": kind, "devices": devices,
+                    **error_stats(errs, target=TARGET, mean=True)})
     return res
 
 

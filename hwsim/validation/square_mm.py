@@ -29,7 +29,6 @@ the window after the fitted power response. One kernel per op, timed without hos
 
 from __future__ import annotations
 
-import statistics
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 from hwsim.engine.simulate import simulate
 from hwsim.presets import list_presets, reference_dir, reference_rows
 from hwsim.validation.burst import blend, response_s
+from hwsim.validation.error_stats import error_stats
 from hwsim.workload.load import gemm
 
 REFERENCE_FILE = "torch_mm_square_crowd.csv"
@@ -95,10 +95,7 @@ def square_mm_rows(ref_dir: Path | None = None) -> tuple[list[dict[str, Any]], i
 
 
 def _summary(rows: list[dict[str, Any]], preset: str, dtype: str) -> dict[str, Any]:
-    errors = [r["error"] for r in rows]
-    return {"preset": preset, "dtype": dtype, "rows": len(rows),
-            "median_abs_error": statistics.median(abs(e) for e in errors),
-            "median_error": statistics.median(errors)}
+    return {"preset": preset, "dtype": dtype, **error_stats([r["error"] for r in rows])}
 
 
 def square_mm_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
