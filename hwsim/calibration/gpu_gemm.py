@@ -38,7 +38,6 @@ the fourth;
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,7 +53,7 @@ from hwsim.engine.gpu.gemm_constants import (
     use_gemm_constants,
 )
 from hwsim.engine.simulate import simulate
-from hwsim.presets import reference_dir
+from hwsim.presets import reference_dir, reference_rows
 from hwsim.validation.aiconfigurator import (  # AIConfigurator's CUDA-graph replay
     GRAPH_REPLAY,
     aic_gemm_s,
@@ -132,8 +131,7 @@ TRTLLM_PARAMS = (
 
 
 def _read(name: str, ref_dir: Path | None) -> list[dict[str, str]]:
-    with open((ref_dir or reference_dir("gpu")) / name, newline="") as fh:
-        return list(csv.DictReader(fh))
+    return reference_rows(ref_dir or reference_dir("gpu"), name)
 
 
 def simt_rows(ref_dir: Path | None = None) -> tuple[dict[str, object], ...]:

@@ -27,12 +27,11 @@ before it are reported apart: they measure the board's previous second.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from hwsim.engine.simulate import simulate
-from hwsim.presets import list_presets, reference_dir
+from hwsim.presets import list_presets, reference_dir, reference_rows
 from hwsim.validation.aiconfigurator import GRAPH_REPLAY, timed_as
 from hwsim.validation.error_stats import error_stats
 from hwsim.validation.gpu_heldout import case_label, file_kind
@@ -67,8 +66,7 @@ TIME_PROPORTIONAL = ("static", "active")
 
 
 def _read(name: str, ref_dir: Path) -> list[dict[str, str]]:
-    with open(ref_dir / name, newline="") as fh:
-        return list(csv.DictReader(fh))
+    return reference_rows(ref_dir, name)
 
 
 def _model(kind: str, r: dict[str, str]) -> tuple[Model, int]:
