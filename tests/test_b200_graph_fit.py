@@ -7,9 +7,16 @@ import csv
 
 import pytest
 
-from hwsim.calibration.b200_graph_fit import FIT_FILE, PARAM, fit_b200_graph, problem, read_rows
+from hwsim.calibration.b200_graph_fit import (
+    FIT_FILE,
+    PARAM,
+    fit_b200_graph,
+    main,
+    problem,
+    read_rows,
+)
 from hwsim.hardware.chips import load_chip
-from hwsim.presets import reference_dir
+from hwsim.presets import reference_dir, resolve
 
 KEY = ("preset", "phase", "batch", "seq_q", "seq_kv", "heads", "kv_heads", "head_dim")
 
@@ -42,3 +49,19 @@ def test_fit_moves_off_the_borrowed_a100_value() -> None:
                   for r in rows)
     assert errs[len(errs) // 2] > 1.5 * fit_b200_graph().median_abs_error
     assert min(float(r["measured"]) for r in rows) < 6.73e-6
+
+
+def test_command_line_prints_without_writing_and_refuses_unknown_options(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``main()`` prints the fit and leaves the preset alone unless ``--write`` is given; an
+    unknown option (say the output path the module once took) exits 2 instead of writing a
+    file of that name."""
+    preset = resolve("chips", "b200-sxm")
+    before = preset.read_text()
+    main([])
+    assert "graph_kernel_overhead_s:" in capsys.readouterr().out
+    assert preset.read_text() == before
+    with pytest.raises(SystemExit) as exc:
+        main(["--out", "x.yaml"])
+    assert exc.value.code == 2
+    assert preset.read_text() == before

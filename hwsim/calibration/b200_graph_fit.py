@@ -3,10 +3,10 @@
 (``aiconfigurator_b200_attention_fit.csv``, disjoint from the held-out
 ``aiconfigurator_b200_attention_power.csv``):
 
-    python -m hwsim.calibration.b200_graph_fit
+    python -m hwsim.calibration.b200_graph_fit [--write]
 
-prints the fitted value and its median |error|; the preset carries it with this module named as
-its source, and a test refits and compares.
+prints the fitted value and its median |error|; ``--write`` puts it into the preset (its source
+line, which names this module, stays as it is); a test refits and compares.
 
 Why a B200 value: the preset first took A100's gpt-fast-fitted 6.73 us, which alone exceeds the
 6.1 us the B200 takes for a whole one-token decode row (the KV-cache write and the attention
@@ -23,7 +23,8 @@ import csv
 from collections.abc import Mapping
 from functools import cache
 
-from hwsim.calibration.fit import FitProblem, FitResult, Param, fit
+from hwsim.calibration.fit import FitProblem, FitResult, Param, fit, wants_write
+from hwsim.calibration.preset_write import write_preset_field
 from hwsim.presets import reference_dir
 from hwsim.validation.vllm_attention import vllm_attention_s
 
@@ -68,10 +69,15 @@ def fit_b200_graph() -> FitResult:
     return fit(problem())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    write = wants_write(__doc__, argv, "configs/hardware/gpus/b200-sxm.yaml")
     result = fit_b200_graph()
-    print(f"graph_kernel_overhead_s: {result.values[PARAM.name]:.4g} s "
+    value = float(f"{result.values[PARAM.name]:.3g}")
+    print(f"graph_kernel_overhead_s: {value:.4g} s "
           f"(median |error| {result.median_abs_error:.3f} on {result.rows} rows of {FIT_FILE})")
+    if write:
+        write_preset_field({"b200-sxm": value}, PARAM.name)
+        print(f"written: b200-sxm {PARAM.name} {value}")
 
 
 if __name__ == "__main__":

@@ -41,16 +41,22 @@ MUFU_EXP_PER_CLK_PER_SM = 16.0
 # hopper/heuristics.h): no split once the grid has 80 % of the SMs' worth of CTAs; otherwise the
 # fewest splits within 85 % of the best wave efficiency, at most 128.
 SPLIT_FILL = 0.8
+# FA2 passes the heuristic twice the SM count ("we're using 128 threads per block", two CTAs per
+# SM: flash_api.cpp set_params_splitkv, dprops->multiProcessorCount * 2, in Dao-AILab's and in
+# vLLM's fork alike); FA3 passes the SM count (hopper/flash_api.cpp, params.num_sm).
+FA2_SPLIT_SLOTS_PER_SM = 2
 SPLIT_WITHIN = 0.85
 MAX_SPLITS = 128
 # FA3 does not split a key range of four tiles or fewer (hopper/heuristics.h).
 FA3_MIN_SPLIT_BLOCKS = 4
 # The partial outputs of a split are fp32 (4 bytes) plus one fp32 log-sum-exp per row.
 PARTIAL_BYTES = 4.0
-# FA2's decode GQA swap (flash_api.cpp mha_varlen_fwd, seqlenq_ngroups_swapped) reshapes the
-# transposed q into (batch x groups) rows and the output back: two copy kernels around the
-# attention kernel (FA3 packs GQA inside its kernel).
-FA2_SWAP_COPY_KERNELS = 2
+# FA2's decode GQA swap (vLLM's fork, csrc/flash_attn/flash_api.cpp mha_varlen_fwd,
+# seqlenq_ngroups_swapped) views q (batch, heads, d) as (batch, kv_heads, groups, d), transposes
+# it and reshapes it to (batch x groups, kv_heads, d): a view when batch or kv_heads is 1, else a
+# copy kernel; the kernel writes a temporary (batch x groups, kv_heads, d) output that one
+# ``copy_`` puts back into vLLM's output tensor, always. FA3 packs GQA inside its kernel.
+FA2_SWAP_OUT_COPIES = 1
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,10 @@ def key_tiles_per_block(shape: AttentionShape, t: Tiles, packed: bool) -> np.nda
 
 
 def num_splits(family: str, ctas: int, sms: int, key_blocks: int) -> int:
-    """How many slices FlashAttention cuts each query block's key range into (module doc)."""
+    """How many slices FlashAttention cuts each query block's key range into (module doc).
+    ``sms`` is the GPU's SM count; FA2's heuristic counts two slots per SM."""
+    if family == "fa2":
+        sms *= FA2_SPLIT_SLOTS_PER_SM
     if ctas >= SPLIT_FILL * sms or (family == "fa3" and key_blocks <= FA3_MIN_SPLIT_BLOCKS):
         return 1
     top = min(MAX_SPLITS, sms, key_blocks)
@@ -113,6 +122,13 @@ def num_splits(family: str, ctas: int, sms: int, key_blocks: int) -> int:
            if eligible(s)}
     best = max(eff.values())
     return min(s for s, e in eff.items() if e >= SPLIT_WITHIN * best)
+
+
+def swap_copies(batch: int, kv_heads: int) -> int:
+    """Copy kernels around FA2's GQA decode swap for ``batch`` sequences: the output's copy
+    back, and q's when its transposed (batch, groups, kv_heads) layout cannot be viewed as
+    (batch x groups) rows, i.e. when neither batch nor kv_heads is 1 (module constants)."""
+    return FA2_SWAP_OUT_COPIES + (1 if batch > 1 and kv_heads > 1 else 0)
 
 
 def family(chip: GpuChip) -> str:
@@ -173,10 +189,11 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
             * PARTIAL_BYTES
         kernels = 2
     copy_s = 0.0
-    if fam == "fa2" and packed:  # q in, out back: each a small kernel reading + writing
-        kernels += FA2_SWAP_COPY_KERNELS
-        copy_s = FA2_SWAP_COPY_KERNELS * k.cta_fixed_s
-        extra_l2 += 2.0 * qo_bytes
+    if fam == "fa2" and packed:  # out back always; q in unless the reshape is a view
+        copies = swap_copies(batch, shape.kv_heads)
+        kernels += copies
+        copy_s = copies * k.cta_fixed_s
+        extra_l2 += copies * qo_bytes
     dram = kv_bytes + qo_bytes
     l2 = kv_l2 + qo_bytes + extra_l2
     computed_rows = float(np.sum(steps)) * splits * batch * heads * t.rows
