@@ -8,9 +8,13 @@ key tiles that block may see (a causal mask skips the tiles wholly above the dia
 tiles are computed in full). Per key tile it runs two tensor-core GEMMs (S = QK^T, O += PV:
 ``4 x rows x keys x head_dim`` FLOP) and one exponential per score on the SM's MUFU unit. FA3
 overlaps the two (ping-pong warpgroups: the tile costs the slower one); FA2 issues them from the
-same warps (the tile costs their sum). Each CTA also pays a fixed prologue/epilogue (load Q, first
-K/V, write O: ``cta_fixed_s``, mostly memory latency, so in seconds, not cycles), and the kernel a
-fixed GPU time (``kernel_fixed_s``).
+same warps (the tile costs their sum). Each CTA also pays a fixed prologue/epilogue (load Q, write
+O: ``cta_fixed_s``, mostly memory latency, so in seconds, not cycles), and the kernel a fixed GPU
+time (``kernel_fixed_s``). A CTA cannot start its first GEMM before its first K and V tiles have
+arrived, and has no work of its own to hide that transfer behind (later tiles load while earlier
+ones compute): the first tiles of all CTAs are exposed, the distinct ones (one per sequence, K/V
+head and split) fetched from DRAM, the other query blocks' copies of them from L2. That time is
+SM time that waits on memory, so a lower clock does not stretch it (``KernelCost.store_s``).
 
 The grid runs in waves over ``SMs x CTAs per SM`` slots; the mainloop makespan is the larger of
 the longest CTA and the mean CTA times the waves (balanced scheduling of unequal causal CTAs).
@@ -131,6 +135,17 @@ def swap_copies(batch: int, kv_heads: int) -> int:
     return FA2_SWAP_OUT_COPIES + (1 if batch > 1 and kv_heads > 1 else 0)
 
 
+def first_tiles_s(shape: AttentionShape, batch: int, splits: int, ctas: int, t: Tiles,
+                  dtype_bytes: int, kv_bytes: float, chip: GpuChip) -> float:
+    """Seconds the CTAs wait for their first K and V tiles (module doc): the distinct tiles
+    (per sequence, K/V head and split; at most the kernel's K/V bytes) at DRAM bandwidth, every
+    other CTA's copy of one at L2 bandwidth."""
+    tile_bytes = 2.0 * min(shape.keys_touched, t.keys) * shape.head_dim * dtype_bytes
+    distinct = min(batch * shape.kv_heads * splits * tile_bytes, kv_bytes)
+    shared = max(0.0, ctas * tile_bytes - distinct)
+    return distinct / dram_bw(chip) + shared / l2_bw(chip)
+
+
 def family(chip: GpuChip) -> str:
     """The FlashAttention generation the chip runs (its preset's ``attention_kernel``)."""
     return chip.attention_kernel
@@ -196,10 +211,12 @@ def flash_attention(shape: AttentionShape, batch: int, chip: GpuChip, dtype: str
         extra_l2 += copies * qo_bytes
     dram = kv_bytes + qo_bytes
     l2 = kv_l2 + qo_bytes + extra_l2
+    first_s = first_tiles_s(shape, batch, splits, ctas, t, b, kv_bytes, chip)
     computed_rows = float(np.sum(steps)) * splits * batch * heads * t.rows
     flops = 4.0 * computed_rows * t.keys * shape.head_dim
     return KernelCost(
-        kernels=kernels, compute_s=fixed_s + mainloop_s + copy_s, l2_s=l2 / l2_bw(chip),
+        kernels=kernels, compute_s=fixed_s + mainloop_s + copy_s + first_s, store_s=first_s,
+        l2_s=l2 / l2_bw(chip),
         dram_s=dram / dram_bw(chip),
         launch_s=kernels * kernel_s, tensor_flops=flops, cuda_flops=computed_rows * t.keys,
         smem_bytes=l2, l2_bytes=l2, dram_bytes=dram,
