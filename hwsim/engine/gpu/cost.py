@@ -23,8 +23,9 @@ class KernelCost:
     unit: str = "tensor"
     mapping: dict[str, object] = field(default_factory=dict)
     math_dtype: str | None = None  # the tensor cores' dtype when not the op's (W8A16: bf16)
-    # The part of compute_s that waits on DRAM, not on the SM clock: an sm80 CTA's C-tile
-    # store after its mainloop. A throttled clock does not stretch it.
+    # The part of compute_s that waits on memory, not on the SM clock: an sm80 CTA's C-tile
+    # store after its mainloop, a FlashAttention CTA's first K/V tiles. A throttled clock does
+    # not stretch it.
     store_s: float = 0.0
 
     @property
